@@ -1,0 +1,84 @@
+// `fence-agent notify` — keepalived's notify / notify_master-style hook. Records the desired state
+// and hands it to the daemon over the control socket, returning in milliseconds (keepalived
+// SIGKILLs STOP notifies after ~1 s). It never runs a transition itself: with no daemon running it
+// starts one detached (setsid, so keepalived killing our process group cannot touch it), leaves
+// the request in `<stateDir>/desired.json` for it, and hands the request over once it listens.
+import { parseArgs } from 'node:util';
+import { configPathFrom, loadConfig } from '../config/load.ts';
+import type { Config } from '../config/types.ts';
+import { request } from '../control/client.ts';
+import { controlSocketPath } from '../control/protocol.ts';
+import { ExitCode, errorLine, usageError } from '../errors.ts';
+import { NOTIFY_USAGE, isForInstance, parseNotifyArgs } from '../keepalived.ts';
+import { pendingDesirePath, readPendingDesire, writeJsonAtomic, type Desire } from '../state.ts';
+import { reportError } from './common.ts';
+
+const NO_DAEMON = new Set(['ENOENT', 'ECONNREFUSED']);
+
+async function handOver(config: Config, desire: Desire, timeoutMs: number): Promise<number> {
+  const response = await request(controlSocketPath(config.runDir), { op: 'desire', desire }, timeoutMs);
+  if (!response.ok) throw new Error(`daemon refused the request: ${response.error}`);
+  return response.op === 'desire' ? response.queued : 0;
+}
+
+/** No daemon answered: record the request, start a daemon, and hand over once it listens. */
+async function startDaemonAndHandOver(config: Config, desire: Desire, deadline: number): Promise<number> {
+  const pending = readPendingDesire(config.stateDir);
+  if (pending === null || pending.issuedAt <= desire.issuedAt) writeJsonAtomic(pendingDesirePath(config.stateDir), desire, 0o600);
+  const [{ spawnDetached }, { mkdirSync }, path] = await Promise.all([import('../run.ts'), import('node:fs'), import('node:path')]);
+  mkdirSync(config.runDir, { recursive: true, mode: 0o700 });
+  spawnDetached([process.execPath, process.argv[1] as string, 'daemon', '--config', config.configPath], path.join(config.runDir, 'daemon.out'));
+  for (;;) {
+    try {
+      return await handOver(config, desire, Math.max(50, deadline - Date.now()));
+    } catch (error) {
+      if (!NO_DAEMON.has((error as NodeJS.ErrnoException).code ?? '') || Date.now() > deadline - 30) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+}
+
+/** Handles one notify and returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  // The process start time orders concurrent notifies the way keepalived forked them.
+  const issuedAt = performance.timeOrigin;
+  try {
+    let parsed: { values: { config?: string }; positionals: string[] };
+    try {
+      parsed = parseArgs({ args, options: { config: { type: 'string' } }, strict: true, allowPositionals: true });
+    } catch (error) {
+      throw usageError(`${(error as Error).message}; ${NOTIFY_USAGE}`);
+    }
+    const event = parseNotifyArgs(parsed.positionals);
+    const config = loadConfig(configPathFrom(parsed.values.config));
+    if (!isForInstance(event, config.keepalived.instance)) {
+      process.stderr.write(`fence-agent notify: ignored: ${event.type} ${event.name} is not the configured instance ${config.keepalived.instance}\n`);
+      return ExitCode.OK;
+    }
+    const desire: Desire = {
+      vrrpState: event.vrrpState,
+      source: 'notify',
+      issuedAt,
+      detail: `${event.name === null ? 'notify_*' : `${event.type} ${event.name} priority ${event.priority}`}, pid ${process.pid}`,
+    };
+    const deadline = Date.now() + config.deadlines.notifyMs;
+    let queued: number;
+    try {
+      queued = await handOver(config, desire, config.deadlines.notifyMs);
+    } catch (error) {
+      if (!NO_DAEMON.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+      try {
+        queued = await startDaemonAndHandOver(config, desire, deadline);
+      } catch (late) {
+        process.stderr.write(
+          `fence-agent notify: ${event.vrrpState} recorded in ${pendingDesirePath(config.stateDir)}; the daemon started for it did not answer within ${config.deadlines.notifyMs} ms (${errorLine(late)})\n`,
+        );
+        return ExitCode.FAILURE;
+      }
+    }
+    process.stderr.write(`fence-agent notify: ${event.vrrpState} handed to the daemon (queue ${queued})\n`);
+    return ExitCode.OK;
+  } catch (error) {
+    return reportError('notify', error);
+  }
+}

@@ -1,0 +1,202 @@
+// `fence-agent status` — one screen for people (`--json` for machines): node, role, VIP, mount,
+// mysqld (pid, SQL ping and latency), fence (method, holder), daemon (alive, queue), desired state,
+// last transition. Exit 0 healthy MASTER/BACKUP, 1 unhealthy, 3 cannot tell (a probe failed).
+import { loadConfig } from '../config/load.ts';
+import type { Config } from '../config/types.ts';
+import { request } from '../control/client.ts';
+import { controlSocketPath, type DaemonStatus } from '../control/protocol.ts';
+import { ExitCode, errorLine } from '../errors.ts';
+import { evaluate } from '../health.ts';
+import { isAlive } from '../proc.ts';
+import { observe } from '../probes/observe.ts';
+import { readState, type AgentState, type Desire, type TransitionRecord } from '../state.ts';
+import { createFence } from '../../fence/index.ts';
+
+/** The `status --json` document (stable; README "status --json" documents every field). */
+export interface StatusReport {
+  version: 1;
+  node: string;
+  cluster: string;
+  checkedAt: string;
+  /** null when a probe failed and health cannot be told */
+  healthy: boolean | null;
+  role: 'MASTER' | 'BACKUP';
+  inTransition: boolean;
+  summary: string;
+  problems: string[];
+  vip: { address: string; prefix: number; interface: string; held: boolean; interfacePresent: boolean; elsewhere: string[] };
+  mount: {
+    device: string;
+    mountpoint: string;
+    fstype: string;
+    mounted: boolean | null;
+    readOnly: boolean | null;
+    mountpoints: string[];
+    error: string | null;
+  };
+  mysqld: {
+    running: boolean | null;
+    pid: number | null;
+    pids: number[];
+    sql: { ok: boolean; latencyMs: number; error: string | null } | null;
+    error: string | null;
+  };
+  fence: {
+    method: string;
+    target: string | null;
+    identity: string;
+    held: boolean | null;
+    holder: string | null;
+    registrants: string[];
+    detail: string | null;
+    error: string | null;
+  };
+  daemon: {
+    alive: boolean;
+    pid: number | null;
+    startedAt: string | null;
+    role: DaemonStatus['role'] | null;
+    queue: Desire[];
+    transition: TransitionRecord | null;
+    notifyFifo: string | null;
+    error: string | null;
+  };
+  desired: Desire | null;
+  lastTransition: TransitionRecord | null;
+  selfFence: AgentState['selfFence'];
+}
+
+async function daemonView(config: Config, state: AgentState | null): Promise<StatusReport['daemon']> {
+  try {
+    const response = await request(controlSocketPath(config.runDir), { op: 'status' }, 1000);
+    if (response.ok && response.op === 'status') {
+      const s = response.status;
+      return { alive: true, pid: s.pid, startedAt: s.startedAt, role: s.role, queue: s.queue, transition: s.transition, notifyFifo: s.notifyFifo, error: null };
+    }
+    return { alive: false, pid: null, startedAt: null, role: null, queue: [], transition: null, notifyFifo: null, error: response.ok ? 'unexpected answer' : response.error };
+  } catch (error) {
+    const pid = state?.daemon?.pid ?? null;
+    const alive = pid !== null && (await isAlive(pid));
+    return { alive, pid, startedAt: state?.daemon?.startedAt ?? null, role: state?.role ?? null, queue: [], transition: state?.transition ?? null, notifyFifo: null, error: errorLine(error) };
+  }
+}
+
+/** Gathers the whole report. Never throws for probe failures (they land in `error` fields). */
+export async function collectStatus(config: Config): Promise<StatusReport> {
+  const fence = await createFence(config);
+  const state = readState(config.stateDir);
+  const [observation, daemon] = await Promise.all([
+    observe(config, fence, { probeTimeoutMs: config.deadlines.checkMs, sql: 'auto' }),
+    daemonView(config, state),
+  ]);
+  const verdict = evaluate({ config, observation, state, daemonAlive: daemon.alive, now: Date.now() });
+  const { vip, mount, mysqld, fence: f, errors } = observation;
+  return {
+    version: 1,
+    node: config.node,
+    cluster: config.cluster,
+    checkedAt: new Date().toISOString(),
+    healthy: verdict.known ? verdict.healthy : null,
+    role: verdict.role,
+    inTransition: verdict.inTransition,
+    summary: verdict.line,
+    problems: verdict.problems,
+    vip: { ...config.vip, held: vip.held, interfacePresent: vip.interfacePresent, elsewhere: vip.elsewhere },
+    mount: {
+      device: config.disk.device,
+      mountpoint: config.disk.mountpoint,
+      fstype: config.disk.fstype,
+      mounted: mount?.mounted ?? null,
+      readOnly: mount?.readOnly ?? null,
+      mountpoints: mount?.mountpoints ?? [],
+      error: errors.mount ?? mount?.deviceError ?? null,
+    },
+    mysqld: {
+      running: mysqld === null ? null : mysqld.pids.length > 0,
+      pid: mysqld?.pids[0] ?? null,
+      pids: mysqld?.pids ?? [],
+      sql: mysqld?.sql ?? null,
+      error: errors.mysqld ?? null,
+    },
+    fence: {
+      ...fence.describe(),
+      held: f?.held ?? null,
+      holder: f?.holder ?? null,
+      registrants: f?.registrants ?? [],
+      detail: f?.detail ?? null,
+      error: errors.fence ?? null,
+    },
+    daemon,
+    desired: state?.desired ?? null,
+    lastTransition: state?.lastTransition ?? null,
+    selfFence: state?.selfFence ?? null,
+  };
+}
+
+const ago = (iso: string | null | undefined, now = Date.now()): string => {
+  if (!iso) return '';
+  const s = Math.max(0, (now - Date.parse(iso)) / 1000);
+  return s < 120 ? `${s.toFixed(1)} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${(s / 3600).toFixed(1)} h ago`;
+};
+
+const ms = (value: number | null | undefined): string =>
+  value === null || value === undefined ? '?' : value < 1000 ? `${value} ms` : `${(value / 1000).toFixed(1)} s`;
+
+/** The human table: one row per part, a verdict on each. */
+export function renderTable(report: StatusReport, colour: boolean): string {
+  const paint = (code: number) => (text: string) => (colour ? `\u001b[${code}m${text}\u001b[0m` : text);
+  const green = paint(32);
+  const red = paint(31);
+  const yellow = paint(33);
+  const bold = paint(1);
+  const mark = (ok: boolean | null, text: string): string => (ok === null ? yellow(text) : ok ? green(text) : red(text));
+  const rows: [string, string, string][] = [];
+  const head = report.healthy === null ? yellow('CANNOT TELL') : report.healthy ? green('healthy') : red('UNHEALTHY');
+  rows.push(['role', `${bold(report.role)} ${head}`, report.inTransition ? 'transition in progress' : '']);
+  rows.push(['VIP', `${report.vip.address}/${report.vip.prefix} on ${report.vip.interface}`, report.vip.held ? 'held' : 'not held']);
+  const m = report.mount;
+  rows.push([
+    'mount',
+    `${m.device} on ${m.mountpoint} (${m.fstype})`,
+    m.error ?? (m.mounted === null ? '?' : m.mounted ? (m.readOnly ? 'mounted READ-ONLY' : 'mounted rw') : m.mountpoints.length > 0 ? `mounted on ${m.mountpoints.join(', ')}` : 'not mounted'),
+  ]);
+  const d = report.mysqld;
+  rows.push([
+    'mysqld',
+    d.pid === null ? 'not running' : `pid ${d.pids.join(', ')}`,
+    d.error ?? (d.sql === null ? '' : d.sql.ok ? `answers SQL in ${d.sql.latencyMs} ms` : `SQL ping failed: ${d.sql.error}`),
+  ]);
+  const f = report.fence;
+  rows.push(['fence', `${f.method}${f.target ? ` ${f.target}` : ''} as ${f.identity}`, f.error ?? mark(f.held === null ? true : f.held === (report.role === 'MASTER'), f.detail ?? '?')]);
+  const dm = report.daemon;
+  rows.push([
+    'daemon',
+    dm.alive ? `pid ${dm.pid}, up since ${dm.startedAt ?? '?'}` : 'not running',
+    dm.alive ? (dm.transition ? `running ${dm.transition.kind} (${dm.transition.steps.at(-1)?.name ?? 'starting'})` : `idle, queue ${dm.queue.length}`) : (dm.error ?? ''),
+  ]);
+  if (report.desired) rows.push(['desired', `${report.desired.vrrpState} from ${report.desired.source}`, report.desired.detail ?? '']);
+  const t = report.lastTransition;
+  if (t) {
+    const steps = t.steps.map((s) => `${s.name} ${ms(s.durationMs)}${s.outcome === 'ok' ? '' : ` ${s.outcome}`}`).join(', ');
+    rows.push(['last', `${t.kind} ${ago(t.endedAt ?? t.startedAt)}, ${ms(t.durationMs)}, ${mark(t.outcome === 'ok', t.outcome ?? 'running')}`, steps]);
+  }
+  if (report.selfFence) rows.push(['self-fence', red(report.selfFence.at), report.selfFence.reason]);
+  const width = Math.max(...rows.map((r) => r[0].length));
+  // eslint-disable-next-line no-control-regex
+  const visible = (s: string): number => s.replace(/\u001b\[\d+m/g, '').length;
+  const middle = Math.max(...rows.map((r) => visible(r[1])));
+  const lines = [`fence-agent status: node ${bold(report.node)} (cluster ${report.cluster})`];
+  for (const [label, value, note] of rows) lines.push(`  ${label.padEnd(width)}  ${value}${' '.repeat(middle - visible(value))}  ${note}`.trimEnd());
+  if (report.problems.length > 0) {
+    lines.push('  problems:');
+    for (const p of report.problems) lines.push(`    - ${red(p)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function main(configPath: string, json: boolean): Promise<number> {
+  const config = loadConfig(configPath);
+  const report = await collectStatus(config);
+  process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : renderTable(report, process.stdout.isTTY === true && !process.env.NO_COLOR));
+  return report.healthy === null ? ExitCode.UNKNOWN : report.healthy ? ExitCode.OK : ExitCode.FAILURE;
+}

@@ -1,0 +1,50 @@
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { configError } from '../errors.ts';
+import { resolveConfig } from './schema.ts';
+import type { Config } from './types.ts';
+
+/** Where the configuration is read from when neither `--config` nor `FENCE_AGENT_CONFIG` is given. */
+export const DEFAULT_CONFIG_PATH = '/etc/fence-agent/config.json';
+
+/** `--config` wins over `FENCE_AGENT_CONFIG`, which wins over {@link DEFAULT_CONFIG_PATH}. */
+export const configPathFrom = (flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string =>
+  path.resolve(flag ?? env.FENCE_AGENT_CONFIG ?? DEFAULT_CONFIG_PATH);
+
+/**
+ * Reads, parses and validates the configuration file (synchronously: it is a small local file).
+ * A file that holds a password is refused when group or other may read it.
+ * @throws FenceAgentError code `ECONFIG` (exit 6) with one line naming the file and the problem.
+ */
+export function loadConfig(configPath: string): Config {
+  let text: string;
+  let mode: number;
+  try {
+    mode = statSync(configPath).mode;
+    text = readFileSync(configPath, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw configError(`config ${configPath}: cannot read it (${code})`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw configError(`config ${configPath}: not valid JSON: ${(error as Error).message}`);
+  }
+  const config = resolveConfig(raw, configPath);
+  if (config.mysqld.health.password !== null && (mode & 0o044) !== 0) {
+    throw configError(
+      `config ${configPath}: holds mysqld.health.password but is readable by group/other (mode ${octal(mode)}); expected no group/other read bits: chmod 600 ${configPath}`,
+    );
+  }
+  return config;
+}
+
+const octal = (mode: number): string => (mode & 0o777).toString(8).padStart(4, '0');
+
+/** A copy of `config` safe to print: secrets replaced by `"***"`. */
+export function maskSecrets(config: Config): Config {
+  const password = config.mysqld.health.password === null ? null : '***';
+  return { ...config, mysqld: { ...config.mysqld, health: { ...config.mysqld.health, password } } };
+}

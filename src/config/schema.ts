@@ -1,0 +1,261 @@
+// Validation of the configuration file. Hand-written on purpose: it runs in `check`, every few
+// seconds, and must stay cheap to load. Every error names the key and what was expected.
+import path from 'node:path';
+import { isIP } from 'node:net';
+import { configError } from '../errors.ts';
+import type { Config, Deadlines, FenceConfig, MysqldConfig } from './types.ts';
+
+/** Defaults for every optional key (README "Configuration" lists them). */
+export const DEFAULT_DEADLINES: Deadlines = {
+  checkMs: 2500,
+  notifyMs: 700,
+  sqlPingMs: 1000,
+  fenceAcquireMs: 15000,
+  fenceReleaseMs: 5000,
+  mountMs: 30000,
+  mysqldStartMs: 30000,
+  sqlReadyMs: 60000,
+  mysqldStopMs: 60000,
+  mysqldTermGraceMs: 30000,
+  unmountMs: 30000,
+  unmountSignalDelayMs: 1000,
+};
+
+type Json = Record<string, unknown>;
+
+class Reader {
+  constructor(
+    private readonly source: string,
+    private readonly object: Json,
+    private readonly prefix: string,
+  ) {}
+
+  /** Throws the one-line error for `key`: `config FILE: KEY: expected EXPECTED, got VALUE`. */
+  invalid(key: string, expected: string, value: unknown): never {
+    const got = value === undefined ? 'nothing' : JSON.stringify(value);
+    throw configError(`config ${this.source}: ${this.prefix}${key}: expected ${expected}, got ${got}`);
+  }
+
+  /** Rejects keys this reader does not know (a typo in an HA config must not pass silently). */
+  only(keys: readonly string[]): void {
+    for (const key of Object.keys(this.object)) {
+      if (!keys.includes(key)) {
+        throw configError(
+          `config ${this.source}: unknown key ${this.prefix}${key} (expected one of: ${keys.join(', ')})`,
+        );
+      }
+    }
+  }
+
+  has(key: string): boolean {
+    return this.object[key] !== undefined && this.object[key] !== null;
+  }
+
+  string(key: string, fallback?: string, pattern?: RegExp, expected = 'a non-empty string'): string {
+    const value = this.object[key] ?? fallback;
+    if (typeof value !== 'string' || value.length === 0 || (pattern && !pattern.test(value))) {
+      return this.invalid(key, expected, value);
+    }
+    return value;
+  }
+
+  nullableString(key: string): string | null {
+    return this.has(key) ? this.string(key) : null;
+  }
+
+  absolutePath(key: string, fallback?: string): string {
+    const value = this.string(key, fallback, undefined, 'an absolute path');
+    if (!path.isAbsolute(value) || value !== path.normalize(value) || (value.endsWith('/') && value !== '/')) {
+      return this.invalid(key, 'an absolute, normalised path without a trailing slash', value);
+    }
+    return value;
+  }
+
+  nullableAbsolutePath(key: string): string | null {
+    return this.has(key) ? this.absolutePath(key) : null;
+  }
+
+  integer(key: string, fallback: number, min: number, max: number, unit = ''): number {
+    const value = this.object[key] ?? fallback;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      return this.invalid(key, `an integer ${min}..${max}${unit}`, value);
+    }
+    return value;
+  }
+
+  argv(key: string): string[] | null {
+    if (!this.has(key)) return null;
+    const value = this.object[key];
+    if (!Array.isArray(value) || value.length === 0 || !value.every((x) => typeof x === 'string' && x !== '')) {
+      return this.invalid(key, 'a non-empty array of strings (argv, no shell)', value);
+    }
+    if (!path.isAbsolute(value[0] as string)) {
+      return this.invalid(key, 'an argv whose first element is an absolute path', value);
+    }
+    return value as string[];
+  }
+
+  stringList(key: string, fallback: string[]): string[] {
+    const value = this.object[key] ?? fallback;
+    if (!Array.isArray(value) || value.length === 0 || !value.every((x) => typeof x === 'string' && x !== '')) {
+      return this.invalid(key, 'a non-empty array of strings', value);
+    }
+    return value as string[];
+  }
+
+  oneOf<T extends string>(key: string, choices: readonly T[], fallback?: T): T {
+    const value = this.object[key] ?? fallback;
+    if (typeof value !== 'string' || !choices.includes(value as T)) {
+      return this.invalid(key, `one of ${choices.join('|')}`, value);
+    }
+    return value as T;
+  }
+
+  section(key: string, required: boolean): Reader {
+    const value = this.object[key];
+    if (value === undefined && !required) return new Reader(this.source, {}, `${this.prefix}${key}.`);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      return this.invalid(key, 'an object', value);
+    }
+    return new Reader(this.source, value as Json, `${this.prefix}${key}.`);
+  }
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const NAME_EXPECTED = 'a name of letters, digits, ".", "_" or "-" (at most 63)';
+
+const isUnder = (child: string, parent: string): boolean =>
+  child === parent || child.startsWith(parent === '/' ? '/' : `${parent}/`);
+
+function readMysqld(r: Reader, mountpoint: string): MysqldConfig {
+  r.only(['systemdUnit', 'start', 'stop', 'user', 'pidFile', 'socket', 'processNames', 'outputFile', 'health']);
+  const systemdUnit = r.nullableString('systemdUnit');
+  const start = r.argv('start');
+  if ((systemdUnit === null) === (start === null)) {
+    r.invalid('start', 'exactly one of mysqld.systemdUnit and mysqld.start', systemdUnit === null ? undefined : 'both');
+  }
+  const health = r.section('health', false);
+  health.only(['user', 'password', 'query']);
+  const pidFile = r.absolutePath('pidFile', '/run/mysqld/mysqld.pid');
+  const socket = r.absolutePath('socket', '/run/mysqld/mysqld.sock');
+  for (const [key, value] of [
+    ['pidFile', pidFile],
+    ['socket', socket],
+  ] as const) {
+    if (isUnder(value, mountpoint)) {
+      r.invalid(key, `a path outside disk.mountpoint ${mountpoint} (check must never touch the shared disk)`, value);
+    }
+  }
+  if (socket.length > 107) {
+    r.invalid('socket', 'a path of at most 107 bytes (sun_path)', socket);
+  }
+  return {
+    systemdUnit,
+    start,
+    stop: r.argv('stop'),
+    user: r.string('user', 'mysql'),
+    pidFile,
+    socket,
+    processNames: r.stringList('processNames', ['mariadbd', 'mysqld']),
+    outputFile: r.nullableAbsolutePath('outputFile'),
+    health: {
+      user: health.string('user', 'root'),
+      password: health.has('password') ? health.string('password') : null,
+      query: health.string('query', 'SELECT 1'),
+    },
+  };
+}
+
+function readFence(r: Reader, mountpoint: string): FenceConfig {
+  const method = r.oneOf('method', ['lockfile', 'none'] as const);
+  if (method === 'none') {
+    r.only(['method']);
+    return { method };
+  }
+  r.only(['method', 'path', 'staleMs', 'updateMs']);
+  const leasePath = r.absolutePath('path');
+  if (isUnder(leasePath, mountpoint)) {
+    r.invalid('path', `a path outside disk.mountpoint ${mountpoint} (the lease lives on storage both nodes see, not on the shared filesystem)`, leasePath);
+  }
+  const staleMs = r.integer('staleMs', 10000, 2000, 600000, ' ms');
+  const updateMs = r.integer('updateMs', Math.max(1000, Math.floor(staleMs / 4)), 1000, staleMs, ' ms');
+  if (updateMs > staleMs / 2) {
+    r.invalid('updateMs', `at most half of fence.staleMs (${staleMs / 2})`, updateMs);
+  }
+  return { method, path: leasePath, staleMs, updateMs };
+}
+
+function readDeadlines(r: Reader): Deadlines {
+  const keys = Object.keys(DEFAULT_DEADLINES) as (keyof Deadlines)[];
+  r.only(keys);
+  const out = { ...DEFAULT_DEADLINES };
+  for (const key of keys) out[key] = r.integer(key, DEFAULT_DEADLINES[key], 50, 3_600_000, ' ms');
+  if (out.mysqldTermGraceMs >= out.mysqldStopMs) {
+    r.invalid('mysqldTermGraceMs', `less than deadlines.mysqldStopMs (${out.mysqldStopMs}) so SIGKILL still fits`, out.mysqldTermGraceMs);
+  }
+  return out;
+}
+
+/**
+ * Validates parsed JSON and fills in defaults.
+ * @throws FenceAgentError code `ECONFIG` (exit 6) naming the first bad key and what was expected.
+ */
+export function resolveConfig(raw: unknown, configPath: string): Config {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw configError(`config ${configPath}: expected a JSON object at the top level`);
+  }
+  const root = new Reader(configPath, raw as Json, '');
+  root.only(['node', 'cluster', 'vip', 'disk', 'mysqld', 'fence', 'deadlines', 'monitor', 'runDir', 'stateDir', 'log', 'keepalived']);
+
+  const vipR = root.section('vip', true);
+  vipR.only(['address', 'prefix', 'interface']);
+  const address = vipR.string('address', undefined, undefined, 'an IPv4 or IPv6 address');
+  const family = isIP(address);
+  if (family === 0) vipR.invalid('address', 'an IPv4 or IPv6 address', address);
+  const vip = {
+    address,
+    prefix: vipR.integer('prefix', family === 4 ? 32 : 128, 0, family === 4 ? 32 : 128),
+    interface: vipR.string('interface', undefined, /^[^/\s]{1,15}$/, 'an interface name (at most 15 bytes)'),
+  };
+
+  const diskR = root.section('disk', true);
+  diskR.only(['device', 'mountpoint', 'fstype', 'options']);
+  const disk = {
+    device: diskR.absolutePath('device'),
+    mountpoint: diskR.absolutePath('mountpoint'),
+    fstype: diskR.string('fstype', 'ext4', /^[a-z0-9.]+$/, 'a filesystem type such as ext4 or xfs'),
+    options: diskR.string('options', 'defaults', /^[^\s]+$/, 'mount options without spaces'),
+  };
+  if (disk.mountpoint === '/') diskR.invalid('mountpoint', 'a directory other than /', '/');
+
+  const logR = root.section('log', false);
+  logR.only(['destination', 'level']);
+  const destination = logR.string('destination', 'stderr');
+  if (destination !== 'stderr' && destination !== 'stdout' && !path.isAbsolute(destination)) {
+    logR.invalid('destination', 'stderr, stdout or an absolute path', destination);
+  }
+
+  const keepalivedR = root.section('keepalived', false);
+  keepalivedR.only(['instance', 'notifyFifo']);
+  const monitorR = root.section('monitor', false);
+  monitorR.only(['fenceIntervalMs']);
+
+  return {
+    configPath,
+    node: root.string('node', undefined, NAME, NAME_EXPECTED),
+    cluster: root.string('cluster', 'fence-agent', NAME, NAME_EXPECTED),
+    vip,
+    disk,
+    mysqld: readMysqld(root.section('mysqld', true), disk.mountpoint),
+    fence: readFence(root.section('fence', true), disk.mountpoint),
+    deadlines: readDeadlines(root.section('deadlines', false)),
+    monitor: { fenceIntervalMs: monitorR.integer('fenceIntervalMs', 1000, 100, 60000, ' ms') },
+    runDir: root.absolutePath('runDir', '/run/fence-agent'),
+    stateDir: root.absolutePath('stateDir', '/var/lib/fence-agent'),
+    log: { destination, level: logR.oneOf('level', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const, 'info') },
+    keepalived: {
+      instance: keepalivedR.has('instance') ? keepalivedR.string('instance', undefined, /^\S+$/, 'a VRRP instance name') : null,
+      notifyFifo: keepalivedR.nullableAbsolutePath('notifyFifo'),
+    },
+  };
+}

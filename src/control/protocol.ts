@@ -1,0 +1,25 @@
+// The daemon's control socket: `<runDir>/control.sock`, mode 0600 in a 0700 directory (root
+// only). One request per connection, one JSON line each way.
+import path from 'node:path';
+import type { Desire, Role, TransitionRecord } from '../state.ts';
+
+export const controlSocketPath = (runDir: string): string => path.join(runDir, 'control.sock');
+
+export type ControlRequest = { op: 'desire'; desire: Desire } | { op: 'status' };
+
+/** What the daemon says about itself (`status --json` → `daemon`). */
+export interface DaemonStatus {
+  pid: number;
+  startedAt: string;
+  /** requests received and not yet applied, oldest first */
+  queue: Desire[];
+  transition: TransitionRecord | null;
+  role: Role | 'FENCED-IN' | 'UNKNOWN';
+  /** notify_fifo being read, or null */
+  notifyFifo: string | null;
+}
+
+export type ControlResponse =
+  | { ok: true; op: 'desire'; queued: number }
+  | { ok: true; op: 'status'; status: DaemonStatus }
+  | { ok: false; error: string };

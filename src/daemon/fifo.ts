@@ -1,0 +1,75 @@
+// Reads keepalived's notify_fifo (keepalived.conf(5) `notify_fifo`), the one channel on which
+// keepalived delivers state changes in order. The FIFO is opened O_RDWR|O_NONBLOCK: opening never
+// blocks waiting for a writer, and we never see EOF when keepalived restarts. If keepalived
+// re-creates the FIFO (a new inode), we re-open it.
+import { constants, openSync, statSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { createInterface } from 'node:readline';
+import { runOk } from '../run.ts';
+import type { Logger } from '../log.ts';
+import { isForInstance, parseFifoLine } from '../keepalived.ts';
+import type { Desire } from '../state.ts';
+
+export interface FifoReader {
+  close(): void;
+}
+
+const REOPEN_CHECK_MS = 2000;
+
+/**
+ * Starts reading `fifoPath` (created 0600 with mkfifo(1) if missing) and calls `onDesire` for each
+ * state change of `instance` (every instance when null). Lines that are not VRRP state changes
+ * are ignored.
+ */
+export async function readNotifyFifo(
+  fifoPath: string,
+  instance: string | null,
+  log: Logger,
+  onDesire: (desire: Desire) => void,
+): Promise<FifoReader> {
+  let inode = -1;
+  let socket: Socket | null = null;
+  const open = async (): Promise<void> => {
+    try {
+      statSync(fifoPath);
+    } catch {
+      await runOk(['mkfifo', '-m', '0600', fifoPath], AbortSignal.timeout(5000));
+    }
+    const stat = statSync(fifoPath);
+    if (!stat.isFIFO()) throw new Error(`${fifoPath} exists and is not a FIFO`);
+    socket?.destroy();
+    inode = stat.ino;
+    const fd = openSync(fifoPath, constants.O_RDWR | constants.O_NONBLOCK);
+    socket = new Socket({ fd, readable: true, writable: false });
+    socket.on('error', (error) => log.warn({ err: error.message, fifo: fifoPath }, 'notify_fifo read error'));
+    createInterface({ input: socket }).on('line', (line) => {
+      const event = parseFifoLine(line);
+      if (event === null || !isForInstance(event, instance)) return;
+      onDesire({
+        vrrpState: event.vrrpState,
+        source: 'fifo',
+        issuedAt: Date.now(),
+        detail: `${event.type} ${event.name} priority ${event.priority}`,
+      });
+    });
+    log.info({ fifo: fifoPath, inode }, 'reading notify_fifo');
+  };
+  await open();
+  const timer = setInterval(() => {
+    let current = -1;
+    try {
+      current = statSync(fifoPath).ino;
+    } catch {
+      // keepalived removed it; wait for it to come back
+      return;
+    }
+    if (current !== inode) open().catch((error: Error) => log.warn({ err: error.message }, 'cannot re-open notify_fifo'));
+  }, REOPEN_CHECK_MS);
+  timer.unref();
+  return {
+    close() {
+      clearInterval(timer);
+      socket?.destroy();
+    },
+  };
+}

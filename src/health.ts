@@ -1,0 +1,112 @@
+// The rule (DESIGN §1): healthy MASTER = VIP held ∧ device mounted read-write at the mountpoint ∧
+// mysqld alive and answering SQL ∧ fence held; healthy BACKUP = no VIP ∧ no mount ∧ no mysqld ∧
+// fence not held. Anything else is unhealthy, and the verdict names every part that is off.
+// A transition the daemon is running, within its deadline, counts as healthy.
+import type { Config } from './config/types.ts';
+import type { Observation } from './probes/observe.ts';
+import type { AgentState } from './state.ts';
+
+export interface Verdict {
+  healthy: boolean;
+  /** false when a probe failed, so health could not be established (`status` exits 3) */
+  known: boolean;
+  /** the side the node is on: MASTER while it holds the VIP, BACKUP otherwise */
+  role: 'MASTER' | 'BACKUP';
+  /** a transition within its deadline made an otherwise unhealthy node count as healthy */
+  inTransition: boolean;
+  /** one line, e.g. `healthy BACKUP: no VIP, not mounted, no mysqld, fence not held` */
+  line: string;
+  /** each part that is off, worded for an operator; empty when healthy */
+  problems: string[];
+}
+
+export interface VerdictInput {
+  config: Config;
+  observation: Observation;
+  /** the daemon's state file, or null */
+  state: AgentState | null;
+  /** whether the daemon named in `state` is alive */
+  daemonAlive: boolean;
+  now: number;
+}
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+function masterProblems({ config, observation: o }: VerdictInput): string[] {
+  const problems: string[] = [];
+  const { device, mountpoint } = config.disk;
+  if (o.mount !== null) {
+    if (o.mount.otherAtMountpoint !== null) problems.push(`${o.mount.otherAtMountpoint} (not ${device}) is mounted on ${mountpoint}`);
+    else if (!o.mount.mounted) problems.push(`${device} not mounted on ${mountpoint}`);
+    else if (o.mount.readOnly) problems.push(`${device} is mounted read-only on ${mountpoint}`);
+  }
+  if (o.mysqld !== null) {
+    if (o.mysqld.pids.length === 0) {
+      problems.push(
+        o.mysqld.pidFilePid === null
+          ? `mysqld not running (no pid in ${config.mysqld.pidFile})`
+          : `mysqld not running (pid ${o.mysqld.pidFilePid} from ${config.mysqld.pidFile} is gone)`,
+      );
+    } else if (o.mysqld.sql !== null && !o.mysqld.sql.ok) {
+      problems.push(`mysqld pid ${o.mysqld.pids[0]} not answering SQL (${o.mysqld.sql.error})`);
+    }
+  }
+  if (o.fence !== null && o.fence.held === false) problems.push(`fence not held (${o.fence.detail})`);
+  return problems;
+}
+
+function backupProblems({ config, observation: o }: VerdictInput): string[] {
+  const problems: string[] = [];
+  if (o.mount !== null && o.mount.mounted) problems.push(`${config.disk.device} mounted on ${config.disk.mountpoint} without the VIP`);
+  if (o.mysqld !== null && o.mysqld.pids.length > 0) problems.push(`mysqld running (pid ${o.mysqld.pids.join(', ')}) without the VIP`);
+  if (o.fence !== null && o.fence.held === true) problems.push(`fence held without the VIP, which blocks the peer (${o.fence.detail})`);
+  return problems;
+}
+
+function commonProblems({ config, observation: o, state }: VerdictInput): string[] {
+  const problems: string[] = [];
+  for (const [probe, error] of Object.entries(o.errors)) problems.push(`${probe} probe failed: ${error}`);
+  if (!o.vip.interfacePresent) problems.push(`interface ${config.vip.interface} not found (or down)`);
+  if (o.vip.elsewhere.length > 0) problems.push(`VIP ${config.vip.address} is on ${o.vip.elsewhere.join(', ')}, not on ${config.vip.interface}`);
+  if (o.mount !== null) {
+    if (o.mount.deviceError !== null) problems.push(`device ${config.disk.device} unusable (${o.mount.deviceError})`);
+    const elsewhere = o.mount.mountpoints.filter((m) => m !== config.disk.mountpoint);
+    if (elsewhere.length > 0) problems.push(`${config.disk.device} also mounted on ${elsewhere.join(', ')}`);
+  }
+  if (o.mysqld !== null && o.mysqld.pids.length > 1) problems.push(`${o.mysqld.pids.length} mysqld processes (pids ${o.mysqld.pids.join(', ')})`);
+  if (state?.role === 'FENCED-IN') problems.push('fenced-in: the last demotion could not verify the unmount, the fence is kept');
+  if (state?.selfFence) problems.push(`self-fenced at ${state.selfFence.at} (${state.selfFence.reason}); waiting for keepalived to leave MASTER`);
+  return problems;
+}
+
+function describeHealthy(input: VerdictInput, role: 'MASTER' | 'BACKUP'): string {
+  const { config, observation: o } = input;
+  const fence = o.fence === null || o.fence.held === null ? 'no fencing' : o.fence.held ? 'fence held' : 'fence not held';
+  if (role === 'BACKUP') return `healthy BACKUP: no VIP, not mounted, no mysqld, ${fence}`;
+  const sql = o.mysqld?.sql ? ` answering SQL in ${o.mysqld.sql.latencyMs} ms` : '';
+  return `healthy MASTER: VIP ${config.vip.address} held, ${config.disk.device} mounted on ${config.disk.mountpoint}, mysqld pid ${o.mysqld?.pids[0] ?? '?'}${sql}, ${fence}`;
+}
+
+/** Applies the rule. Pure: all inputs are passed in. */
+export function evaluate(input: VerdictInput): Verdict {
+  const role = input.observation.vip.held ? 'MASTER' : 'BACKUP';
+  const problems = [...commonProblems(input), ...(role === 'MASTER' ? masterProblems(input) : backupProblems(input))];
+  const known = Object.keys(input.observation.errors).length === 0;
+  const transition = input.state?.transition;
+  if (problems.length > 0 && transition && input.daemonAlive) {
+    const elapsed = input.now - Date.parse(transition.startedAt);
+    if (elapsed <= transition.deadlineMs) {
+      const step = transition.steps.at(-1)?.name ?? 'starting';
+      return {
+        healthy: true,
+        known,
+        role,
+        inTransition: true,
+        line: `healthy ${role}: ${transition.kind} in progress (step ${step}, ${seconds(elapsed)} of ${seconds(transition.deadlineMs)})`,
+        problems,
+      };
+    }
+  }
+  if (problems.length === 0) return { healthy: true, known, role, inTransition: false, line: describeHealthy(input, role), problems };
+  return { healthy: false, known, role, inTransition: false, line: `UNHEALTHY ${role}: ${problems.join('; ')}`, problems };
+}

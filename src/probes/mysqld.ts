@@ -1,0 +1,68 @@
+// Finds "our" mysqld processes: the one named by the pid file, and any other process called
+// mariadbd/mysqld in this mount namespace whose working directory or command line points into the
+// shared mountpoint (mysqld chdirs to its datadir). Processes of another mount namespace — the
+// other node in the lab — are never ours.
+import { readFile } from 'node:fs/promises';
+import { isAlive, isPathUnder, listPids, mountNamespaceOf, ownMountNamespaceSync, readComm, readLinkOrNull } from '../proc.ts';
+
+export interface MysqldProcesses {
+  /** pid read from the pid file, or null (missing, unreadable, not a number) */
+  pidFilePid: number | null;
+  /** the pid file's process is alive and is called one of `processNames` */
+  pidFileAlive: boolean;
+  /** every live mysqld of ours, pid-file process first */
+  pids: number[];
+}
+
+export interface MysqldSelector {
+  pidFile: string;
+  processNames: string[];
+  mountpoint: string;
+}
+
+async function readPidFile(pidFile: string): Promise<number | null> {
+  try {
+    const pid = Number((await readFile(pidFile, 'utf8')).trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+async function isOurs(pid: number, selector: MysqldSelector, ownNamespace: string | null): Promise<boolean> {
+  const comm = await readComm(pid);
+  if (comm === null || !selector.processNames.includes(comm)) return false;
+  if (ownNamespace !== null && (await mountNamespaceOf(pid)) !== ownNamespace) return false;
+  if (!(await isAlive(pid))) return false;
+  const cwd = await readLinkOrNull(`/proc/${pid}/cwd`);
+  if (cwd !== null && isPathUnder(cwd.replace(/ \(deleted\)$/, ''), selector.mountpoint)) return true;
+  try {
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    return argv.some((arg) => arg.includes(selector.mountpoint + '/') || arg.endsWith(selector.mountpoint));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Lists our live mysqld processes (see the module comment for what "ours" means).
+ * Reads the pid file and /proc only; a few milliseconds for a few hundred processes.
+ */
+export async function findMysqld(selector: MysqldSelector): Promise<MysqldProcesses> {
+  const ownNamespace = ownMountNamespaceSync();
+  const pidFilePid = await readPidFile(selector.pidFile);
+  let pidFileAlive = false;
+  if (pidFilePid !== null) {
+    const comm = await readComm(pidFilePid);
+    pidFileAlive =
+      comm !== null &&
+      selector.processNames.includes(comm) &&
+      (ownNamespace === null || (await mountNamespaceOf(pidFilePid)) === ownNamespace) &&
+      (await isAlive(pidFilePid));
+  }
+  const pids = pidFileAlive && pidFilePid !== null ? [pidFilePid] : [];
+  for (const pid of await listPids()) {
+    if (pid !== pidFilePid && (await isOurs(pid, selector, ownNamespace))) pids.push(pid);
+  }
+  return { pidFilePid, pidFileAlive, pids };
+}

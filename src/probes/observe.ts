@@ -1,0 +1,66 @@
+// One read-only look at the node: VIP, mount, mysqld (and SQL), fence. Used by `check`, `status`
+// and the daemon's reconciliation. Each probe that can block on I/O runs under its own deadline, so
+// one hung probe (a lease on dead NFS) is reported as such and does not hide the others.
+import type { Config } from '../config/types.ts';
+import { withDeadline } from '../deadline.ts';
+import { errorLine } from '../errors.ts';
+import type { Fence, FenceStatus } from '../../fence/types.ts';
+import { probeMount, type MountState } from './mountinfo.ts';
+import { findMysqld, type MysqldProcesses } from './mysqld.ts';
+import { pingSql, type SqlPing } from './sql.ts';
+import { probeVip, type VipState } from './vip.ts';
+
+export interface Observation {
+  vip: VipState;
+  /** null when the probe failed (see `errors.mount`) */
+  mount: MountState | null;
+  mysqld: (MysqldProcesses & { sql: SqlPing | null }) | null;
+  fence: FenceStatus | null;
+  /** probe name → one-line error, for probes that failed or ran out of time */
+  errors: Partial<Record<'mount' | 'mysqld' | 'fence', string>>;
+}
+
+export interface ObserveOptions {
+  /** deadline of each blocking probe, ms */
+  probeTimeoutMs: number;
+  /** ping SQL when a mysqld of ours runs (`auto`), or never (the daemon's reconciliation) */
+  sql: 'auto' | 'never';
+}
+
+const settle = async <T>(what: string, ms: number, work: () => Promise<T>): Promise<{ value: T } | { error: string }> => {
+  try {
+    return { value: await withDeadline(what, ms, work) };
+  } catch (error) {
+    return { error: errorLine(error) };
+  }
+};
+
+/** Probes everything once. Never throws; failures land in `errors`. */
+export async function observe(config: Config, fence: Fence, options: ObserveOptions): Promise<Observation> {
+  const vip = probeVip(config.vip);
+  const ms = options.probeTimeoutMs;
+  const [mount, processes, fenceStatus] = await Promise.all([
+    settle('mount probe', ms, () => probeMount(config.disk.device, config.disk.mountpoint)),
+    settle('mysqld probe', ms, () =>
+      findMysqld({ pidFile: config.mysqld.pidFile, processNames: config.mysqld.processNames, mountpoint: config.disk.mountpoint }),
+    ),
+    settle('fence verification', ms, () => fence.verify()),
+  ]);
+  let mysqld: Observation['mysqld'] = null;
+  if ('value' in processes) {
+    const running = processes.value.pids.length > 0;
+    const sql = running && options.sql === 'auto' ? await pingSql(config.mysqld, Math.min(ms, config.deadlines.sqlPingMs)) : null;
+    mysqld = { ...processes.value, sql };
+  }
+  const errors: Observation['errors'] = {};
+  if ('error' in mount) errors.mount = mount.error;
+  if ('error' in processes) errors.mysqld = processes.error;
+  if ('error' in fenceStatus) errors.fence = fenceStatus.error;
+  return {
+    vip,
+    mount: 'value' in mount ? mount.value : null,
+    mysqld,
+    fence: 'value' in fenceStatus ? fenceStatus.value : null,
+    errors,
+  };
+}

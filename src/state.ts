@@ -1,0 +1,116 @@
+// The daemon's state file (`<stateDir>/state.json`), written atomically (temp file + rename) after
+// every step, read by `check` and `status`. Its JSON is part of the `status --json` output and is
+// documented in README "State file".
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** The VRRP states keepalived reports (keepalived.conf(5), `notify`). */
+export type VrrpState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP' | 'DELETED';
+
+/** What the agent drives towards: MASTER promotes, everything else demotes. */
+export type Role = 'MASTER' | 'BACKUP';
+
+export const roleOf = (state: VrrpState): Role => (state === 'MASTER' ? 'MASTER' : 'BACKUP');
+
+/** A request for a role, from keepalived (notify, notify_fifo), an operator, or the daemon itself. */
+export interface Desire {
+  vrrpState: VrrpState;
+  /** `notify`, `fifo`, `startup`, `manual` */
+  source: string;
+  /**
+   * When the request was issued (ms since the epoch, fractional). The latest wins: a request
+   * issued before the one already applied is skipped. `notify` uses its process start time,
+   * which follows the order in which keepalived forked the scripts.
+   */
+  issuedAt: number;
+  /** free text for the log: keepalived instance, priority, pid of the notify process */
+  detail?: string;
+}
+
+export type StepOutcome = 'running' | 'ok' | 'skipped' | 'failed';
+
+export interface StepRecord {
+  name: string;
+  startedAt: string;
+  deadlineMs: number;
+  durationMs: number | null;
+  outcome: StepOutcome;
+  detail: string | null;
+}
+
+export type TransitionKind = 'promote' | 'demote';
+
+/**
+ * ok: target reached; rolled-back: promotion failed and the node is a clean BACKUP again;
+ * failed: could not reach a clean state (e.g. unmount not verified, fence kept: "fenced-in").
+ */
+export type TransitionOutcome = 'ok' | 'rolled-back' | 'failed';
+
+export interface TransitionRecord {
+  /** e.g. `t-1732233600123-3` */
+  id: string;
+  kind: TransitionKind;
+  /** the request it serves */
+  desire: Desire;
+  startedAt: string;
+  /** sum of the step deadlines: `check` counts the transition healthy until then */
+  deadlineMs: number;
+  endedAt: string | null;
+  durationMs: number | null;
+  outcome: TransitionOutcome | null;
+  error: string | null;
+  steps: StepRecord[];
+}
+
+export interface AgentState {
+  version: 1;
+  node: string;
+  daemon: { pid: number; startedAt: string } | null;
+  /** the request being applied or last applied */
+  desired: Desire | null;
+  /** what the last finished transition left: MASTER, BACKUP, or FENCED-IN (unmount not verified) */
+  role: Role | 'FENCED-IN' | 'UNKNOWN';
+  /** the transition running now, if any */
+  transition: TransitionRecord | null;
+  lastTransition: TransitionRecord | null;
+  /** set when the fence was lost while MASTER; cleared once keepalived leaves MASTER and the node is a clean BACKUP */
+  selfFence: { at: string; reason: string } | null;
+  updatedAt: string;
+}
+
+export const stateFilePath = (stateDir: string): string => path.join(stateDir, 'state.json');
+
+/** Reads the state file; null when missing or unreadable (no daemon has run yet). */
+export function readState(stateDir: string): AgentState | null {
+  try {
+    const state = JSON.parse(readFileSync(stateFilePath(stateDir), 'utf8')) as AgentState;
+    return state.version === 1 ? state : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Writes `value` as JSON to `file` atomically: a reader sees the old or the new file, never half. */
+export function writeJsonAtomic(file: string, value: unknown, mode = 0o644): void {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, `${JSON.stringify(value, null, 2)}\n`, { mode });
+  renameSync(temp, file);
+}
+
+/** Writes the state file atomically. */
+export function writeState(stateDir: string, state: AgentState): void {
+  writeJsonAtomic(stateFilePath(stateDir), { ...state, updatedAt: new Date().toISOString() });
+}
+
+/** Where `notify` leaves its request when no daemon answers (read by the daemon at start-up). */
+export const pendingDesirePath = (stateDir: string): string => path.join(stateDir, 'desired.json');
+
+export function readPendingDesire(stateDir: string): Desire | null {
+  try {
+    const desire = JSON.parse(readFileSync(pendingDesirePath(stateDir), 'utf8')) as Desire;
+    return typeof desire.issuedAt === 'number' && typeof desire.vrrpState === 'string' ? desire : null;
+  } catch {
+    return null;
+  }
+}
