@@ -7,8 +7,9 @@
 // This fence is COOPERATIVE: it serialises well-behaved nodes but cannot stop a frozen node that
 // wakes up and writes. Only storage-side fencing (SCSI-3 PR) does that. The README says so.
 import * as fs from 'node:fs';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
+import { mtimeMsBounded, readFileBounded } from '../src/bounded-io.ts';
 import { FenceAgentError } from '../src/errors.ts';
 import { sleep } from '../src/deadline.ts';
 import { bootId, isAlive } from '../src/proc.ts';
@@ -32,9 +33,13 @@ const RETRY_MS = 250;
 // released on purpose, reclaimed by this node's next daemon, or goes stale (`staleMs`).
 const leaseFs = { ...fs, rmdirSync: (): void => undefined };
 
-async function readRecord(leasePath: string): Promise<LeaseRecord | null> {
+/** Default bound of one read of the lease (a child process; see src/bounded-io.ts). */
+export const LEASE_IO_TIMEOUT_MS = 2000;
+
+async function readRecord(leasePath: string, timeoutMs: number): Promise<LeaseRecord | null> {
+  const text = await readFileBounded(leasePath, timeoutMs);
   try {
-    const record = JSON.parse(await readFile(leasePath, 'utf8')) as Partial<LeaseRecord>;
+    const record = JSON.parse(text ?? '') as Partial<LeaseRecord>;
     return typeof record.pid === 'number' ? (record as LeaseRecord) : null;
   } catch {
     return null;
@@ -48,25 +53,23 @@ async function isOwnDeadLease(record: LeaseRecord | null, node: string): Promise
 
 export function createLockfileFence(config: LockfileFenceConfig, node: string): Fence {
   const lockDir = `${config.path}.lock`;
-  const options = { stale: config.staleMs, realpath: false } as const;
   let release: (() => Promise<void>) | null = null;
   const listeners: FenceLostListener[] = [];
 
   const writeRecord = (holder: string | null): Promise<void> =>
     writeFile(config.path, `${JSON.stringify({ node: holder, pid: process.pid, bootId: bootId(), at: new Date().toISOString() })}\n`);
 
-  const verify = async (): Promise<FenceStatus> => {
-    const [locked, record, lockStat] = await Promise.all([
-      lockfile.check(config.path, options),
-      readRecord(config.path),
-      stat(lockDir).catch(() => null),
-    ]);
+  // Same rule as proper-lockfile's check() (isLockStale: mtime older than `stale`), but read through
+  // bounded child processes: a lease on dead NFS must not hang `check` or the daemon.
+  const verify = async (timeoutMs = LEASE_IO_TIMEOUT_MS): Promise<FenceStatus> => {
+    const [mtimeMs, record] = await Promise.all([mtimeMsBounded(lockDir, timeoutMs), readRecord(config.path, timeoutMs)]);
     const base = { registrants: [] as string[] };
-    if (!locked) {
-      return { ...base, held: false, holder: null, detail: `lease ${config.path} free` };
+    const ageMs = mtimeMs === null ? null : Math.max(0, Date.now() - mtimeMs);
+    if (ageMs === null || ageMs > config.staleMs) {
+      return { ...base, held: false, holder: null, detail: `lease ${config.path} free${ageMs === null ? '' : ' (stale)'}` };
     }
     const holder = record?.node ?? 'unknown';
-    const age = lockStat === null ? '?' : ((Date.now() - lockStat.mtimeMs) / 1000).toFixed(1);
+    const age = (ageMs / 1000).toFixed(1);
     const who = `${holder}${record === null ? '' : ` (pid ${record.pid})`}`;
     if (holder === node && (await isOwnDeadLease(record, node))) {
       return { ...base, held: false, holder, detail: `lease ${config.path} names ${who} but that process is gone` };
@@ -84,7 +87,8 @@ export function createLockfileFence(config: LockfileFenceConfig, node: string): 
     for (;;) {
       try {
         release = await lockfile.lock(config.path, {
-          ...options,
+          stale: config.staleMs,
+          realpath: false,
           update: config.updateMs,
           retries: 0,
           fs: leaseFs,
@@ -103,7 +107,7 @@ export function createLockfileFence(config: LockfileFenceConfig, node: string): 
         break;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
-        const record = await readRecord(config.path);
+        const record = await readRecord(config.path, LEASE_IO_TIMEOUT_MS);
         if (await isOwnDeadLease(record, node)) {
           await rm(lockDir, { recursive: true, force: true }); // our own dead daemon's lease: reclaim now
           continue;
@@ -133,7 +137,7 @@ export function createLockfileFence(config: LockfileFenceConfig, node: string): 
         return;
       }
       // Not held by this process: release only a lease our own dead process left behind.
-      const record = await readRecord(config.path);
+      const record = await readRecord(config.path, LEASE_IO_TIMEOUT_MS);
       if (await isOwnDeadLease(record, node)) {
         await rm(lockDir, { recursive: true, force: true });
         await writeRecord(null);

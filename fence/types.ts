@@ -41,8 +41,12 @@ export interface Fence {
   acquire(signal: AbortSignal): Promise<FenceStatus>;
   /** Gives the fence up if this node holds it. Idempotent; never touches a peer's fence. */
   release(signal: AbortSignal): Promise<void>;
-  /** Reads the fence back from the storage. Read-only; usable from any process (`check`, `status`). */
-  verify(): Promise<FenceStatus>;
+  /**
+   * Reads the fence back from the storage. Read-only; usable from any process (`check`,
+   * `status`). Bounded: storage that does not answer within `timeoutMs` (default per method)
+   * makes it reject (code `ETIMEDOUT`) instead of hanging.
+   */
+  verify(timeoutMs?: number): Promise<FenceStatus>;
   /** Registers a listener for loss of a fence held by this process (the daemon). */
   onLost(listener: FenceLostListener): void;
 }

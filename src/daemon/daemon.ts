@@ -25,7 +25,7 @@ import { promote, promoteDeadlineMs } from '../transitions/promote.ts';
 import { StepRunner } from '../transitions/steps.ts';
 import type { Fence } from '../../fence/types.ts';
 import { NONE_WARNING } from '../../fence/none.ts';
-import { rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { acquireDaemonLock } from './lock.ts';
 import { readNotifyFifo, type FifoReader } from './fifo.ts';
 
@@ -69,6 +69,9 @@ export class Daemon {
    * @throws FenceAgentError code `EDAEMONRUNNING` when another daemon runs on this node.
    */
   async start(): Promise<void> {
+    mkdirSync(this.config.runDir, { recursive: true, mode: 0o700 });
+    chmodSync(this.config.runDir, 0o700);
+    mkdirSync(this.config.stateDir, { recursive: true, mode: 0o755 });
     this.releaseLock = await acquireDaemonLock(this.config.runDir, (error) => {
       this.log.fatal({ err: error.message }, 'daemon lock compromised; exiting so that a single daemon remains');
       process.exit(1);
@@ -100,18 +103,19 @@ export class Daemon {
     const seen = await observe(this.config, this.fence, { probeTimeoutMs: 5000, sql: 'never' });
     const pending = readPendingDesire(this.config.stateDir);
     rmSync(pendingDesirePath(this.config.stateDir), { force: true });
-    const lastIssued = previous?.desired?.issuedAt ?? -1;
+    // The start-up request is as recent as the last one recorded, so it is never skipped as older.
+    const lastIssued = previous?.desired?.issuedAt ?? 0;
     const observed = `VIP ${seen.vip.held ? 'held' : 'not held'}, ${seen.mount?.mounted ? 'mounted' : 'not mounted'}, mysqld ${seen.mysqld?.pids.join(',') || 'none'}, fence ${seen.fence?.held ?? 'n/a'}`;
     let desire: Desire;
     if (!seen.vip.held) {
       // keepalived adds the VIP before it notifies MASTER: without the VIP, never promote at start-up.
-      desire = { vrrpState: 'BACKUP', source: 'startup', issuedAt: 0, detail: `VIP not held; ${observed}` };
+      desire = { vrrpState: 'BACKUP', source: 'startup', issuedAt: Math.max(lastIssued, pending?.issuedAt ?? 0), detail: `VIP not held; ${observed}` };
     } else if (pending !== null && pending.issuedAt > lastIssued) {
       desire = { ...pending, detail: `pending ${pending.source} request; ${observed}` };
     } else if (previous?.desired && roleOf(previous.desired.vrrpState) === 'BACKUP') {
       desire = { ...previous.desired, source: 'startup', detail: `last request was ${previous.desired.vrrpState}; ${observed}` };
     } else {
-      desire = { vrrpState: 'MASTER', source: 'startup', issuedAt: 0, detail: `VIP held; ${observed}` };
+      desire = { vrrpState: 'MASTER', source: 'startup', issuedAt: lastIssued, detail: `VIP held; ${observed}` };
     }
     this.log.info({ observed }, `reconciling at start-up towards ${describe(desire)}`);
     this.request(desire);
@@ -242,18 +246,36 @@ export class Daemon {
     if (this.state.role === 'MASTER') this.startFenceWatch();
   }
 
-  /** While MASTER: read the fence back every `monitor.fenceIntervalMs`; self-fence when it is gone. */
+  /**
+   * While MASTER: read the fence back every `monitor.fenceIntervalMs`; self-fence when it is gone,
+   * or when it could not be read back for longer than the lease's `staleMs` (by then the peer may
+   * have taken it: a dead NFS server must not leave us writing).
+   */
   private startFenceWatch(): void {
     this.stopFenceWatch();
     if (this.config.fence.method === 'none') return;
+    const blindLimitMs = this.config.fence.staleMs;
+    let lastReadMs = Date.now();
+    let reading = false;
     this.fenceTimer = setInterval(() => {
-      if (this.busy !== null || this.state.role !== 'MASTER') return;
-      this.fence.verify().then(
-        (status) => {
-          if (status.held === false && this.busy === null && this.state.role === 'MASTER') this.selfFence(`fence verification: ${status.detail}`);
-        },
-        (error: unknown) => this.log.warn({ err: errorLine(error) }, 'fence verification failed; retrying'),
-      );
+      if (reading || this.busy !== null || this.state.role !== 'MASTER') return;
+      reading = true;
+      this.fence
+        .verify()
+        .then(
+          (status) => {
+            lastReadMs = Date.now();
+            if (status.held === false && this.busy === null && this.state.role === 'MASTER') this.selfFence(`fence verification: ${status.detail}`);
+          },
+          (error: unknown) => {
+            const blindMs = Date.now() - lastReadMs;
+            if (blindMs > blindLimitMs) this.selfFence(`fence unreadable for ${blindMs} ms (${errorLine(error)})`);
+            else this.log.warn({ err: errorLine(error), blind_ms: blindMs }, 'fence verification failed; retrying');
+          },
+        )
+        .finally(() => {
+          reading = false;
+        });
     }, this.config.monitor.fenceIntervalMs);
   }
 

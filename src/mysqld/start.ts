@@ -6,15 +6,9 @@ import path from 'node:path';
 import type { Config } from '../config/types.ts';
 import { pollUntil } from '../deadline.ts';
 import { FenceAgentError } from '../errors.ts';
-import { findMysqld } from '../probes/mysqld.ts';
+import { findMysqld, mysqldSelector } from '../probes/mysqld.ts';
 import { pingSql } from '../probes/sql.ts';
 import { runOk, spawnDetached } from '../run.ts';
-
-const selectorOf = (config: Config) => ({
-  pidFile: config.mysqld.pidFile,
-  processNames: config.mysqld.processNames,
-  mountpoint: config.disk.mountpoint,
-});
 
 async function userIds(user: string, signal: AbortSignal): Promise<{ uid: number; gid: number }> {
   const [uid, gid] = await Promise.all([runOk(['id', '-u', user], signal), runOk(['id', '-g', user], signal)]);
@@ -29,7 +23,7 @@ async function userIds(user: string, signal: AbortSignal): Promise<{ uid: number
  */
 export async function startMysqld(config: Config, signal: AbortSignal): Promise<'ok' | 'skipped'> {
   const { mysqld } = config;
-  if ((await findMysqld(selectorOf(config))).pids.length > 0) return 'skipped';
+  if ((await findMysqld(mysqldSelector(config))).pids.length > 0) return 'skipped';
   const ids = await userIds(mysqld.user, signal);
   for (const dir of new Set([path.dirname(mysqld.pidFile), path.dirname(mysqld.socket)])) {
     await mkdir(dir, { recursive: true, mode: 0o755 });
@@ -53,11 +47,11 @@ export async function startMysqld(config: Config, signal: AbortSignal): Promise<
     }, () => undefined);
     await pollUntil(async () => {
       if (failed !== null) throw failed;
-      return (await findMysqld(selectorOf(config))).pidFileAlive ? true : undefined;
+      return (await findMysqld(mysqldSelector(config))).pidFileAlive ? true : undefined;
     }, 100, signal);
     return 'ok';
   }
-  await pollUntil(async () => ((await findMysqld(selectorOf(config))).pids.length > 0 ? true : undefined), 100, signal);
+  await pollUntil(async () => ((await findMysqld(mysqldSelector(config))).pids.length > 0 ? true : undefined), 100, signal);
   return 'ok';
 }
 

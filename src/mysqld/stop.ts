@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises';
 import type { Config } from '../config/types.ts';
 import { pollUntil } from '../deadline.ts';
 import type { Logger } from '../log.ts';
-import { findMysqld } from '../probes/mysqld.ts';
+import { findMysqld, mysqldSelector } from '../probes/mysqld.ts';
 import { run } from '../run.ts';
 
 const kill = (pids: number[], signalName: NodeJS.Signals): void => {
@@ -25,7 +25,7 @@ const kill = (pids: number[], signalName: NodeJS.Signals): void => {
  */
 export async function stopMysqld(config: Config, signal: AbortSignal, log: Logger): Promise<'ok' | 'skipped'> {
   const { mysqld, deadlines } = config;
-  const selector = { pidFile: mysqld.pidFile, processNames: mysqld.processNames, mountpoint: config.disk.mountpoint };
+  const selector = mysqldSelector(config);
   const ours = async (): Promise<number[]> => (await findMysqld(selector)).pids;
   const gone = async (): Promise<true | undefined> => ((await ours()).length === 0 ? true : undefined);
   const started = Date.now();

@@ -1,7 +1,8 @@
 // Finds "our" mysqld processes: the one named by the pid file, and any other process called
 // mariadbd/mysqld in this mount namespace whose working directory or command line points into the
-// shared mountpoint (mysqld chdirs to its datadir). Processes of another mount namespace — the
-// other node in the lab — are never ours.
+// shared mountpoint (mysqld chdirs to its datadir), or whose command line is exactly our
+// `mysqld.start` (a mysqld we started that has not yet written its pid file or reached its
+// datadir). Processes of another mount namespace — the other node in the lab — are never ours.
 import { readFile } from 'node:fs/promises';
 import { isAlive, isPathUnder, listPids, mountNamespaceOf, ownMountNamespaceSync, readComm, readLinkOrNull } from '../proc.ts';
 
@@ -18,7 +19,17 @@ export interface MysqldSelector {
   pidFile: string;
   processNames: string[];
   mountpoint: string;
+  /** the configured start argv (`mysqld.start`), or null */
+  start: string[] | null;
 }
+
+/** The selector for a configuration. */
+export const mysqldSelector = (config: { mysqld: { pidFile: string; processNames: string[]; start: string[] | null }; disk: { mountpoint: string } }): MysqldSelector => ({
+  pidFile: config.mysqld.pidFile,
+  processNames: config.mysqld.processNames,
+  mountpoint: config.disk.mountpoint,
+  start: config.mysqld.start,
+});
 
 async function readPidFile(pidFile: string): Promise<number | null> {
   try {
@@ -37,8 +48,9 @@ async function isOurs(pid: number, selector: MysqldSelector, ownNamespace: strin
   const cwd = await readLinkOrNull(`/proc/${pid}/cwd`);
   if (cwd !== null && isPathUnder(cwd.replace(/ \(deleted\)$/, ''), selector.mountpoint)) return true;
   try {
-    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
-    return argv.some((arg) => arg.includes(selector.mountpoint + '/') || arg.endsWith(selector.mountpoint));
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    if (selector.start !== null && cmdline === `${selector.start.join('\0')}\0`) return true;
+    return cmdline.split('\0').some((arg) => arg.includes(selector.mountpoint + '/') || arg.endsWith(selector.mountpoint));
   } catch {
     return false;
   }

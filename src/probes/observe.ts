@@ -6,7 +6,7 @@ import { withDeadline } from '../deadline.ts';
 import { errorLine } from '../errors.ts';
 import type { Fence, FenceStatus } from '../../fence/types.ts';
 import { probeMount, type MountState } from './mountinfo.ts';
-import { findMysqld, type MysqldProcesses } from './mysqld.ts';
+import { findMysqld, mysqldSelector, type MysqldProcesses } from './mysqld.ts';
 import { pingSql, type SqlPing } from './sql.ts';
 import { probeVip, type VipState } from './vip.ts';
 
@@ -41,10 +41,8 @@ export async function observe(config: Config, fence: Fence, options: ObserveOpti
   const ms = options.probeTimeoutMs;
   const [mount, processes, fenceStatus] = await Promise.all([
     settle('mount probe', ms, () => probeMount(config.disk.device, config.disk.mountpoint)),
-    settle('mysqld probe', ms, () =>
-      findMysqld({ pidFile: config.mysqld.pidFile, processNames: config.mysqld.processNames, mountpoint: config.disk.mountpoint }),
-    ),
-    settle('fence verification', ms, () => fence.verify()),
+    settle('mysqld probe', ms, () => findMysqld(mysqldSelector(config))),
+    settle('fence verification', ms, () => fence.verify(ms)),
   ]);
   let mysqld: Observation['mysqld'] = null;
   if ('value' in processes) {

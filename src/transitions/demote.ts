@@ -6,7 +6,7 @@ import { unmountDisk } from '../disk/unmount.ts';
 import { errorLine } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { stopMysqld } from '../mysqld/stop.ts';
-import { findMysqld } from '../probes/mysqld.ts';
+import { findMysqld, mysqldSelector } from '../probes/mysqld.ts';
 import type { TransitionOutcome } from '../state.ts';
 import type { Fence } from '../../fence/types.ts';
 import type { StepRunner } from './steps.ts';
@@ -41,7 +41,7 @@ export async function demote(ctx: TransitionContext, run: StepRunner, prefix = '
     log.fatal({ tid: run.record.id }, `unmount of ${config.disk.mountpoint} not verified: keeping the fence (fenced-in); operator action needed`);
     return fail(`unmount not verified (${errorLine(error)}): fence kept, node fenced-in`);
   }
-  const left = await findMysqld({ pidFile: config.mysqld.pidFile, processNames: config.mysqld.processNames, mountpoint: config.disk.mountpoint });
+  const left = await findMysqld(mysqldSelector(config));
   if (left.pids.length > 0) return fail(`mysqld ${left.pids.join(', ')} still running after the unmount`);
   try {
     await run.step(`${prefix}fence.release`, deadlines.fenceReleaseMs, async (signal) => {

@@ -1,0 +1,196 @@
+// A lab node: its own network namespace (`ip netns`) and its own persistent mount namespace
+// (`unshare --mount=FILE`), entered together with nsenter. Mounts made inside stay inside; the
+// node's processes are found by their mount namespace and killed on teardown.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import path from 'node:path';
+import { sh, shOk, type Ran } from './sh.ts';
+import { MYSQLD_SETTINGS } from './disk.ts';
+
+export const REPO = path.resolve(import.meta.dirname, '..');
+/** The built CLI (npm run build). The lab never runs TypeScript sources in the agent's place. */
+export const CLI = path.join(REPO, 'dist', 'cli.mjs');
+
+export interface LabNodeOptions {
+  /** short name, also the agent's node name (e.g. `db1`) */
+  name: string;
+  /** lab directory (short: Unix socket paths must stay under 108 bytes) */
+  dir: string;
+  /** prefix for namespace and interface names, unique per lab */
+  tag: string;
+}
+
+export class LabNode {
+  readonly name: string;
+  readonly dir: string;
+  readonly netns: string;
+  readonly mntnsFile: string;
+  readonly runDir: string;
+  readonly stateDir: string;
+  readonly mysqlRunDir: string;
+  readonly logFile: string;
+  readonly configPath: string;
+  readonly myCnf: string;
+  private readonly nsDir: string;
+  private mntnsId: string | null = null;
+
+  constructor(options: LabNodeOptions) {
+    this.name = options.name;
+    this.dir = path.join(options.dir, options.name);
+    this.netns = `${options.tag}-${options.name}`;
+    this.nsDir = path.join(this.dir, 'ns');
+    this.mntnsFile = path.join(this.nsDir, 'mnt');
+    this.runDir = path.join(this.dir, 'run');
+    this.stateDir = path.join(this.dir, 'state');
+    this.mysqlRunDir = path.join(this.dir, 'mysqld');
+    this.logFile = path.join(this.dir, 'agent.log');
+    this.configPath = path.join(this.dir, 'config.json');
+    this.myCnf = path.join(this.dir, 'my.cnf');
+  }
+
+  /** Creates the namespaces and the node's directories. */
+  async create(): Promise<void> {
+    mkdirSync(this.nsDir, { recursive: true });
+    mkdirSync(this.stateDir, { recursive: true });
+    await shOk(['mount', '--bind', this.nsDir, this.nsDir]);
+    await shOk(['mount', '--make-private', this.nsDir]);
+    writeFileSync(this.mntnsFile, '');
+    await shOk(['unshare', `--mount=${this.mntnsFile}`, '--propagation', 'private', 'true']);
+    await shOk(['ip', 'netns', 'add', this.netns]);
+    await shOk(['ip', '-n', this.netns, 'link', 'set', 'lo', 'up']);
+    const id = (await this.exec(['readlink', '/proc/self/ns/mnt'])).stdout.trim();
+    if (!/^mnt:\[\d+\]$/.test(id)) throw new Error(`node ${this.name}: cannot read its mount namespace (got "${id}")`);
+    this.mntnsId = id;
+  }
+
+  /** Adds a veth pair inside the node (both ends up, so the kernel reports it RUNNING) to carry the VIP. */
+  async addVipInterface(ifname: string): Promise<void> {
+    await shOk(['ip', '-n', this.netns, 'link', 'add', ifname, 'type', 'veth', 'peer', 'name', `${ifname}p`]);
+    await shOk(['ip', '-n', this.netns, 'link', 'set', ifname, 'up']);
+    await shOk(['ip', '-n', this.netns, 'link', 'set', `${ifname}p`, 'up']);
+  }
+
+  /** What keepalived does to the VIP, done by hand for single-node tests. */
+  async addAddress(cidr: string, ifname: string): Promise<void> {
+    await shOk(['ip', '-n', this.netns, 'addr', 'add', cidr, 'dev', ifname]);
+  }
+
+  async delAddress(cidr: string, ifname: string): Promise<void> {
+    await shOk(['ip', '-n', this.netns, 'addr', 'del', cidr, 'dev', ifname]);
+  }
+
+  private enter(argv: readonly string[]): string[] {
+    return ['nsenter', `--net=/run/netns/${this.netns}`, `--mount=${this.mntnsFile}`, '--', ...argv];
+  }
+
+  /** Runs argv inside the node and waits for it. */
+  exec(argv: readonly string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
+    return sh(this.enter(argv), options);
+  }
+
+  /** Runs the built fence-agent CLI inside the node with this node's configuration. */
+  agent(args: readonly string[], options: { timeoutMs?: number } = {}): Promise<Ran> {
+    return this.exec([process.execPath, CLI, ...args], { ...options, env: { ...process.env, FENCE_AGENT_CONFIG: this.configPath, NO_COLOR: '1' } });
+  }
+
+  /** Starts a long-running process inside the node (its pid is the process's own: nsenter execs). */
+  spawn(argv: readonly string[], options: { stdio?: 'ignore' | 'inherit'; logFile?: string } = {}): ChildProcess {
+    const [file, ...args] = this.enter(argv);
+    const out = options.logFile === undefined ? (options.stdio ?? 'ignore') : 'pipe';
+    const child = spawn(file as string, args, { stdio: ['ignore', out, out], env: { ...process.env, FENCE_AGENT_CONFIG: this.configPath } });
+    child.on('error', () => undefined);
+    return child;
+  }
+
+  /** Starts the agent daemon inside the node, detached from the test's process group. */
+  startDaemon(): ChildProcess {
+    return this.spawn([process.execPath, CLI, 'daemon', '--config', this.configPath]);
+  }
+
+  /** /proc/self/mountinfo as seen inside the node. */
+  async mountinfo(): Promise<string> {
+    return (await this.exec(['cat', '/proc/self/mountinfo'])).stdout;
+  }
+
+  /** Pids of every process inside this node's mount namespace. */
+  pids(): number[] {
+    if (this.mntnsId === null) return [];
+    const pids: number[] = [];
+    for (const entry of readdirSync('/proc')) {
+      const pid = Number(entry);
+      if (!Number.isInteger(pid) || pid === process.pid) continue;
+      try {
+        if (readlinkSync(`/proc/${pid}/ns/mnt`) === this.mntnsId) pids.push(pid);
+      } catch {
+        // gone
+      }
+    }
+    return pids;
+  }
+
+  /** Pids inside the node whose /proc/PID/comm is one of `names`. */
+  pidsNamed(...names: string[]): number[] {
+    return this.pids().filter((pid) => {
+      try {
+        return names.includes(readFileSync(`/proc/${pid}/comm`, 'utf8').trim());
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /** SIGKILLs every process inside the node and waits until they are gone (at most 10 s). */
+  async killAll(): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const pids = this.pids();
+      if (pids.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`node ${this.name}: processes ${pids.join(', ')} survive SIGKILL`);
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** Tears the node down: processes, mount namespace (and every mount in it), network namespace, files. */
+  async destroy(): Promise<void> {
+    await this.killAll().catch(() => undefined);
+    await sh(['umount', this.mntnsFile]);
+    await sh(['umount', this.nsDir]);
+    await sh(['ip', 'netns', 'del', this.netns]);
+    this.mntnsId = null;
+  }
+
+  /** Writes my.cnf for this node's mysqld (datadir on the shared disk, socket and pid outside it). */
+  writeMyCnf(mountpoint: string): void {
+    mkdirSync(this.mysqlRunDir, { recursive: true });
+    const lines = [
+      '[mysqld]',
+      `datadir=${mountpoint}/mysql`,
+      `socket=${path.join(this.mysqlRunDir, 'mysqld.sock')}`,
+      `pid-file=${path.join(this.mysqlRunDir, 'mysqld.pid')}`,
+      `log-error=${path.join(this.mysqlRunDir, 'mysqld.err')}`,
+      'user=mysql',
+      'bind-address=0.0.0.0',
+      ...MYSQLD_SETTINGS,
+    ];
+    writeFileSync(this.myCnf, `${lines.join('\n')}\n`);
+  }
+
+  /** Writes this node's agent configuration (mode 0600) and returns it. */
+  writeConfig(config: Record<string, unknown>): Record<string, unknown> {
+    writeFileSync(this.configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(this.configPath, 0o600);
+    return config;
+  }
+
+  /** Removes the node's files (after destroy). */
+  removeFiles(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,78 @@
+// Assertions about a lab node, made through the built CLI and /proc — never through the agent's
+// own in-process state.
+import { readFileSync } from 'node:fs';
+import type { LabNode } from '../../lab/node.ts';
+import { waitFor } from '../../lab/wait.ts';
+import { deviceNumber, parseMountinfo } from '../../src/probes/mountinfo.ts';
+import type { StatusReport } from '../../src/commands/status.ts';
+import { readState, type AgentState } from '../../src/state.ts';
+
+export interface CheckResult {
+  code: number;
+  line: string;
+}
+
+/** Runs `fence-agent check` inside the node. */
+export async function check(node: LabNode, args: string[] = []): Promise<CheckResult> {
+  const ran = await node.agent(['check', ...args]);
+  return { code: ran.exitCode, line: ran.stderr.trim() };
+}
+
+/** Runs `fence-agent status --json` inside the node. */
+export async function status(node: LabNode): Promise<{ code: number; report: StatusReport }> {
+  const ran = await node.agent(['status', '--json']);
+  return { code: ran.exitCode, report: JSON.parse(ran.stdout) as StatusReport };
+}
+
+/** How many times `device` is mounted inside the node (any mountpoint). */
+export async function mountCount(node: LabNode, device: string): Promise<number> {
+  const number = await deviceNumber(device);
+  return parseMountinfo(await node.mountinfo()).filter((entry) => entry.majorMinor === number).length;
+}
+
+/** mysqld processes inside the node. */
+export const mysqldPids = (node: LabNode): number[] => node.pidsNamed('mariadbd', 'mysqld');
+
+/** The daemon's state file. */
+export const stateOf = (node: LabNode): AgentState | null => readState(node.stateDir);
+
+/** The last `lines` lines the daemon and notify wrote to the node's agent log (for failure messages). */
+export function logTail(node: LabNode, lines = 25): string {
+  try {
+    const all = readFileSync(node.logFile, 'utf8').trimEnd().split('\n');
+    return all.filter((line) => !line.includes('"cmd":"check"')).slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Waits until `check` exits 0 with "healthy ROLE" (and not merely a transition in progress). */
+export async function waitHealthy(node: LabNode, role: 'MASTER' | 'BACKUP', timeoutMs = 60_000): Promise<CheckResult> {
+  let last: CheckResult | null = null;
+  try {
+    return await waitFor(
+      `healthy ${role} on ${node.name}`,
+      async () => {
+        last = await check(node);
+        return last.code === 0 && last.line.includes(`healthy ${role}:`) && !last.line.includes('in progress') ? last : null;
+      },
+      timeoutMs,
+      150,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\nlast check: ${JSON.stringify(last)}\nagent log:\n${logTail(node)}`);
+  }
+}
+
+/** Waits until the daemon has nothing queued and nothing running. */
+export async function waitIdle(node: LabNode, timeoutMs = 60_000): Promise<StatusReport> {
+  return waitFor(
+    `daemon idle on ${node.name}`,
+    async () => {
+      const { report } = await status(node);
+      return report.daemon.alive && report.daemon.queue.length === 0 && report.daemon.transition === null ? report : null;
+    },
+    timeoutMs,
+    150,
+  );
+}

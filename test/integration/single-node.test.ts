@@ -1,0 +1,334 @@
+// The agent on one real node: real MariaDB, a real loop-device ext4 disk, the VIP on an interface
+// inside a network namespace the test creates, a private mount namespace. Every test builds its
+// own node and tears it down, pass or fail. Runs as root.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { REPO } from '../../lab/node.ts';
+import { createSingleNodeLab, type SingleNodeLab } from '../../lab/single-node.ts';
+import { sh } from '../../lab/sh.ts';
+import { delay, waitFor } from '../../lab/wait.ts';
+import { check, mountCount, mysqldPids, stateOf, status, waitHealthy, waitIdle } from '../helpers/agent.ts';
+
+let lab: SingleNodeLab;
+const children: ChildProcess[] = [];
+
+beforeEach(async () => {
+  lab = await createSingleNodeLab();
+});
+
+afterEach(async () => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+  await lab.destroy();
+});
+
+/** Runs SQL as root over the node's socket with the mariadb client, inside the node. */
+const sql = (query: string) =>
+  lab.node.exec(['mariadb', '--no-defaults', '-S', path.join(lab.node.mysqlRunDir, 'mysqld.sock'), '-u', 'root', '-N', '-e', query]);
+
+/** Puts the VIP on the node and tells the agent MASTER, as keepalived would. */
+async function becomeMaster(): Promise<void> {
+  await lab.addVip();
+  const ran = await lab.node.agent(['notify', 'INSTANCE', 'VI_1', 'MASTER', '100']);
+  assert.equal(ran.exitCode, 0, ran.stderr);
+  await waitHealthy(lab.node, 'MASTER');
+  await waitIdle(lab.node);
+}
+
+/** Nothing of the agent's doing is visible on the node: no mount, no mysqld, no daemon. */
+async function assertUntouched(): Promise<void> {
+  assert.equal(await mountCount(lab.node, lab.disk.device), 0, 'the shared disk is not mounted');
+  assert.deepEqual(mysqldPids(lab.node), [], 'no mysqld runs');
+  assert.deepEqual(lab.node.pidsNamed('node'), [], 'no agent process runs');
+}
+
+describe('one real node', () => {
+  test('an idle node is a healthy BACKUP for check and status', async () => {
+    const result = await check(lab.node);
+    assert.equal(result.code, 0, result.line);
+    assert.match(result.line, /healthy BACKUP: no VIP, not mounted, no mysqld, fence not held/);
+    const { code, report } = await status(lab.node);
+    assert.equal(code, 0);
+    assert.equal(report.role, 'BACKUP');
+    assert.equal(report.healthy, true);
+    assert.equal(report.mount.mounted, false);
+    assert.equal(report.fence.held, false);
+    const human = await lab.node.agent(['status']);
+    assert.equal(human.exitCode, 0);
+    assert.match(human.stdout, /role\s+BACKUP healthy/);
+  });
+
+  test('notify MASTER promotes: fence, mount, mysqld answering SQL over its socket, check healthy MASTER', async () => {
+    await becomeMaster();
+    assert.equal(await mountCount(lab.node, lab.disk.device), 1);
+    assert.equal(mysqldPids(lab.node).length, 1);
+    const answer = await sql('SELECT 40 + 2');
+    assert.equal(answer.stdout.trim(), '42', answer.stderr);
+    const lease = JSON.parse(readFileSync(lab.leasePath, 'utf8')) as { node: string };
+    assert.equal(lease.node, 'db1');
+    const { code, report } = await status(lab.node);
+    assert.equal(code, 0);
+    assert.equal(report.role, 'MASTER');
+    assert.equal(report.mysqld.sql?.ok, true);
+    assert.equal(report.fence.held, true);
+    assert.equal(report.lastTransition?.kind, 'promote');
+    assert.equal(report.lastTransition?.outcome, 'ok');
+    // the disk is mounted only inside the node's own mount namespace
+    const host = await sh(['findmnt', '-n', '-S', lab.disk.device]);
+    assert.equal(host.stdout.trim(), '', 'the host namespace does not see the mount');
+  });
+
+  test('a SIGKILLed mysqld makes check exit 1 naming mysqld', async () => {
+    await becomeMaster();
+    const [pid] = mysqldPids(lab.node);
+    assert.ok(pid);
+    process.kill(pid, 'SIGKILL');
+    await waitFor('mysqld gone', () => mysqldPids(lab.node).length === 0, 10_000);
+    const result = await check(lab.node);
+    assert.equal(result.code, 1, result.line);
+    assert.match(result.line, /UNHEALTHY MASTER: mysqld not running \(pid \d+ from .*mysqld\.pid is gone\)/);
+  });
+
+  test('the VIP removed while mounted makes check exit 1 naming the VIP', async () => {
+    await becomeMaster();
+    await lab.delVip();
+    const result = await check(lab.node);
+    assert.equal(result.code, 1);
+    assert.match(result.line, /UNHEALTHY BACKUP: .* mounted on .* without the VIP/);
+    assert.match(result.line, /mysqld running \(pid \d+\) without the VIP/);
+    assert.match(result.line, /fence held without the VIP/);
+  });
+
+  test('demotion signals the processes using the mountpoint, SIGKILLs one that ignores SIGTERM, and verifies the unmount', async () => {
+    await becomeMaster();
+    const polite = lab.node.spawn(['sh', '-c', `cd ${lab.mountpoint} && exec sleep 1000`]);
+    // SIG_IGN survives exec: this sleep ignores SIGTERM and must be SIGKILLed
+    const stubborn = lab.node.spawn(['sh', '-c', `trap '' TERM; cd ${lab.mountpoint} && exec sleep 1001`]);
+    children.push(polite, stubborn);
+    const politeExit = new Promise<NodeJS.Signals | null>((resolve) => polite.on('exit', (_code, signal) => resolve(signal)));
+    const stubbornExit = new Promise<NodeJS.Signals | null>((resolve) => stubborn.on('exit', (_code, signal) => resolve(signal)));
+    await waitFor('both users have their cwd on the mountpoint', () => lab.node.pidsNamed('sleep').length === 2, 5000);
+    await lab.delVip();
+    assert.equal((await lab.node.agent(['notify', 'backup'])).exitCode, 0);
+    await waitHealthy(lab.node, 'BACKUP');
+    assert.equal(await politeExit, 'SIGTERM');
+    assert.equal(await stubbornExit, 'SIGKILL');
+    assert.equal(await mountCount(lab.node, lab.disk.device), 0);
+    assert.deepEqual(mysqldPids(lab.node), []);
+    const last = stateOf(lab.node)?.lastTransition;
+    assert.equal(last?.kind, 'demote');
+    assert.equal(last?.outcome, 'ok');
+    assert.deepEqual(
+      last?.steps.map((s) => s.name),
+      ['mysqld.stop', 'unmount', 'fence.release'],
+    );
+    assert.match(readFileSync(lab.node.logFile, 'utf8'), /mountpoint busy, signalling its users/);
+  });
+
+  test('a notify storm MASTER, BACKUP, MASTER within 100 ms ends MASTER with one mount and one mysqld', async () => {
+    children.push(lab.node.startDaemon());
+    await waitIdle(lab.node);
+    await lab.addVip();
+    const storm: Promise<unknown>[] = [];
+    for (const word of ['MASTER', 'BACKUP', 'MASTER']) {
+      storm.push(lab.node.agent(['notify', 'INSTANCE', 'VI_1', word, '100']));
+      await delay(40);
+    }
+    const results = (await Promise.all(storm)) as { exitCode: number; stderr: string }[];
+    for (const ran of results) assert.equal(ran.exitCode, 0, ran.stderr);
+    await waitIdle(lab.node);
+    await waitHealthy(lab.node, 'MASTER');
+    assert.equal(await mountCount(lab.node, lab.disk.device), 1);
+    assert.equal(mysqldPids(lab.node).length, 1);
+    assert.equal(stateOf(lab.node)?.desired?.vrrpState, 'MASTER');
+  });
+
+  test('a notify storm with no daemon running starts exactly one daemon and ends MASTER', async () => {
+    await lab.addVip();
+    const storm: Promise<unknown>[] = [];
+    for (const word of ['master', 'backup', 'master']) {
+      storm.push(lab.node.agent(['notify', word]));
+      await delay(30);
+    }
+    await Promise.all(storm);
+    await waitIdle(lab.node);
+    await waitHealthy(lab.node, 'MASTER');
+    await delay(500); // let any losing daemon finish exiting
+    const daemons = lab.node.pids().filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('daemon');
+      } catch {
+        return false;
+      }
+    });
+    assert.equal(daemons.length, 1, `daemons: ${daemons.join(', ')}`);
+    assert.equal(await mountCount(lab.node, lab.disk.device), 1);
+    assert.equal(mysqldPids(lab.node).length, 1);
+  });
+
+  test('a daemon SIGKILLed mid-promotion and restarted reconciles to a healthy MASTER with no orphan mysqld', async () => {
+    const daemon = lab.node.startDaemon();
+    children.push(daemon);
+    await waitIdle(lab.node);
+    await lab.addVip();
+    assert.equal((await lab.node.agent(['notify', 'master'])).exitCode, 0);
+    await waitFor('promotion reaching mysqld.start', () => stateOf(lab.node)?.transition?.steps.some((s) => s.name === 'mysqld.start'), 30_000, 10);
+    daemon.kill('SIGKILL');
+    await waitFor('daemon gone', () => daemon.exitCode !== null || daemon.signalCode !== null, 5000);
+    children.push(lab.node.startDaemon());
+    await waitHealthy(lab.node, 'MASTER');
+    await waitIdle(lab.node);
+    assert.equal(mysqldPids(lab.node).length, 1, 'exactly one mysqld');
+    assert.equal(await mountCount(lab.node, lab.disk.device), 1);
+    const { report } = await status(lab.node);
+    assert.equal(report.fence.held, true);
+  });
+
+  test('a daemon restarted on a mounted node that lost the VIP demotes it', async () => {
+    await becomeMaster();
+    const [daemonPid] = lab.node.pids().filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('daemon'));
+    assert.ok(daemonPid);
+    process.kill(daemonPid, 'SIGKILL');
+    await lab.delVip();
+    children.push(lab.node.startDaemon());
+    await waitHealthy(lab.node, 'BACKUP');
+    assert.deepEqual(mysqldPids(lab.node), []);
+    assert.equal(await mountCount(lab.node, lab.disk.device), 0);
+  });
+
+  test('a promotion whose mysqld cannot start rolls back to a clean BACKUP', async () => {
+    const config = JSON.parse(readFileSync(lab.node.configPath, 'utf8')) as { mysqld: { start: string[] } };
+    config.mysqld.start = ['/bin/false'];
+    lab.node.writeConfig(config);
+    await lab.addVip();
+    await lab.node.agent(['notify', 'master']);
+    await waitFor('promotion finished', () => stateOf(lab.node)?.lastTransition?.kind === 'promote' && stateOf(lab.node)?.transition === null, 60_000);
+    const last = stateOf(lab.node)?.lastTransition;
+    assert.equal(last?.outcome, 'rolled-back');
+    assert.match(last?.error ?? '', /\/bin\/false ended during start-up \(exit 1\)/);
+    assert.deepEqual(
+      last?.steps.map((s) => `${s.name}:${s.outcome}`),
+      ['fence.acquire:ok', 'mount:ok', 'mysqld.start:failed', 'rollback:mysqld.stop:skipped', 'rollback:unmount:ok', 'rollback:fence.release:ok'],
+    );
+    assert.equal(await mountCount(lab.node, lab.disk.device), 0);
+    await lab.delVip();
+    await waitHealthy(lab.node, 'BACKUP');
+  });
+
+  test('a promotion whose fence is held by the peer rolls back without mounting', async () => {
+    const peer = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'test/fixtures/hold-lease.ts'), lab.leasePath, 'db2'], { stdio: ['ignore', 'pipe', 'inherit'], cwd: REPO });
+    children.push(peer);
+    await waitFor('peer holds the lease', () => existsSync(`${lab.leasePath}.lock`), 20_000);
+    const config = JSON.parse(readFileSync(lab.node.configPath, 'utf8')) as { deadlines: Record<string, number> };
+    config.deadlines.fenceAcquireMs = 2000;
+    lab.node.writeConfig(config);
+    await lab.addVip();
+    await lab.node.agent(['notify', 'master']);
+    await waitFor('promotion finished', () => stateOf(lab.node)?.lastTransition?.kind === 'promote' && stateOf(lab.node)?.transition === null, 30_000);
+    const last = stateOf(lab.node)?.lastTransition;
+    assert.equal(last?.outcome, 'rolled-back');
+    assert.equal(last?.steps[0]?.name, 'fence.acquire');
+    assert.equal(last?.steps[0]?.outcome, 'failed');
+    assert.equal(await mountCount(lab.node, lab.disk.device), 0);
+    const result = await check(lab.node);
+    assert.equal(result.code, 1, 'VIP held without the disk is unhealthy, so keepalived moves the VIP');
+    assert.match(result.line, /not mounted/);
+    assert.match(result.line, /fence not held \(lease .* held by db2/);
+  });
+
+  test('the lockfile lease removed under a MASTER makes it self-fence and refuse MASTER until it has been a clean BACKUP', async () => {
+    await becomeMaster();
+    rmSync(`${lab.leasePath}.lock`, { recursive: true, force: true });
+    await waitFor('self-fence demotion done', () => {
+      const state = stateOf(lab.node);
+      return state?.selfFence !== null && state?.transition === null && state?.lastTransition?.desire && mysqldPids(lab.node).length === 0;
+    }, 30_000);
+    await waitFor('unmounted', async () => (await mountCount(lab.node, lab.disk.device)) === 0, 10_000);
+    assert.deepEqual(mysqldPids(lab.node), []);
+    const fenced = await check(lab.node);
+    assert.equal(fenced.code, 1);
+    assert.match(fenced.line, /self-fenced at \S+ \((fence verification: lease .* free|lease .* lost)/);
+    // keepalived still says MASTER: no promotion while the latch is set (no ping-pong)
+    await lab.node.agent(['notify', 'INSTANCE', 'VI_1', 'MASTER', '100']);
+    await waitIdle(lab.node);
+    assert.equal(await mountCount(lab.node, lab.disk.device), 0);
+    assert.match(readFileSync(lab.node.logFile, 'utf8'), /refusing to promote: self-fenced/);
+    // keepalived goes FAULT (check failed): clean BACKUP clears the latch; MASTER works again
+    await lab.delVip();
+    await lab.node.agent(['notify', 'INSTANCE', 'VI_1', 'FAULT', '100']);
+    await waitHealthy(lab.node, 'BACKUP');
+    assert.equal(stateOf(lab.node)?.selfFence, null);
+    await becomeMaster();
+  });
+
+  test('check ends with exit 1 at its own deadline when a probe hangs', async () => {
+    // A FIFO as the lease file: reading it blocks like a read from dead NFS.
+    rmSync(lab.leasePath, { force: true });
+    await sh(['mkfifo', lab.leasePath]);
+    mkdirSync(`${lab.leasePath}.lock`);
+    const started = Date.now();
+    const result = await check(lab.node, ['--timeout-ms', '400']);
+    assert.equal(result.code, 1, result.line);
+    assert.match(result.line, /UNHEALTHY|no verdict/);
+    assert.match(result.line, /fence/);
+    assert.ok(Date.now() - started < 5000, 'check returned instead of hanging');
+  });
+
+  test('malformed notify arguments exit 2 and change nothing', async () => {
+    await lab.addVip();
+    for (const args of [[], ['promote'], ['INSTANCE', 'VI_1', 'MASTER'], ['INSTANCE', 'VI_1', 'LEADER', '100'], ['INSTANCE', 'VI_1', 'MASTER', '999'], ['--bogus', 'master']]) {
+      const ran = await lab.node.agent(['notify', ...args]);
+      assert.equal(ran.exitCode, 2, `notify ${args.join(' ')}: ${ran.stderr}`);
+      assert.match(ran.stderr, /^fence-agent notify: .*usage: fence-agent notify/);
+      assert.equal(ran.stderr.trim().split('\n').length, 1, 'one line');
+    }
+    await delay(300);
+    await assertUntouched();
+  });
+
+  test('bad configuration values exit 6 with one line naming the key, and change nothing', async () => {
+    const good = readFileSync(lab.node.configPath, 'utf8');
+    const cases: [(c: Record<string, any>) => void, RegExp][] = [
+      [(c) => (c.vip.prefix = 40), /vip\.prefix: expected an integer 0\.\.32, got 40/],
+      [(c) => (c.disk.mountpoint = 'data'), /disk\.mountpoint: expected an absolute, normalised path without a trailing slash, got "data"/],
+      [(c) => (c.deadlines.mountMs = 'soon'), /deadlines\.mountMs: expected an integer/],
+      [(c) => (c.fence.method = 'stonith'), /fence\.method: expected one of lockfile\|none, got "stonith"/],
+      [(c) => (c.vip.adress = '10.0.0.1'), /unknown key vip\.adress/],
+    ];
+    await lab.addVip();
+    for (const [mutate, message] of cases) {
+      const config = JSON.parse(good) as Record<string, any>;
+      mutate(config);
+      lab.node.writeConfig(config);
+      for (const args of [['notify', 'master'], ['check'], ['status'], ['config', 'check'], ['daemon']]) {
+        const ran = await lab.node.agent(args, { timeoutMs: 10_000 });
+        assert.equal(ran.exitCode, 6, `${args.join(' ')}: ${ran.stderr}`);
+        assert.match(ran.stderr, message);
+        assert.equal(ran.stderr.trim().split('\n').length, 1, `${args.join(' ')}: one line`);
+      }
+    }
+    await assertUntouched();
+  });
+
+  test('a configuration holding a password that group or other can read is refused', async () => {
+    const config = JSON.parse(readFileSync(lab.node.configPath, 'utf8')) as { mysqld: { health?: Record<string, string> } };
+    config.mysqld.health = { user: 'monitor', password: 's3cret' };
+    writeFileSync(lab.node.configPath, JSON.stringify(config));
+    chmodSync(lab.node.configPath, 0o644);
+    await lab.addVip();
+    for (const args of [['notify', 'master'], ['check'], ['daemon'], ['config', 'check']]) {
+      const ran = await lab.node.agent(args, { timeoutMs: 10_000 });
+      assert.equal(ran.exitCode, 6, `${args.join(' ')}: ${ran.stderr}`);
+      assert.match(ran.stderr, /readable by group\/other \(mode 0644\).*chmod 600/);
+      assert.doesNotMatch(ran.stderr, /s3cret/);
+    }
+    await assertUntouched();
+    chmodSync(lab.node.configPath, 0o600);
+    const ok = await lab.node.agent(['config', 'check']);
+    assert.equal(ok.exitCode, 0, ok.stderr);
+    assert.match(ok.stdout, /"password": "\*\*\*"/);
+    assert.doesNotMatch(ok.stdout, /s3cret/);
+  });
+});

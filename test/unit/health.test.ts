@@ -1,0 +1,369 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolveConfig } from '../../src/config/schema.ts';
+import { evaluate, type VerdictInput } from '../../src/health.ts';
+import type { Observation } from '../../src/probes/observe.ts';
+import type { AgentState, TransitionRecord } from '../../src/state.ts';
+
+const config = resolveConfig(
+  {
+    node: 'db1',
+    vip: { address: '10.0.0.100', interface: 'eth0' },
+    disk: { device: '/dev/sdb1', mountpoint: '/data' },
+    mysqld: { systemdUnit: 'mariadb.service' },
+    fence: { method: 'lockfile', path: '/nfs/fence-agent/lease' },
+  },
+  '/etc/fence-agent/config.json',
+);
+
+const NOW = Date.parse('2024-11-22T10:00:00.000Z');
+
+/** What a clean idle node sees. */
+const backupObservation = (): Observation => ({
+  vip: { held: false, interfacePresent: true, elsewhere: [] },
+  mount: { mounted: false, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: [] },
+  mysqld: { pidFilePid: null, pidFileAlive: false, pids: [], sql: null },
+  fence: { held: false, holder: null, registrants: [], detail: 'lease /nfs/fence-agent/lease free' },
+  errors: {},
+});
+
+/** What a working MASTER sees. */
+const masterObservation = (): Observation => ({
+  vip: { held: true, interfacePresent: true, elsewhere: [] },
+  mount: { mounted: true, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: ['/data'] },
+  mysqld: { pidFilePid: 4242, pidFileAlive: true, pids: [4242], sql: { ok: true, latencyMs: 3, error: null } },
+  fence: { held: true, holder: 'db1', registrants: [], detail: 'lease /nfs/fence-agent/lease held by db1 (pid 100), refreshed 0.4 s ago' },
+  errors: {},
+});
+
+const state = (patch: Partial<AgentState> = {}): AgentState => ({
+  version: 1,
+  node: 'db1',
+  daemon: { pid: 100, startedAt: '2024-11-22T09:00:00.000Z' },
+  desired: null,
+  role: 'BACKUP',
+  transition: null,
+  lastTransition: null,
+  selfFence: null,
+  updatedAt: '2024-11-22T09:59:59.000Z',
+  ...patch,
+});
+
+const transition = (kind: 'promote' | 'demote', startedAgoMs: number, deadlineMs: number, steps: string[] = []): TransitionRecord => ({
+  id: 't-1-1',
+  kind,
+  desire: { vrrpState: kind === 'promote' ? 'MASTER' : 'BACKUP', source: 'notify', issuedAt: NOW - startedAgoMs },
+  startedAt: new Date(NOW - startedAgoMs).toISOString(),
+  deadlineMs,
+  endedAt: null,
+  durationMs: null,
+  outcome: null,
+  error: null,
+  steps: steps.map((name) => ({ name, startedAt: new Date(NOW - 100).toISOString(), deadlineMs: 1000, durationMs: null, outcome: 'running', detail: null })),
+});
+
+const input = (observation: Observation, patch: Partial<VerdictInput> = {}): VerdictInput => ({
+  config,
+  observation,
+  state: null,
+  daemonAlive: false,
+  now: NOW,
+  ...patch,
+});
+
+describe('evaluate: healthy states', () => {
+  it('evaluate reports a clean idle node as a healthy BACKUP', () => {
+    const verdict = evaluate(input(backupObservation()));
+    assert.deepEqual(verdict, {
+      healthy: true,
+      known: true,
+      role: 'BACKUP',
+      inTransition: false,
+      line: 'healthy BACKUP: no VIP, not mounted, no mysqld, fence not held',
+      problems: [],
+    });
+  });
+
+  it('evaluate reports a node with VIP, mount, answering mysqld and fence as a healthy MASTER', () => {
+    const verdict = evaluate(input(masterObservation()));
+    assert.equal(verdict.healthy, true);
+    assert.equal(verdict.known, true);
+    assert.equal(verdict.role, 'MASTER');
+    assert.equal(verdict.inTransition, false);
+    assert.deepEqual(verdict.problems, []);
+    assert.equal(
+      verdict.line,
+      'healthy MASTER: VIP 10.0.0.100 held, /dev/sdb1 mounted on /data, mysqld pid 4242 answering SQL in 3 ms, fence held',
+    );
+  });
+
+  it('evaluate accepts a MASTER whose SQL was not pinged', () => {
+    const o = masterObservation();
+    o.mysqld = { pidFilePid: 4242, pidFileAlive: true, pids: [4242], sql: null };
+    const verdict = evaluate(input(o));
+    assert.equal(verdict.healthy, true);
+    assert.equal(verdict.line, 'healthy MASTER: VIP 10.0.0.100 held, /dev/sdb1 mounted on /data, mysqld pid 4242, fence held');
+  });
+
+  it('evaluate accepts fence method none (held null) on a MASTER', () => {
+    const o = masterObservation();
+    o.fence = { held: null, holder: null, registrants: [], detail: 'no fencing (method none)' };
+    const verdict = evaluate(input(o));
+    assert.equal(verdict.healthy, true);
+    assert.match(verdict.line, /, no fencing$/);
+  });
+
+  it('evaluate accepts fence method none (held null) on a BACKUP', () => {
+    const o = backupObservation();
+    o.fence = { held: null, holder: null, registrants: [], detail: 'no fencing (method none)' };
+    const verdict = evaluate(input(o));
+    assert.equal(verdict.healthy, true);
+    assert.equal(verdict.line, 'healthy BACKUP: no VIP, not mounted, no mysqld, no fencing');
+  });
+
+  it('evaluate accepts a BACKUP whose fence is held by the peer', () => {
+    const o = backupObservation();
+    o.fence = { held: false, holder: 'db2', registrants: [], detail: 'lease held by db2 (pid 7)' };
+    assert.equal(evaluate(input(o)).healthy, true);
+  });
+});
+
+describe('evaluate: MASTER problems', () => {
+  const unhealthyMaster = (o: Observation, expected: string): void => {
+    const verdict = evaluate(input(o));
+    assert.equal(verdict.healthy, false);
+    assert.equal(verdict.known, true);
+    assert.equal(verdict.role, 'MASTER');
+    assert.equal(verdict.inTransition, false);
+    assert.deepEqual(verdict.problems, [expected]);
+    assert.equal(verdict.line, `UNHEALTHY MASTER: ${expected}`);
+  };
+
+  it('evaluate reports a MASTER whose device is not mounted', () => {
+    const o = masterObservation();
+    o.mount = { mounted: false, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: [] };
+    unhealthyMaster(o, '/dev/sdb1 not mounted on /data');
+  });
+
+  it('evaluate reports a MASTER with another filesystem on the mountpoint', () => {
+    const o = masterObservation();
+    o.mount = { mounted: false, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: '/dev/sdc1', mountpoints: [] };
+    unhealthyMaster(o, '/dev/sdc1 (not /dev/sdb1) is mounted on /data');
+  });
+
+  it('evaluate reports a MASTER whose filesystem is read-only', () => {
+    const o = masterObservation();
+    o.mount = { mounted: true, readOnly: true, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: ['/data'] };
+    unhealthyMaster(o, '/dev/sdb1 is mounted read-only on /data');
+  });
+
+  it('evaluate reports a MASTER whose mysqld from the pid file is gone', () => {
+    const o = masterObservation();
+    o.mysqld = { pidFilePid: 4242, pidFileAlive: false, pids: [], sql: null };
+    unhealthyMaster(o, 'mysqld not running (pid 4242 from /run/mysqld/mysqld.pid is gone)');
+  });
+
+  it('evaluate reports a MASTER without any mysqld and without a pid file', () => {
+    const o = masterObservation();
+    o.mysqld = { pidFilePid: null, pidFileAlive: false, pids: [], sql: null };
+    unhealthyMaster(o, 'mysqld not running (no pid in /run/mysqld/mysqld.pid)');
+  });
+
+  it('evaluate reports a MASTER whose mysqld does not answer SQL', () => {
+    const o = masterObservation();
+    o.mysqld = { pidFilePid: 4242, pidFileAlive: true, pids: [4242], sql: { ok: false, latencyMs: 1000, error: 'ETIMEDOUT' } };
+    unhealthyMaster(o, 'mysqld pid 4242 not answering SQL (ETIMEDOUT)');
+  });
+
+  it('evaluate reports a MASTER that does not hold the fence', () => {
+    const o = masterObservation();
+    o.fence = { held: false, holder: 'db2', registrants: [], detail: 'lease held by db2 (pid 7)' };
+    unhealthyMaster(o, 'fence not held (lease held by db2 (pid 7))');
+  });
+
+  it('evaluate names every problem of a MASTER that has only the VIP', () => {
+    const o = backupObservation();
+    o.vip = { held: true, interfacePresent: true, elsewhere: [] };
+    const verdict = evaluate(input(o));
+    assert.equal(verdict.healthy, false);
+    assert.deepEqual(verdict.problems, [
+      '/dev/sdb1 not mounted on /data',
+      'mysqld not running (no pid in /run/mysqld/mysqld.pid)',
+      'fence not held (lease /nfs/fence-agent/lease free)',
+    ]);
+    assert.equal(verdict.line, `UNHEALTHY MASTER: ${verdict.problems.join('; ')}`);
+  });
+});
+
+describe('evaluate: BACKUP problems', () => {
+  const unhealthyBackup = (o: Observation, expected: string): void => {
+    const verdict = evaluate(input(o));
+    assert.equal(verdict.healthy, false);
+    assert.equal(verdict.known, true);
+    assert.equal(verdict.role, 'BACKUP');
+    assert.deepEqual(verdict.problems, [expected]);
+    assert.equal(verdict.line, `UNHEALTHY BACKUP: ${expected}`);
+  };
+
+  it('evaluate reports a BACKUP that has the device mounted without the VIP', () => {
+    const o = backupObservation();
+    o.mount = { mounted: true, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: ['/data'] };
+    unhealthyBackup(o, '/dev/sdb1 mounted on /data without the VIP');
+  });
+
+  it('evaluate reports a BACKUP that runs mysqld without the VIP', () => {
+    const o = backupObservation();
+    o.mysqld = { pidFilePid: 4242, pidFileAlive: true, pids: [4242], sql: null };
+    unhealthyBackup(o, 'mysqld running (pid 4242) without the VIP');
+  });
+
+  it('evaluate reports a BACKUP that holds the fence without the VIP', () => {
+    const o = backupObservation();
+    o.fence = { held: true, holder: 'db1', registrants: [], detail: 'lease held by db1 (pid 100)' };
+    unhealthyBackup(o, 'fence held without the VIP, which blocks the peer (lease held by db1 (pid 100))');
+  });
+});
+
+describe('evaluate: problems on either side', () => {
+  it('evaluate reports a missing VIP interface', () => {
+    const o = backupObservation();
+    o.vip = { held: false, interfacePresent: false, elsewhere: [] };
+    const verdict = evaluate(input(o));
+    assert.equal(verdict.healthy, false);
+    assert.deepEqual(verdict.problems, ['interface eth0 not found (or down)']);
+  });
+
+  it('evaluate reports the VIP on another interface', () => {
+    const o = backupObservation();
+    o.vip = { held: false, interfacePresent: true, elsewhere: ['eth1'] };
+    assert.deepEqual(evaluate(input(o)).problems, ['VIP 10.0.0.100 is on eth1, not on eth0']);
+  });
+
+  it('evaluate reports an unusable device node', () => {
+    const o = backupObservation();
+    o.mount = { mounted: false, readOnly: false, majorMinor: null, deviceError: 'ENOENT', otherAtMountpoint: null, mountpoints: [] };
+    assert.deepEqual(evaluate(input(o)).problems, ['device /dev/sdb1 unusable (ENOENT)']);
+  });
+
+  it('evaluate reports a MASTER whose device is also mounted elsewhere', () => {
+    const o = masterObservation();
+    o.mount = { mounted: true, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: ['/data', '/mnt/copy'] };
+    const verdict = evaluate(input(o));
+    assert.equal(verdict.healthy, false);
+    assert.deepEqual(verdict.problems, ['/dev/sdb1 also mounted on /mnt/copy']);
+  });
+
+  it('evaluate reports more than one mysqld process on a MASTER', () => {
+    const o = masterObservation();
+    o.mysqld = { pidFilePid: 4242, pidFileAlive: true, pids: [4242, 4343], sql: { ok: true, latencyMs: 2, error: null } };
+    assert.deepEqual(evaluate(input(o)).problems, ['2 mysqld processes (pids 4242, 4343)']);
+  });
+
+  it('evaluate reports a fenced-in node as unhealthy', () => {
+    const verdict = evaluate(input(backupObservation(), { state: state({ role: 'FENCED-IN' }), daemonAlive: true }));
+    assert.equal(verdict.healthy, false);
+    assert.deepEqual(verdict.problems, ['fenced-in: the last demotion could not verify the unmount, the fence is kept']);
+  });
+});
+
+describe('evaluate: probe errors', () => {
+  it('evaluate marks the verdict unknown and unhealthy when the fence probe failed', () => {
+    const o = backupObservation();
+    o.fence = null;
+    o.errors = { fence: 'fence verification did not finish within 1000 ms' };
+    const verdict = evaluate(input(o));
+    assert.equal(verdict.known, false);
+    assert.equal(verdict.healthy, false);
+    assert.deepEqual(verdict.problems, ['fence probe failed: fence verification did not finish within 1000 ms']);
+  });
+
+  it('evaluate marks the verdict unknown when the mount and mysqld probes failed on a MASTER', () => {
+    const o = masterObservation();
+    o.mount = null;
+    o.mysqld = null;
+    o.errors = { mount: 'EACCES', mysqld: 'mysqld probe did not finish within 1000 ms' };
+    const verdict = evaluate(input(o));
+    assert.equal(verdict.known, false);
+    assert.equal(verdict.healthy, false);
+    assert.equal(verdict.role, 'MASTER');
+    assert.deepEqual(verdict.problems, ['mount probe failed: EACCES', 'mysqld probe failed: mysqld probe did not finish within 1000 ms']);
+  });
+});
+
+describe('evaluate: transitions in progress', () => {
+  // The VIP arrived, the daemon is mounting: unhealthy on its face.
+  const promoting = (): Observation => {
+    const o = backupObservation();
+    o.vip = { held: true, interfacePresent: true, elsewhere: [] };
+    return o;
+  };
+
+  it('evaluate counts a promotion within its deadline as healthy while the daemon is alive', () => {
+    const s = state({ transition: transition('promote', 2000, 10000, ['fence', 'mount']) });
+    const verdict = evaluate(input(promoting(), { state: s, daemonAlive: true }));
+    assert.equal(verdict.healthy, true);
+    assert.equal(verdict.inTransition, true);
+    assert.equal(verdict.role, 'MASTER');
+    assert.equal(verdict.known, true);
+    assert.equal(verdict.line, 'healthy MASTER: promote in progress (step mount, 2.0 s of 10.0 s)');
+    assert.ok(verdict.problems.length > 0, 'the problems are still listed');
+  });
+
+  it('evaluate names the step "starting" for a transition without steps yet', () => {
+    const s = state({ transition: transition('promote', 0, 10000) });
+    const verdict = evaluate(input(promoting(), { state: s, daemonAlive: true }));
+    assert.equal(verdict.line, 'healthy MASTER: promote in progress (step starting, 0.0 s of 10.0 s)');
+  });
+
+  it('evaluate does not count a transition as healthy when the daemon is dead', () => {
+    const s = state({ transition: transition('promote', 2000, 10000, ['mount']) });
+    const verdict = evaluate(input(promoting(), { state: s, daemonAlive: false }));
+    assert.equal(verdict.healthy, false);
+    assert.equal(verdict.inTransition, false);
+    assert.match(verdict.line, /^UNHEALTHY MASTER: /);
+  });
+
+  it('evaluate does not count a transition past its deadline as healthy', () => {
+    const s = state({ transition: transition('promote', 10001, 10000, ['mount']) });
+    const verdict = evaluate(input(promoting(), { state: s, daemonAlive: true }));
+    assert.equal(verdict.healthy, false);
+    assert.equal(verdict.inTransition, false);
+  });
+
+  it('evaluate still counts a transition exactly at its deadline as healthy', () => {
+    const s = state({ transition: transition('demote', 10000, 10000, ['stop-mysqld']) });
+    const o = backupObservation();
+    o.mysqld = { pidFilePid: 4242, pidFileAlive: true, pids: [4242], sql: null };
+    const verdict = evaluate(input(o, { state: s, daemonAlive: true }));
+    assert.equal(verdict.healthy, true);
+    assert.equal(verdict.line, 'healthy BACKUP: demote in progress (step stop-mysqld, 10.0 s of 10.0 s)');
+  });
+
+  it('evaluate reports a healthy node as not in transition even while one runs', () => {
+    const s = state({ transition: transition('promote', 1000, 10000, ['sql-ready']) });
+    const verdict = evaluate(input(masterObservation(), { state: s, daemonAlive: true }));
+    assert.equal(verdict.healthy, true);
+    assert.equal(verdict.inTransition, false);
+    assert.match(verdict.line, /^healthy MASTER: VIP /);
+  });
+});
+
+describe('evaluate: self-fence latch', () => {
+  it('evaluate reports a self-fenced MASTER as unhealthy even though nothing else is off', () => {
+    const selfFence = { at: '2024-11-22T09:59:00.000Z', reason: 'lease lost' };
+    const o = masterObservation();
+    const verdict = evaluate(input(o, { state: state({ role: 'MASTER', selfFence }), daemonAlive: true }));
+    assert.equal(verdict.healthy, false);
+    assert.deepEqual(verdict.problems, ['self-fenced at 2024-11-22T09:59:00.000Z (lease lost); waiting for keepalived to leave MASTER']);
+  });
+
+  it('evaluate reports a self-fenced node that has stopped and unmounted as an unhealthy MASTER while it keeps the VIP', () => {
+    const selfFence = { at: '2024-11-22T09:59:00.000Z', reason: 'lease taken by db2' };
+    const o = backupObservation();
+    o.vip = { held: true, interfacePresent: true, elsewhere: [] };
+    const verdict = evaluate(input(o, { state: state({ selfFence }), daemonAlive: true }));
+    assert.equal(verdict.healthy, false);
+    assert.equal(verdict.role, 'MASTER');
+    assert.ok(verdict.problems.includes('self-fenced at 2024-11-22T09:59:00.000Z (lease taken by db2); waiting for keepalived to leave MASTER'));
+  });
+});

@@ -1,0 +1,140 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  pendingDesirePath,
+  readPendingDesire,
+  readState,
+  roleOf,
+  stateFilePath,
+  writeJsonAtomic,
+  writeState,
+  type AgentState,
+} from '../../src/state.ts';
+
+let dir: string;
+let counter = 0;
+/** A fresh, not yet existing directory inside the temp dir. */
+const freshDir = (): string => path.join(dir, `case-${++counter}`);
+
+before(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'fence-agent-state-'));
+});
+
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const sampleState = (): AgentState => ({
+  version: 1,
+  node: 'db1',
+  daemon: { pid: 1234, startedAt: '2024-11-22T09:00:00.000Z' },
+  desired: { vrrpState: 'MASTER', source: 'notify', issuedAt: 1732266000123.5, detail: 'INSTANCE VI_1 prio 100' },
+  role: 'MASTER',
+  transition: null,
+  lastTransition: {
+    id: 't-1732266000123-1',
+    kind: 'promote',
+    desire: { vrrpState: 'MASTER', source: 'notify', issuedAt: 1732266000123.5 },
+    startedAt: '2024-11-22T09:00:00.200Z',
+    deadlineMs: 135000,
+    endedAt: '2024-11-22T09:00:04.000Z',
+    durationMs: 3800,
+    outcome: 'ok',
+    error: null,
+    steps: [{ name: 'fence', startedAt: '2024-11-22T09:00:00.200Z', deadlineMs: 15000, durationMs: 12, outcome: 'ok', detail: null }],
+  },
+  selfFence: null,
+  updatedAt: '2024-11-22T09:00:04.000Z',
+});
+
+describe('writeJsonAtomic', () => {
+  it('writeJsonAtomic creates missing parent directories and writes pretty JSON with a final newline', () => {
+    const file = path.join(freshDir(), 'deep', 'value.json');
+    writeJsonAtomic(file, { a: 1, b: [true, null] });
+    assert.equal(readFileSync(file, 'utf8'), '{\n  "a": 1,\n  "b": [\n    true,\n    null\n  ]\n}\n');
+  });
+
+  it('writeJsonAtomic replaces an existing file and leaves no temporary file behind', () => {
+    const target = freshDir();
+    const file = path.join(target, 'value.json');
+    writeJsonAtomic(file, { generation: 1 });
+    writeJsonAtomic(file, { generation: 2 });
+    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { generation: 2 });
+    assert.deepEqual(readdirSync(target), ['value.json']);
+  });
+
+  it('writeJsonAtomic creates the file with the requested mode', () => {
+    const file = path.join(freshDir(), 'secret.json');
+    writeJsonAtomic(file, { secret: true }, 0o600);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+  });
+});
+
+describe('readState and writeState', () => {
+  it('readState returns what writeState wrote, with a fresh updatedAt', () => {
+    const stateDir = freshDir();
+    const state = sampleState();
+    const writeStarted = Date.now();
+    writeState(stateDir, state);
+    const read = readState(stateDir);
+    assert.ok(read);
+    assert.deepEqual({ ...read, updatedAt: state.updatedAt }, state);
+    assert.ok(Date.parse(read.updatedAt) >= writeStarted - 1, `updatedAt ${read.updatedAt} is the time of writing`);
+    assert.equal(stateFilePath(stateDir), path.join(stateDir, 'state.json'));
+  });
+
+  it('readState round-trips a state written with writeJsonAtomic unchanged', () => {
+    const stateDir = freshDir();
+    writeJsonAtomic(stateFilePath(stateDir), sampleState());
+    assert.deepEqual(readState(stateDir), sampleState());
+  });
+
+  it('readState returns null when the state file is missing', () => {
+    assert.equal(readState(freshDir()), null);
+  });
+
+  it('readState returns null for a garbage state file', () => {
+    const stateDir = freshDir();
+    mkdirSync(stateDir);
+    writeFileSync(stateFilePath(stateDir), '{"version": 1, "node": "db1"');
+    assert.equal(readState(stateDir), null);
+  });
+
+  it('readState returns null for a state file of another version or JSON null', () => {
+    const stateDir = freshDir();
+    writeJsonAtomic(stateFilePath(stateDir), { ...sampleState(), version: 2 });
+    assert.equal(readState(stateDir), null);
+    writeJsonAtomic(stateFilePath(stateDir), null);
+    assert.equal(readState(stateDir), null);
+  });
+});
+
+describe('readPendingDesire', () => {
+  it('readPendingDesire returns a desire left by notify', () => {
+    const stateDir = freshDir();
+    const desire = { vrrpState: 'BACKUP' as const, source: 'notify', issuedAt: 1732266000999.25 };
+    writeJsonAtomic(pendingDesirePath(stateDir), desire);
+    assert.deepEqual(readPendingDesire(stateDir), desire);
+  });
+
+  it('readPendingDesire returns null for a missing file or one without issuedAt', () => {
+    const stateDir = freshDir();
+    assert.equal(readPendingDesire(stateDir), null);
+    assert.equal(existsSync(stateDir), false);
+    writeJsonAtomic(pendingDesirePath(stateDir), { vrrpState: 'MASTER', source: 'notify' });
+    assert.equal(readPendingDesire(stateDir), null);
+  });
+});
+
+describe('roleOf', () => {
+  it('roleOf maps MASTER to MASTER', () => {
+    assert.equal(roleOf('MASTER'), 'MASTER');
+  });
+
+  it('roleOf maps BACKUP, FAULT, STOP and DELETED to BACKUP', () => {
+    for (const state of ['BACKUP', 'FAULT', 'STOP', 'DELETED'] as const) assert.equal(roleOf(state), 'BACKUP', state);
+  });
+});
