@@ -7,7 +7,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T> | T, time
   for (;;) {
     try {
       const value = await probe();
-      if (value) return value as NonNullable<T>;
+      if (value) return value;
       last = value;
     } catch (error) {
       last = error;

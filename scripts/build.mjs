@@ -3,6 +3,7 @@
 // shebang. Run by `npm run build` and by `npm ci` (prepare).
 import { build } from 'esbuild';
 import { chmodSync, rmSync } from 'node:fs';
+import { URL } from 'node:url';
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({

@@ -27,7 +27,7 @@ async function startDaemonAndHandOver(config: Config, desire: Desire, deadline: 
   if (pending === null || pending.issuedAt <= desire.issuedAt) writeJsonAtomic(pendingDesirePath(config.stateDir), desire, 0o600);
   const [{ spawnDetached }, { mkdirSync }, path] = await Promise.all([import('../run.ts'), import('node:fs'), import('node:path')]);
   mkdirSync(config.runDir, { recursive: true, mode: 0o700 });
-  spawnDetached([process.execPath, process.argv[1] as string, 'daemon', '--config', config.configPath], path.join(config.runDir, 'daemon.out'));
+  void spawnDetached([process.execPath, process.argv[1] as string, 'daemon', '--config', config.configPath], path.join(config.runDir, 'daemon.out'));
   for (;;) {
     try {
       return await handOver(config, desire, Math.max(50, deadline - Date.now()));

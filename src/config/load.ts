@@ -9,7 +9,7 @@ export const DEFAULT_CONFIG_PATH = '/etc/fence-agent/config.json';
 
 /** `--config` wins over `FENCE_AGENT_CONFIG`, which wins over {@link DEFAULT_CONFIG_PATH}. */
 export const configPathFrom = (flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string =>
-  path.resolve(flag ?? env.FENCE_AGENT_CONFIG ?? DEFAULT_CONFIG_PATH);
+  path.resolve(flag || env.FENCE_AGENT_CONFIG || DEFAULT_CONFIG_PATH); // empty counts as unset
 
 /**
  * Reads, parses and validates the configuration file (synchronously: it is a small local file).

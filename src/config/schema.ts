@@ -146,7 +146,7 @@ function readMysqld(r: Reader, mountpoint: string): MysqldConfig {
       r.invalid(key, `a path outside disk.mountpoint ${mountpoint} (check must never touch the shared disk)`, value);
     }
   }
-  if (socket.length > 107) {
+  if (Buffer.byteLength(socket) > 107) {
     r.invalid('socket', 'a path of at most 107 bytes (sun_path)', socket);
   }
   return {
@@ -240,6 +240,16 @@ export function resolveConfig(raw: unknown, configPath: string): Config {
   const monitorR = root.section('monitor', false);
   monitorR.only(['fenceIntervalMs']);
 
+  const runDir = root.absolutePath('runDir', '/run/fence-agent');
+  const stateDir = root.absolutePath('stateDir', '/var/lib/fence-agent');
+  // check reads these on every run: on the shared disk they would hang with it (and vanish on demote).
+  const offDisk = (reader: Reader, key: string, value: string): void => {
+    if (isUnder(value, disk.mountpoint)) reader.invalid(key, `a path outside disk.mountpoint ${disk.mountpoint}`, value);
+  };
+  offDisk(root, 'runDir', runDir);
+  offDisk(root, 'stateDir', stateDir);
+  if (path.isAbsolute(destination)) offDisk(logR, 'destination', destination);
+
   return {
     configPath,
     node: root.string('node', undefined, NAME, NAME_EXPECTED),
@@ -250,8 +260,8 @@ export function resolveConfig(raw: unknown, configPath: string): Config {
     fence: readFence(root.section('fence', true), disk.mountpoint),
     deadlines: readDeadlines(root.section('deadlines', false)),
     monitor: { fenceIntervalMs: monitorR.integer('fenceIntervalMs', 1000, 100, 60000, ' ms') },
-    runDir: root.absolutePath('runDir', '/run/fence-agent'),
-    stateDir: root.absolutePath('stateDir', '/var/lib/fence-agent'),
+    runDir,
+    stateDir,
     log: { destination, level: logR.oneOf('level', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const, 'info') },
     keepalived: {
       instance: keepalivedR.has('instance') ? keepalivedR.string('instance', undefined, /^\S+$/, 'a VRRP instance name') : null,

@@ -26,7 +26,7 @@ export function request(socketPath: string, message: ControlRequest, timeoutMs: 
       try {
         resolve(JSON.parse(buffer.slice(0, newline)) as ControlResponse);
       } catch (error) {
-        reject(error as Error);
+        reject(error instanceof Error ? error : new Error(String(error)));
       }
     });
     socket.on('error', (error) => {

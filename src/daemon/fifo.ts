@@ -56,7 +56,7 @@ export async function readNotifyFifo(
   };
   await open();
   const timer = setInterval(() => {
-    let current = -1;
+    let current: number;
     try {
       current = statSync(fifoPath).ino;
     } catch {

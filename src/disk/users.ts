@@ -20,7 +20,7 @@ async function useOf(pid: number, mountpoint: string): Promise<string | null> {
     // a process whose root is the mountpoint's parent is not a user of it: require "under"
     if (target !== null && isPathUnder(target.replace(deleted, ''), mountpoint) && !(link === 'root' && target === '/')) return link;
   }
-  let fds: string[] = [];
+  let fds: string[];
   try {
     fds = await readdir(`/proc/${pid}/fd`);
   } catch {

@@ -60,7 +60,7 @@ export async function waitHealthy(node: LabNode, role: 'MASTER' | 'BACKUP', time
       150,
     );
   } catch (error) {
-    throw new Error(`${(error as Error).message}\nlast check: ${JSON.stringify(last)}\nagent log:\n${logTail(node)}`);
+    throw new Error(`${(error as Error).message}\nlast check: ${JSON.stringify(last)}\nagent log:\n${logTail(node)}`, { cause: error });
   }
 }
 

@@ -7,13 +7,14 @@ const after = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 describe('withDeadline', () => {
   it('withDeadline resolves with the value of work that finishes in time', async () => {
-    assert.equal(await withDeadline('quick step', 1000, async () => 42), 42);
+    assert.equal(await withDeadline('quick step', 1000, () => Promise.resolve(42)), 42);
   });
 
   it('withDeadline passes a signal that is not aborted when work finishes in time', async () => {
     let seen: AbortSignal | undefined;
-    await withDeadline('quick step', 1000, async (signal) => {
+    await withDeadline('quick step', 1000, (signal) => {
       seen = signal;
+      return Promise.resolve();
     });
     assert.ok(seen);
     assert.equal(seen.aborted, false);
@@ -160,7 +161,7 @@ describe('pollUntil', () => {
     const signal = new AbortController().signal;
     assert.equal(await pollUntil(() => null, 5, signal), null);
     assert.equal(await pollUntil(() => 0, 5, signal), 0);
-    assert.equal(await pollUntil(async () => false, 5, signal), false);
+    assert.equal(await pollUntil(() => Promise.resolve(false), 5, signal), false);
   });
 
   it('pollUntil waits the interval between probes', async () => {

@@ -122,6 +122,10 @@ describe('configPathFrom', () => {
     assert.equal(configPathFrom(undefined, {}), '/etc/fence-agent/config.json');
   });
 
+  it('configPathFrom treats an empty FENCE_AGENT_CONFIG or flag as unset', () => {
+    assert.equal(configPathFrom('', { FENCE_AGENT_CONFIG: '' }), '/etc/fence-agent/config.json');
+  });
+
   it('configPathFrom resolves a relative flag against the working directory', () => {
     assert.equal(configPathFrom('conf/fa.json', {}), path.resolve(process.cwd(), 'conf/fa.json'));
   });

@@ -341,4 +341,15 @@ describe('resolveConfig rejections', () => {
     assertRejected(withPatch({ keepalived: { instance: 'VI 1' } }), /keepalived\.instance: expected a VRRP instance name, got "VI 1"/);
     assertRejected(withPatch({ keepalived: { notifyFifo: 'notify.fifo' } }), /keepalived\.notifyFifo: expected an absolute, normalised path/);
   });
+
+  it('resolveConfig rejects a stateDir, runDir or log file on the shared disk', () => {
+    assertRejected(withPatch({ stateDir: '/data/state' }), /stateDir: expected a path outside disk\.mountpoint \/data, got "\/data\/state"/);
+    assertRejected(withPatch({ runDir: '/data' }), /runDir: expected a path outside disk\.mountpoint \/data/);
+    assertRejected(withPatch({ log: { destination: '/data/agent.log' } }), /log\.destination: expected a path outside disk\.mountpoint \/data/);
+  });
+
+  it('resolveConfig counts the socket limit in bytes, not characters', () => {
+    const socket = `/run/${'é'.repeat(52)}.s`; // 111 bytes, 59 characters
+    assertRejected(withPatch({ mysqld: { socket } }), /mysqld\.socket: expected a path of at most 107 bytes/);
+  });
 });
