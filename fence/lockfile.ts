@@ -8,7 +8,6 @@
 // wakes up and writes. Only storage-side fencing (SCSI-3 PR) does that. The README says so.
 import * as fs from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
-import lockfile from 'proper-lockfile';
 import { mtimeMsBounded, readFileBounded } from '../src/bounded-io.ts';
 import { FenceAgentError } from '../src/errors.ts';
 import { sleep } from '../src/deadline.ts';
@@ -47,8 +46,8 @@ async function readRecord(leasePath: string, timeoutMs: number): Promise<LeaseRe
 }
 
 /** The lease names `node` but its process on this very boot of this host is gone. */
-async function isOwnDeadLease(record: LeaseRecord | null, node: string): Promise<boolean> {
-  return record !== null && record.node === node && record.bootId === bootId() && record.pid !== process.pid && !(await isAlive(record.pid));
+function isOwnDeadLease(record: LeaseRecord | null, node: string): boolean {
+  return record !== null && record.node === node && record.bootId === bootId() && record.pid !== process.pid && !(isAlive(record.pid));
 }
 
 export function createLockfileFence(config: LockfileFenceConfig, node: string): Fence {
@@ -71,7 +70,7 @@ export function createLockfileFence(config: LockfileFenceConfig, node: string): 
     const holder = record?.node ?? 'unknown';
     const age = (ageMs / 1000).toFixed(1);
     const who = `${holder}${record === null ? '' : ` (pid ${record.pid})`}`;
-    if (holder === node && (await isOwnDeadLease(record, node))) {
+    if (holder === node && isOwnDeadLease(record, node)) {
       return { ...base, held: false, holder, detail: `lease ${config.path} names ${who} but that process is gone` };
     }
     return { ...base, held: holder === node, holder, detail: `lease ${config.path} held by ${who}, refreshed ${age} s ago` };
@@ -84,6 +83,7 @@ export function createLockfileFence(config: LockfileFenceConfig, node: string): 
       release = null; // lost without our noticing yet; take it again below
     }
     await writeFile(config.path, '', { flag: 'a' }); // the lease file must exist
+    const { default: lockfile } = await import('proper-lockfile'); // only holders need it; `check` never loads it
     for (;;) {
       try {
         release = await lockfile.lock(config.path, {
@@ -108,7 +108,7 @@ export function createLockfileFence(config: LockfileFenceConfig, node: string): 
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
         const record = await readRecord(config.path, LEASE_IO_TIMEOUT_MS);
-        if (await isOwnDeadLease(record, node)) {
+        if (isOwnDeadLease(record, node)) {
           await rm(lockDir, { recursive: true, force: true }); // our own dead daemon's lease: reclaim now
           continue;
         }
@@ -138,7 +138,7 @@ export function createLockfileFence(config: LockfileFenceConfig, node: string): 
       }
       // Not held by this process: release only a lease our own dead process left behind.
       const record = await readRecord(config.path, LEASE_IO_TIMEOUT_MS);
-      if (await isOwnDeadLease(record, node)) {
+      if (isOwnDeadLease(record, node)) {
         await rm(lockDir, { recursive: true, force: true });
         await writeRecord(null);
       }

@@ -1,12 +1,56 @@
-// Reads from storage that may be dead (the lease on NFS) through short-lived child processes.
+// Reads from storage that may be dead (the lease on NFS), bounded in time.
 //
-// Why not fs.readFile? A read that never returns (a hard-mounted NFS server gone, a FIFO) holds
-// one of libuv's four threadpool threads forever, and Node cannot even exit then: libuv joins its
-// threadpool in a destructor at exit. A child process that hangs is abandoned instead (SIGKILLed,
-// unreferenced, never waited for), so `check` still answers and exits on time.
+// The trap: a read that never returns (an NFS server gone, a FIFO) holds one of libuv's four
+// threadpool threads, and then Node cannot even exit — libuv joins its threadpool in a destructor
+// at exit. Two strategies:
+// - `child` (default, the daemon): read through a short-lived child process (cat, stat); one
+//   that hangs is SIGKILLed and abandoned, never waited for. Costs ~20 ms per read.
+// - `inline` (`check`, `status`: short-lived, run every few seconds): fs in-process, raced with a
+//   timer; a read still pending at exit makes {@link exitProcess} end the process with SIGKILL
+//   (killable NFS waits and FIFO reads die with it) instead of hanging in exit.
 // node:child_process, not execa: this runs inside `check`, where execa's ~110 ms import is too much.
 import { spawn } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
 import { FenceAgentError } from './errors.ts';
+
+let strategy: 'child' | 'inline' = 'child';
+let pendingInline = 0;
+
+/** Switches this process to in-process reads (see the module comment). */
+export function useInlineStorageIo(): void {
+  strategy = 'inline';
+}
+
+/**
+ * Exits with `code` — unless an in-process storage read is still pending, in which case a normal
+ * exit would hang joining libuv's threadpool: then the process SIGKILLs itself (its parent sees
+ * "killed by signal 9", still a failure for keepalived).
+ */
+export function exitProcess(code: number): never {
+  if (pendingInline > 0) process.kill(process.pid, 'SIGKILL');
+  process.exit(code);
+}
+
+const timedOut = (what: string, timeoutMs: number): FenceAgentError =>
+  new FenceAgentError('ETIMEDOUT', `${what} did not return within ${timeoutMs} ms (storage not answering?)`);
+
+async function inline<T>(what: string, timeoutMs: number, op: () => Promise<T>): Promise<T> {
+  pendingInline++;
+  const running = op().finally(() => pendingInline--);
+  running.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([running, new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(timedOut(what, timeoutMs)), timeoutMs)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const orNullIfMissing = <T>(op: Promise<T>): Promise<T | null> =>
+  op.catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null;
+    throw new FenceAgentError('EIO', `${error.message}`);
+  });
 
 /** Runs `argv`, resolving with its stdout, or rejecting `ETIMEDOUT` at `timeoutMs` without waiting for it to die. */
 function capture(argv: readonly string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -22,7 +66,7 @@ function capture(argv: readonly string[], timeoutMs: number): Promise<{ code: nu
       child.unref();
       child.stdout.destroy();
       child.stderr.destroy();
-      reject(new FenceAgentError('ETIMEDOUT', `${argv.join(' ')} did not return within ${timeoutMs} ms (storage not answering?)`));
+      reject(timedOut(argv.join(' '), timeoutMs));
     }, timeoutMs);
     child.on('error', (error) => {
       clearTimeout(timer);
@@ -42,6 +86,7 @@ const missing = (stderr: string): boolean => stderr.includes('No such file or di
  * @throws FenceAgentError code `ETIMEDOUT` at `timeoutMs`; `EIO` when cat fails otherwise.
  */
 export async function readFileBounded(path: string, timeoutMs: number): Promise<string | null> {
+  if (strategy === 'inline') return inline(`read ${path}`, timeoutMs, () => orNullIfMissing(readFile(path, 'utf8')));
   const result = await capture(['cat', '--', path], timeoutMs);
   if (result.code === 0) return result.stdout;
   if (missing(result.stderr)) return null;
@@ -53,6 +98,7 @@ export async function readFileBounded(path: string, timeoutMs: number): Promise<
  * not exist. @throws FenceAgentError code `ETIMEDOUT` at `timeoutMs`; `EIO` otherwise.
  */
 export async function mtimeMsBounded(path: string, timeoutMs: number): Promise<number | null> {
+  if (strategy === 'inline') return inline(`stat ${path}`, timeoutMs, async () => (await orNullIfMissing(stat(path)))?.mtimeMs ?? null);
   const result = await capture(['stat', '-c', '%.3Y', '--', path], timeoutMs);
   if (result.code === 0) return Math.round(Number(result.stdout.trim()) * 1000);
   if (missing(result.stderr)) return null;

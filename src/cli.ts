@@ -2,6 +2,8 @@
 // and transition, so they take a fast path (node:util parseArgs, nothing else loaded); every
 // other command, and --help anywhere, goes through yargs. Each command's module is imported only
 // when that command runs.
+import { exitProcess } from './bounded-io.ts';
+
 const argv = process.argv.slice(2);
 const [command, ...rest] = argv;
 const wantsHelp = rest.includes('--help') || rest.includes('-h');
@@ -16,4 +18,4 @@ if (command === 'check' && !wantsHelp) {
 }
 // Exit at once: a half-closed mysql2 socket or a lock-refresh timer must not keep `check` alive.
 // The daemon never gets here (its main() only settles on failure).
-process.exit(code);
+exitProcess(code);

@@ -1,23 +1,24 @@
-// Small readers of /proc. None of them touches a mounted filesystem: /proc/PID/cwd and fd links
-// are read with readlink, which the kernel answers from its own dentry cache (d_path).
-import { readFile, readdir, readlink } from 'node:fs/promises';
-import { readFileSync, readlinkSync } from 'node:fs';
+// Small readers of /proc. Synchronous on purpose: /proc answers from kernel memory in
+// microseconds, and `check` scans every process — a threadpool round trip per file cost it
+// ~25 ms. None of them touches a mounted filesystem: /proc/PID/cwd and fd links are read with
+// readlink, which the kernel answers from its dentry cache (d_path), and comm/stat need no mm lock.
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
 /** `/proc/PID/comm` without the newline, or null if the process is gone. */
-export async function readComm(pid: number): Promise<string | null> {
+export function readComm(pid: number): string | null {
   try {
-    return (await readFile(`/proc/${pid}/comm`, 'utf8')).trimEnd();
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trimEnd();
   } catch {
     return null;
   }
 }
 
 /** True while `pid` exists and is not a zombie (a zombie holds no files and runs no code). */
-export async function isAlive(pid: number): Promise<boolean> {
+export function isAlive(pid: number): boolean {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // "PID (comm) S ..." — comm may contain spaces and parentheses; the state follows the last ')'.
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    const state = stat.charAt(stat.lastIndexOf(')') + 2);
     return state !== 'Z' && state !== 'X';
   } catch {
     return false;
@@ -25,35 +26,28 @@ export async function isAlive(pid: number): Promise<boolean> {
 }
 
 /** readlink that returns null instead of throwing (process gone, permission, not a link). */
-export async function readLinkOrNull(path: string): Promise<string | null> {
+export function readLinkOrNull(path: string): string | null {
   try {
-    return await readlink(path);
+    return readlinkSync(path);
   } catch {
     return null;
   }
 }
 
 /** The mount namespace of `pid` as the kernel names it (`mnt:[4026531841]`), or null. */
-export const mountNamespaceOf = (pid: number | 'self'): Promise<string | null> => readLinkOrNull(`/proc/${pid}/ns/mnt`);
+export const mountNamespaceOf = (pid: number | 'self'): string | null => readLinkOrNull(`/proc/${pid}/ns/mnt`);
 
-/** The mount namespace of this process (cached: it cannot change for a running Node process). */
 let ownMountNamespace: string | null | undefined;
+/** The mount namespace of this process (cached: it cannot change for a running Node process). */
 export function ownMountNamespaceSync(): string | null {
-  if (ownMountNamespace === undefined) {
-    try {
-      ownMountNamespace = readlinkSync('/proc/self/ns/mnt');
-    } catch {
-      ownMountNamespace = null;
-    }
-  }
+  if (ownMountNamespace === undefined) ownMountNamespace = mountNamespaceOf('self');
   return ownMountNamespace;
 }
 
 /** Every numeric entry of /proc except this process. */
-export async function listPids(): Promise<number[]> {
-  const entries = await readdir('/proc');
+export function listPids(): number[] {
   const pids: number[] = [];
-  for (const name of entries) {
+  for (const name of readdirSync('/proc')) {
     const pid = Number(name);
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) pids.push(pid);
   }

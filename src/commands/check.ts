@@ -4,6 +4,7 @@
 // exit 1 rather than letting keepalived time it out. Loads no yargs, execa or systeminformation;
 // mysql2 only when a mysqld runs.
 import { parseArgs } from 'node:util';
+import { exitProcess, useInlineStorageIo } from '../bounded-io.ts';
 import { configPathFrom, loadConfig } from '../config/load.ts';
 import { ExitCode, usageError } from '../errors.ts';
 import { evaluate } from '../health.ts';
@@ -30,12 +31,13 @@ function parse(args: string[]): { config: string | undefined; timeoutMs: number 
 /** Runs the check and returns the exit code (the caller exits with it). */
 export async function main(args: string[]): Promise<number> {
   const started = Date.now();
+  useInlineStorageIo();
   let phase = 'reading the configuration';
   let timer: NodeJS.Timeout | undefined;
   const arm = (ms: number): void => {
     timer = setTimeout(() => {
       process.stderr.write(`fence-agent check: UNHEALTHY: no verdict within ${ms} ms (stuck ${phase})\n`);
-      process.exit(ExitCode.FAILURE);
+      exitProcess(ExitCode.FAILURE);
     }, Math.max(0, ms - (Date.now() - started)));
   };
   try {
@@ -49,7 +51,7 @@ export async function main(args: string[]): Promise<number> {
     const observation = await observe(config, fence, { probeTimeoutMs: Math.max(50, timeoutMs - (Date.now() - started) - 50), sql: 'auto' });
     phase = 'reading the state file';
     const state = readState(config.stateDir);
-    const daemonAlive = state?.daemon ? await isAlive(state.daemon.pid) : false;
+    const daemonAlive = state?.daemon ? isAlive(state.daemon.pid) : false;
     const verdict = evaluate({ config, observation, state, daemonAlive, now: Date.now() });
     process.stderr.write(`fence-agent check: ${verdict.line}\n`);
     if (!verdict.healthy) {

@@ -1,6 +1,7 @@
 // `fence-agent status` — one screen for people (`--json` for machines): node, role, VIP, mount,
 // mysqld (pid, SQL ping and latency), fence (method, holder), daemon (alive, queue), desired state,
 // last transition. Exit 0 healthy MASTER/BACKUP, 1 unhealthy, 3 cannot tell (a probe failed).
+import { useInlineStorageIo } from '../bounded-io.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
 import { request } from '../control/client.ts';
@@ -76,7 +77,7 @@ async function daemonView(config: Config, state: AgentState | null): Promise<Sta
     return { alive: false, pid: null, startedAt: null, role: null, queue: [], transition: null, notifyFifo: null, error: response.ok ? 'unexpected answer' : response.error };
   } catch (error) {
     const pid = state?.daemon?.pid ?? null;
-    const alive = pid !== null && (await isAlive(pid));
+    const alive = pid !== null && (isAlive(pid));
     return { alive, pid, startedAt: state?.daemon?.startedAt ?? null, role: state?.role ?? null, queue: [], transition: state?.transition ?? null, notifyFifo: null, error: errorLine(error) };
   }
 }
@@ -195,6 +196,7 @@ export function renderTable(report: StatusReport, colour: boolean): string {
 }
 
 export async function main(configPath: string, json: boolean): Promise<number> {
+  useInlineStorageIo();
   const config = loadConfig(configPath);
   const report = await collectStatus(config);
   process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : renderTable(report, process.stdout.isTTY === true && !process.env.NO_COLOR));

@@ -20,7 +20,7 @@ export const daemonPidPath = (runDir: string): string => path.join(runDir, 'daem
 export async function runningDaemonPid(runDir: string): Promise<number | null> {
   try {
     const pid = Number((await readFile(daemonPidPath(runDir), 'utf8')).trim());
-    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && (await isAlive(pid)) ? pid : null;
+    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && (isAlive(pid)) ? pid : null;
   } catch {
     return null;
   }

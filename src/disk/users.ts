@@ -16,7 +16,7 @@ const deleted = / \(deleted\)$/;
 
 async function useOf(pid: number, mountpoint: string): Promise<string | null> {
   for (const link of ['cwd', 'root', 'exe'] as const) {
-    const target = await readLinkOrNull(`/proc/${pid}/${link}`);
+    const target = readLinkOrNull(`/proc/${pid}/${link}`);
     // a process whose root is the mountpoint's parent is not a user of it: require "under"
     if (target !== null && isPathUnder(target.replace(deleted, ''), mountpoint) && !(link === 'root' && target === '/')) return link;
   }
@@ -27,7 +27,7 @@ async function useOf(pid: number, mountpoint: string): Promise<string | null> {
     return null; // gone
   }
   for (const fd of fds) {
-    const target = await readLinkOrNull(`/proc/${pid}/fd/${fd}`);
+    const target = readLinkOrNull(`/proc/${pid}/fd/${fd}`);
     if (target !== null && isPathUnder(target.replace(deleted, ''), mountpoint)) return `fd ${fd}`;
   }
   try {
@@ -44,10 +44,10 @@ async function useOf(pid: number, mountpoint: string): Promise<string | null> {
 export async function findMountUsers(mountpoint: string): Promise<MountUser[]> {
   const own = ownMountNamespaceSync();
   const users: MountUser[] = [];
-  for (const pid of await listPids()) {
-    if (own !== null && (await mountNamespaceOf(pid)) !== own) continue;
+  for (const pid of listPids()) {
+    if (own !== null && (mountNamespaceOf(pid)) !== own) continue;
     const why = await useOf(pid, mountpoint);
-    if (why !== null) users.push({ pid, comm: (await readComm(pid)) ?? '?', why });
+    if (why !== null) users.push({ pid, comm: (readComm(pid)) ?? '?', why });
   }
   return users;
 }

@@ -41,11 +41,11 @@ async function readPidFile(pidFile: string): Promise<number | null> {
 }
 
 async function isOurs(pid: number, selector: MysqldSelector, ownNamespace: string | null): Promise<boolean> {
-  const comm = await readComm(pid);
+  const comm = readComm(pid);
   if (comm === null || !selector.processNames.includes(comm)) return false;
-  if (ownNamespace !== null && (await mountNamespaceOf(pid)) !== ownNamespace) return false;
-  if (!(await isAlive(pid))) return false;
-  const cwd = await readLinkOrNull(`/proc/${pid}/cwd`);
+  if (ownNamespace !== null && (mountNamespaceOf(pid)) !== ownNamespace) return false;
+  if (!(isAlive(pid))) return false;
+  const cwd = readLinkOrNull(`/proc/${pid}/cwd`);
   if (cwd !== null && isPathUnder(cwd.replace(/ \(deleted\)$/, ''), selector.mountpoint)) return true;
   try {
     const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
@@ -65,15 +65,15 @@ export async function findMysqld(selector: MysqldSelector): Promise<MysqldProces
   const pidFilePid = await readPidFile(selector.pidFile);
   let pidFileAlive = false;
   if (pidFilePid !== null) {
-    const comm = await readComm(pidFilePid);
+    const comm = readComm(pidFilePid);
     pidFileAlive =
       comm !== null &&
       selector.processNames.includes(comm) &&
-      (ownNamespace === null || (await mountNamespaceOf(pidFilePid)) === ownNamespace) &&
-      (await isAlive(pidFilePid));
+      (ownNamespace === null || (mountNamespaceOf(pidFilePid)) === ownNamespace) &&
+      (isAlive(pidFilePid));
   }
   const pids = pidFileAlive && pidFilePid !== null ? [pidFilePid] : [];
-  for (const pid of await listPids()) {
+  for (const pid of listPids()) {
     if (pid !== pidFilePid && (await isOurs(pid, selector, ownNamespace))) pids.push(pid);
   }
   return { pidFilePid, pidFileAlive, pids };

@@ -1,6 +1,5 @@
 // Is the virtual IP (managed by keepalived, never by us) on the configured interface?
 import { networkInterfaces } from 'node:os';
-import { isIPv6 } from 'node:net';
 
 /** What the VIP probe saw. */
 export interface VipState {
@@ -11,9 +10,10 @@ export interface VipState {
   elsewhere: string[];
 }
 
-// IPv6 addresses compare in canonical form ("fd00::1" vs "fd00:0:0::1").
+// IPv6 addresses compare in canonical form ("fd00::1" vs "fd00:0:0::1"). (A colon test, not
+// net.isIPv6: its first call compiles a large regular expression, ~4 ms of every `check`.)
 const canonical = (address: string): string =>
-  isIPv6(address) ? new URL(`http://[${address}]/`).hostname.slice(1, -1) : address;
+  address.includes(':') ? new URL(`http://[${address}]/`).hostname.slice(1, -1) : address;
 
 /**
  * Looks the VIP up with getifaddrs(3) (`os.networkInterfaces()`): no process spawn, no netlink

@@ -46,11 +46,11 @@ const readLease = (config: LockfileFenceConfig): LeaseRecord => JSON.parse(readF
 const thisBootId = (): string => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
 
 /** The pid of a process that has already exited. */
-const deadPid = async (): Promise<number> => {
+const deadPid = (): number => {
   const child = spawnSync(process.execPath, ['-e', '0']);
   const pid = child.pid;
   assert.ok(typeof pid === 'number' && pid > 0);
-  assert.equal(await isAlive(pid), false, 'the child has exited');
+  assert.equal(isAlive(pid), false, 'the child has exited');
   return pid;
 };
 
@@ -188,7 +188,7 @@ describe('lockfile fence', () => {
 
   it('verify reports a lease left by this node\'s dead process on this boot as not held', async () => {
     const config = leaseConfig(60000, 1000);
-    const pid = await deadPid();
+    const pid = deadPid();
     const record: LeaseRecord = { node: 'db1', pid, bootId: thisBootId(), at: new Date().toISOString() };
     writeFileSync(config.path, `${JSON.stringify(record)}\n`);
     mkdirSync(`${config.path}.lock`);
@@ -201,7 +201,7 @@ describe('lockfile fence', () => {
   it('acquire reclaims at once a fresh lease left by this node\'s dead process on this boot', async () => {
     // staleMs 60 s: the lease is fresh, so only the dead-owner rule can free it within the signal.
     const config = leaseConfig(60000, 1000);
-    const pid = await deadPid();
+    const pid = deadPid();
     const record: LeaseRecord = { node: 'db1', pid, bootId: thisBootId(), at: new Date().toISOString() };
     writeFileSync(config.path, `${JSON.stringify(record)}\n`);
     mkdirSync(`${config.path}.lock`);
@@ -215,7 +215,7 @@ describe('lockfile fence', () => {
 
   it('acquire does not reclaim a lease of this node with a dead pid from another boot', async () => {
     const config = leaseConfig(60000, 1000);
-    const pid = await deadPid();
+    const pid = deadPid();
     const record: LeaseRecord = { node: 'db1', pid, bootId: '00000000-0000-0000-0000-000000000000', at: new Date().toISOString() };
     writeFileSync(config.path, `${JSON.stringify(record)}\n`);
     mkdirSync(`${config.path}.lock`);
@@ -225,7 +225,7 @@ describe('lockfile fence', () => {
 
   it('acquire by another node does not reclaim a lease whose dead holder is the peer', async () => {
     const config = leaseConfig(60000, 1000);
-    const pid = await deadPid();
+    const pid = deadPid();
     const record: LeaseRecord = { node: 'db1', pid, bootId: thisBootId(), at: new Date().toISOString() };
     writeFileSync(config.path, `${JSON.stringify(record)}\n`);
     mkdirSync(`${config.path}.lock`);
@@ -235,7 +235,7 @@ describe('lockfile fence', () => {
 
   it('release frees a lease left by this node\'s dead process', async () => {
     const config = leaseConfig(60000, 1000);
-    const pid = await deadPid();
+    const pid = deadPid();
     const record: LeaseRecord = { node: 'db1', pid, bootId: thisBootId(), at: new Date().toISOString() };
     writeFileSync(config.path, `${JSON.stringify(record)}\n`);
     mkdirSync(`${config.path}.lock`);
