@@ -9,7 +9,7 @@ import { MYSQLD_SETTINGS } from './disk.ts';
 
 export const REPO = path.resolve(import.meta.dirname, '..');
 /** The built CLI (npm run build). The lab never runs TypeScript sources in the agent's place. */
-export const CLI = path.join(REPO, 'dist', 'cli.mjs');
+export const CLI = path.join(REPO, 'dist', 'cli.cjs');
 
 export interface LabNodeOptions {
   /** short name, also the agent's node name (e.g. `db1`) */

@@ -1,21 +1,22 @@
-// Entry point of the `fence-agent` binary. `check` and `notify` run on every keepalived interval
-// and transition, so they take a fast path (node:util parseArgs, nothing else loaded); every
-// other command, and --help anywhere, goes through yargs. Each command's module is imported only
-// when that command runs.
+// Entry point of the `fence-agent` binary, built to CommonJS (dist/cli.cjs) because it starts
+// faster than an ES module. `check` and `notify` run on every keepalived interval and
+// transition, so they take a fast path: node:util parseArgs, our own code, no package loaded
+// up front. Every other command, and --help anywhere, loads the full CLI (dist/full.mjs: yargs,
+// one lazily imported module per command).
 import { exitProcess } from './bounded-io.ts';
 
-const argv = process.argv.slice(2);
-const [command, ...rest] = argv;
-const wantsHelp = rest.includes('--help') || rest.includes('-h');
-
-let code: number;
-if (command === 'check' && !wantsHelp) {
-  code = await (await import('./commands/check.ts')).main(rest);
-} else if (command === 'notify' && !wantsHelp) {
-  code = await (await import('./commands/notify.ts')).main(rest);
-} else {
-  code = await (await import('./cli/yargs.ts')).runYargs(argv);
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const wantsHelp = rest.includes('--help') || rest.includes('-h');
+  if (command === 'check' && !wantsHelp) return (await import('./commands/check.ts')).main(rest);
+  if (command === 'notify' && !wantsHelp) return (await import('./commands/notify.ts')).main(rest);
+  // A specifier in a variable: esbuild leaves it alone, Node resolves it next to dist/cli.cjs.
+  const full = (await import(FULL_CLI)) as { runFull: (argv: string[]) => Promise<number> };
+  return full.runFull(argv);
 }
-// Exit at once: a half-closed mysql2 socket or a lock-refresh timer must not keep `check` alive.
+
+const FULL_CLI = './full.mjs';
+
+// Exit at once when done: a half-closed mysql2 socket or a timer must not keep `check` alive.
 // The daemon never gets here (its main() only settles on failure).
-exitProcess(code);
+void main(process.argv.slice(2)).then(exitProcess);

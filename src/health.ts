@@ -48,7 +48,7 @@ function masterProblems({ config, observation: o }: VerdictInput): string[] {
           : `mysqld not running (pid ${o.mysqld.pidFilePid} from ${config.mysqld.pidFile} is gone)`,
       );
     } else if (o.mysqld.sql !== null && !o.mysqld.sql.ok) {
-      problems.push(`mysqld pid ${o.mysqld.pids[0]} not answering SQL (${o.mysqld.sql.error})`);
+      problems.push(`mysqld pid ${o.mysqld.pids[0]} not answering SQL (${o.mysqld.sql.error}${o.mysqld.sql.source === 'daemon' ? `; daemon's ping ${seconds(o.mysqld.sql.ageMs)} ago` : ''})`);
     }
   }
   if (o.fence !== null && o.fence.held === false) problems.push(`fence not held (${o.fence.detail})`);
@@ -83,7 +83,8 @@ function describeHealthy(input: VerdictInput, role: 'MASTER' | 'BACKUP'): string
   const { config, observation: o } = input;
   const fence = o.fence === null || o.fence.held === null ? 'no fencing' : o.fence.held ? 'fence held' : 'fence not held';
   if (role === 'BACKUP') return `healthy BACKUP: no VIP, not mounted, no mysqld, ${fence}`;
-  const sql = o.mysqld?.sql ? ` answering SQL in ${o.mysqld.sql.latencyMs} ms` : '';
+  const ping = o.mysqld?.sql;
+  const sql = ping ? ` answering SQL in ${ping.latencyMs} ms${ping.source === 'daemon' ? ` (daemon's ping, ${seconds(ping.ageMs)} ago)` : ''}` : '';
   return `healthy MASTER: VIP ${config.vip.address} held, ${config.disk.device} mounted on ${config.disk.mountpoint}, mysqld pid ${o.mysqld?.pids[0] ?? '?'}${sql}, ${fence}`;
 }
 

@@ -1,7 +1,6 @@
 // Child processes for transitions (mount, umount, systemctl, mysqld stop commands), through execa:
 // no shell, bounded, killed (SIGTERM, then SIGKILL after 1 s) when the step's signal aborts.
-import { closeSync, openSync } from 'node:fs';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { FenceAgentError } from './errors.ts';
 
 export interface RunResult {
@@ -40,22 +39,3 @@ export async function runOk(argv: readonly string[], signal: AbortSignal): Promi
   return result;
 }
 
-/**
- * Starts `argv` in its own session (setsid) with stdout and stderr appended to `outputFile`, and
- * lets it outlive us: the file descriptor is handed to the child directly (no pipe through this
- * process, which would break when we exit), and execa's exit cleanup is off.
- */
-export function spawnDetached(argv: readonly string[], outputFile: string): ResultPromise {
-  const [file, ...args] = argv;
-  if (file === undefined) throw new FenceAgentError('ECOMMAND', 'empty command');
-  const fd = openSync(outputFile, 'a', 0o640);
-  try {
-    // execa passes a numeric fd straight to spawn(); its typings only accept literal numbers.
-    const out = fd as 1;
-    const child = execa(file, args, { detached: true, cleanup: false, reject: false, stdin: 'ignore', stdout: out, stderr: out, cwd: '/' });
-    child.unref();
-    return child;
-  } finally {
-    closeSync(fd);
-  }
-}

@@ -48,7 +48,7 @@ export async function main(args: string[]): Promise<number> {
     if (options.timeoutMs === undefined) arm(timeoutMs);
     phase = 'probing VIP, mount, mysqld and fence';
     const fence = await createFence(config);
-    const observation = await observe(config, fence, { probeTimeoutMs: Math.max(50, timeoutMs - (Date.now() - started) - 50), sql: 'auto' });
+    const observation = await observe(config, fence, { probeTimeoutMs: Math.max(50, timeoutMs - (Date.now() - started) - 50), sql: 'daemon-or-own' });
     phase = 'reading the state file';
     const state = readState(config.stateDir);
     const daemonAlive = state?.daemon ? isAlive(state.daemon.pid) : false;

@@ -25,9 +25,9 @@ async function handOver(config: Config, desire: Desire, timeoutMs: number): Prom
 async function startDaemonAndHandOver(config: Config, desire: Desire, deadline: number): Promise<number> {
   const pending = readPendingDesire(config.stateDir);
   if (pending === null || pending.issuedAt <= desire.issuedAt) writeJsonAtomic(pendingDesirePath(config.stateDir), desire, 0o600);
-  const [{ spawnDetached }, { mkdirSync }, path] = await Promise.all([import('../run.ts'), import('node:fs'), import('node:path')]);
+  const [{ spawnDetached }, { mkdirSync }, path] = await Promise.all([import('../spawn-detached.ts'), import('node:fs'), import('node:path')]);
   mkdirSync(config.runDir, { recursive: true, mode: 0o700 });
-  void spawnDetached([process.execPath, process.argv[1] as string, 'daemon', '--config', config.configPath], path.join(config.runDir, 'daemon.out'));
+  spawnDetached([process.execPath, process.argv[1] as string, 'daemon', '--config', config.configPath], path.join(config.runDir, 'daemon.out')).catch(() => undefined);
   for (;;) {
     try {
       return await handOver(config, desire, Math.max(50, deadline - Date.now()));

@@ -39,7 +39,7 @@ export interface StatusReport {
     running: boolean | null;
     pid: number | null;
     pids: number[];
-    sql: { ok: boolean; latencyMs: number; error: string | null } | null;
+    sql: { ok: boolean; latencyMs: number; error: string | null; source: 'own' | 'daemon'; ageMs: number } | null;
     error: string | null;
   };
   fence: {
@@ -87,7 +87,7 @@ export async function collectStatus(config: Config): Promise<StatusReport> {
   const fence = await createFence(config);
   const state = readState(config.stateDir);
   const [observation, daemon] = await Promise.all([
-    observe(config, fence, { probeTimeoutMs: config.deadlines.checkMs, sql: 'auto' }),
+    observe(config, fence, { probeTimeoutMs: config.deadlines.checkMs, sql: 'own' }),
     daemonView(config, state),
   ]);
   const verdict = evaluate({ config, observation, state, daemonAlive: daemon.alive, now: Date.now() });

@@ -238,7 +238,7 @@ export function resolveConfig(raw: unknown, configPath: string): Config {
   const keepalivedR = root.section('keepalived', false);
   keepalivedR.only(['instance', 'notifyFifo']);
   const monitorR = root.section('monitor', false);
-  monitorR.only(['fenceIntervalMs']);
+  monitorR.only(['fenceIntervalMs', 'sqlIntervalMs']);
 
   const runDir = root.absolutePath('runDir', '/run/fence-agent');
   const stateDir = root.absolutePath('stateDir', '/var/lib/fence-agent');
@@ -259,7 +259,10 @@ export function resolveConfig(raw: unknown, configPath: string): Config {
     mysqld: readMysqld(root.section('mysqld', true), disk.mountpoint),
     fence: readFence(root.section('fence', true), disk.mountpoint),
     deadlines: readDeadlines(root.section('deadlines', false)),
-    monitor: { fenceIntervalMs: monitorR.integer('fenceIntervalMs', 1000, 100, 60000, ' ms') },
+    monitor: {
+      fenceIntervalMs: monitorR.integer('fenceIntervalMs', 1000, 100, 60000, ' ms'),
+      sqlIntervalMs: monitorR.integer('sqlIntervalMs', 1000, 100, 60000, ' ms'),
+    },
     runDir,
     stateDir,
     log: { destination, level: logR.oneOf('level', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const, 'info') },

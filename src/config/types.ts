@@ -75,8 +75,8 @@ export interface Config {
   mysqld: MysqldConfig;
   fence: FenceConfig;
   deadlines: Deadlines;
-  /** while MASTER the daemon verifies the fence this often */
-  monitor: { fenceIntervalMs: number };
+  /** while MASTER the daemon verifies the fence, and pings mysqld over SQL, this often */
+  monitor: { fenceIntervalMs: number; sqlIntervalMs: number };
   /** root-only directory: control socket, daemon lock */
   runDir: string;
   /** directory of the state file read by `check` and `status` */

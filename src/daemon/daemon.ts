@@ -26,6 +26,9 @@ import { StepRunner } from '../transitions/steps.ts';
 import type { Fence } from '../../fence/types.ts';
 import { NONE_WARNING } from '../../fence/none.ts';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { findMysqld, mysqldSelector } from '../probes/mysqld.ts';
+import { pingSql } from '../probes/sql.ts';
+import { clearSqlHealth, writeSqlHealth } from '../sql-health.ts';
 import { acquireDaemonLock } from './lock.ts';
 import { readNotifyFifo, type FifoReader } from './fifo.ts';
 
@@ -41,6 +44,7 @@ export class Daemon {
   private server: Server | null = null;
   private fifo: FifoReader | null = null;
   private fenceTimer: NodeJS.Timeout | null = null;
+  private sqlTimer: NodeJS.Timeout | null = null;
   private releaseLock: (() => Promise<void>) | null = null;
   private readonly ctx: TransitionContext;
 
@@ -151,7 +155,7 @@ export class Daemon {
     }
     this.log.info({ desire }, `request: ${describe(desire)}`);
     this.queue.push(desire);
-    this.kick();
+    setImmediate(() => this.kick()); // answer the caller first (notify waits for the answer)
     return this.queue.length;
   }
 
@@ -216,6 +220,7 @@ export class Daemon {
     };
     const log = this.log.child({ tid: id });
     this.stopFenceWatch();
+    this.stopSqlMonitor();
     this.state.transition = record;
     this.persist();
     log.info({ kind, reason }, `${kind}: start (${reason})`);
@@ -243,7 +248,47 @@ export class Daemon {
     const line = `${kind}: ${outcome} in ${record.durationMs} ms${record.error ? ` (${record.error})` : ''}`;
     if (outcome === 'ok') log.info({ kind, duration_ms: record.durationMs, outcome }, line);
     else log.error({ kind, duration_ms: record.durationMs, outcome }, line);
-    if (this.state.role === 'MASTER') this.startFenceWatch();
+    if (this.state.role === 'MASTER') {
+      this.startFenceWatch();
+      this.startSqlMonitor();
+    }
+  }
+
+  /**
+   * While MASTER: ping mysqld over SQL every `monitor.sqlIntervalMs` and publish the result in
+   * `<runDir>/sql-health.json` for `check` (src/sql-health.ts). Only observes; acts on nothing.
+   */
+  private startSqlMonitor(): void {
+    this.stopSqlMonitor();
+    let pinging = false;
+    const tick = (): void => {
+      if (pinging || this.busy !== null || this.state.role !== 'MASTER') return;
+      pinging = true;
+      void (async () => {
+        try {
+          const { pids } = await findMysqld(mysqldSelector(this.config));
+          const pid = pids[0];
+          if (pid === undefined) return;
+          const ping = await pingSql(this.config.mysqld, this.config.deadlines.sqlPingMs);
+          if (this.busy === null && this.state.role === 'MASTER') {
+            writeSqlHealth(this.config.runDir, { pid, ok: ping.ok, latencyMs: ping.latencyMs, error: ping.error, at: Date.now() });
+          }
+          if (!ping.ok) this.log.warn({ pid, err: ping.error }, 'SQL ping failed');
+        } catch (error) {
+          this.log.warn({ err: errorLine(error) }, 'SQL monitor error');
+        } finally {
+          pinging = false;
+        }
+      })();
+    };
+    tick();
+    this.sqlTimer = setInterval(tick, this.config.monitor.sqlIntervalMs);
+  }
+
+  private stopSqlMonitor(): void {
+    if (this.sqlTimer !== null) clearInterval(this.sqlTimer);
+    this.sqlTimer = null;
+    clearSqlHealth(this.config.runDir);
   }
 
   /**
@@ -303,6 +348,7 @@ export class Daemon {
     this.fifo?.close();
     this.server?.close();
     this.stopFenceWatch();
+    this.stopSqlMonitor();
     await this.busy;
     const mount = await probeMount(this.config.disk.device, this.config.disk.mountpoint).catch(() => null);
     if (this.state.role === 'MASTER' || mount?.mounted === true) {

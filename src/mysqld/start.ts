@@ -8,7 +8,8 @@ import { pollUntil } from '../deadline.ts';
 import { FenceAgentError } from '../errors.ts';
 import { findMysqld, mysqldSelector } from '../probes/mysqld.ts';
 import { pingSql } from '../probes/sql.ts';
-import { runOk, spawnDetached } from '../run.ts';
+import { runOk } from '../run.ts';
+import { spawnDetached } from '../spawn-detached.ts';
 
 async function userIds(user: string, signal: AbortSignal): Promise<{ uid: number; gid: number }> {
   const [uid, gid] = await Promise.all([runOk(['id', '-u', user], signal), runOk(['id', '-g', user], signal)]);
@@ -42,9 +43,11 @@ export async function startMysqld(config: Config, signal: AbortSignal): Promise<
     let failed: FenceAgentError | null = null;
     spawnDetached(argv, mysqld.outputFile ?? '/dev/null').then((result) => {
       if (result.exitCode === 0) return;
-      const how = result.exitCode === undefined ? `signal ${result.signal ?? '?'}` : `exit ${result.exitCode}`;
+      const how = result.exitCode === null ? `signal ${result.signal ?? '?'}` : `exit ${result.exitCode}`;
       failed = new FenceAgentError('EMYSQLD', `${argv[0]} ended during start-up (${how})${mysqld.outputFile ? `; see ${mysqld.outputFile}` : ''}`);
-    }, () => undefined);
+    }, (error: Error) => {
+      failed = new FenceAgentError('EMYSQLD', `${argv[0]} could not be started: ${error.message}`);
+    });
     await pollUntil(async () => {
       if (failed !== null) throw failed;
       return (await findMysqld(mysqldSelector(config))).pidFileAlive ? true : undefined;

@@ -7,6 +7,7 @@ import { errorLine } from '../errors.ts';
 import type { Fence, FenceStatus } from '../../fence/types.ts';
 import { probeMount, type MountState } from './mountinfo.ts';
 import { findMysqld, mysqldSelector, type MysqldProcesses } from './mysqld.ts';
+import { freshSqlHealth } from '../sql-health.ts';
 import { pingSql, type SqlPing } from './sql.ts';
 import { probeVip, type VipState } from './vip.ts';
 
@@ -23,8 +24,11 @@ export interface Observation {
 export interface ObserveOptions {
   /** deadline of each blocking probe, ms */
   probeTimeoutMs: number;
-  /** ping SQL when a mysqld of ours runs (`auto`), or never (the daemon's reconciliation) */
-  sql: 'auto' | 'never';
+  /**
+   * When a mysqld of ours runs: `own` pings it; `daemon-or-own` takes the daemon's fresh result
+   * for that pid if there is one (`check`); `never` skips SQL (the daemon's reconciliation).
+   */
+  sql: 'own' | 'daemon-or-own' | 'never';
 }
 
 const settle = async <T>(what: string, ms: number, work: () => Promise<T>): Promise<{ value: T } | { error: string }> => {
@@ -46,8 +50,15 @@ export async function observe(config: Config, fence: Fence, options: ObserveOpti
   ]);
   let mysqld: Observation['mysqld'] = null;
   if ('value' in processes) {
-    const running = processes.value.pids.length > 0;
-    const sql = running && options.sql === 'auto' ? await pingSql(config.mysqld, Math.min(ms, config.deadlines.sqlPingMs)) : null;
+    const pid = processes.value.pids[0];
+    let sql: SqlPing | null = null;
+    if (pid !== undefined && options.sql !== 'never') {
+      const recorded = options.sql === 'daemon-or-own' ? freshSqlHealth(config.runDir, pid, 2 * config.monitor.sqlIntervalMs + 1000) : null;
+      sql =
+        recorded !== null
+          ? { ok: recorded.ok, latencyMs: recorded.latencyMs, error: recorded.error, source: 'daemon', ageMs: Math.max(0, Date.now() - recorded.at) }
+          : await pingSql(config.mysqld, Math.min(ms, config.deadlines.sqlPingMs));
+    }
     mysqld = { ...processes.value, sql };
   }
   const errors: Observation['errors'] = {};

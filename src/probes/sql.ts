@@ -7,6 +7,10 @@ export interface SqlPing {
   latencyMs: number;
   /** error code and message when not ok (e.g. `ECONNREFUSED`, `ETIMEDOUT`, `ER_ACCESS_DENIED_ERROR`) */
   error: string | null;
+  /** who pinged: this process, or the daemon's monitor (see src/sql-health.ts) */
+  source: 'own' | 'daemon';
+  /** age of the result, ms (0 for an own ping) */
+  ageMs: number;
 }
 
 /**
@@ -27,10 +31,10 @@ export async function pingSql(mysqld: MysqldConfig, timeoutMs: number): Promise<
       connectTimeout: timeoutMs,
     });
     await connection.query({ sql: mysqld.health.query, timeout: Math.max(1, timeoutMs - elapsed()) });
-    return { ok: true, latencyMs: elapsed(), error: null };
+    return { ok: true, latencyMs: elapsed(), error: null, source: 'own', ageMs: 0 };
   } catch (error) {
     const { code, message } = error as { code?: string; message?: string };
-    return { ok: false, latencyMs: elapsed(), error: code && !message?.includes(code) ? `${code}: ${message}` : (message ?? String(error)) };
+    return { ok: false, latencyMs: elapsed(), error: code && !message?.includes(code) ? `${code}: ${message}` : (message ?? String(error)), source: 'own', ageMs: 0 };
   } finally {
     connection?.destroy();
   }

@@ -1,4 +1,4 @@
-// Exit paths of the built CLI (dist/cli.mjs), spawned for real: exit codes and the one stderr
+// Exit paths of the built CLI (dist/cli.cjs), spawned for real: exit codes and the one stderr
 // line. Nothing here needs a namespace, a disk or MariaDB.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

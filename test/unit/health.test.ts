@@ -31,7 +31,7 @@ const backupObservation = (): Observation => ({
 const masterObservation = (): Observation => ({
   vip: { held: true, interfacePresent: true, elsewhere: [] },
   mount: { mounted: true, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: ['/data'] },
-  mysqld: { pidFilePid: 4242, pidFileAlive: true, pids: [4242], sql: { ok: true, latencyMs: 3, error: null } },
+  mysqld: { pidFilePid: 4242, pidFileAlive: true, pids: [4242], sql: { ok: true, latencyMs: 3, error: null, source: 'own', ageMs: 0 } },
   fence: { held: true, holder: 'db1', registrants: [], detail: 'lease /nfs/fence-agent/lease held by db1 (pid 100), refreshed 0.4 s ago' },
   errors: {},
 });
@@ -171,7 +171,7 @@ describe('evaluate: MASTER problems', () => {
 
   it('evaluate reports a MASTER whose mysqld does not answer SQL', () => {
     const o = masterObservation();
-    o.mysqld = { pidFilePid: 4242, pidFileAlive: true, pids: [4242], sql: { ok: false, latencyMs: 1000, error: 'ETIMEDOUT' } };
+    o.mysqld = { pidFilePid: 4242, pidFileAlive: true, pids: [4242], sql: { ok: false, latencyMs: 1000, error: 'ETIMEDOUT', source: 'own', ageMs: 0 } };
     unhealthyMaster(o, 'mysqld pid 4242 not answering SQL (ETIMEDOUT)');
   });
 
@@ -255,7 +255,7 @@ describe('evaluate: problems on either side', () => {
 
   it('evaluate reports more than one mysqld process on a MASTER', () => {
     const o = masterObservation();
-    o.mysqld = { pidFilePid: 4242, pidFileAlive: true, pids: [4242, 4343], sql: { ok: true, latencyMs: 2, error: null } };
+    o.mysqld = { pidFilePid: 4242, pidFileAlive: true, pids: [4242, 4343], sql: { ok: true, latencyMs: 2, error: null, source: 'own', ageMs: 0 } };
     assert.deepEqual(evaluate(input(o)).problems, ['2 mysqld processes (pids 4242, 4343)']);
   });
 
