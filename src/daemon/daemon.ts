@@ -113,13 +113,13 @@ export class Daemon {
     let desire: Desire;
     if (!seen.vip.held) {
       // keepalived adds the VIP before it notifies MASTER: without the VIP, never promote at start-up.
-      desire = { vrrpState: 'BACKUP', source: 'startup', issuedAt: Math.max(lastIssued, pending?.issuedAt ?? 0), detail: `VIP not held; ${observed}` };
+      desire = { vrrpState: 'BACKUP', source: 'startup', issuedAt: Math.max(lastIssued, pending?.issuedAt ?? 0), detail: observed };
     } else if (pending !== null && pending.issuedAt > lastIssued) {
       desire = { ...pending, detail: `pending ${pending.source} request; ${observed}` };
     } else if (previous?.desired && roleOf(previous.desired.vrrpState) === 'BACKUP') {
       desire = { ...previous.desired, source: 'startup', detail: `last request was ${previous.desired.vrrpState}; ${observed}` };
     } else {
-      desire = { vrrpState: 'MASTER', source: 'startup', issuedAt: lastIssued, detail: `VIP held; ${observed}` };
+      desire = { vrrpState: 'MASTER', source: 'startup', issuedAt: lastIssued, detail: observed };
     }
     this.log.info({ observed }, `reconciling at start-up towards ${describe(desire)}`);
     this.request(desire);
