@@ -12,6 +12,19 @@ export type Role = 'MASTER' | 'BACKUP';
 
 export const roleOf = (state: VrrpState): Role => (state === 'MASTER' ? 'MASTER' : 'BACKUP');
 
+const VRRP_STATES: readonly string[] = ['MASTER', 'BACKUP', 'FAULT', 'STOP', 'DELETED'];
+
+/** Why `value` is not a well-formed {@link Desire}, or null when it is one. */
+export function desireProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null) return 'expected an object';
+  const d = value as Record<string, unknown>;
+  if (typeof d.vrrpState !== 'string' || !VRRP_STATES.includes(d.vrrpState)) return `vrrpState: expected one of ${VRRP_STATES.join('|')}, got ${JSON.stringify(d.vrrpState)}`;
+  if (typeof d.source !== 'string' || d.source === '') return 'source: expected a non-empty string';
+  if (typeof d.issuedAt !== 'number' || !Number.isFinite(d.issuedAt) || d.issuedAt < 0) return 'issuedAt: expected ms since the epoch';
+  if (d.detail !== undefined && typeof d.detail !== 'string') return 'detail: expected a string';
+  return null;
+}
+
 /** A request for a role, from keepalived (notify, notify_fifo), an operator, or the daemon itself. */
 export interface Desire {
   vrrpState: VrrpState;
@@ -109,7 +122,7 @@ export const pendingDesirePath = (stateDir: string): string => path.join(stateDi
 export function readPendingDesire(stateDir: string): Desire | null {
   try {
     const desire = JSON.parse(readFileSync(pendingDesirePath(stateDir), 'utf8')) as Desire;
-    return typeof desire.issuedAt === 'number' && typeof desire.vrrpState === 'string' ? desire : null;
+    return desireProblem(desire) === null ? desire : null;
   } catch {
     return null;
   }

@@ -10,6 +10,7 @@ import type { Logger } from '../log.ts';
 import { observe } from '../probes/observe.ts';
 import { probeMount } from '../probes/mountinfo.ts';
 import {
+  desireProblem,
   pendingDesirePath,
   readPendingDesire,
   readState,
@@ -127,8 +128,14 @@ export class Daemon {
 
   private handle(request: ControlRequest): ControlResponse {
     switch (request.op) {
-      case 'desire':
+      case 'desire': {
+        const problem = desireProblem(request.desire);
+        if (problem !== null) {
+          this.log.warn({ request }, `malformed request refused: ${problem}`);
+          return { ok: false, error: `malformed desire: ${problem}` };
+        }
         return { ok: true, op: 'desire', queued: this.request(request.desire) };
+      }
       case 'status':
         return { ok: true, op: 'status', status: this.status() };
       default:

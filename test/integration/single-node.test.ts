@@ -198,6 +198,23 @@ describe('one real node', () => {
     assert.equal(await mountCount(lab.node, lab.disk.device), 0);
   });
 
+  test('SIGTERM to the daemon of a MASTER demotes the node before the daemon exits', async () => {
+    const daemon = lab.node.startDaemon();
+    children.push(daemon);
+    await waitIdle(lab.node);
+    await becomeMaster();
+    const exited = new Promise<number | null>((resolve) => daemon.on('exit', (code) => resolve(code)));
+    daemon.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.equal(await mountCount(lab.node, lab.disk.device), 0, 'unmounted');
+    assert.deepEqual(mysqldPids(lab.node), [], 'mysqld stopped');
+    assert.equal((JSON.parse(readFileSync(lab.leasePath, 'utf8')) as { node: string | null }).node, null, 'lease released');
+    const state = stateOf(lab.node);
+    assert.equal(state?.daemon, null);
+    assert.equal(state?.lastTransition?.desire.source, 'shutdown');
+    assert.equal(state?.lastTransition?.outcome, 'ok');
+  });
+
   test('a promotion whose mysqld cannot start rolls back to a clean BACKUP', async () => {
     const config = JSON.parse(readFileSync(lab.node.configPath, 'utf8')) as { mysqld: { start: string[] } };
     config.mysqld.start = ['/bin/false'];

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
+  desireProblem,
   pendingDesirePath,
   readPendingDesire,
   readState,
@@ -136,5 +137,19 @@ describe('roleOf', () => {
 
   it('roleOf maps BACKUP, FAULT, STOP and DELETED to BACKUP', () => {
     for (const state of ['BACKUP', 'FAULT', 'STOP', 'DELETED'] as const) assert.equal(roleOf(state), 'BACKUP', state);
+  });
+});
+
+describe('desireProblem', () => {
+  it('desireProblem accepts a well-formed request', () => {
+    assert.equal(desireProblem({ vrrpState: 'FAULT', source: 'notify', issuedAt: 1_795_000_000_000.5, detail: 'INSTANCE VI_1' }), null);
+  });
+
+  it('desireProblem names the field of a malformed request', () => {
+    assert.match(desireProblem({ vrrpState: 'LEADER', source: 'notify', issuedAt: 1 }) ?? '', /^vrrpState: expected one of MASTER\|BACKUP/);
+    assert.match(desireProblem({ vrrpState: 'MASTER', source: '', issuedAt: 1 }) ?? '', /^source:/);
+    assert.match(desireProblem({ vrrpState: 'MASTER', source: 'x', issuedAt: Number.NaN }) ?? '', /^issuedAt:/);
+    assert.match(desireProblem({ vrrpState: 'MASTER', source: 'x', issuedAt: 1, detail: 7 }) ?? '', /^detail:/);
+    assert.equal(desireProblem(null), 'expected an object');
   });
 });
