@@ -3,11 +3,14 @@
 // stderr saying which. Its own deadline (`--timeout-ms`, default `deadlines.checkMs`) ends it with
 // exit 1 rather than letting keepalived time it out. Loads no yargs, execa or systeminformation;
 // mysql2 only when a mysqld runs.
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { exitProcess, useInlineStorageIo } from '../bounded-io.ts';
 import { configPathFrom, loadConfig } from '../config/load.ts';
 import { ExitCode, usageError } from '../errors.ts';
-import { evaluate } from '../health.ts';
+import type { Config } from '../config/types.ts';
+import { evaluate, type Verdict } from '../health.ts';
 import { isAlive } from '../proc.ts';
 import { observe } from '../probes/observe.ts';
 import { readState } from '../state.ts';
@@ -27,6 +30,39 @@ function parse(args: string[]): { config: string | undefined; timeoutMs: number 
   if (raw !== undefined && !/^\d{2,7}$/.test(raw)) throw usageError(`--timeout-ms: expected milliseconds (10..9999999), got "${raw}"; ${CHECK_USAGE}`);
   return { config: values.config, timeoutMs: raw === undefined ? undefined : Number(raw) };
 }
+
+/**
+ * Logs the verdict when it differs from the last one this node's checks logged
+ * (`<runDir>/check-last`): keepalived runs `check` every few seconds, and a FAULT node would
+ * otherwise log the same line all day. Durations and ages are ignored in the comparison.
+ */
+async function logWhenChanged(config: Config, verdict: Verdict): Promise<void> {
+  const file = path.join(config.runDir, 'check-last');
+  const key = `${verdict.healthy ? 'healthy' : 'unhealthy'} ${verdict.role}: ${verdict.problems.join('; ')}`.replace(/[\d.]+ m?s( ago)?/g, '');
+  let last: string | null = null;
+  try {
+    last = readFileSync(file, 'utf8');
+  } catch {
+    // first check, or no runDir yet
+  }
+  if (last === key || (last === null && verdict.healthy)) {
+    if (last === null) writeQuietly(file, key);
+    return;
+  }
+  writeQuietly(file, key);
+  const { createLogger } = await import('../log.ts');
+  const log = createLogger(config, 'check');
+  if (verdict.healthy) log.info({ role: verdict.role }, verdict.line);
+  else log.warn({ problems: verdict.problems, role: verdict.role }, verdict.line);
+}
+
+const writeQuietly = (file: string, text: string): void => {
+  try {
+    writeFileSync(file, text, { mode: 0o600 });
+  } catch {
+    // runDir missing (no daemon ever ran): nothing to remember, the line is still logged
+  }
+};
 
 /** Runs the check and returns the exit code (the caller exits with it). */
 export async function main(args: string[]): Promise<number> {
@@ -54,10 +90,7 @@ export async function main(args: string[]): Promise<number> {
     const daemonAlive = state?.daemon ? isAlive(state.daemon.pid) : false;
     const verdict = evaluate({ config, observation, state, daemonAlive, now: Date.now() });
     process.stderr.write(`fence-agent check: ${verdict.line}\n`);
-    if (!verdict.healthy) {
-      const { createLogger } = await import('../log.ts');
-      createLogger(config, 'check').warn({ problems: verdict.problems, role: verdict.role }, verdict.line);
-    }
+    await logWhenChanged(config, verdict);
     return verdict.healthy ? ExitCode.OK : ExitCode.FAILURE;
   } catch (error) {
     return reportError('check', error);

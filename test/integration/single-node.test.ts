@@ -99,6 +99,11 @@ describe('one real node', () => {
     assert.match(result.line, /UNHEALTHY BACKUP: .* mounted on .* without the VIP/);
     assert.match(result.line, /mysqld running \(pid \d+\) without the VIP/);
     assert.match(result.line, /fence held without the VIP/);
+    // a second identical verdict is not logged again (keepalived runs check every few seconds)
+    assert.equal((await check(lab.node)).code, 1);
+    const logged = readFileSync(lab.node.logFile, 'utf8').split('\n').filter((line) => line.includes('"cmd":"check"') && line.includes('without the VIP'));
+    assert.equal(logged.length, 1, logged.join('\n'));
+    assert.match(logged[0] ?? '', /"level":40/);
   });
 
   test('demotion signals the processes using the mountpoint, SIGKILLs one that ignores SIGTERM, and verifies the unmount', async () => {
