@@ -20,7 +20,12 @@ export interface DetachedExit {
 export function spawnDetached(argv: readonly string[], outputFile: string): Promise<DetachedExit> {
   const [file, ...args] = argv;
   if (file === undefined) throw new FenceAgentError('ECOMMAND', 'empty command');
-  const fd = openSync(outputFile, 'a', 0o640);
+  let fd: number;
+  try {
+    fd = openSync(outputFile, 'a', 0o640);
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
   try {
     const child = spawn(file, args, { detached: true, stdio: ['ignore', fd, fd], cwd: '/' });
     child.unref();

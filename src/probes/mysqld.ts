@@ -50,7 +50,8 @@ async function isOurs(pid: number, selector: MysqldSelector, ownNamespace: strin
   try {
     const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
     if (selector.start !== null && cmdline === `${selector.start.join('\0')}\0`) return true;
-    return cmdline.split('\0').some((arg) => arg.includes(selector.mountpoint + '/') || arg.endsWith(selector.mountpoint));
+    // an argument that is, or whose `--option=` value is, a path at or under the mountpoint
+    return cmdline.split('\0').some((arg) => isPathUnder(arg.slice(arg.indexOf('=') + 1), selector.mountpoint));
   } catch {
     return false;
   }

@@ -16,12 +16,12 @@ const canonical = (address: string): string =>
   address.includes(':') ? new URL(`http://[${address}]/`).hostname.slice(1, -1) : address;
 
 /**
- * Looks the VIP up with getifaddrs(3) (`os.networkInterfaces()`): no process spawn, no netlink
- * library, well under a millisecond.
+ * Looks the VIP up with getifaddrs(3) (`os.networkInterfaces()`, which lists only interfaces
+ * that are up and running): no process spawn, no netlink library, well under a millisecond.
+ * `interfaces` is for tests.
  */
-export function probeVip(vip: { address: string; interface: string }): VipState {
+export function probeVip(vip: { address: string; interface: string }, interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces()): VipState {
   const wanted = canonical(vip.address);
-  const interfaces = networkInterfaces();
   const elsewhere: string[] = [];
   let held = false;
   for (const [name, addresses] of Object.entries(interfaces)) {

@@ -1,0 +1,187 @@
+import { after, afterEach, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { isAlive } from '../../../src/proc.ts';
+import { findMysqld, mysqldSelector, type MysqldSelector } from '../../../src/probes/mysqld.ts';
+
+// A copy of sleep(1) named `fakemysqld` plays mysqld: its /proc/PID/comm is `fakemysqld`, a name
+// no other process on the machine has.
+const NAME = 'fakemysqld';
+
+let dir: string;
+let fake: string;
+let mountpoint: string;
+let elsewhere: string;
+let counter = 0;
+let children: ChildProcess[] = [];
+
+before(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'fence-agent-mysqld-'));
+  mkdirSync(path.join(dir, 'bin'));
+  fake = path.join(dir, 'bin', NAME);
+  copyFileSync('/bin/sleep', fake);
+  mountpoint = path.join(dir, 'data');
+  mkdirSync(path.join(mountpoint, 'mysql'), { recursive: true });
+  elsewhere = path.join(dir, 'elsewhere');
+  mkdirSync(elsewhere);
+});
+
+const killChildren = async (): Promise<void> => {
+  const exits = children.filter((child) => child.exitCode === null && child.signalCode === null).map((child) => new Promise((resolve) => child.once('exit', resolve)));
+  for (const child of children) child.kill('SIGKILL');
+  await Promise.all(exits);
+  children = [];
+};
+
+afterEach(killChildren);
+
+after(async () => {
+  await killChildren();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const selector = (patch: Partial<MysqldSelector> = {}): MysqldSelector => ({
+  pidFile: path.join(dir, `mysqld-${++counter}.pid`),
+  processNames: [NAME],
+  mountpoint,
+  start: null,
+  ...patch,
+});
+
+/** Starts `program args` in `cwd` and waits until /proc shows it under its own name. */
+const start = async (program: string, args: string[], cwd: string, argv0?: string): Promise<number> => {
+  const child = spawn(program, args, { cwd, stdio: 'ignore', ...(argv0 === undefined ? {} : { argv0 }) });
+  children.push(child);
+  await new Promise((resolve, reject) => child.once('spawn', resolve).once('error', reject));
+  const pid = child.pid!;
+  const deadline = Date.now() + 5000;
+  while (readComm(pid) !== path.basename(program)) {
+    if (Date.now() > deadline) throw new Error(`${program} did not start`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return pid;
+};
+
+const readComm = (pid: number): string | null => {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return null;
+  }
+};
+
+/** The pid of a process that has already exited (and been reaped). */
+const deadPid = (): number => {
+  const pid = spawnSync('true').pid;
+  assert.ok(typeof pid === 'number' && pid > 0);
+  assert.equal(isAlive(pid), false);
+  return pid;
+};
+
+describe('findMysqld', () => {
+  it('findMysqld reports the live process named by the pid file', async () => {
+    const pid = await start(fake, ['30'], elsewhere);
+    const sel = selector();
+    writeFileSync(sel.pidFile, `${pid}\n`);
+    assert.deepEqual(await findMysqld(sel), { pidFilePid: pid, pidFileAlive: true, pids: [pid] });
+  });
+
+  it('findMysqld lists the pid-file process once even when it is also in the datadir', async () => {
+    const pid = await start(fake, ['30'], path.join(mountpoint, 'mysql'));
+    const sel = selector();
+    writeFileSync(sel.pidFile, `${pid}\n`);
+    assert.deepEqual(await findMysqld(sel), { pidFilePid: pid, pidFileAlive: true, pids: [pid] });
+  });
+
+  it('findMysqld finds a process without a pid file by its working directory under the mountpoint', async () => {
+    const pid = await start(fake, ['30'], path.join(mountpoint, 'mysql'));
+    assert.deepEqual(await findMysqld(selector()), { pidFilePid: null, pidFileAlive: false, pids: [pid] });
+  });
+
+  it('findMysqld finds a process without a pid file whose command line is exactly the configured start command', async () => {
+    const pid = await start(fake, ['30'], elsewhere);
+    assert.deepEqual(await findMysqld(selector({ start: [fake, '30'] })), { pidFilePid: null, pidFileAlive: false, pids: [pid] });
+  });
+
+  it('findMysqld does not take a command line that only resembles the start command', async () => {
+    const pid = await start(fake, ['31'], elsewhere);
+    const result = await findMysqld(selector({ start: [fake, '30'] }));
+    assert.ok(!result.pids.includes(pid));
+    assert.deepEqual(await findMysqld(selector({ start: [fake, '3'] })), { pidFilePid: null, pidFileAlive: false, pids: [] });
+    assert.deepEqual(await findMysqld(selector({ start: [fake] })), { pidFilePid: null, pidFileAlive: false, pids: [] });
+  });
+
+  it('findMysqld finds a process without a pid file whose command line points into the mountpoint', async () => {
+    const pid = await start(fake, ['30'], elsewhere, path.join(mountpoint, 'mysql', NAME));
+    assert.deepEqual(await findMysqld(selector()), { pidFilePid: null, pidFileAlive: false, pids: [pid] });
+  });
+
+  it('findMysqld does not take a command line that points into a sibling directory with a longer name', async () => {
+    const pid = await start(fake, ['30'], elsewhere, path.join(`${mountpoint}2`, 'mysql', NAME));
+    const result = await findMysqld(selector());
+    assert.ok(!result.pids.includes(pid), `${mountpoint}2 is not under ${mountpoint}`);
+  });
+
+  it('findMysqld does not take a command line naming a path that merely contains the mountpoint', async () => {
+    // sleep(1) rejects unknown options, so the `--datadir=` argument rides in argv[0]
+    const foreign = await start(fake, ['30'], elsewhere, `--datadir=/srv${mountpoint}/mysql`);
+    const ours = await start(fake, ['31'], elsewhere, `--datadir=${mountpoint}/mysql`);
+    const result = await findMysqld(selector());
+    assert.ok(!result.pids.includes(foreign), `/srv${mountpoint} is not under ${mountpoint}`);
+    assert.ok(result.pids.includes(ours), '--datadir=<mountpoint>/mysql is');
+  });
+
+  it('findMysqld ignores a process of the same name that nothing ties to the shared disk', async () => {
+    await start(fake, ['30'], elsewhere);
+    assert.deepEqual(await findMysqld(selector({ start: ['/usr/sbin/mariadbd', '--datadir=/data/mysql'] })), { pidFilePid: null, pidFileAlive: false, pids: [] });
+  });
+
+  it('findMysqld ignores a process in the datadir with a name that is not configured', async () => {
+    const pid = await start('sleep', ['30'], path.join(mountpoint, 'mysql'));
+    const sel = selector();
+    writeFileSync(sel.pidFile, `${pid}\n`);
+    assert.deepEqual(await findMysqld(sel), { pidFilePid: pid, pidFileAlive: false, pids: [] });
+  });
+
+  it('findMysqld reports a pid file that names a dead process as not alive', async () => {
+    const sel = selector();
+    const pid = deadPid();
+    writeFileSync(sel.pidFile, `${pid}\n`);
+    assert.deepEqual(await findMysqld(sel), { pidFilePid: pid, pidFileAlive: false, pids: [] });
+  });
+
+  it('findMysqld still finds our mysqld in the datadir when the pid file names a dead process', async () => {
+    const pid = await start(fake, ['30'], mountpoint);
+    const sel = selector();
+    const dead = deadPid();
+    writeFileSync(sel.pidFile, `${dead}\n`);
+    assert.deepEqual(await findMysqld(sel), { pidFilePid: dead, pidFileAlive: false, pids: [pid] });
+  });
+
+  it('findMysqld treats an empty or garbage pid file like a missing one', async () => {
+    const pid = await start(fake, ['30'], mountpoint);
+    for (const content of ['', '\n', 'garbage\n', '-5\n', '0\n', '12.5\n']) {
+      const sel = selector();
+      writeFileSync(sel.pidFile, content);
+      assert.deepEqual(await findMysqld(sel), { pidFilePid: null, pidFileAlive: false, pids: [pid] }, `pid file ${JSON.stringify(content)}`);
+    }
+  });
+
+  it('findMysqld lists the pid-file process first, then the other processes of ours', async () => {
+    const inDatadir = await start(fake, ['30'], mountpoint);
+    const byPidFile = await start(fake, ['30'], elsewhere);
+    const sel = selector();
+    writeFileSync(sel.pidFile, `${byPidFile}\n`);
+    assert.deepEqual(await findMysqld(sel), { pidFilePid: byPidFile, pidFileAlive: true, pids: [byPidFile, inDatadir] });
+  });
+
+  it('mysqldSelector takes the pid file, names and start command from mysqld and the mountpoint from disk', () => {
+    assert.deepEqual(
+      mysqldSelector({ mysqld: { pidFile: '/run/mysqld/mysqld.pid', processNames: ['mariadbd', 'mysqld'], start: null }, disk: { mountpoint: '/data' } }),
+      { pidFile: '/run/mysqld/mysqld.pid', processNames: ['mariadbd', 'mysqld'], mountpoint: '/data', start: null },
+    );
+  });
+});
