@@ -2,7 +2,7 @@
 // (`unshare --mount=FILE`), entered together with nsenter. Mounts made inside stay inside; the
 // node's processes are found by their mount namespace and killed on teardown.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sh, shOk, type Ran } from './sh.ts';
 import { MYSQLD_SETTINGS } from './disk.ts';
@@ -93,19 +93,50 @@ export class LabNode {
     return this.exec([process.execPath, CLI, ...args], { ...options, env: { ...process.env, FENCE_AGENT_CONFIG: this.configPath, NO_COLOR: '1' } });
   }
 
-  /** Starts a long-running process inside the node (its pid is the process's own: nsenter execs). */
-  spawn(argv: readonly string[], options: { stdio?: 'ignore' | 'inherit'; logFile?: string } = {}): ChildProcess {
+  /**
+   * Starts a long-running process inside the node (its pid is the process's own: nsenter execs),
+   * in its own process group, output appended to `logFile` (or discarded).
+   */
+  spawn(argv: readonly string[], options: { logFile?: string } = {}): ChildProcess {
     const [file, ...args] = this.enter(argv);
-    const out = options.logFile === undefined ? (options.stdio ?? 'ignore') : 'pipe';
-    const child = spawn(file as string, args, { stdio: ['ignore', out, out], env: { ...process.env, FENCE_AGENT_CONFIG: this.configPath } });
-    child.on('error', () => undefined);
-    return child;
+    const fd = openSync(options.logFile ?? '/dev/null', 'a');
+    try {
+      const child = spawn(file as string, args, { stdio: ['ignore', fd, fd], detached: true, env: { ...process.env, FENCE_AGENT_CONFIG: this.configPath } });
+      child.on('error', () => undefined);
+      return child;
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Starts the agent daemon inside the node, detached from the test's process group. */
   startDaemon(): ChildProcess {
-    return this.spawn([process.execPath, CLI, 'daemon', '--config', this.configPath]);
+    return this.spawn([process.execPath, CLI, 'daemon', '--config', this.configPath], { logFile: path.join(this.dir, 'daemon.out') });
   }
+
+  /**
+   * A process that only sits in the node (`sleep infinity`), so that observers can read the node's
+   * view through /proc/<anchor>/{mountinfo,net/...} without spawning anything. Returns its pid.
+   */
+  async startAnchor(): Promise<number> {
+    const child = this.spawn(['sleep', 'infinity']);
+    const pid = child.pid;
+    if (pid === undefined) throw new Error(`node ${this.name}: cannot start its anchor process`);
+    // nsenter enters the namespaces, then execs: wait until the pid is inside.
+    for (let i = 0; i < 200; i++) {
+      try {
+        if (readlinkSync(`/proc/${pid}/ns/mnt`) === this.mntnsId && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep') break;
+      } catch {
+        // not there yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    this.anchorPid = pid;
+    return pid;
+  }
+
+  /** pid of the anchor process (see {@link startAnchor}), or null. */
+  anchorPid: number | null = null;
 
   /** /proc/self/mountinfo as seen inside the node. */
   async mountinfo(): Promise<string> {

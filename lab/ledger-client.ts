@@ -1,0 +1,38 @@
+// The write ledger's client: inserts numbered rows through the VIP, one at a time, and appends
+// every acknowledged id (with the time of the acknowledgement) to a file. Runs inside the lab's
+// `lan` namespace:  node --import tsx lab/ledger-client.ts HOST ACK_FILE [PAUSE_MS]
+// Ids are never reused: an INSERT whose acknowledgement was lost may or may not be in the table;
+// only acknowledged ones must be.
+import { appendFileSync } from 'node:fs';
+import mysql from 'mysql2/promise';
+
+const [host, ackFile, pause = '20'] = process.argv.slice(2);
+if (host === undefined || ackFile === undefined) {
+  process.stderr.write('usage: ledger-client.ts HOST ACK_FILE [PAUSE_MS]\n');
+  process.exit(2);
+}
+const pauseMs = Number(pause);
+let stopping = false;
+process.on('SIGTERM', () => (stopping = true));
+process.on('SIGINT', () => (stopping = true));
+
+let id = Date.now() * 1000; // unique across restarts of the client
+let connection: mysql.Connection | null = null;
+let lastError = '';
+while (!stopping) {
+  id++;
+  try {
+    connection ??= await mysql.createConnection({ host, port: 3306, user: 'ledger', password: 'ledger', database: 'lab', connectTimeout: 1000 });
+    await connection.query({ sql: 'INSERT INTO ledger (id) VALUES (?)', values: [id], timeout: 2000 });
+    appendFileSync(ackFile, `${id} ${Date.now()}\n`);
+    lastError = '';
+  } catch (error) {
+    const message = (error as Error).message;
+    if (message !== lastError) process.stderr.write(`${new Date().toISOString()} ${message}\n`);
+    lastError = message;
+    connection?.destroy();
+    connection = null;
+  }
+  await new Promise((resolve) => setTimeout(resolve, pauseMs));
+}
+connection?.destroy();

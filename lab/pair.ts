@@ -1,0 +1,348 @@
+// The two-node lab: db1 and db2, each a network namespace plus its own mount namespace, joined
+// through a bridge in a third namespace (`lan`, which also holds the clients). Each node runs real
+// keepalived (unicast VRRP, advert_int 1, track_script = fence-agent check, notify = fence-agent
+// notify, notify_fifo read by the daemon, enable_script_security), the fence-agent daemon, and —
+// only while MASTER — MariaDB with its datadir on the one shared loop-device disk. Fencing:
+// lockfile on a path both nodes see. Nothing runs under systemd: every process is started here.
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createLoopDisk, fsckImage, type LoopDisk } from './disk.ts';
+import { CLI, LabNode } from './node.ts';
+import { sh, shOk, type Ran } from './sh.ts';
+import { delay, waitFor } from './wait.ts';
+
+/** Lab timings: VRRP advert 1 s; lease stale after 3 s (shorter than VRRP's ~3.4 s takeover). */
+export const PAIR_DEADLINES = {
+  checkMs: 1500,
+  notifyMs: 700,
+  fenceAcquireMs: 12000,
+  mountMs: 15000,
+  mysqldStartMs: 30000,
+  sqlReadyMs: 45000,
+  mysqldStopMs: 30000,
+  mysqldTermGraceMs: 15000,
+  unmountMs: 8000,
+  unmountSignalDelayMs: 300,
+};
+export const LEASE = { staleMs: 3000, updateMs: 1000 };
+export const SUBNET = '10.88.0';
+export const VIP = `${SUBNET}.100`;
+export const CLIENT_IP = `${SUBNET}.254`;
+
+/** What `lab up` leaves in lab.json so that `lab status` and `lab down` can find everything. */
+export interface PairDescription {
+  dir: string;
+  tag: string;
+  lanNetns: string;
+  image: string;
+  device: string;
+  mountpoint: string;
+  leasePath: string;
+  nodes: { name: string; ip: string; priority: number }[];
+}
+
+export interface PairOptions {
+  /** lab directory (short path); default a fresh /tmp/fa-lab-XXXX */
+  dir?: string;
+  /** prefix of namespace names */
+  tag?: string;
+  /** run fence-agent (check, notify, daemon); false = bare keepalived with `/bin/true` (failover floor) */
+  agent?: boolean;
+}
+
+const NODES = [
+  { name: 'db1', ip: `${SUBNET}.1`, priority: 150 },
+  { name: 'db2', ip: `${SUBNET}.2`, priority: 100 },
+] as const;
+
+export class PairLab {
+  readonly nodes: LabNode[];
+  readonly lanNetns: string;
+  readonly mountpoint: string;
+  readonly leasePath: string;
+  readonly agent: boolean;
+  disk: LoopDisk | null = null;
+  private destroyed = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly tag: string,
+    agent: boolean,
+  ) {
+    this.agent = agent;
+    this.lanNetns = `${tag}-lan`;
+    this.mountpoint = path.join(dir, 'data');
+    this.leasePath = path.join(dir, 'shared', 'lease');
+    this.nodes = NODES.map((n) => new LabNode({ name: n.name, dir, tag }));
+  }
+
+  /** Builds namespaces, the bridge, the disk and every node's configuration. Starts nothing. */
+  static async create(options: PairOptions = {}): Promise<PairLab> {
+    const dir = options.dir ?? (await shOk(['mktemp', '-d', '/tmp/fa-lab-XXXX'])).trim();
+    mkdirSync(dir, { recursive: true });
+    chmodSync(dir, 0o755);
+    const tag = options.tag ?? `fl${process.pid % 100000}`;
+    const lab = new PairLab(dir, tag, options.agent ?? true);
+    try {
+      await lab.build();
+    } catch (error) {
+      await lab.destroy();
+      throw error;
+    }
+    return lab;
+  }
+
+  private async build(): Promise<void> {
+    mkdirSync(this.mountpoint, { recursive: true });
+    mkdirSync(path.dirname(this.leasePath), { recursive: true });
+    await shOk(['ip', 'netns', 'add', this.lanNetns]);
+    const lan = (args: string[]): Promise<string> => shOk(['ip', '-n', this.lanNetns, ...args]);
+    await lan(['link', 'set', 'lo', 'up']);
+    await lan(['link', 'add', 'br0', 'type', 'bridge']);
+    await lan(['addr', 'add', `${CLIENT_IP}/24`, 'dev', 'br0']);
+    await lan(['link', 'set', 'br0', 'up']);
+    this.disk = await createLoopDisk(path.join(this.dir, 'disk.img'));
+    for (const [i, node] of this.nodes.entries()) {
+      const spec = NODES[i] as (typeof NODES)[number];
+      await node.create();
+      // veth: eth0 inside the node, v-<name> on the bridge in lan
+      await lan(['link', 'add', `v-${node.name}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', node.netns]);
+      await lan(['link', 'set', `v-${node.name}`, 'master', 'br0']);
+      await lan(['link', 'set', `v-${node.name}`, 'up']);
+      await shOk(['ip', '-n', node.netns, 'addr', 'add', `${spec.ip}/24`, 'dev', 'eth0']);
+      await shOk(['ip', '-n', node.netns, 'link', 'set', 'eth0', 'up']);
+      node.writeMyCnf(this.mountpoint);
+      this.writeAgentConfig(node);
+      this.writeKeepalivedConf(node, spec);
+    }
+    this.save();
+  }
+
+  private writeAgentConfig(node: LabNode): void {
+    node.writeConfig({
+      node: node.name,
+      cluster: 'lab',
+      vip: { address: VIP, prefix: 24, interface: 'eth0' },
+      disk: { device: this.disk?.device, mountpoint: this.mountpoint, fstype: 'ext4', options: 'noatime' },
+      mysqld: {
+        start: ['/usr/sbin/mariadbd', `--defaults-file=${node.myCnf}`],
+        user: 'mysql',
+        pidFile: path.join(node.mysqlRunDir, 'mysqld.pid'),
+        socket: path.join(node.mysqlRunDir, 'mysqld.sock'),
+        outputFile: path.join(node.dir, 'mysqld.out'),
+      },
+      fence: { method: 'lockfile', path: this.leasePath, ...LEASE },
+      deadlines: PAIR_DEADLINES,
+      monitor: { fenceIntervalMs: 500, sqlIntervalMs: 1000 },
+      runDir: node.runDir,
+      stateDir: node.stateDir,
+      log: { destination: node.logFile, level: 'debug' },
+      keepalived: { instance: 'VI_1', notifyFifo: this.fifoPath(node) },
+    });
+  }
+
+  fifoPath(node: LabNode): string {
+    return path.join(node.dir, 'keepalived.fifo');
+  }
+
+  keepalivedConf(node: LabNode): string {
+    return path.join(node.dir, 'keepalived.conf');
+  }
+
+  private writeKeepalivedConf(node: LabNode, spec: (typeof NODES)[number]): void {
+    const peer = NODES.find((n) => n.name !== spec.name) as (typeof NODES)[number];
+    const agent = `${process.execPath} ${CLI}`;
+    const check = this.agent ? `${agent} check --config ${node.configPath}` : '/bin/true';
+    const lines = [
+      'global_defs {',
+      '  enable_script_security',
+      '  script_user root',
+      `  router_id ${node.name}`,
+      ...(this.agent ? [`  notify_fifo ${this.fifoPath(node)}`] : []),
+      '}',
+      'vrrp_script chk_fence_agent {',
+      `  script "${check}"`,
+      '  interval 1',
+      '  timeout 2',
+      '  fall 2',
+      '  rise 2',
+      '}',
+      'vrrp_instance VI_1 {',
+      '  state BACKUP',
+      '  nopreempt',
+      '  interface eth0',
+      '  virtual_router_id 51',
+      `  priority ${spec.priority}`,
+      '  advert_int 1',
+      // re-announce the VIP every 2 s: after a partition heals, clients find the MASTER again
+      '  garp_master_refresh 2',
+      `  unicast_src_ip ${spec.ip}`,
+      `  unicast_peer {\n    ${peer.ip}\n  }`,
+      `  virtual_ipaddress {\n    ${VIP}/24 dev eth0\n  }`,
+      '  track_script {\n    chk_fence_agent\n  }',
+      ...(this.agent ? [`  notify "${agent} notify --config ${node.configPath}"`] : []),
+      '}',
+    ];
+    writeFileSync(this.keepalivedConf(node), `${lines.join('\n')}\n`);
+  }
+
+  /** The lab description written to `<dir>/lab.json`. */
+  describe(): PairDescription {
+    return {
+      dir: this.dir,
+      tag: this.tag,
+      lanNetns: this.lanNetns,
+      image: this.disk?.image ?? '',
+      device: this.disk?.device ?? '',
+      mountpoint: this.mountpoint,
+      leasePath: this.leasePath,
+      nodes: NODES.map((n) => ({ ...n })),
+    };
+  }
+
+  private save(): void {
+    writeFileSync(path.join(this.dir, 'lab.json'), `${JSON.stringify(this.describe(), null, 2)}\n`);
+  }
+
+  node(name: string): LabNode {
+    const node = this.nodes.find((n) => n.name === name);
+    if (node === undefined) throw new Error(`no node ${name}`);
+    return node;
+  }
+
+  other(node: LabNode): LabNode {
+    return this.nodes.find((n) => n !== node) as LabNode;
+  }
+
+  /** Starts a node's processes as its init system would: anchor, daemon, then keepalived. */
+  async startNode(node: LabNode): Promise<void> {
+    await shOk(['ip', '-n', node.netns, 'link', 'set', 'eth0', 'up']);
+    await node.startAnchor();
+    if (this.agent) {
+      node.startDaemon();
+      await waitFor(`daemon on ${node.name}`, () => existsSync(path.join(node.runDir, 'control.sock')), 20_000);
+    }
+    this.startKeepalived(node);
+  }
+
+  startKeepalived(node: LabNode): void {
+    const pid = (file: string): string => path.join(node.dir, file);
+    node.spawn(['keepalived', '-n', '-l', '-D', '-P', '-G', '-f', this.keepalivedConf(node), '-p', pid('keepalived.pid'), '-r', pid('vrrp.pid')], {
+      logFile: path.join(node.dir, 'keepalived.log'),
+    });
+  }
+
+  /** keepalived's main pid on the node, or null. */
+  keepalivedPid(node: LabNode): number | null {
+    try {
+      const pid = Number(readFileSync(path.join(node.dir, 'keepalived.pid'), 'utf8').trim());
+      return node.pids().includes(pid) ? pid : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Stops keepalived the way an operator does (SIGTERM): it notifies STOP and releases the VIP. */
+  async stopKeepalived(node: LabNode): Promise<void> {
+    const pid = this.keepalivedPid(node);
+    if (pid === null) return;
+    process.kill(pid, 'SIGTERM');
+    await waitFor(`keepalived stopped on ${node.name}`, () => !node.pids().includes(pid) && node.pidsNamed('keepalived').length === 0, 15_000);
+  }
+
+  /**
+   * The node crashes: every process SIGKILLed, and what its kernel held goes with it — the VIP,
+   * the link, the mount (lazily detached inside its mount namespace).
+   */
+  async crash(node: LabNode): Promise<void> {
+    await node.killAll();
+    node.anchorPid = null;
+    await sh(['ip', '-n', node.netns, 'addr', 'del', `${VIP}/24`, 'dev', 'eth0']);
+    await sh(['ip', '-n', node.netns, 'link', 'set', 'eth0', 'down']);
+    await node.exec(['umount', '-l', this.mountpoint]);
+  }
+
+  /** The crashed node boots again: link up, daemon, keepalived (it comes back as BACKUP: nopreempt). */
+  async revive(node: LabNode): Promise<void> {
+    await this.startNode(node);
+  }
+
+  /** Runs argv in the lan namespace (where the clients are). */
+  lanExec(argv: readonly string[], options: { timeoutMs?: number } = {}): ReturnType<typeof sh> {
+    return sh(['ip', 'netns', 'exec', this.lanNetns, ...argv], options);
+  }
+
+  /** Which node holds the VIP now (by its anchor's view), or null; throws if both do. */
+  async vipHolder(): Promise<LabNode | null> {
+    const holders: LabNode[] = [];
+    for (const node of this.nodes) {
+      const ran = await sh(['ip', '-n', node.netns, '-br', 'addr', 'show', 'dev', 'eth0']);
+      if (ran.stdout.includes(`${VIP}/24`)) holders.push(node);
+    }
+    if (holders.length > 1) throw new Error('the VIP is on both nodes');
+    return holders[0] ?? null;
+  }
+
+  /** Waits until one node is a healthy MASTER (check exit 0, VIP) and the other a healthy BACKUP. */
+  async waitConverged(timeoutMs = 90_000): Promise<{ master: LabNode; backup: LabNode }> {
+    return waitFor(
+      'one healthy MASTER and one healthy BACKUP',
+      async () => {
+        const master = await this.vipHolder().catch(() => null);
+        if (master === null) return null;
+        const backup = this.other(master);
+        const [m, b] = await Promise.all([master.agent(['check']), backup.agent(['check'])]);
+        const ok = m.exitCode === 0 && m.stderr.includes('healthy MASTER:') && !m.stderr.includes('in progress') && b.exitCode === 0 && b.stderr.includes('healthy BACKUP:');
+        return ok ? { master, backup } : null;
+      },
+      timeoutMs,
+      200,
+    );
+  }
+
+  /** Creates the ledger database and a TCP user for the clients (idempotent; run on the MASTER). */
+  async prepareDatabase(master: LabNode): Promise<void> {
+    const socket = path.join(master.mysqlRunDir, 'mysqld.sock');
+    await waitFor('mysqld answering on the MASTER', async () => (await master.exec(['mariadb', '--no-defaults', '-S', socket, '-u', 'root', '-e', 'SELECT 1'])).exitCode === 0, 60_000, 200);
+    const sql = [
+      'CREATE DATABASE IF NOT EXISTS lab',
+      'CREATE TABLE IF NOT EXISTS lab.ledger (id BIGINT PRIMARY KEY, at TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP(3)) ENGINE=InnoDB',
+      "CREATE USER IF NOT EXISTS 'ledger'@'%' IDENTIFIED BY 'ledger'",
+      "GRANT INSERT, SELECT, DELETE ON lab.* TO 'ledger'@'%'",
+    ].join('; ');
+    await shOk(['nsenter', `--net=/run/netns/${master.netns}`, `--mount=${master.mntnsFile}`, '--', 'mariadb', '--no-defaults', '-S', socket, '-u', 'root', '-e', sql]);
+  }
+
+  /** Builds, starts both nodes (db1 first, so it wins the first election) and waits for a healthy pair. */
+  static async up(options: PairOptions = {}): Promise<PairLab> {
+    const lab = await PairLab.create(options);
+    try {
+      await lab.startNode(lab.node('db1'));
+      await delay(1500);
+      await lab.startNode(lab.node('db2'));
+      if (lab.agent) {
+        const { master } = await lab.waitConverged();
+        await lab.prepareDatabase(master);
+      }
+      return lab;
+    } catch (error) {
+      await lab.destroy();
+      throw error;
+    }
+  }
+
+  /**
+   * Removes everything: processes, namespaces (and every mount in them), the loop device, files.
+   * Before the disk image goes, `fsck -n` checks it; its result is returned (null if already destroyed).
+   */
+  async destroy(): Promise<Ran | null> {
+    if (this.destroyed) return null;
+    this.destroyed = true;
+    for (const node of this.nodes) await node.destroy().catch(() => undefined);
+    await sh(['ip', 'netns', 'del', this.lanNetns]);
+    await this.disk?.detach();
+    const fsck = this.disk === null ? null : await fsckImage(this.disk.image);
+    rmSync(this.dir, { recursive: true, force: true });
+    return fsck;
+  }
+}
