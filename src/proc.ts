@@ -54,6 +54,19 @@ export function listPids(): number[] {
   return pids;
 }
 
+/**
+ * When process `pid` was forked, in ms since the epoch: its kernel start time (/proc/PID/stat
+ * field 22, in USER_HZ = 100 ticks since boot) against /proc/uptime. Set by the kernel at fork,
+ * so it keeps the order in which a parent forked its children however they were scheduled after.
+ * Resolution 10 ms.
+ */
+export function forkedAtEpochMs(pid: number | 'self' = 'self'): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  const uptimeMs = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 1000;
+  return Date.now() - (uptimeMs - startTicks * 10);
+}
+
 /** The kernel boot id; with the pid it names one process on one host across reboots. */
 export function bootId(): string {
   try {

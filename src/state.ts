@@ -31,9 +31,9 @@ export interface Desire {
   /** `notify`, `fifo`, `startup`, `manual` */
   source: string;
   /**
-   * When the request was issued (ms since the epoch, fractional). The latest wins: a request
-   * issued before the one already applied is skipped. `notify` uses its process start time,
-   * which follows the order in which keepalived forked the scripts.
+   * When the request was issued (ms since the epoch). The latest wins: a request issued before
+   * the one already applied is skipped. `notify` uses the kernel's fork time of its process
+   * (10 ms resolution), which follows the order in which keepalived forked the scripts.
    */
   issuedAt: number;
   /** free text for the log: keepalived instance, priority, pid of the notify process */

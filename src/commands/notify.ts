@@ -11,6 +11,7 @@ import { controlSocketPath } from '../control/protocol.ts';
 import { ExitCode, errorLine, usageError } from '../errors.ts';
 import { NOTIFY_USAGE, isForInstance, parseNotifyArgs } from '../keepalived.ts';
 import { pendingDesirePath, readPendingDesire, writeJsonAtomic, type Desire } from '../state.ts';
+import { forkedAtEpochMs } from '../proc.ts';
 import { reportError } from './common.ts';
 
 const NO_DAEMON = new Set(['ENOENT', 'ECONNREFUSED']);
@@ -40,8 +41,9 @@ async function startDaemonAndHandOver(config: Config, desire: Desire, deadline: 
 
 /** Handles one notify and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  // The process start time orders concurrent notifies the way keepalived forked them.
-  const issuedAt = performance.timeOrigin;
+  // The kernel's fork time orders concurrent notifies the way keepalived forked them, even when
+  // one was descheduled before it got to run.
+  const issuedAt = forkedAtEpochMs();
   try {
     let parsed: { values: { config?: string }; positionals: string[] };
     try {

@@ -144,6 +144,7 @@ describe('two-node lab with real keepalived', () => {
     await runScenario(async ({ lab, master, backup }) => {
       await lab.crash(master);
       await waitMaster(lab, backup);
+      await delay(3000); // keepalived's notify and notify_fifo both deliver MASTER: let both land
       const settled = lastTransitionId(backup);
       await lab.revive(master);
       await waitFor('revived node healthy BACKUP', async () => (await check(master)).line.includes('healthy BACKUP'), 60_000, 200);
