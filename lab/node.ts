@@ -63,6 +63,14 @@ export class LabNode {
     this.mntnsId = id;
   }
 
+  /** Re-attaches to a node created by another process (`lab status`, `lab down`). */
+  async attach(): Promise<void> {
+    const id = (await this.exec(['readlink', '/proc/self/ns/mnt'])).stdout.trim();
+    if (!/^mnt:\[\d+\]$/.test(id)) throw new Error(`node ${this.name}: its namespaces are gone (got "${id}")`);
+    this.mntnsId = id;
+    this.anchorPid = this.pidsNamed('sleep')[0] ?? null;
+  }
+
   /** Adds a veth pair inside the node (both ends up, so the kernel reports it RUNNING) to carry the VIP. */
   async addVipInterface(ifname: string): Promise<void> {
     await shOk(['ip', '-n', this.netns, 'link', 'add', ifname, 'type', 'veth', 'peer', 'name', `${ifname}p`]);
@@ -103,6 +111,7 @@ export class LabNode {
     try {
       const child = spawn(file as string, args, { stdio: ['ignore', fd, fd], detached: true, env: { ...process.env, FENCE_AGENT_CONFIG: this.configPath } });
       child.on('error', () => undefined);
+      child.unref(); // the lab's processes outlive `lab up`
       return child;
     } finally {
       closeSync(fd);

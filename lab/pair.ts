@@ -92,6 +92,18 @@ export class PairLab {
     return lab;
   }
 
+  /**
+   * Re-attaches to a lab that `up` left in `dir` (from its lab.json).
+   * @throws when there is no lab.json or the lab's namespaces are gone
+   */
+  static async load(dir: string): Promise<PairLab> {
+    const description = JSON.parse(readFileSync(path.join(dir, 'lab.json'), 'utf8')) as PairDescription;
+    const lab = new PairLab(description.dir, description.tag, true);
+    lab.disk = { image: description.image, device: description.device, detach: async () => void (await sh(['losetup', '-d', description.device])) };
+    for (const node of lab.nodes) await node.attach().catch(() => undefined);
+    return lab;
+  }
+
   private async build(): Promise<void> {
     mkdirSync(this.mountpoint, { recursive: true });
     mkdirSync(path.dirname(this.leasePath), { recursive: true });
@@ -338,6 +350,17 @@ export class PairLab {
   async destroy(): Promise<Ran | null> {
     if (this.destroyed) return null;
     this.destroyed = true;
+    // anything still in the lab's network namespaces (clients in lan, strays in the nodes)
+    for (const netns of [this.lanNetns, ...this.nodes.map((n) => n.netns)]) {
+      const pids = (await sh(['ip', 'netns', 'pids', netns])).stdout.split('\n').filter(Boolean).map(Number);
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    }
     for (const node of this.nodes) await node.destroy().catch(() => undefined);
     await sh(['ip', 'netns', 'del', this.lanNetns]);
     await this.disk?.detach();

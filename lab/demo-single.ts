@@ -1,4 +1,4 @@
-// The README's demo: one real node on this machine (loop-device ext4 disk with a MariaDB datadir,
+// The one-node demo (`node --import tsx lab/demo-single.ts`): one real node on this machine (loop-device ext4 disk with a MariaDB datadir,
 // network and mount namespaces, lockfile fencing). It plays keepalived's part by hand — puts the
 // VIP up and calls `notify` — and shows what the agent does: check, status, promote, a write,
 // demote, and the recorded transitions. Everything is torn down at the end, pass or fail.
