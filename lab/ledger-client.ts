@@ -1,17 +1,21 @@
 // The write ledger's client: inserts numbered rows through the VIP, one at a time, and appends
-// every acknowledged id (with the time of the acknowledgement) to a file. Runs inside the lab's
-// `lan` namespace:  node --import tsx lab/ledger-client.ts HOST ACK_FILE [PAUSE_MS]
+// every acknowledged id (with the time of the acknowledgement) to a file; each row records the
+// server_id of the mysqld that took it. Runs inside the lab's `lan` namespace:
+//   node --import tsx lab/ledger-client.ts HOST ACK_FILE [PAUSE_MS [TIMEOUT_MS]]
+// TIMEOUT_MS bounds connect and each INSERT (default 1000): a MASTER that died without closing
+// the connection must not stall the client.
 // Ids are never reused: an INSERT whose acknowledgement was lost may or may not be in the table;
 // only acknowledged ones must be.
 import { appendFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 
-const [host, ackFile, pause = '20'] = process.argv.slice(2);
+const [host, ackFile, pause = '20', timeout = '1000'] = process.argv.slice(2);
 if (host === undefined || ackFile === undefined) {
   process.stderr.write('usage: ledger-client.ts HOST ACK_FILE [PAUSE_MS]\n');
   process.exit(2);
 }
 const pauseMs = Number(pause);
+const timeoutMs = Number(timeout);
 let stopping = false;
 process.on('SIGTERM', () => (stopping = true));
 process.on('SIGINT', () => (stopping = true));
@@ -22,8 +26,8 @@ let lastError = '';
 while (!stopping) {
   id++;
   try {
-    connection ??= await mysql.createConnection({ host, port: 3306, user: 'ledger', password: 'ledger', database: 'lab', connectTimeout: 1000 });
-    await connection.query({ sql: 'INSERT INTO ledger (id) VALUES (?)', values: [id], timeout: 2000 });
+    connection ??= await mysql.createConnection({ host, port: 3306, user: 'ledger', password: 'ledger', database: 'lab', connectTimeout: timeoutMs });
+    await connection.query({ sql: 'INSERT INTO ledger (id, server) VALUES (?, @@server_id)', values: [id], timeout: timeoutMs });
     appendFileSync(ackFile, `${id} ${Date.now()}\n`);
     lastError = '';
   } catch (error) {

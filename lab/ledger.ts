@@ -24,11 +24,11 @@ export class Ledger {
     this.logFile = path.join(lab.dir, `${name}.log`);
   }
 
-  /** Starts the client in the lan namespace. */
-  start(pauseMs = 20): void {
+  /** Starts the client in the lan namespace: a pause between INSERTs, a bound on connect and each INSERT. */
+  start(pauseMs = 20, timeoutMs = 1000): void {
     const fd = openSync(this.logFile, 'a');
     try {
-      this.child = spawn('ip', ['netns', 'exec', this.lab.lanNetns, process.execPath, '--import', 'tsx', path.join(REPO, 'lab/ledger-client.ts'), VIP, this.ackFile, String(pauseMs)], {
+      this.child = spawn('ip', ['netns', 'exec', this.lab.lanNetns, process.execPath, '--import', 'tsx', path.join(REPO, 'lab/ledger-client.ts'), VIP, this.ackFile, String(pauseMs), String(timeoutMs)], {
         cwd: REPO,
         stdio: ['ignore', fd, fd],
       });
@@ -64,11 +64,16 @@ export class Ledger {
     return this.acks().find((ack) => ack.at >= t) ?? null;
   }
 
-  /** Ids in the table, read on `master` over its socket as root. */
-  async rowsOn(master: LabNode): Promise<Set<number>> {
+  /** Rows in the table (id → server_id that took it), read on `master` over its socket as root. */
+  async rowsOn(master: LabNode): Promise<Map<number, number>> {
     const socket = path.join(master.mysqlRunDir, 'mysqld.sock');
-    const out = await shOk(['nsenter', `--net=/run/netns/${master.netns}`, `--mount=${master.mntnsFile}`, '--', 'mariadb', '--no-defaults', '-S', socket, '-u', 'root', '-N', '-e', 'SELECT id FROM lab.ledger']);
-    return new Set(out.split('\n').filter(Boolean).map(Number));
+    const out = await shOk(['nsenter', `--net=/run/netns/${master.netns}`, `--mount=${master.mntnsFile}`, '--', 'mariadb', '--no-defaults', '-S', socket, '-u', 'root', '-N', '-e', 'SELECT id, server FROM lab.ledger']);
+    return new Map(
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split('\t').map(Number) as [number, number]),
+    );
   }
 
   /** Acknowledged ids missing from the table on `master` (must be empty: S4). */

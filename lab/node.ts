@@ -207,7 +207,7 @@ export class LabNode {
   }
 
   /** Writes my.cnf for this node's mysqld (datadir on the shared disk, socket and pid outside it). */
-  writeMyCnf(mountpoint: string): void {
+  writeMyCnf(mountpoint: string, serverId = 1): void {
     mkdirSync(this.mysqlRunDir, { recursive: true });
     const lines = [
       '[mysqld]',
@@ -216,6 +216,7 @@ export class LabNode {
       `pid-file=${path.join(this.mysqlRunDir, 'mysqld.pid')}`,
       `log-error=${path.join(this.mysqlRunDir, 'mysqld.err')}`,
       'user=mysql',
+      `server-id=${serverId}`,
       'bind-address=0.0.0.0',
       ...MYSQLD_SETTINGS,
     ];

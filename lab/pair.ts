@@ -123,7 +123,7 @@ export class PairLab {
       await lan(['link', 'set', `v-${node.name}`, 'up']);
       await shOk(['ip', '-n', node.netns, 'addr', 'add', `${spec.ip}/24`, 'dev', 'eth0']);
       await shOk(['ip', '-n', node.netns, 'link', 'set', 'eth0', 'up']);
-      node.writeMyCnf(this.mountpoint);
+      node.writeMyCnf(this.mountpoint, i + 1);
       this.writeAgentConfig(node);
       this.writeKeepalivedConf(node, spec);
     }
@@ -318,7 +318,7 @@ export class PairLab {
     await waitFor('mysqld answering on the MASTER', async () => (await master.exec(['mariadb', '--no-defaults', '-S', socket, '-u', 'root', '-e', 'SELECT 1'])).exitCode === 0, 60_000, 200);
     const sql = [
       'CREATE DATABASE IF NOT EXISTS lab',
-      'CREATE TABLE IF NOT EXISTS lab.ledger (id BIGINT PRIMARY KEY, at TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP(3)) ENGINE=InnoDB',
+      'CREATE TABLE IF NOT EXISTS lab.ledger (id BIGINT PRIMARY KEY, server INT NOT NULL, at TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP(3)) ENGINE=InnoDB',
       "CREATE USER IF NOT EXISTS 'ledger'@'%' IDENTIFIED BY 'ledger'",
       "GRANT INSERT, SELECT, DELETE ON lab.* TO 'ledger'@'%'",
     ].join('; ');

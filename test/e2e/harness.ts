@@ -84,7 +84,8 @@ export async function runScenario(body: (ctx: ScenarioContext) => Promise<LabNod
   const logs = failure === null ? '' : lab.nodes.map((n) => `--- ${n.name} agent log\n${logTail(n, 20)}\n--- ${n.name} keepalived\n${tail(`${n.dir}/keepalived.log`)}`).join('\n');
   const fsck = await lab.destroy();
   if (failure !== null) {
-    if (failure instanceof Error) failure.message += `\n${logs}`;
+    if (!(failure instanceof Error)) throw new Error(String(failure));
+    failure.message += `\n${logs}`;
     throw failure;
   }
   assert.equal(fsck?.exitCode, 0, `fsck -n after lab down: ${fsck?.stdout}${fsck?.stderr}`);

@@ -1,0 +1,180 @@
+// `npm run bench:failover`: how long a MASTER crash interrupts writes, beside its floor measured in
+// the same run. Target (not asserted): median agent overhead ≤ 300 ms.
+//
+// - failover: the MASTER node crashes (every process SIGKILLed, its VIP, link and mount gone);
+//   time from the crash to the first INSERT acknowledged through the VIP. ≥ 10 runs, the crashed
+//   node revived as BACKUP between runs (so the runs alternate between the nodes).
+// - floor: VRRP takeover alone (the same keepalived settings, track_script /bin/true, no notify,
+//   no agent: crash → VIP up on the peer) plus MariaDB's bare start on the same datadir after a
+//   SIGKILL (spawn → first INSERT acknowledged over its socket).
+// - overhead = failover − floor (per run, against the floor medians): median and max.
+// - planned switchover: keepalived stopped on the MASTER → first INSERT taken by the other node.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import mysql from 'mysql2/promise';
+import { Ledger } from '../lab/ledger.ts';
+import type { LabNode } from '../lab/node.ts';
+import { PairLab, VIP } from '../lab/pair.ts';
+import { fibHasLocal } from '../lab/monitor.ts';
+import { shOk } from '../lab/sh.ts';
+import { delay, waitFor } from '../lab/wait.ts';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 10);
+const SWITCHOVERS = Number(process.env.BENCH_SWITCHOVERS ?? 5);
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length === 0 ? Number.NaN : s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+const fmt = (ms: number): string => `${Math.round(ms)} ms`;
+const log = (text: string): void => void process.stderr.write(`${text}\n`);
+
+const vipOn = (node: LabNode): boolean => {
+  try {
+    return node.anchorPid !== null && fibHasLocal(readFileSync(`/proc/${node.anchorPid}/net/fib_trie`, 'utf8'), VIP);
+  } catch {
+    return false;
+  }
+};
+
+/** Floor, part 1: VRRP takeover with the agent taken out (keepalived only, check /bin/true). */
+async function vrrpTakeover(): Promise<number[]> {
+  const lab = await PairLab.up({ agent: false });
+  const times: number[] = [];
+  try {
+    for (let run = 0; run < RUNS; run++) {
+      const master = await waitFor('a VRRP MASTER', () => lab.nodes.find(vipOn), 30_000, 20);
+      const peer = lab.other(master);
+      await waitFor('the peer as BACKUP', () => lab.keepalivedPid(peer) !== null, 30_000, 20);
+      await delay(2500); // adverts flowing both ways
+      const crashedAt = Date.now();
+      await lab.crash(master);
+      await waitFor('the VIP on the peer', () => vipOn(peer), 30_000, 5);
+      times.push(Date.now() - crashedAt);
+      log(`  vrrp takeover ${run + 1}/${RUNS}: ${fmt(times.at(-1) as number)}`);
+      await lab.revive(master);
+    }
+  } finally {
+    await lab.destroy();
+  }
+  return times;
+}
+
+/** Floor, part 2: MariaDB's bare start on the shared datadir after a SIGKILL (crash recovery included). */
+async function mariadbStart(): Promise<number[]> {
+  const lab = await PairLab.create({ agent: false });
+  const node = lab.node('db1');
+  const socket = path.join(node.mysqlRunDir, 'mysqld.sock');
+  const times: number[] = [];
+  try {
+    await node.exec(['mount', '-o', 'noatime', lab.disk?.device ?? '', lab.mountpoint]);
+    await shOk(['install', '-d', '-o', 'mysql', '-g', 'mysql', node.mysqlRunDir]);
+    for (let run = 0; run <= RUNS; run++) {
+      const started = Date.now();
+      const child = node.spawn(['/usr/sbin/mariadbd', `--defaults-file=${node.myCnf}`], { logFile: path.join(node.dir, 'mysqld.out') });
+      await waitFor(
+        'an INSERT acknowledged over the socket',
+        async () => {
+          const connection = await mysql.createConnection({ socketPath: socket, user: 'root', connectTimeout: 1000 }).catch(() => null);
+          if (connection === null) return false;
+          try {
+            await connection.query('CREATE DATABASE IF NOT EXISTS lab');
+            await connection.query('CREATE TABLE IF NOT EXISTS lab.floor (id INT AUTO_INCREMENT PRIMARY KEY)');
+            await connection.query('INSERT INTO lab.floor VALUES ()');
+            return true;
+          } catch {
+            return false;
+          } finally {
+            connection.destroy();
+          }
+        },
+        60_000,
+        5,
+      );
+      if (run > 0) times.push(Date.now() - started); // run 0 only makes the first crash
+      if (run > 0) log(`  mariadb bare start ${run}/${RUNS}: ${fmt(times.at(-1) as number)}`);
+      child.kill('SIGKILL');
+      await waitFor('mariadbd gone', () => node.pidsNamed('mariadbd').length === 0, 10_000, 10);
+    }
+  } finally {
+    await node.killAll();
+    await lab.destroy();
+  }
+  return times;
+}
+
+/** The agent: MASTER crash → first acknowledged INSERT; and planned switchover. */
+async function agentRuns(): Promise<{ failover: number[]; switchover: number[] }> {
+  const lab = await PairLab.up();
+  const ledger = new Ledger(lab, 'bench');
+  const failover: number[] = [];
+  const switchover: number[] = [];
+  try {
+    ledger.start(5, 300);
+    for (let run = 0; run < RUNS; run++) {
+      const { master } = await lab.waitConverged();
+      await delay(1500);
+      const acked = ledger.acks().length;
+      await waitFor('writes flowing', () => ledger.acks().length > acked + 5, 30_000, 10);
+      const crashedAt = Date.now();
+      await lab.crash(master);
+      const first = await waitFor('the first INSERT acknowledged after the crash', () => ledger.firstAckAfter(crashedAt), 60_000, 5);
+      failover.push(first.at - crashedAt);
+      log(`  failover ${run + 1}/${RUNS} (${master.name} crashed): ${fmt(failover.at(-1) as number)}`);
+      await lab.revive(master);
+    }
+    for (let run = 0; run < SWITCHOVERS; run++) {
+      const { master, backup } = await lab.waitConverged();
+      await delay(1500);
+      const stoppedAt = Date.now();
+      await lab.stopKeepalived(master);
+      const serverId = lab.nodes.indexOf(backup) + 1;
+      // the first acknowledged INSERT taken by the new MASTER (rows record their server_id)
+      const at = await waitFor(
+        'the first INSERT taken by the new MASTER',
+        async () => {
+          const candidates = ledger.acks().filter((ack) => ack.at >= stoppedAt);
+          if (candidates.length === 0) return null;
+          const rows = await ledger.rowsOn(backup).catch(() => null);
+          return rows === null ? null : (candidates.find((ack) => rows.get(ack.id) === serverId)?.at ?? null);
+        },
+        60_000,
+        100,
+      );
+      switchover.push(at - stoppedAt);
+      log(`  switchover ${run + 1}/${SWITCHOVERS} (${master.name} → ${backup.name}): ${fmt(switchover.at(-1) as number)}`);
+      lab.startKeepalived(master);
+    }
+    await ledger.stop();
+    const { master } = await lab.waitConverged();
+    const { acked, missing } = await ledger.missingOn(master);
+    log(`  ledger: ${acked} INSERTs acknowledged, ${missing.length} missing`);
+    if (missing.length > 0) throw new Error(`acknowledged rows lost: ${missing.length}`);
+  } finally {
+    await ledger.stop();
+    await lab.destroy();
+  }
+  return { failover, switchover };
+}
+
+log(`fence-agent failover benchmark: ${RUNS} crash runs, ${SWITCHOVERS} switchovers`);
+log('floor: VRRP takeover alone');
+const vrrp = await vrrpTakeover();
+log('floor: MariaDB bare start on the same datadir after SIGKILL');
+const mariadb = await mariadbStart();
+log('agent: crash of the MASTER, planned switchover');
+const { failover, switchover } = await agentRuns();
+
+const floor = median(vrrp) + median(mariadb);
+const overhead = failover.map((t) => t - floor);
+const row = (name: string, xs: number[]): string => `  ${name.padEnd(44)} ${fmt(median(xs)).padStart(9)} ${fmt(Math.min(...xs)).padStart(9)} ${fmt(Math.max(...xs)).padStart(9)}`;
+console.log(`\nfence-agent bench:failover — ${new Date().toISOString()}, ${RUNS} runs`);
+console.log(`  ${''.padEnd(44)} ${'median'.padStart(9)} ${'min'.padStart(9)} ${'max'.padStart(9)}`);
+console.log(row('VRRP takeover alone (keepalived, no agent)', vrrp));
+console.log(row('MariaDB bare start + first INSERT', mariadb));
+console.log(`  ${'floor = VRRP median + MariaDB median'.padEnd(44)} ${fmt(floor).padStart(9)}`);
+console.log(row('failover: crash → first acknowledged INSERT', failover));
+console.log(row('agent overhead (failover − floor)', overhead));
+console.log(row('planned switchover: stop → first INSERT', switchover));
+console.log(`  target: median overhead ≤ 300 ms — ${median(overhead) <= 300 ? 'met' : 'NOT met'}`);
