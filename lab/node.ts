@@ -111,8 +111,8 @@ export class LabNode {
     try {
       const child = spawn(file as string, args, { stdio: ['ignore', fd, fd], detached: true, env: { ...process.env, FENCE_AGENT_CONFIG: this.configPath } });
       child.on('error', () => undefined);
-      child.unref(); // the lab's processes outlive `lab up`
-      return child;
+      return child; // detached: it outlives `lab up`, which ends with process.exit()
+
     } finally {
       closeSync(fd);
     }
