@@ -269,6 +269,9 @@ export class PairLab {
   async crash(node: LabNode): Promise<void> {
     await node.killAll();
     node.anchorPid = null;
+    // a dead machine's /run is gone; keepalived would refuse to start beside a pid file naming a
+    // zombie that PID 1 has not reaped yet
+    for (const file of ['keepalived.pid', 'vrrp.pid']) rmSync(path.join(node.dir, file), { force: true });
     await sh(['ip', '-n', node.netns, 'addr', 'del', `${VIP}/24`, 'dev', 'eth0']);
     await sh(['ip', '-n', node.netns, 'link', 'set', 'eth0', 'down']);
     await node.exec(['umount', '-l', this.mountpoint]);

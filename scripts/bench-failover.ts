@@ -20,6 +20,7 @@ import { shOk } from '../lab/sh.ts';
 import { delay, waitFor } from '../lab/wait.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
+const SETTLE_MS = 5000;
 const SWITCHOVERS = Number(process.env.BENCH_SWITCHOVERS ?? 5);
 
 const median = (xs: number[]): number => {
@@ -38,16 +39,39 @@ const vipOn = (node: LabNode): boolean => {
   }
 };
 
+/**
+ * Waits until exactly one node holds the VIP and the other runs keepalived, unchanged for 5 s —
+ * longer than VRRP's master-down interval (3 × advert + skew), so a node that has just booted and
+ * not yet heard an advert cannot still be counting down when we crash the MASTER.
+ */
+async function settledVrrpMaster(lab: PairLab): Promise<LabNode> {
+  let since = 0;
+  let holder: LabNode | null = null;
+  return waitFor(
+    'one VRRP MASTER, one BACKUP, settled for 5 s',
+    () => {
+      const holders = lab.nodes.filter(vipOn);
+      const now = holders.length === 1 && lab.nodes.every((n) => lab.keepalivedPid(n) !== null) ? (holders[0] as LabNode) : null;
+      if (now === null || now !== holder) {
+        holder = now;
+        since = Date.now();
+        return null;
+      }
+      return Date.now() - since >= SETTLE_MS ? now : null;
+    },
+    60_000,
+    50,
+  );
+}
+
 /** Floor, part 1: VRRP takeover with the agent taken out (keepalived only, check /bin/true). */
 async function vrrpTakeover(): Promise<number[]> {
   const lab = await PairLab.up({ agent: false });
   const times: number[] = [];
   try {
     for (let run = 0; run < RUNS; run++) {
-      const master = await waitFor('a VRRP MASTER', () => lab.nodes.find(vipOn), 30_000, 20);
+      const master = await settledVrrpMaster(lab);
       const peer = lab.other(master);
-      await waitFor('the peer as BACKUP', () => lab.keepalivedPid(peer) !== null, 30_000, 20);
-      await delay(2500); // adverts flowing both ways
       const crashedAt = Date.now();
       await lab.crash(master);
       await waitFor('the VIP on the peer', () => vipOn(peer), 30_000, 5);
@@ -104,6 +128,26 @@ async function mariadbStart(): Promise<number[]> {
   return times;
 }
 
+/**
+ * When the first INSERT acknowledged at or after `since` and taken by `node` was acknowledged
+ * (rows record the server_id of the mysqld that took them: an INSERT the old MASTER took just
+ * before it died can be acknowledged a moment after the crash began).
+ */
+async function firstAckTakenBy(lab: PairLab, ledger: Ledger, node: LabNode, since: number): Promise<number> {
+  const serverId = lab.nodes.indexOf(node) + 1;
+  return waitFor(
+    `the first INSERT taken by ${node.name}`,
+    async () => {
+      const candidates = ledger.acks().filter((ack) => ack.at >= since);
+      if (candidates.length === 0) return null;
+      const rows = await ledger.rowsOn(node).catch(() => null);
+      return rows === null ? null : (candidates.find((ack) => rows.get(ack.id) === serverId)?.at ?? null);
+    },
+    60_000,
+    100,
+  );
+}
+
 /** The agent: MASTER crash → first acknowledged INSERT; and planned switchover. */
 async function agentRuns(): Promise<{ failover: number[]; switchover: number[] }> {
   const lab = await PairLab.up();
@@ -113,35 +157,24 @@ async function agentRuns(): Promise<{ failover: number[]; switchover: number[] }
   try {
     ledger.start(5, 300);
     for (let run = 0; run < RUNS; run++) {
-      const { master } = await lab.waitConverged();
-      await delay(1500);
+      const { master, backup } = await lab.waitConverged();
+      await delay(SETTLE_MS);
+      if ((await lab.vipHolder()) !== master) throw new Error('the VIP moved while settling');
       const acked = ledger.acks().length;
       await waitFor('writes flowing', () => ledger.acks().length > acked + 5, 30_000, 10);
       const crashedAt = Date.now();
       await lab.crash(master);
-      const first = await waitFor('the first INSERT acknowledged after the crash', () => ledger.firstAckAfter(crashedAt), 60_000, 5);
-      failover.push(first.at - crashedAt);
+      const at = await firstAckTakenBy(lab, ledger, backup, crashedAt);
+      failover.push(at - crashedAt);
       log(`  failover ${run + 1}/${RUNS} (${master.name} crashed): ${fmt(failover.at(-1) as number)}`);
       await lab.revive(master);
     }
     for (let run = 0; run < SWITCHOVERS; run++) {
       const { master, backup } = await lab.waitConverged();
-      await delay(1500);
+      await delay(SETTLE_MS);
       const stoppedAt = Date.now();
       await lab.stopKeepalived(master);
-      const serverId = lab.nodes.indexOf(backup) + 1;
-      // the first acknowledged INSERT taken by the new MASTER (rows record their server_id)
-      const at = await waitFor(
-        'the first INSERT taken by the new MASTER',
-        async () => {
-          const candidates = ledger.acks().filter((ack) => ack.at >= stoppedAt);
-          if (candidates.length === 0) return null;
-          const rows = await ledger.rowsOn(backup).catch(() => null);
-          return rows === null ? null : (candidates.find((ack) => rows.get(ack.id) === serverId)?.at ?? null);
-        },
-        60_000,
-        100,
-      );
+      const at = await firstAckTakenBy(lab, ledger, backup, stoppedAt);
       switchover.push(at - stoppedAt);
       log(`  switchover ${run + 1}/${SWITCHOVERS} (${master.name} → ${backup.name}): ${fmt(switchover.at(-1) as number)}`);
       lab.startKeepalived(master);
