@@ -24,7 +24,7 @@ export const PAIR_DEADLINES = {
   unmountMs: 8000,
   unmountSignalDelayMs: 300,
 };
-export const LEASE = { staleMs: 3000, updateMs: 1000 };
+export const LEASE = { staleMs: 3000, updateMs: 1000 }; // proper-lockfile refreshes at most once a second
 export const SUBNET = '10.88.0';
 export const VIP = `${SUBNET}.100`;
 export const CLIENT_IP = `${SUBNET}.254`;

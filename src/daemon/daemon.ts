@@ -93,6 +93,7 @@ export class Daemon {
     }
     this.persist();
     this.fence.onLost((reason) => this.selfFence(reason));
+    await this.retakeFenceIfHoldingDisk();
     this.server = await listenControl(this.config.runDir, (request) => this.handle(request));
     if (this.config.keepalived.notifyFifo !== null) {
       this.fifo = await readNotifyFifo(this.config.keepalived.notifyFifo, this.config.keepalived.instance, this.log, (desire) => {
@@ -101,6 +102,22 @@ export class Daemon {
     }
     await this.reconcile(previous);
     this.log.info({ runDir: this.config.runDir, stateDir: this.config.stateDir, fence: this.fence.describe() }, 'daemon started');
+  }
+
+  /**
+   * A daemon restarted on a node that has the disk mounted (the previous daemon crashed) takes the
+   * fence back first thing, before its lease goes stale under the mounted disk; if the peer holds
+   * it already, this node is a zombie writer: self-fence at once.
+   */
+  private async retakeFenceIfHoldingDisk(): Promise<void> {
+    const mount = await probeMount(this.config.disk.device, this.config.disk.mountpoint).catch(() => null);
+    if (mount?.mounted !== true || this.config.fence.method === 'none') return;
+    try {
+      const status = await this.fence.acquire(AbortSignal.timeout(Math.min(this.config.deadlines.fenceAcquireMs, 2000)));
+      this.log.info({ fence: status.detail }, 'disk mounted at start-up: fence taken back');
+    } catch (error) {
+      this.selfFence(`disk mounted at start-up but the fence could not be taken back (${errorLine(error)})`);
+    }
   }
 
   /** Decides the start-up target from what is observed, the previous state and a pending notify. */

@@ -8,9 +8,12 @@ import { FenceAgentError } from '../errors.ts';
 import { sleep } from '../deadline.ts';
 import { isAlive } from '../proc.ts';
 
+// Refreshed as often as proper-lockfile allows (its `update` has a 1000 ms floor), so that a
+// restarted daemon can tell a dead holder quickly: it must re-take the lease before that goes
+// stale under the mounted disk.
 const UPDATE_MS = 1000;
 /** A lock not refreshed for this long, whose pid file names no live process, belongs to a dead daemon. */
-const RECLAIM_AFTER_MS = 1500;
+const RECLAIM_AFTER_MS = 1250;
 /** How long a starting daemon waits for another starting daemon to show its pid. */
 const CONTEND_MS = 4000;
 

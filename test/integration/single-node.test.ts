@@ -220,6 +220,24 @@ describe('one real node', () => {
     assert.equal(state?.lastTransition?.outcome, 'ok');
   });
 
+  test('a daemon restarted on a MASTER whose lease the peer took meanwhile self-fences at once', async () => {
+    await becomeMaster();
+    const [daemonPid] = lab.node.pids().filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('daemon'));
+    assert.ok(daemonPid);
+    process.kill(daemonPid, 'SIGKILL');
+    // the lease goes stale (staleMs 4000) and the peer takes it
+    const peer = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'test/fixtures/hold-lease.ts'), lab.leasePath, 'db2'], { stdio: ['ignore', 'pipe', 'inherit'], cwd: REPO });
+    children.push(peer);
+    await waitFor('peer holds the lease', () => (JSON.parse(readFileSync(lab.leasePath, 'utf8')) as { node: string }).node === 'db2', 20_000, 100);
+    children.push(lab.node.startDaemon());
+    await waitFor('self-fenced: mysqld stopped and disk unmounted', async () => mysqldPids(lab.node).length === 0 && (await mountCount(lab.node, lab.disk.device)) === 0, 30_000, 100);
+    assert.match(stateOf(lab.node)?.selfFence?.reason ?? '', /disk mounted at start-up but the fence could not be taken back/);
+    const result = await check(lab.node);
+    assert.equal(result.code, 1);
+    assert.match(result.line, /self-fenced/);
+    assert.equal((JSON.parse(readFileSync(lab.leasePath, 'utf8')) as { node: string }).node, 'db2', 'the peer keeps its lease');
+  });
+
   test('a promotion whose mysqld cannot start rolls back to a clean BACKUP', async () => {
     const config = JSON.parse(readFileSync(lab.node.configPath, 'utf8')) as { mysqld: { start: string[] } };
     config.mysqld.start = ['/bin/false'];
