@@ -84,6 +84,8 @@ export async function runScenario(body: (ctx: ScenarioContext) => Promise<LabNod
   const logs = failure === null ? '' : lab.nodes.map((n) => `--- ${n.name} agent log\n${logTail(n, 20)}\n--- ${n.name} keepalived\n${tail(`${n.dir}/keepalived.log`)}`).join('\n');
   const fsck = await lab.destroy();
   if (failure !== null) {
+    // the test reporter shows an assertion's diff, not its message: print the nodes' logs too
+    process.stderr.write(`\n${logs}\n`);
     if (!(failure instanceof Error)) throw new Error(`scenario failed: ${JSON.stringify(failure)}`);
     failure.message += `\n${logs}`;
     throw failure;

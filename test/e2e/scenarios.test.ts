@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import { CLI } from '../../lab/node.ts';
 import { sh, shOk } from '../../lab/sh.ts';
 import { delay, waitFor } from '../../lab/wait.ts';
-import { check, mountCount, mysqldPids, stateOf } from '../helpers/agent.ts';
+import { check, daemonPids, mountCount, mysqldPids, stateOf } from '../helpers/agent.ts';
 import { lastTransitionId, runScenario, waitAcks, waitMaster } from './harness.ts';
 
 describe('two-node lab with real keepalived', () => {
@@ -108,14 +108,8 @@ describe('two-node lab with real keepalived', () => {
     await runScenario(async ({ lab, master, backup }) => {
       await lab.crash(master);
       await waitFor('promotion on the BACKUP reaching mysqld.start', () => stateOf(backup)?.transition?.steps.some((s) => s.name === 'mysqld.start'), 60_000, 10);
-      const daemons = backup.pids().filter((pid) => {
-        try {
-          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('daemon');
-        } catch {
-          return false;
-        }
-      });
-      assert.equal(daemons.length, 1);
+      const daemons = daemonPids(backup);
+      assert.equal(daemons.length, 1, `daemon processes: ${daemons.join(', ')}`);
       process.kill(daemons[0] as number, 'SIGKILL');
       backup.startDaemon();
       await waitMaster(lab, backup);

@@ -30,6 +30,23 @@ export async function mountCount(node: LabNode, device: string): Promise<number>
   return parseMountinfo(await node.mountinfo()).filter((entry) => entry.majorMinor === number).length;
 }
 
+/**
+ * fence-agent daemon processes inside the node. A child the daemon is forking (mysqld) shows the
+ * daemon's command line until it execs: processes whose parent is itself a candidate are left out.
+ */
+export function daemonPids(node: LabNode): number[] {
+  const read = (pid: number, file: string): string => {
+    try {
+      return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const candidates = node.pids().filter((pid) => read(pid, 'cmdline').split('\0').includes('daemon'));
+  const parentOf = (pid: number): number => Number(read(pid, 'stat').split(') ')[1]?.split(' ')[1]);
+  return candidates.filter((pid) => !candidates.includes(parentOf(pid)));
+}
+
 /** mysqld processes inside the node. */
 export const mysqldPids = (node: LabNode): number[] => node.pidsNamed('mariadbd', 'mysqld');
 

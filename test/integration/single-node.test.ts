@@ -10,7 +10,7 @@ import { REPO } from '../../lab/node.ts';
 import { createSingleNodeLab, type SingleNodeLab } from '../../lab/single-node.ts';
 import { sh } from '../../lab/sh.ts';
 import { delay, waitFor } from '../../lab/wait.ts';
-import { check, mountCount, mysqldPids, stateOf, status, waitHealthy, waitIdle } from '../helpers/agent.ts';
+import { check, daemonPids, mountCount, mysqldPids, stateOf, status, waitHealthy, waitIdle } from '../helpers/agent.ts';
 
 let lab: SingleNodeLab;
 const children: ChildProcess[] = [];
@@ -161,13 +161,7 @@ describe('one real node', () => {
     await waitIdle(lab.node);
     await waitHealthy(lab.node, 'MASTER');
     await delay(500); // let any losing daemon finish exiting
-    const daemons = lab.node.pids().filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('daemon');
-      } catch {
-        return false;
-      }
-    });
+    const daemons = daemonPids(lab.node);
     assert.equal(daemons.length, 1, `daemons: ${daemons.join(', ')}`);
     assert.equal(await mountCount(lab.node, lab.disk.device), 1);
     assert.equal(mysqldPids(lab.node).length, 1);
@@ -193,7 +187,7 @@ describe('one real node', () => {
 
   test('a daemon restarted on a mounted node that lost the VIP demotes it', async () => {
     await becomeMaster();
-    const [daemonPid] = lab.node.pids().filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('daemon'));
+    const [daemonPid] = daemonPids(lab.node);
     assert.ok(daemonPid);
     process.kill(daemonPid, 'SIGKILL');
     await lab.delVip();
@@ -222,7 +216,7 @@ describe('one real node', () => {
 
   test('a daemon restarted on a MASTER whose lease the peer took meanwhile self-fences at once', async () => {
     await becomeMaster();
-    const [daemonPid] = lab.node.pids().filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('daemon'));
+    const [daemonPid] = daemonPids(lab.node);
     assert.ok(daemonPid);
     process.kill(daemonPid, 'SIGKILL');
     // the lease goes stale (staleMs 4000) and the peer takes it
