@@ -2,7 +2,6 @@
 // network and mount namespaces, lockfile fencing). It plays keepalived's part by hand — puts the
 // VIP up and calls `notify` — and shows what the agent does: check, status, promote, a write,
 // demote, and the recorded transitions. Everything is torn down at the end, pass or fail.
-import path from 'node:path';
 import { createSingleNodeLab } from './single-node.ts';
 import { waitHealthy, waitIdle, stateOf, mountCount, mysqldPids } from '../test/helpers/agent.ts';
 import type { TransitionRecord } from '../src/state.ts';
@@ -53,11 +52,9 @@ try {
   show((await node.agent(['status'])).stdout);
 
   say('A client writes through the socket');
-  const socket = path.join(node.mysqlRunDir, 'mysqld.sock');
-  const sql = await node.exec([
-    'mariadb', '--no-defaults', '-S', socket, '-u', 'root', '-e',
+  const sql = await node.sql(
     "CREATE DATABASE IF NOT EXISTS demo; CREATE TABLE IF NOT EXISTS demo.ledger (id INT AUTO_INCREMENT PRIMARY KEY, at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, note VARCHAR(64)); INSERT INTO demo.ledger (note) VALUES ('written while MASTER'); SELECT * FROM demo.ledger;",
-  ]);
+  );
   show(sql.stdout || sql.stderr);
 
   say('keepalived hands over: VIP down, then `fence-agent notify backup`');

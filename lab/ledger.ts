@@ -6,7 +6,6 @@ import path from 'node:path';
 import type { LabNode } from './node.ts';
 import { REPO } from './node.ts';
 import { VIP, type PairLab } from './pair.ts';
-import { shOk } from './sh.ts';
 
 export interface Ack {
   id: number;
@@ -66,10 +65,10 @@ export class Ledger {
 
   /** Rows in the table (id → server_id that took it), read on `master` over its socket as root. */
   async rowsOn(master: LabNode): Promise<Map<number, number>> {
-    const socket = path.join(master.mysqlRunDir, 'mysqld.sock');
-    const out = await shOk(['nsenter', `--net=/run/netns/${master.netns}`, `--mount=${master.mntnsFile}`, '--', 'mariadb', '--no-defaults', '-S', socket, '-u', 'root', '-N', '-e', 'SELECT id, server FROM lab.ledger']);
+    const ran = await master.sql('SELECT id, server FROM lab.ledger');
+    if (ran.exitCode !== 0) throw new Error(`reading the ledger on ${master.name}: ${ran.stderr.trim()}`);
     return new Map(
-      out
+      ran.stdout
         .split('\n')
         .filter(Boolean)
         .map((line) => line.split('\t').map(Number) as [number, number]),

@@ -147,6 +147,16 @@ export class LabNode {
   /** pid of the anchor process (see {@link startAnchor}), or null. */
   anchorPid: number | null = null;
 
+  /** The node's mysqld socket (as written to my.cnf and the agent configuration). */
+  get mysqldSocket(): string {
+    return path.join(this.mysqlRunDir, 'mysqld.sock');
+  }
+
+  /** Runs SQL as root over the node's mysqld socket (mariadb client, tab-separated, no header). */
+  sql(query: string): Promise<Ran> {
+    return this.exec(['mariadb', '--no-defaults', '-S', this.mysqldSocket, '-u', 'root', '-N', '-e', query]);
+  }
+
   /** /proc/self/mountinfo as seen inside the node. */
   async mountinfo(): Promise<string> {
     return (await this.exec(['cat', '/proc/self/mountinfo'])).stdout;

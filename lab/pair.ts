@@ -8,22 +8,16 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import path from 'node:path';
 import { createLoopDisk, fsckImage, type LoopDisk } from './disk.ts';
 import { CLI, LabNode } from './node.ts';
+import { LAB_DEADLINES } from './single-node.ts';
 import { sh, shOk, type Ran } from './sh.ts';
 import { delay, waitFor } from './wait.ts';
 
-/** Lab timings: VRRP advert 1 s; lease stale after 3 s (shorter than VRRP's ~3.4 s takeover). */
-export const PAIR_DEADLINES = {
-  checkMs: 1500,
-  notifyMs: 700,
-  fenceAcquireMs: 12000,
-  mountMs: 15000,
-  mysqldStartMs: 30000,
-  sqlReadyMs: 45000,
-  mysqldStopMs: 30000,
-  mysqldTermGraceMs: 15000,
-  unmountMs: 8000,
-  unmountSignalDelayMs: 300,
-};
+/**
+ * Lab timings: check's deadline below keepalived's 2 s script timeout; a fence acquisition that
+ * outlasts the peer's whole demotion (its unmount escalation included).
+ */
+export const PAIR_DEADLINES = { ...LAB_DEADLINES, checkMs: 1500, fenceAcquireMs: 12000 };
+/** VRRP advert 1 s; the lease goes stale after 3 s, before VRRP's ~3.4 s takeover. */
 export const LEASE = { staleMs: 3000, updateMs: 1000 }; // proper-lockfile refreshes at most once a second
 export const SUBNET = '10.88.0';
 export const VIP = `${SUBNET}.100`;
@@ -317,15 +311,15 @@ export class PairLab {
 
   /** Creates the ledger database and a TCP user for the clients (idempotent; run on the MASTER). */
   async prepareDatabase(master: LabNode): Promise<void> {
-    const socket = path.join(master.mysqlRunDir, 'mysqld.sock');
-    await waitFor('mysqld answering on the MASTER', async () => (await master.exec(['mariadb', '--no-defaults', '-S', socket, '-u', 'root', '-e', 'SELECT 1'])).exitCode === 0, 60_000, 200);
+    await waitFor('mysqld answering on the MASTER', async () => (await master.sql('SELECT 1')).exitCode === 0, 60_000, 200);
     const sql = [
       'CREATE DATABASE IF NOT EXISTS lab',
       'CREATE TABLE IF NOT EXISTS lab.ledger (id BIGINT PRIMARY KEY, server INT NOT NULL, at TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP(3)) ENGINE=InnoDB',
       "CREATE USER IF NOT EXISTS 'ledger'@'%' IDENTIFIED BY 'ledger'",
       "GRANT INSERT, SELECT, DELETE ON lab.* TO 'ledger'@'%'",
     ].join('; ');
-    await shOk(['nsenter', `--net=/run/netns/${master.netns}`, `--mount=${master.mntnsFile}`, '--', 'mariadb', '--no-defaults', '-S', socket, '-u', 'root', '-e', sql]);
+    const ran = await master.sql(sql);
+    if (ran.exitCode !== 0) throw new Error(`preparing the ledger database on ${master.name}: ${ran.stderr.trim()}`);
   }
 
   /** Builds, starts both nodes (db1 first, so it wins the first election) and waits for a healthy pair. */

@@ -24,9 +24,6 @@ afterEach(async () => {
   await lab.destroy();
 });
 
-/** Runs SQL as root over the node's socket with the mariadb client, inside the node. */
-const sql = (query: string) =>
-  lab.node.exec(['mariadb', '--no-defaults', '-S', path.join(lab.node.mysqlRunDir, 'mysqld.sock'), '-u', 'root', '-N', '-e', query]);
 
 /** Puts the VIP on the node and tells the agent MASTER, as keepalived would. */
 async function becomeMaster(): Promise<void> {
@@ -64,7 +61,7 @@ describe('one real node', () => {
     await becomeMaster();
     assert.equal(await mountCount(lab.node, lab.disk.device), 1);
     assert.equal(mysqldPids(lab.node).length, 1);
-    const answer = await sql('SELECT 40 + 2');
+    const answer = await lab.node.sql('SELECT 40 + 2');
     assert.equal(answer.stdout.trim(), '42', answer.stderr);
     const lease = JSON.parse(readFileSync(lab.leasePath, 'utf8')) as { node: string };
     assert.equal(lease.node, 'db1');
