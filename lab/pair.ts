@@ -42,6 +42,8 @@ export interface PairOptions {
   tag?: string;
   /** run fence-agent (check, notify, daemon); false = bare keepalived with `/bin/true` (failover floor) */
   agent?: boolean;
+  /** the agents' local restart policy (`mysqld.restartAttempts`); default 0: fail over */
+  mysqldRestartAttempts?: number;
 }
 
 const NODES = [
@@ -55,6 +57,7 @@ export class PairLab {
   readonly mountpoint: string;
   readonly leasePath: string;
   readonly agent: boolean;
+  readonly mysqldRestartAttempts: number;
   disk: LoopDisk | null = null;
   private destroyed = false;
 
@@ -62,8 +65,10 @@ export class PairLab {
     readonly dir: string,
     readonly tag: string,
     agent: boolean,
+    mysqldRestartAttempts = 0,
   ) {
     this.agent = agent;
+    this.mysqldRestartAttempts = mysqldRestartAttempts;
     this.lanNetns = `${tag}-lan`;
     this.mountpoint = path.join(dir, 'data');
     this.leasePath = path.join(dir, 'shared', 'lease');
@@ -76,7 +81,7 @@ export class PairLab {
     mkdirSync(dir, { recursive: true });
     chmodSync(dir, 0o755);
     const tag = options.tag ?? `fl${process.pid % 100000}`;
-    const lab = new PairLab(dir, tag, options.agent ?? true);
+    const lab = new PairLab(dir, tag, options.agent ?? true, options.mysqldRestartAttempts);
     try {
       await lab.build();
     } catch (error) {
@@ -136,10 +141,11 @@ export class PairLab {
         pidFile: path.join(node.mysqlRunDir, 'mysqld.pid'),
         socket: path.join(node.mysqlRunDir, 'mysqld.sock'),
         outputFile: path.join(node.dir, 'mysqld.out'),
+        restartAttempts: this.mysqldRestartAttempts,
       },
       fence: { method: 'lockfile', path: this.leasePath, ...LEASE },
       deadlines: PAIR_DEADLINES,
-      monitor: { fenceIntervalMs: 500, sqlIntervalMs: 1000 },
+      monitor: { fenceIntervalMs: 500, sqlIntervalMs: 500 },
       runDir: node.runDir,
       stateDir: node.stateDir,
       log: { destination: node.logFile, level: 'debug' },

@@ -63,6 +63,8 @@ export interface TransitionRecord {
   /** e.g. `t-1732233600123-3` */
   id: string;
   kind: TransitionKind;
+  /** why it ran: the request's source, `self-fence`, `shutdown`, `mysqld-restart` */
+  reason: string;
   /** the request it serves */
   desire: Desire;
   startedAt: string;

@@ -128,7 +128,7 @@ const isUnder = (child: string, parent: string): boolean =>
   child === parent || child.startsWith(parent === '/' ? '/' : `${parent}/`);
 
 function readMysqld(r: Reader, mountpoint: string): MysqldConfig {
-  r.only(['systemdUnit', 'start', 'stop', 'user', 'pidFile', 'socket', 'processNames', 'outputFile', 'health']);
+  r.only(['systemdUnit', 'start', 'stop', 'user', 'pidFile', 'socket', 'processNames', 'outputFile', 'health', 'restartAttempts', 'restartWindowMs']);
   const systemdUnit = r.nullableString('systemdUnit');
   const start = r.argv('start');
   if ((systemdUnit === null) === (start === null)) {
@@ -163,6 +163,8 @@ function readMysqld(r: Reader, mountpoint: string): MysqldConfig {
       password: health.has('password') ? health.string('password') : null,
       query: health.string('query', 'SELECT 1'),
     },
+    restartAttempts: r.integer('restartAttempts', 0, 0, 100),
+    restartWindowMs: r.integer('restartWindowMs', 300_000, 1000, 86_400_000, ' ms'),
   };
 }
 

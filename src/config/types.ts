@@ -21,6 +21,13 @@ export interface MysqldConfig {
   outputFile: string | null;
   /** credentials of the SQL health ping (over `socket`); password null = unix_socket auth */
   health: { user: string; password: string | null; query: string };
+  /**
+   * Local restart policy: a MASTER whose mysqld dies restarts it in place at most this many
+   * times within `restartWindowMs`; beyond that (or with 0, the default) `check` fails and
+   * keepalived fails over.
+   */
+  restartAttempts: number;
+  restartWindowMs: number;
 }
 
 export interface LockfileFenceConfig {

@@ -40,6 +40,9 @@ export class Daemon {
   private readonly queue: Desire[] = [];
   private busy: Promise<void> | null = null;
   private selfFencePending = false;
+  private restartPending = false;
+  /** when mysqld was restarted in place (local restart policy), ms since the epoch */
+  private readonly restarts: number[] = [];
   private stopping = false;
   private counter = 0;
   private server: Server | null = null;
@@ -196,7 +199,7 @@ export class Daemon {
   private kick(): void {
     this.busy ??= this.work().finally(() => {
       this.busy = null;
-      if ((this.queue.length > 0 || this.selfFencePending) && !this.stopping) this.kick();
+      if ((this.queue.length > 0 || this.selfFencePending || this.restartPending) && !this.stopping) this.kick();
     });
   }
 
@@ -204,7 +207,13 @@ export class Daemon {
     for (;;) {
       if (this.selfFencePending) {
         this.selfFencePending = false;
+        this.restartPending = false;
         await this.transition('demote', this.state.desired ?? { vrrpState: 'FAULT', source: 'self-fence', issuedAt: 0 }, 'self-fence');
+        continue;
+      }
+      if (this.restartPending && this.queue.length === 0) {
+        this.restartPending = false;
+        if (this.state.role === 'MASTER' && this.state.desired !== null) await this.transition('promote', this.state.desired, 'mysqld-restart');
         continue;
       }
       if (this.queue.length === 0 || this.stopping) return;
@@ -233,6 +242,7 @@ export class Daemon {
     const record: TransitionRecord = {
       id,
       kind,
+      reason,
       desire,
       startedAt: new Date().toISOString(),
       deadlineMs: kind === 'promote' ? promoteDeadlineMs(this.config) : demoteDeadlineMs(this.config),
@@ -292,7 +302,10 @@ export class Daemon {
         try {
           const { pids } = await findMysqld(mysqldSelector(this.config));
           const pid = pids[0];
-          if (pid === undefined) return;
+          if (pid === undefined) {
+            if (this.busy === null && this.state.role === 'MASTER') this.mysqldGone();
+            return;
+          }
           const ping = await pingSql(this.config.mysqld, this.config.deadlines.sqlPingMs);
           if (this.busy === null && this.state.role === 'MASTER') {
             writeSqlHealth(this.config.runDir, { pid, ok: ping.ok, latencyMs: ping.latencyMs, error: ping.error, at: Date.now() });
@@ -307,6 +320,27 @@ export class Daemon {
     };
     tick();
     this.sqlTimer = setInterval(tick, this.config.monitor.sqlIntervalMs);
+  }
+
+  /**
+   * mysqld died under a MASTER. With budget left in the local restart policy
+   * (`mysqld.restartAttempts` within `mysqld.restartWindowMs`), restart it in place (an idempotent
+   * promotion: fence and mount are kept, mysqld is started, SQL awaited); otherwise do nothing:
+   * `check` fails and keepalived fails over.
+   */
+  private mysqldGone(): void {
+    const { restartAttempts, restartWindowMs } = this.config.mysqld;
+    const now = Date.now();
+    while (this.restarts.length > 0 && (this.restarts[0] as number) < now - restartWindowMs) this.restarts.shift();
+    if (this.restarts.length >= restartAttempts) {
+      this.log.error({ restarts: this.restarts.length, restartAttempts }, 'mysqld gone on the MASTER and no local restart left: check fails, keepalived fails over');
+      this.stopSqlMonitor();
+      return;
+    }
+    this.restarts.push(now);
+    this.log.warn({ attempt: this.restarts.length, restartAttempts, windowMs: restartWindowMs }, `mysqld gone on the MASTER: local restart ${this.restarts.length} of ${restartAttempts}`);
+    this.restartPending = true;
+    this.kick();
   }
 
   private stopSqlMonitor(): void {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Ledger } from '../../lab/ledger.ts';
 import { InvariantMonitor } from '../../lab/monitor.ts';
 import type { LabNode } from '../../lab/node.ts';
-import { PairLab } from '../../lab/pair.ts';
+import { PairLab, type PairOptions } from '../../lab/pair.ts';
 import { waitFor } from '../../lab/wait.ts';
 import { check, logTail } from '../helpers/agent.ts';
 import { stateOf } from '../helpers/agent.ts';
@@ -55,8 +55,8 @@ export const lastTransitionId = (node: LabNode): string | null => stateOf(node)?
  * Runs one scenario on a fresh pair. `body` drives it and returns the node that must end as the
  * healthy MASTER (its rows are then compared with the ledger's acknowledgements).
  */
-export async function runScenario(body: (ctx: ScenarioContext) => Promise<LabNode>): Promise<void> {
-  const lab = await PairLab.up();
+export async function runScenario(body: (ctx: ScenarioContext) => Promise<LabNode>, options: PairOptions = {}): Promise<void> {
+  const lab = await PairLab.up(options);
   const monitor = new InvariantMonitor(lab);
   const ledger = new Ledger(lab);
   let failure: unknown = null;

@@ -47,6 +47,24 @@ describe('two-node lab with real keepalived', () => {
     });
   });
 
+  test('3b. mysqld crash on the MASTER with a local restart policy: restarted in place, nothing moves', async () => {
+    await runScenario(
+      async ({ lab, master, ledger }) => {
+        const [old] = mysqldPids(master);
+        assert.ok(old);
+        process.kill(old, 'SIGKILL');
+        const crashedAt = Date.now();
+        await waitFor('mysqld restarted in place', () => mysqldPids(master).some((pid) => pid !== old), 30_000, 50);
+        await waitMaster(lab, master);
+        await waitFor('writes resume', () => ledger.firstAckAfter(crashedAt) !== null, 30_000);
+        assert.equal(await lab.vipHolder(), master, 'the VIP never moved');
+        assert.equal(stateOf(master)?.lastTransition?.reason, 'mysqld-restart');
+        return master;
+      },
+      { mysqldRestartAttempts: 2 },
+    );
+  });
+
   test('4. planned switchover: keepalived stopped on the MASTER hands over cleanly', async () => {
     await runScenario(async ({ lab, master, backup }) => {
       await lab.stopKeepalived(master);

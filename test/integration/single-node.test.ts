@@ -88,6 +88,30 @@ describe('one real node', () => {
     assert.match(result.line, /UNHEALTHY MASTER: mysqld not running \(pid \d+ from .*mysqld\.pid is gone\)/);
   });
 
+  test('with a local restart policy, a SIGKILLed mysqld is restarted in place once, then left to fail over', async () => {
+    const config = JSON.parse(readFileSync(lab.node.configPath, 'utf8')) as { mysqld: Record<string, unknown>; monitor: Record<string, number> };
+    config.mysqld.restartAttempts = 1;
+    config.mysqld.restartWindowMs = 60_000;
+    config.monitor.sqlIntervalMs = 300;
+    lab.node.writeConfig(config);
+    await becomeMaster();
+    const [first] = mysqldPids(lab.node);
+    assert.ok(first);
+    process.kill(first, 'SIGKILL');
+    const second = await waitFor('a new mysqld', () => mysqldPids(lab.node).find((pid) => pid !== first), 30_000, 50);
+    await waitHealthy(lab.node, 'MASTER');
+    await waitIdle(lab.node);
+    assert.equal(stateOf(lab.node)?.lastTransition?.reason, 'mysqld-restart');
+    assert.equal(stateOf(lab.node)?.lastTransition?.outcome, 'ok');
+    process.kill(second, 'SIGKILL');
+    await waitFor('the daemon gives up', () => readFileSync(lab.node.logFile, 'utf8').includes('no local restart left'), 10_000, 100);
+    await delay(1000);
+    assert.deepEqual(mysqldPids(lab.node), [], 'no second restart within the window');
+    const result = await check(lab.node);
+    assert.equal(result.code, 1);
+    assert.match(result.line, /mysqld not running/);
+  });
+
   test('the VIP removed while mounted makes check exit 1 naming the VIP', async () => {
     await becomeMaster();
     await lab.delVip();

@@ -52,6 +52,7 @@ const state = (patch: Partial<AgentState> = {}): AgentState => ({
 const transition = (kind: 'promote' | 'demote', startedAgoMs: number, deadlineMs: number, steps: string[] = []): TransitionRecord => ({
   id: 't-1-1',
   kind,
+  reason: 'notify',
   desire: { vrrpState: kind === 'promote' ? 'MASTER' : 'BACKUP', source: 'notify', issuedAt: NOW - startedAgoMs },
   startedAt: new Date(NOW - startedAgoMs).toISOString(),
   deadlineMs,

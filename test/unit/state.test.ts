@@ -38,6 +38,7 @@ const sampleState = (): AgentState => ({
   lastTransition: {
     id: 't-1732266000123-1',
     kind: 'promote',
+    reason: 'notify',
     desire: { vrrpState: 'MASTER', source: 'notify', issuedAt: 1732266000123.5 },
     startedAt: '2024-11-22T09:00:00.200Z',
     deadlineMs: 135000,

@@ -66,6 +66,8 @@ describe('resolveConfig defaults', () => {
       processNames: ['mariadbd', 'mysqld'],
       outputFile: null,
       health: { user: 'root', password: null, query: 'SELECT 1' },
+      restartAttempts: 0,
+      restartWindowMs: 300000,
     });
     assert.deepEqual(config.fence, { method: 'none' });
     assert.deepEqual(config.deadlines, DEFAULT_DEADLINES);
