@@ -189,8 +189,20 @@ export class LabNode {
     });
   }
 
-  /** SIGKILLs every process inside the node and waits until they are gone (at most 10 s). */
+  /**
+   * SIGKILLs every process inside the node and waits until they are gone (at most 10 s). Every
+   * process is SIGSTOPped first: keepalived's children get SIGTERM when their parent dies
+   * (PR_SET_PDEATHSIG), and one that handled it would send a goodbye advert (priority 0) — a
+   * crashed machine says nothing.
+   */
   async killAll(): Promise<void> {
+    for (const pid of this.pids()) {
+      try {
+        process.kill(pid, 'SIGSTOP');
+      } catch {
+        // gone
+      }
+    }
     const deadline = Date.now() + 10_000;
     for (;;) {
       const pids = this.pids();
