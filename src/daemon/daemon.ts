@@ -227,6 +227,14 @@ export class Daemon {
         this.log.info({ desire: latest, current }, `older than the request already applied, skipped: ${describe(latest)}`);
         continue;
       }
+      // keepalived delivers every event twice when both notify and notify_fifo are configured, and
+      // repeats its state after a restart: a request for the state already reached is not re-run.
+      if (current !== null && latest.vrrpState === current.vrrpState && latest.source !== 'startup' && this.state.role === roleOf(latest.vrrpState) && this.state.lastTransition?.outcome === 'ok') {
+        this.log.info({ desire: latest }, `already ${this.state.role}: nothing to do for ${describe(latest)}`);
+        this.state.desired = latest;
+        this.persist();
+        continue;
+      }
       this.state.desired = latest;
       if (roleOf(latest.vrrpState) === 'MASTER' && this.state.selfFence !== null) {
         this.log.warn({ selfFence: this.state.selfFence }, 'refusing to promote: self-fenced; waiting for keepalived to leave MASTER');

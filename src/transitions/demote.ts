@@ -46,8 +46,10 @@ export async function demote(ctx: TransitionContext, run: StepRunner, prefix = '
   try {
     await run.step(`${prefix}fence.release`, deadlines.fenceReleaseMs, async (signal) => {
       const before = await fence.verify();
-      await fence.release(signal); // idempotent; also clears a lease our own dead process left
-      return before.held === true ? 'ok' : 'skipped';
+      // release when the fence names this node: held, or left by our own dead daemon
+      if (before.held !== true && before.holder !== config.node) return 'skipped';
+      await fence.release(signal);
+      return 'ok';
     });
   } catch (error) {
     return fail(`fence release failed (${errorLine(error)})`);
