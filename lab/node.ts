@@ -245,6 +245,17 @@ export class LabNode {
     writeFileSync(this.myCnf, `${lines.join('\n')}\n`);
   }
 
+  /** The agent's `mysqld` section for this node's my.cnf (see {@link writeMyCnf}). */
+  agentMysqldConfig(): Record<string, unknown> {
+    return {
+      start: ['/usr/sbin/mariadbd', `--defaults-file=${this.myCnf}`],
+      user: 'mysql',
+      pidFile: path.join(this.mysqlRunDir, 'mysqld.pid'),
+      socket: this.mysqldSocket,
+      outputFile: path.join(this.dir, 'mysqld.out'),
+    };
+  }
+
   /** Writes this node's agent configuration (mode 0600) and returns it. */
   writeConfig(config: Record<string, unknown>): Record<string, unknown> {
     writeFileSync(this.configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
