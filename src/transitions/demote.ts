@@ -7,7 +7,6 @@ import { errorLine } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { stopMysqld } from '../mysqld/stop.ts';
 import { findMysqld, mysqldSelector } from '../probes/mysqld.ts';
-import type { TransitionOutcome } from '../state.ts';
 import type { Fence } from '../../fence/types.ts';
 import type { StepRunner } from './steps.ts';
 
@@ -57,4 +56,3 @@ export async function demote(ctx: TransitionContext, run: StepRunner, prefix = '
   return 'ok';
 }
 
-export type { TransitionOutcome };

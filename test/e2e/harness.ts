@@ -86,9 +86,7 @@ export async function runScenario(body: (ctx: ScenarioContext) => Promise<LabNod
   if (failure !== null) {
     // the test reporter shows an assertion's diff, not its message: print the nodes' logs too
     process.stderr.write(`\n${logs}\n`);
-    if (!(failure instanceof Error)) throw new Error(`scenario failed: ${JSON.stringify(failure)}`);
-    failure.message += `\n${logs}`;
-    throw failure;
+    throw failure instanceof Error ? failure : new Error(`scenario failed: ${JSON.stringify(failure)}`);
   }
   assert.equal(fsck?.exitCode, 0, `fsck -n after lab down: ${fsck?.stdout}${fsck?.stderr}`);
 }

@@ -1,17 +1,18 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { findMountUsers, type MountUser } from '../../../src/disk/users.ts';
+import { Children } from '../../helpers/children.ts';
 
 // No real mount is needed: findMountUsers compares the paths /proc shows against the mountpoint.
 let dir: string;
 let mountpoint: string;
 /** A sibling whose name starts with the mountpoint's: "/x/data2" is not under "/x/data". */
 let sibling: string;
-let children: ChildProcess[] = [];
+const children = new Children();
 
 before(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'fence-agent-users-'));
@@ -21,12 +22,7 @@ before(() => {
   mkdirSync(sibling);
 });
 
-const killChildren = async (): Promise<void> => {
-  const exits = children.filter((child) => child.exitCode === null && child.signalCode === null).map((child) => new Promise((resolve) => child.once('exit', resolve)));
-  for (const child of children) child.kill('SIGKILL');
-  await Promise.all(exits);
-  children = [];
-};
+const killChildren = children.killAll;
 
 afterEach(killChildren);
 

@@ -1,11 +1,12 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isAlive } from '../../../src/proc.ts';
 import { findMysqld, mysqldSelector, type MysqldSelector } from '../../../src/probes/mysqld.ts';
+import { Children } from '../../helpers/children.ts';
 
 // A copy of sleep(1) named `fakemysqld` plays mysqld: its /proc/PID/comm is `fakemysqld`, a name
 // no other process on the machine has.
@@ -16,7 +17,7 @@ let fake: string;
 let mountpoint: string;
 let elsewhere: string;
 let counter = 0;
-let children: ChildProcess[] = [];
+const children = new Children();
 
 before(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'fence-agent-mysqld-'));
@@ -29,12 +30,7 @@ before(() => {
   mkdirSync(elsewhere);
 });
 
-const killChildren = async (): Promise<void> => {
-  const exits = children.filter((child) => child.exitCode === null && child.signalCode === null).map((child) => new Promise((resolve) => child.once('exit', resolve)));
-  for (const child of children) child.kill('SIGKILL');
-  await Promise.all(exits);
-  children = [];
-};
+const killChildren = children.killAll;
 
 afterEach(killChildren);
 
