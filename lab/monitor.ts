@@ -18,6 +18,8 @@ export interface Violation {
 
 /** One node in one sample. */
 export interface NodeSample {
+  /** the node's anchor could not be read (the node crashed, or is booting): nothing observable */
+  down: boolean;
   mounted: boolean;
   vip: boolean;
   mysqld: number;
@@ -86,14 +88,20 @@ export class InvariantMonitor {
     return counts;
   }
 
+  /**
+   * One node's view. The mysqld count (taken first, see {@link sample}) only counts if the anchor
+   * was still readable after it: a crash kills the anchor too, and a node whose anchor vanished
+   * mid-sample is "down" (nothing observable) rather than "mysqld without the mount".
+   */
   private nodeView(node: LabNode, mysqld: number): NodeSample {
-    if (node.anchorPid === null) return { mounted: false, vip: false, mysqld };
+    const down = { down: true, mounted: false, vip: false, mysqld: 0 };
+    if (node.anchorPid === null) return down;
     try {
       const mounted = parseMountinfo(readFileSync(`/proc/${node.anchorPid}/mountinfo`, 'utf8')).some((e) => e.majorMinor === this.majorMinor);
       const vip = fibHasLocal(readFileSync(`/proc/${node.anchorPid}/net/fib_trie`, 'utf8'), VIP);
-      return { mounted, vip, mysqld };
+      return { down: false, mounted, vip, mysqld };
     } catch {
-      return { mounted: false, vip: false, mysqld };
+      return down;
     }
   }
 
@@ -107,7 +115,12 @@ export class InvariantMonitor {
     }
   }
 
-  /** Takes one sample and records its violations. */
+  /**
+   * Takes one sample and records its violations. mysqld is counted before the mounts are read:
+   * promote mounts before it starts mysqld and demote unmounts after mysqld is gone, so this order
+   * never reports a legal transition as S3, while a mysqld that really runs without the mount is
+   * seen in the next sample.
+   */
   sample(): Sample {
     const at = Date.now();
     const mysqld = this.mysqldCounts();

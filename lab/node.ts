@@ -193,7 +193,7 @@ export class LabNode {
    * SIGKILLs every process inside the node and waits until they are gone (at most 10 s). Every
    * process is SIGSTOPped first: keepalived's children get SIGTERM when their parent dies
    * (PR_SET_PDEATHSIG), and one that handled it would send a goodbye advert (priority 0) — a
-   * crashed machine says nothing.
+   * crashed machine says nothing. The anchor is killed last.
    */
   async killAll(): Promise<void> {
     for (const pid of this.pids()) {
@@ -208,7 +208,10 @@ export class LabNode {
       const pids = this.pids();
       if (pids.length === 0) return;
       if (Date.now() > deadline) throw new Error(`node ${this.name}: processes ${pids.join(', ')} survive SIGKILL`);
-      for (const pid of pids) {
+      // the anchor dies last: while it lives, observers (the invariant monitor) see the node's
+      // mounts, so they never see its mysqld without them
+      const others = pids.filter((pid) => pid !== this.anchorPid);
+      for (const pid of others.length > 0 ? others : pids) {
         try {
           process.kill(pid, 'SIGKILL');
         } catch {
