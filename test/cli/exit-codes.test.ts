@@ -1,15 +1,14 @@
 // Exit paths of the built CLI (dist/cli.cjs), spawned for real: exit codes and the one stderr
 // line. Nothing here needs a namespace, a disk or MariaDB.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { CLI } from '../../lab/node.ts';
 import { sh } from '../../lab/sh.ts';
+import { scratchDir } from '../helpers/scratch.ts';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'fa-cli-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const { dir } = scratchDir('cli');
 
 const missingConfig = path.join(dir, 'missing.json');
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>

@@ -3,26 +3,24 @@
 // device node made with mknod names either nothing or a filesystem that is really mounted here.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fibHasLocal, InvariantMonitor } from '../../lab/monitor.ts';
 import type { PairLab } from '../../lab/pair.ts';
 import { parseMountinfo } from '../../src/probes/mountinfo.ts';
 import { Children } from '../helpers/children.ts';
+import { scratchDir } from '../helpers/scratch.ts';
 
 const children = new Children();
-let dir = '';
+const { dir } = scratchDir('monitor');
 
 before(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'fence-agent-monitor-'));
   copyFileSync('/usr/bin/sleep', path.join(dir, 'mariadbd'));
 });
 
 after(async () => {
   await children.killAll();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const anchor = (): number => {

@@ -1,28 +1,18 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { mtimeMsBounded, readFileBounded } from '../../src/bounded-io.ts';
 import { FenceAgentError } from '../../src/errors.ts';
 import { isAlive } from '../../src/proc.ts';
+import { scratchDir } from '../helpers/scratch.ts';
 
 const FIXTURE = path.join(import.meta.dirname, 'fixtures', 'inline-io.ts');
 const PROJECT = path.resolve(import.meta.dirname, '..', '..');
 
-let dir: string;
-let counter = 0;
+const { fresh } = scratchDir('bounded-io');
 
-before(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'fence-agent-bounded-io-'));
-});
-
-after(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const fresh = (name: string): string => path.join(dir, `${++counter}-${name}`);
 
 const fifo = (): string => {
   const file = fresh('fifo');

@@ -1,24 +1,19 @@
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FenceAgentError } from '../../src/errors.ts';
 import { isAlive } from '../../src/proc.ts';
 import { spawnDetached, type DetachedExit } from '../../src/spawn-detached.ts';
+import { scratchDir } from '../helpers/scratch.ts';
 
 const PARENT_FIXTURE = path.join(import.meta.dirname, 'fixtures', 'spawn-detached-parent.ts');
 const PROJECT = path.resolve(import.meta.dirname, '..', '..');
 
-let dir: string;
-let counter = 0;
+const { dir, fresh } = scratchDir('spawn-detached');
 /** Children started by a test, killed in after() if still there. */
 const started: number[] = [];
-
-before(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'fence-agent-spawn-detached-'));
-});
 
 after(() => {
   for (const pid of started) {
@@ -31,10 +26,8 @@ after(() => {
     }
     if (isAlive(pid) && (cmdline === 'sleep\x0030\x00' || cmdline.includes(PARENT_FIXTURE))) process.kill(pid, 'SIGKILL');
   }
-  rmSync(dir, { recursive: true, force: true });
 });
 
-const fresh = (name: string): string => path.join(dir, `${++counter}-${name}`);
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -1,24 +1,15 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { clearSqlHealth, freshSqlHealth, sqlHealthPath, writeSqlHealth, type SqlHealthRecord } from '../../src/sql-health.ts';
+import { scratchDir } from '../helpers/scratch.ts';
 
-let dir: string;
-let counter = 0;
-
-before(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'fence-agent-sql-health-'));
-});
-
-after(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, fresh } = scratchDir('sql-health');
 
 /** A fresh, existing run directory. */
 const runDir = (): string => {
-  const run = path.join(dir, `run-${++counter}`);
+  const run = fresh('run');
   mkdirSync(run);
   return run;
 };
@@ -63,7 +54,7 @@ describe('sql health record', () => {
   });
 
   it('writeSqlHealth creates a missing run directory', () => {
-    const run = path.join(dir, `run-${++counter}`, 'nested');
+    const run = path.join(fresh('run'), 'nested');
     writeSqlHealth(run, record());
     assert.deepEqual(freshSqlHealth(run, PID, 5000, NOW), record());
   });

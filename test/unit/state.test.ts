@@ -1,7 +1,6 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   desireProblem,
@@ -14,19 +13,11 @@ import {
   writeState,
   type AgentState,
 } from '../../src/state.ts';
+import { scratchDir } from '../helpers/scratch.ts';
 
-let dir: string;
-let counter = 0;
+const { fresh } = scratchDir('state');
 /** A fresh, not yet existing directory inside the temp dir. */
-const freshDir = (): string => path.join(dir, `case-${++counter}`);
-
-before(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'fence-agent-state-'));
-});
-
-after(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const freshDir = (): string => fresh('case');
 
 const sampleState = (): AgentState => ({
   version: 1,

@@ -1,20 +1,12 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { configPathFrom, DEFAULT_CONFIG_PATH, loadConfig, maskSecrets } from '../../../src/config/load.ts';
 import { FenceAgentError } from '../../../src/errors.ts';
+import { scratchDir } from '../../helpers/scratch.ts';
 
-let dir: string;
-
-before(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'fence-agent-load-'));
-});
-
-after(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir } = scratchDir('load');
 
 const minimal = (health?: Record<string, string>): Record<string, unknown> => ({
   node: 'db1',

@@ -1,34 +1,28 @@
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request } from '../../../src/control/client.ts';
 import { controlSocketPath, type ControlRequest, type ControlResponse, type DaemonStatus } from '../../../src/control/protocol.ts';
 import { listenControl } from '../../../src/control/server.ts';
+import { scratchDir } from '../../helpers/scratch.ts';
 
-let dir: string;
-let counter = 0;
+const { dir, fresh } = scratchDir('ctl');
 const servers: Server[] = [];
 /** Server-side connections of the test's own fake servers, destroyed in after(). */
 const connections = new Set<Socket>();
 /** A fresh, not yet existing run directory. */
-const freshRunDir = (): string => path.join(dir, `run-${++counter}`);
+const freshRunDir = (): string => fresh('run');
 
 const closeServer = (server: Server): Promise<void> =>
   new Promise((resolve) => {
     server.close(() => resolve());
   });
 
-before(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'fa-ctl-'));
-});
-
 after(async () => {
   for (const socket of connections) socket.destroy();
   await Promise.all(servers.map(closeServer));
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const status: DaemonStatus = {

@@ -1,34 +1,23 @@
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { closeSync, constants, openSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import pino from 'pino';
 import { readNotifyFifo, type FifoReader } from '../../../src/daemon/fifo.ts';
 import type { Desire } from '../../../src/state.ts';
+import { scratchDir } from '../../helpers/scratch.ts';
 
 const log = pino({ level: 'silent' });
 
-let dir: string;
-let counter = 0;
+const { fresh } = scratchDir('fifo');
 /** Readers started by a test, closed after it so no socket or timer outlives it. */
 let readers: FifoReader[] = [];
-
-before(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'fence-agent-fifo-'));
-});
 
 afterEach(() => {
   for (const reader of readers) reader.close();
   readers = [];
 });
 
-after(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const fresh = (): string => path.join(dir, `notify-${++counter}.fifo`);
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -71,7 +60,7 @@ const waitFor = async (condition: () => boolean, timeoutMs: number): Promise<boo
 
 describe('readNotifyFifo', () => {
   it('readNotifyFifo creates a missing FIFO with mode 0600', async () => {
-    const fifoPath = fresh();
+    const fifoPath = fresh('notify.fifo');
     await start(fifoPath, null);
     const stat = statSync(fifoPath);
     assert.ok(stat.isFIFO());
@@ -79,7 +68,7 @@ describe('readNotifyFifo', () => {
   });
 
   it('readNotifyFifo uses an existing FIFO as it is', async () => {
-    const fifoPath = fresh();
+    const fifoPath = fresh('notify.fifo');
     execFileSync('mkfifo', ['-m', '0620', fifoPath]);
     const inode = statSync(fifoPath).ino;
     const { desires } = await start(fifoPath, null);
@@ -90,13 +79,13 @@ describe('readNotifyFifo', () => {
   });
 
   it('readNotifyFifo rejects a path that exists and is not a FIFO', async () => {
-    const fifoPath = fresh();
+    const fifoPath = fresh('notify.fifo');
     writeFileSync(fifoPath, '');
     await assert.rejects(readNotifyFifo(fifoPath, null, log, () => undefined), /is not a FIFO/);
   });
 
   it('readNotifyFifo delivers state changes in order with source fifo and the VRRP state', async () => {
-    const fifoPath = fresh();
+    const fifoPath = fresh('notify.fifo');
     const { desires } = await start(fifoPath, null);
     const before = Date.now();
     writeFifo(fifoPath, 'INSTANCE "VI_1" MASTER 100\nINSTANCE "VI_1" BACKUP 100\nINSTANCE "VI_1" FAULT 0\n');
@@ -117,7 +106,7 @@ describe('readNotifyFifo', () => {
   });
 
   it('readNotifyFifo joins a line written in two pieces', async () => {
-    const fifoPath = fresh();
+    const fifoPath = fresh('notify.fifo');
     const { desires } = await start(fifoPath, null);
     const fd = openSync(fifoPath, 'w');
     try {
@@ -133,7 +122,7 @@ describe('readNotifyFifo', () => {
   });
 
   it('readNotifyFifo ignores lines for another instance when an instance is configured', async () => {
-    const fifoPath = fresh();
+    const fifoPath = fresh('notify.fifo');
     const { desires } = await start(fifoPath, 'VI_1');
     writeFifo(fifoPath, 'INSTANCE "VI_2" MASTER 100\nINSTANCE "VI_1" BACKUP 100\nINSTANCE "VI_2" FAULT 0\nINSTANCE "VI_1" MASTER 100\n');
     assert.ok(await waitFor(() => desires.length >= 2, 2000));
@@ -149,7 +138,7 @@ describe('readNotifyFifo', () => {
   });
 
   it('readNotifyFifo delivers every instance when none is configured', async () => {
-    const fifoPath = fresh();
+    const fifoPath = fresh('notify.fifo');
     const { desires } = await start(fifoPath, null);
     writeFifo(fifoPath, 'INSTANCE "VI_2" MASTER 100\nINSTANCE "VI_1" BACKUP 100\n');
     assert.ok(await waitFor(() => desires.length === 2, 2000));
@@ -160,7 +149,7 @@ describe('readNotifyFifo', () => {
   });
 
   it('readNotifyFifo ignores lines that are not VRRP state changes and keeps reading', async () => {
-    const fifoPath = fresh();
+    const fifoPath = fresh('notify.fifo');
     const { desires } = await start(fifoPath, null);
     writeFifo(
       fifoPath,
@@ -185,7 +174,7 @@ describe('readNotifyFifo', () => {
   });
 
   it('readNotifyFifo re-opens a FIFO that was deleted and re-created within about 3 s', async () => {
-    const fifoPath = fresh();
+    const fifoPath = fresh('notify.fifo');
     const { desires } = await start(fifoPath, null);
     writeFifo(fifoPath, 'INSTANCE "VI_1" BACKUP 100\n');
     assert.ok(await waitFor(() => desires.length === 1, 2000));
@@ -206,7 +195,7 @@ describe('readNotifyFifo', () => {
   });
 
   it('readNotifyFifo waits for a deleted FIFO to come back instead of failing', async () => {
-    const fifoPath = fresh();
+    const fifoPath = fresh('notify.fifo');
     const { desires } = await start(fifoPath, null);
     unlinkSync(fifoPath);
     await sleep(2300); // at least one re-open check with the FIFO missing
@@ -223,7 +212,7 @@ describe('readNotifyFifo', () => {
   });
 
   it('close stops reading the FIFO and stops watching for a re-created one', async () => {
-    const fifoPath = fresh();
+    const fifoPath = fresh('notify.fifo');
     const { reader } = await start(fifoPath, null);
     const held = openWriterIfRead(fifoPath);
     assert.notEqual(held, null, 'the reader has the FIFO open');

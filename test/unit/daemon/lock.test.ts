@@ -1,24 +1,18 @@
-import { after, afterEach, before, describe, it } from 'node:test';
+import { after, afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { acquireDaemonLock, daemonPidPath, runningDaemonPid } from '../../../src/daemon/lock.ts';
 import { FenceAgentError } from '../../../src/errors.ts';
 import { isAlive } from '../../../src/proc.ts';
+import { scratchDir } from '../../helpers/scratch.ts';
 
-let dir: string;
-let counter = 0;
+const { fresh } = scratchDir('daemon-lock');
 /** Release functions of locks taken by a test, called after it (idempotent through the flag). */
 let held: (() => Promise<void>)[] = [];
 /** Errors passed to onCompromised by any lock of the current test. */
 let compromised: Error[] = [];
 const children: ChildProcess[] = [];
-
-before(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'fence-agent-daemon-lock-'));
-});
 
 afterEach(async () => {
   for (const release of held) await release();
@@ -29,11 +23,10 @@ afterEach(async () => {
 
 after(() => {
   for (const child of children) child.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const runDir = (): string => {
-  const run = path.join(dir, `run-${++counter}`);
+  const run = fresh('run');
   mkdirSync(run);
   return run;
 };

@@ -1,21 +1,20 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { findMountUsers, type MountUser } from '../../../src/disk/users.ts';
 import { Children } from '../../helpers/children.ts';
+import { scratchDir } from '../../helpers/scratch.ts';
 
 // No real mount is needed: findMountUsers compares the paths /proc shows against the mountpoint.
-let dir: string;
+const { dir } = scratchDir('users');
 let mountpoint: string;
 /** A sibling whose name starts with the mountpoint's: "/x/data2" is not under "/x/data". */
 let sibling: string;
 const children = new Children();
 
 before(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'fence-agent-users-'));
   mountpoint = path.join(dir, 'data');
   sibling = path.join(dir, 'data2');
   mkdirSync(path.join(mountpoint, 'mysql'), { recursive: true });
@@ -28,7 +27,6 @@ afterEach(killChildren);
 
 after(async () => {
   await killChildren();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

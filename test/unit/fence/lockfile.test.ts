@@ -1,36 +1,27 @@
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createLockfileFence, type LeaseRecord } from '../../../fence/lockfile.ts';
 import type { Fence } from '../../../fence/types.ts';
 import type { LockfileFenceConfig } from '../../../src/config/types.ts';
 import { FenceAgentError } from '../../../src/errors.ts';
 import { isAlive } from '../../../src/proc.ts';
+import { scratchDir } from '../../helpers/scratch.ts';
 
-let dir: string;
-let counter = 0;
+const { fresh } = scratchDir('lockfile');
 /** Fences created by a test; released after it so no lease refresh timer outlives it. */
 let fences: Fence[] = [];
-
-before(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'fence-agent-lockfile-'));
-});
 
 afterEach(async () => {
   for (const fence of fences) await fence.release(AbortSignal.timeout(5000)).catch(() => undefined);
   fences = [];
 });
 
-after(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
 /** A lease config on a fresh path in the temp dir (the "shared" NFS path). */
 const leaseConfig = (staleMs = 2000, updateMs = 1000): LockfileFenceConfig => {
-  const shared = path.join(dir, `shared-${++counter}`);
+  const shared = fresh('shared');
   mkdirSync(shared);
   return { method: 'lockfile', path: path.join(shared, 'lease'), staleMs, updateMs };
 };

@@ -1,9 +1,9 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { deviceNumber, parseMountinfo, probeMount } from '../../../src/probes/mountinfo.ts';
+import { scratchDir } from '../../helpers/scratch.ts';
 
 // /dev/null is a character device with major 1, minor 3 on every Linux system: deviceNumber() only
 // reads st_rdev, so it stands in for the shared block device.
@@ -70,19 +70,10 @@ describe('deviceNumber', () => {
 });
 
 describe('probeMount', () => {
-  let dir: string;
-  let counter = 0;
-
-  before(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'fence-agent-mountinfo-'));
-  });
-
-  after(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { dir, fresh } = scratchDir('mountinfo');
 
   const mountinfo = (...lines: string[]): string => {
-    const file = path.join(dir, `mountinfo-${++counter}`);
+    const file = fresh('mountinfo');
     writeFileSync(file, `${[ROOT_LINE, ...lines].join('\n')}\n`);
     return file;
   };

@@ -1,26 +1,24 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { isAlive } from '../../../src/proc.ts';
 import { findMysqld, mysqldSelector, type MysqldSelector } from '../../../src/probes/mysqld.ts';
 import { Children } from '../../helpers/children.ts';
+import { scratchDir } from '../../helpers/scratch.ts';
 
 // A copy of sleep(1) named `fakemysqld` plays mysqld: its /proc/PID/comm is `fakemysqld`, a name
 // no other process on the machine has.
 const NAME = 'fakemysqld';
 
-let dir: string;
+const { dir, fresh } = scratchDir('mysqld');
 let fake: string;
 let mountpoint: string;
 let elsewhere: string;
-let counter = 0;
 const children = new Children();
 
 before(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'fence-agent-mysqld-'));
   mkdirSync(path.join(dir, 'bin'));
   fake = path.join(dir, 'bin', NAME);
   copyFileSync('/bin/sleep', fake);
@@ -36,11 +34,10 @@ afterEach(killChildren);
 
 after(async () => {
   await killChildren();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const selector = (patch: Partial<MysqldSelector> = {}): MysqldSelector => ({
-  pidFile: path.join(dir, `mysqld-${++counter}.pid`),
+  pidFile: fresh('mysqld.pid'),
   processNames: [NAME],
   mountpoint,
   start: null,
