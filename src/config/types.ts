@@ -30,14 +30,51 @@ export interface MysqldConfig {
   restartWindowMs: number;
 }
 
+/**
+ * The kernel watchdog the daemon pets while it may write (DESIGN §5, as sbd and Patroni use it).
+ * Its timeout is set by the driver (softdog `soft_margin`, i6300esb `heartbeat`, ...), read back
+ * from `/sys/class/watchdog/<name>/timeout` by the daemon and compared with `timeoutMs`.
+ */
+export interface WatchdogConfig {
+  /** the device the daemon opens and pets, e.g. `/dev/watchdog0`; a FIFO = the labs' simulated watchdog */
+  device: string;
+  /** W: the device's timeout as its driver is configured (ms, whole seconds on real devices) */
+  timeoutMs: number;
+  /** the driver's `nowayout` as configured: with it, the magic close does not stop the timer */
+  nowayout: boolean;
+  /** how long a crashed daemon takes to pet again: systemd `RestartSec=` + cold start (ms); W must exceed it */
+  daemonRestartMs: number;
+}
+
+/**
+ * Lease timers (README "Lease timers"): S = `staleMs`, R = `updateMs`, T_io = `ioTimeoutMs`,
+ * M = `marginMs`, W = `watchdog.timeoutMs` (0 without a watchdog). The holder may write while
+ * now − t_g ≤ S − M − W (t_g = monotonic start of its last good refresh); the peer takes over after
+ * seeing the record unchanged for `takeoverAfterMs` (≥ S + M) on its own monotonic clock.
+ */
 export interface LockfileFenceConfig {
   method: 'lockfile';
-  /** lease file on storage both nodes see (an NFS path), never on the shared filesystem itself */
+  /** lease record file on storage both nodes see (an NFS path), never on the shared filesystem itself */
   path: string;
-  /** a lease not refreshed for this long is stale and may be taken over (proper-lockfile `stale`) */
+  /** S: the lease's stale time, ms */
   staleMs: number;
-  /** how often the holder refreshes the lease (proper-lockfile `update`) */
+  /** R: how often the holder refreshes the record, ms */
   updateMs: number;
+  /** T_io: the bound on one lease I/O (a read, or a refresh's read-compare-write), ms */
+  ioTimeoutMs: number;
+  /** M: safety margin, ms; at least max(1000, 5 % of S) */
+  marginMs: number;
+  /** how long the peer must see the record unchanged before taking it over, ms (≥ S + M) */
+  takeoverAfterMs: number;
+  /** the watchdog, or null (then `allowNoWatchdog` must be set: a frozen holder is not stopped) */
+  watchdog: WatchdogConfig | null;
+  /** accept lockfile fencing without a watchdog (status and the log warn while it is set) */
+  allowNoWatchdog: boolean;
+  /**
+   * accept a lease directory on a local filesystem (the netns lab, whose nodes share one kernel);
+   * never on a real pair: status and the log flag it loudly
+   */
+  allowLocalLease: boolean;
 }
 
 export interface NoneFenceConfig {
@@ -48,12 +85,13 @@ export type FenceConfig = LockfileFenceConfig | NoneFenceConfig;
 
 /** Every bounded wait, in milliseconds. */
 export interface Deadlines {
-  /** overall deadline of `check`; keep it below keepalived's vrrp_script `timeout` */
+  /** overall deadline of `check`; below `keepalived.checkTimeoutMs` (relation (e)) */
   checkMs: number;
   /** how long `notify` may take to hand its request over */
   notifyMs: number;
   /** SQL ping (connect + query) */
   sqlPingMs: number;
+  /** acquiring the fence; for a lease at least takeoverAfterMs + 2·ioTimeoutMs (relation (c)) */
   fenceAcquireMs: number;
   fenceReleaseMs: number;
   mountMs: number;
@@ -68,6 +106,11 @@ export interface Deadlines {
   unmountMs: number;
   /** pause between signalling the users of the mountpoint and retrying umount */
   unmountSignalDelayMs: number;
+  /**
+   * the whole promotion; at least fenceAcquireMs + mountMs + mysqldStartMs (relation (c));
+   * default: the sum of the four promotion step deadlines
+   */
+  promoteMs: number;
 }
 
 export interface Config {
@@ -90,6 +133,21 @@ export interface Config {
   stateDir: string;
   /** `stderr`, `stdout` or an absolute file path; pino JSON lines */
   log: { destination: string; level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' };
-  /** keepalived integration: VRRP instance to follow, and its notify_fifo (read by the daemon) */
-  keepalived: { instance: string | null; notifyFifo: string | null };
+  /** keepalived integration: VRRP instance to follow, its notify_fifo (read by the daemon), and the vrrp_script timing the generated keepalived.conf uses */
+  keepalived: KeepalivedConfig;
+}
+
+/** keepalived integration (keepalived.conf(5): `vrrp_script`, `notify_fifo`). */
+export interface KeepalivedConfig {
+  /** follow only this VRRP instance; null = every instance */
+  instance: string | null;
+  /** keepalived's notify_fifo, read by the daemon; null = not read */
+  notifyFifo: string | null;
+  /** vrrp_script `interval`, ms (relation (e): checkTimeoutMs ≤ this) */
+  checkIntervalMs: number;
+  /** vrrp_script `timeout`, ms (relation (e): deadlines.checkMs < this) */
+  checkTimeoutMs: number;
+  /** vrrp_script `fall` and `rise` */
+  checkFall: number;
+  checkRise: number;
 }
