@@ -7,10 +7,14 @@ export const NONE_WARNING = 'fence method "none": the shared disk is NOT protect
 export function createNoneFence(node: string): Fence {
   const status: FenceStatus = { held: null, holder: null, registrants: [], detail: 'no fencing (method none)' };
   return {
-    describe: () => ({ method: 'none', target: null, identity: node }),
+    describe: () => ({ method: 'none', target: null, identity: node, warnings: [NONE_WARNING] }),
     acquire: () => Promise.resolve(status),
     release: () => Promise.resolve(),
     verify: () => Promise.resolve(status),
     onLost: () => undefined,
+    start: () => undefined,
+    stop: () => undefined,
+    mayWrite: () => null,
+    holding: () => false,
   };
 }

@@ -1,6 +1,11 @@
 // The one interface every fencing method implements. Shaped so that SCSI-3 persistent
 // reservations (register, reserve WERO type 5, PREEMPT AND ABORT, read-back of keys and the
 // reservation) fit without change: `identity` is the node's key, `registrants` the registered keys.
+//
+// The rule every method enforces (DESIGN §5): a node may write to the shared device only while it
+// holds the fence, and it must lose the ability to write — not just the wish — when the fence is
+// taken from it. `mayWrite()` is the daemon's own, monotonic-clock answer to "may I still write?";
+// the daemon pets the watchdog only while it is true and self-fences the moment it is not.
 
 /** What a read-back of the fence shows. */
 export interface FenceStatus {
@@ -13,7 +18,7 @@ export interface FenceStatus {
   holder: string | null;
   /** registered identities (SCSI-3 PR registrants); empty for methods without registration */
   registrants: string[];
-  /** one line for humans, e.g. `lease /nfs/fa/lease held by db1 (pid 812), refreshed 0.4 s ago` */
+  /** one line for humans, e.g. `lease /nfs/fa/lease held by db1 (pid 812, counter 41); right to write 5.2 s more` */
   detail: string;
 }
 
@@ -24,22 +29,28 @@ export interface FenceDescription {
   target: string | null;
   /** this node's identity on the fence: its name, or its reservation key */
   identity: string;
+  /** configuration choices that weaken the fence, one line each; `status` and the daemon's log repeat them */
+  warnings: string[];
 }
 
-/** Called at most once per acquisition when a held fence is lost (taken over, removed, preempted). */
+/** Called at most once per tenure when a held fence is lost (taken over, expired, unreadable past its bound). */
 export type FenceLostListener = (reason: string) => void;
 
 export interface Fence {
   describe(): FenceDescription;
   /**
    * Takes the fence, waiting (and retrying) until it is ours or `signal` aborts. Idempotent: a
-   * node that already holds it gets its status back. A lease or reservation left behind by this
-   * node's own dead process is reclaimed at once.
+   * node that already holds it gets its status back. A fence left behind by this node's own dead
+   * daemon is reclaimed at once.
    * @throws FenceAgentError code `EFENCE` when the fence is held by another node and `signal` aborts,
    *   or the abort reason (a `DeadlineError`, code `EDEADLINE`).
    */
   acquire(signal: AbortSignal): Promise<FenceStatus>;
-  /** Gives the fence up if this node holds it. Idempotent; never touches a peer's fence. */
+  /**
+   * Gives the fence up if this node holds it (or its own dead daemon left it). Idempotent; never
+   * touches a peer's fence. Call only after the unmount was verified (DESIGN §4).
+   * @throws FenceAgentError code `EFENCE` when the release could not be written (storage not answering).
+   */
   release(signal: AbortSignal): Promise<void>;
   /**
    * Reads the fence back from the storage. Read-only; usable from any process (`check`,
@@ -49,4 +60,15 @@ export interface Fence {
   verify(timeoutMs?: number): Promise<FenceStatus>;
   /** Registers a listener for loss of a fence held by this process (the daemon). */
   onLost(listener: FenceLostListener): void;
+  /** Starts the daemon's background work: refresh (or watch) while held, observe the peer while not. */
+  start(): void;
+  /** Stops the background work (timers); holds or releases nothing by itself. */
+  stop(): void;
+  /**
+   * Whether this process holds the fence *and* its right to write has not ended, by this node's
+   * monotonic clock. null for a method without a fence (`none`).
+   */
+  mayWrite(): boolean | null;
+  /** Whether this process holds the fence (acquired, not yet released or lost). */
+  holding(): boolean;
 }

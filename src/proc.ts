@@ -76,6 +76,22 @@ export function bootId(): string {
   }
 }
 
+/**
+ * The machine id (machine-id(5): `/etc/machine-id`, else `/var/lib/dbus/machine-id`), or
+ * 'unknown'. Stable across reboots; VMs cloned from one image may share it until regenerated.
+ */
+export function machineId(): string {
+  for (const file of ['/etc/machine-id', '/var/lib/dbus/machine-id']) {
+    try {
+      const id = readFileSync(file, 'utf8').trim();
+      if (id !== '') return id;
+    } catch {
+      // try the next one
+    }
+  }
+  return 'unknown';
+}
+
 /** True when `child` is `parent` or lies below it (plain string paths, no filesystem access). */
 export const isPathUnder = (child: string, parent: string): boolean =>
   child === parent || child.startsWith(parent.endsWith('/') ? parent : `${parent}/`);
