@@ -6,45 +6,26 @@
 // - `child` (default, the daemon): read through a short-lived child process (cat, stat); one
 //   that hangs is SIGKILLed and abandoned, never waited for. Costs ~20 ms per read.
 // - `inline` (`check`, `status`: short-lived, run every few seconds): fs in-process, raced with a
-//   timer; a read still pending at exit makes {@link exitProcess} end the process with SIGKILL
-//   (killable NFS waits and FIFO reads die with it) instead of hanging in exit.
+//   timer; a read still pending at exit makes exitProcess() (src/lease-io.ts) end the process with
+//   SIGKILL (killable NFS waits and FIFO reads die with it) instead of hanging in exit. The count
+//   of pending reads is the one src/lease-io.ts keeps on globalThis, shared by both modules and by
+//   their copies in dist/cli.cjs and dist/full.mjs.
+// src/lease-io.ts supersedes this module for the lease; fence/lockfile.ts still reads through it.
 // node:child_process, not execa: this runs inside `check`, where execa's ~110 ms import is too much.
 import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { FenceAgentError } from './errors.ts';
+import { boundedInline } from './lease-io.ts';
 
 let strategy: 'child' | 'inline' = 'child';
-let pendingInline = 0;
 
 /** Switches this process to in-process reads (see the module comment). */
 export function useInlineStorageIo(): void {
   strategy = 'inline';
 }
 
-/**
- * Exits with `code` — unless an in-process storage read is still pending, in which case a normal
- * exit would hang joining libuv's threadpool: then the process SIGKILLs itself (its parent sees
- * "killed by signal 9", still a failure for keepalived).
- */
-export function exitProcess(code: number): never {
-  if (pendingInline > 0) process.kill(process.pid, 'SIGKILL');
-  process.exit(code);
-}
-
 const timedOut = (what: string, timeoutMs: number): FenceAgentError =>
   new FenceAgentError('ETIMEDOUT', `${what} did not return within ${timeoutMs} ms (storage not answering?)`);
-
-async function inline<T>(what: string, timeoutMs: number, op: () => Promise<T>): Promise<T> {
-  pendingInline++;
-  const running = op().finally(() => pendingInline--);
-  running.catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([running, new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(timedOut(what, timeoutMs)), timeoutMs)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const orNullIfMissing = <T>(op: Promise<T>): Promise<T | null> =>
   op.catch((error: NodeJS.ErrnoException) => {
@@ -86,7 +67,7 @@ const missing = (stderr: string): boolean => stderr.includes('No such file or di
  * @throws FenceAgentError code `ETIMEDOUT` at `timeoutMs`; `EIO` when cat fails otherwise.
  */
 export async function readFileBounded(path: string, timeoutMs: number): Promise<string | null> {
-  if (strategy === 'inline') return inline(`read ${path}`, timeoutMs, () => orNullIfMissing(readFile(path, 'utf8')));
+  if (strategy === 'inline') return boundedInline(`read ${path}`, timeoutMs, () => orNullIfMissing(readFile(path, 'utf8')));
   const result = await capture(['cat', '--', path], timeoutMs);
   if (result.code === 0) return result.stdout;
   if (missing(result.stderr)) return null;
@@ -98,7 +79,7 @@ export async function readFileBounded(path: string, timeoutMs: number): Promise<
  * not exist. @throws FenceAgentError code `ETIMEDOUT` at `timeoutMs`; `EIO` otherwise.
  */
 export async function mtimeMsBounded(path: string, timeoutMs: number): Promise<number | null> {
-  if (strategy === 'inline') return inline(`stat ${path}`, timeoutMs, async () => (await orNullIfMissing(stat(path)))?.mtimeMs ?? null);
+  if (strategy === 'inline') return boundedInline(`stat ${path}`, timeoutMs, async () => (await orNullIfMissing(stat(path)))?.mtimeMs ?? null);
   const result = await capture(['stat', '-c', '%.3Y', '--', path], timeoutMs);
   if (result.code === 0) return Math.round(Number(result.stdout.trim()) * 1000);
   if (missing(result.stderr)) return null;

@@ -6,11 +6,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { exitProcess, useInlineStorageIo } from '../bounded-io.ts';
+import { useInlineStorageIo } from '../bounded-io.ts';
 import { configPathFrom, loadConfig } from '../config/load.ts';
 import { ExitCode, usageError } from '../errors.ts';
 import type { Config } from '../config/types.ts';
 import { evaluate, type Verdict } from '../health.ts';
+import { exitProcess } from '../lease-io.ts';
 import { isAlive } from '../proc.ts';
 import { observe } from '../probes/observe.ts';
 import { readState } from '../state.ts';

@@ -37,12 +37,17 @@ export function parseMountinfo(text: string): MountEntry[] {
   return entries;
 }
 
+/** A dev_t as `major:minor`, the way mountinfo prints it (Linux encoding, glibc gnu_dev_major/minor). */
+export function majorMinorOf(dev: bigint): string {
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  return `${major}:${minor}`;
+}
+
 /** `major:minor` of a block device node, as mountinfo prints it (Linux dev_t encoding). */
 export async function deviceNumber(devicePath: string): Promise<string> {
   const { rdev } = await stat(devicePath, { bigint: true });
-  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
-  const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
-  return `${major}:${minor}`;
+  return majorMinorOf(rdev);
 }
 
 /** What the mount probe saw. */
