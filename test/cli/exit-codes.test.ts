@@ -87,7 +87,7 @@ describe('fence-agent exit codes', () => {
     const ran = await cli(['config', 'check'], { FENCE_AGENT_CONFIG: file });
     assert.equal(ran.exitCode, 0, ran.stderr);
     const resolved = JSON.parse(ran.stdout) as { deadlines: { checkMs: number }; disk: { fstype: string } };
-    assert.equal(resolved.deadlines.checkMs, 2500);
+    assert.equal(resolved.deadlines.checkMs, 1500);
     assert.equal(resolved.disk.fstype, 'ext4');
     assert.match(ran.stderr, /warning: fence method "none": the shared disk is NOT protected/);
   });
