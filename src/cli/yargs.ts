@@ -2,8 +2,11 @@
 // `notify` without --help are parsed by node:util in src/cli.ts and never load yargs).
 import yargs from 'yargs';
 import { configPathFrom, DEFAULT_CONFIG_PATH } from '../config/load.ts';
-import { ExitCode } from '../errors.ts';
+import { ExitCode, usageError } from '../errors.ts';
 import { reportError } from '../commands/common.ts';
+
+/** Thrown by the fail handler after it has printed a usage error, to stop yargs there. */
+const USAGE_REPORTED = new Error('usage error reported');
 
 /** Parses `argv` (without node and script) and runs the command; returns the exit code. */
 export async function runYargs(argv: string[]): Promise<number> {
@@ -14,6 +17,17 @@ export async function runYargs(argv: string[]): Promise<number> {
   const fail = (command: string) => (error: unknown) => finish(reportError(command, error));
   const configOption = {
     config: { type: 'string', describe: `configuration file (also FENCE_AGENT_CONFIG; default ${DEFAULT_CONFIG_PATH})` },
+  } as const;
+  // `config keepalived` only. Strings, parsed by the command, so that an error shows what was given.
+  const keepalivedOptions = {
+    interface: { type: 'string', describe: 'config keepalived: VRRP interface' },
+    'router-id': { type: 'string', describe: 'config keepalived: virtual_router_id 1..255 (the same on both nodes)' },
+    priority: { type: 'string', describe: 'config keepalived: priority 1..254 (different on the two nodes)' },
+    'advert-ms': { type: 'string', describe: 'config keepalived: advert_int in ms (default 1000)' },
+    src: { type: 'string', describe: "config keepalived: unicast_src_ip, this node's address" },
+    peer: { type: 'string', array: true, describe: "config keepalived: unicast_peer, the other node's address (repeatable)" },
+    'garp-refresh': { type: 'string', describe: 'config keepalived: garp_master_refresh in seconds' },
+    'agent-command': { type: 'string', describe: 'config keepalived: how keepalived runs fence-agent (default /usr/local/bin/fence-agent)' },
   } as const;
 
   const parser = yargs(argv)
@@ -57,14 +71,27 @@ export async function runYargs(argv: string[]): Promise<number> {
     )
     .command(
       'config <action>',
-      'configuration tools; `config check` validates and prints the resolved configuration (secrets masked)',
-      (y) => y.options(configOption).positional('action', { choices: ['check'] as const, demandOption: true }),
+      'configuration tools; `config check` validates and prints the resolved configuration (secrets masked); `config keepalived` prints keepalived.conf for this node',
+      (y) =>
+        y
+          .options({ ...configOption, ...keepalivedOptions })
+          .positional('action', { choices: ['check', 'keepalived'] as const, demandOption: true })
+          .example('$0 config keepalived --interface eth0 --router-id 51 --priority 150 --src 192.168.6.174 --peer 192.168.6.175 --garp-refresh 2', 'keepalived.conf of the first node'),
       async (args) => {
-        const { main } = await import('../commands/config-check.ts');
+        const command = `config ${args.action}`;
         try {
+          if (args.action === 'keepalived') {
+            const { main } = await import('../commands/config-keepalived.ts');
+            const { interface: ifname, routerId, priority, advertMs, src, peer, garpRefresh, agentCommand } = args;
+            finish(main(configPathFrom(args.config), { interface: ifname, routerId, priority, advertMs, src, peer, garpRefresh, agentCommand }));
+            return;
+          }
+          const stray = Object.keys(keepalivedOptions).find((flag) => args[flag as keyof typeof args] !== undefined);
+          if (stray !== undefined) throw usageError(`--${stray} belongs to config keepalived`);
+          const { main } = await import('../commands/config-check.ts');
           finish(main(configPathFrom(args.config)));
         } catch (error) {
-          fail('config check')(error);
+          fail(command)(error);
         }
       },
     )
@@ -77,7 +104,13 @@ export async function runYargs(argv: string[]): Promise<number> {
       if (error) throw error;
       process.stderr.write(`fence-agent: ${message}\nrun "fence-agent --help" for usage\n`);
       finish(ExitCode.USAGE);
+      // Without a throw yargs goes on to run the command's handler despite the failed validation.
+      throw USAGE_REPORTED;
     });
-  await parser.parseAsync();
+  try {
+    await parser.parseAsync();
+  } catch (error) {
+    if (error !== USAGE_REPORTED) throw error;
+  }
   return exitCode;
 }

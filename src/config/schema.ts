@@ -3,14 +3,18 @@
 import path from 'node:path';
 import { isIP } from 'node:net';
 import { configError } from '../errors.ts';
-import type { Config, Deadlines, FenceConfig, MysqldConfig } from './types.ts';
+import { assertRelations } from './relations.ts';
+import type { Config, Deadlines, FenceConfig, KeepalivedConfig, MysqldConfig, WatchdogConfig } from './types.ts';
 
-/** Defaults for every optional key (README "Configuration" lists them). */
-export const DEFAULT_DEADLINES: Deadlines = {
-  checkMs: 2500,
+/** The step deadlines a promotion is made of; `deadlines.promoteMs` defaults to their sum. */
+const PROMOTION_STEPS = ['fenceAcquireMs', 'mountMs', 'mysqldStartMs', 'sqlReadyMs'] as const;
+
+/** Every deadline but `promoteMs`, which is derived from the resolved steps. */
+const STEP_DEADLINES = {
+  checkMs: 1500,
   notifyMs: 700,
   sqlPingMs: 1000,
-  fenceAcquireMs: 15000,
+  fenceAcquireMs: 25000,
   fenceReleaseMs: 5000,
   mountMs: 30000,
   mysqldStartMs: 30000,
@@ -19,7 +23,32 @@ export const DEFAULT_DEADLINES: Deadlines = {
   mysqldTermGraceMs: 30000,
   unmountMs: 30000,
   unmountSignalDelayMs: 1000,
+} satisfies Omit<Deadlines, 'promoteMs'>;
+
+/**
+ * Defaults for every deadline, ms (README "Configuration" lists them). `promoteMs` here is the sum
+ * of the default promotion steps (145000); resolveConfig recomputes it from the resolved steps
+ * (fenceAcquireMs + mountMs + mysqldStartMs + sqlReadyMs) when the file does not set it.
+ */
+export const DEFAULT_DEADLINES: Deadlines = {
+  ...STEP_DEADLINES,
+  promoteMs: PROMOTION_STEPS.reduce((sum, key) => sum + STEP_DEADLINES[key], 0),
 };
+
+/** Lease defaults, ms (README "Configuration"): S, R, T_io; M and takeoverAfterMs derive from S. */
+export const DEFAULT_LEASE = { staleMs: 15000, updateMs: 2000, ioTimeoutMs: 2000 } as const;
+
+/** Default `fence.watchdog.daemonRestartMs`: systemd `RestartSec=1` plus a cold start of the daemon. */
+export const DEFAULT_DAEMON_RESTART_MS = 3000;
+
+/**
+ * The smallest `fence.marginMs` accepted for a stale time S (ms): max(1000, ⌈5 % of S⌉). It covers
+ * the two nodes' monotonic clocks running at slightly different rates and scheduling delay.
+ */
+export const minimumMarginMs = (staleMs: number): number => Math.max(1000, Math.ceil(0.05 * staleMs));
+
+/** Defaults of the keepalived `vrrp_script` timing (keepalived.conf(5) `vrrp_script`). */
+export const DEFAULT_KEEPALIVED_CHECK = { checkIntervalMs: 2000, checkTimeoutMs: 2000, checkFall: 2, checkRise: 2 } as const;
 
 type Json = Record<string, unknown>;
 
@@ -34,6 +63,11 @@ class Reader {
   invalid(key: string, expected: string, value: unknown): never {
     const got = value === undefined ? 'nothing' : JSON.stringify(value);
     throw configError(`config ${this.source}: ${this.prefix}${key}: expected ${expected}, got ${got}`);
+  }
+
+  /** Throws the one-line error `config FILE: KEY: PROBLEM` for a rule that is not about one value's shape. */
+  fail(key: string, problem: string): never {
+    throw configError(`config ${this.source}: ${this.prefix}${key}: ${problem}`);
   }
 
   /** Rejects keys this reader does not know (a typo in an HA config must not pass silently). */
@@ -75,11 +109,19 @@ class Reader {
     return this.has(key) ? this.absolutePath(key) : null;
   }
 
-  integer(key: string, fallback: number, min: number, max: number, unit = ''): number {
+  /** An integer min..max; `fallback` undefined makes the key required. */
+  integer(key: string, fallback: number | undefined, min: number, max: number, unit = ''): number {
     const value = this.object[key] ?? fallback;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
       return this.invalid(key, `an integer ${min}..${max}${unit}`, value);
     }
+    return value;
+  }
+
+  /** A JSON boolean (not "true", not 1). */
+  boolean(key: string, fallback: boolean): boolean {
+    const value = this.object[key] ?? fallback;
+    if (typeof value !== 'boolean') return this.invalid(key, 'true or false', value);
     return value;
   }
 
@@ -168,39 +210,83 @@ function readMysqld(r: Reader, mountpoint: string): MysqldConfig {
   };
 }
 
+function readWatchdog(r: Reader): WatchdogConfig {
+  r.only(['device', 'timeoutMs', 'nowayout', 'daemonRestartMs']);
+  return {
+    device: r.absolutePath('device'),
+    timeoutMs: r.integer('timeoutMs', undefined, 1000, 600000, ' ms'),
+    nowayout: r.boolean('nowayout', false),
+    daemonRestartMs: r.integer('daemonRestartMs', DEFAULT_DAEMON_RESTART_MS, 0, 600000, ' ms'),
+  };
+}
+
 function readFence(r: Reader, mountpoint: string): FenceConfig {
   const method = r.oneOf('method', ['lockfile', 'none'] as const);
   if (method === 'none') {
     r.only(['method']);
     return { method };
   }
-  r.only(['method', 'path', 'staleMs', 'updateMs']);
+  r.only(['method', 'path', 'staleMs', 'updateMs', 'ioTimeoutMs', 'marginMs', 'takeoverAfterMs', 'watchdog', 'allowNoWatchdog', 'allowLocalLease']);
   const leasePath = r.absolutePath('path');
   if (isUnder(leasePath, mountpoint)) {
     r.invalid('path', `a path outside disk.mountpoint ${mountpoint} (the lease lives on storage both nodes see, not on the shared filesystem)`, leasePath);
   }
-  const staleMs = r.integer('staleMs', 10000, 2000, 600000, ' ms');
-  const updateMs = r.integer('updateMs', Math.max(1000, Math.floor(staleMs / 4)), 1000, staleMs, ' ms');
-  if (updateMs > staleMs / 2) {
-    r.invalid('updateMs', `at most half of fence.staleMs (${staleMs / 2})`, updateMs);
+  const staleMs = r.integer('staleMs', DEFAULT_LEASE.staleMs, 3000, 600000, ' ms');
+  const updateMs = r.integer('updateMs', DEFAULT_LEASE.updateMs, 200, 600000, ' ms');
+  const ioTimeoutMs = r.integer('ioTimeoutMs', DEFAULT_LEASE.ioTimeoutMs, 100, 60000, ' ms');
+  const minMarginMs = minimumMarginMs(staleMs);
+  const marginMs = r.integer('marginMs', minMarginMs, 0, 600000, ' ms');
+  if (marginMs < minMarginMs) {
+    r.invalid(
+      'marginMs',
+      `at least ${minMarginMs} ms = max(1000, 5 % of fence.staleMs ${staleMs}) (the margin absorbs the two nodes' clocks running at different rates and scheduling delay)`,
+      marginMs,
+    );
   }
-  return { method, path: leasePath, staleMs, updateMs };
+  const takeoverAfterMs = r.integer('takeoverAfterMs', staleMs + marginMs, 1000, 1_200_000, ' ms');
+  const watchdog = r.has('watchdog') ? readWatchdog(r.section('watchdog', true)) : null;
+  const allowNoWatchdog = r.boolean('allowNoWatchdog', false);
+  const allowLocalLease = r.boolean('allowLocalLease', false);
+  if (watchdog === null && !allowNoWatchdog) {
+    r.fail(
+      'watchdog',
+      'required for lockfile fencing (a lease alone cannot stop a frozen MASTER); configure the kernel watchdog or set fence.allowNoWatchdog: true',
+    );
+  }
+  return { method, path: leasePath, staleMs, updateMs, ioTimeoutMs, marginMs, takeoverAfterMs, watchdog, allowNoWatchdog, allowLocalLease };
 }
 
 function readDeadlines(r: Reader): Deadlines {
-  const keys = Object.keys(DEFAULT_DEADLINES) as (keyof Deadlines)[];
-  r.only(keys);
-  const out = { ...DEFAULT_DEADLINES };
-  for (const key of keys) out[key] = r.integer(key, DEFAULT_DEADLINES[key], 50, 3_600_000, ' ms');
-  if (out.mysqldTermGraceMs >= out.mysqldStopMs) {
-    r.invalid('mysqldTermGraceMs', `less than deadlines.mysqldStopMs (${out.mysqldStopMs}) so SIGKILL still fits`, out.mysqldTermGraceMs);
+  r.only(Object.keys(DEFAULT_DEADLINES));
+  const steps = { ...STEP_DEADLINES };
+  for (const key of Object.keys(STEP_DEADLINES) as (keyof typeof STEP_DEADLINES)[]) {
+    steps[key] = r.integer(key, STEP_DEADLINES[key], 50, 3_600_000, ' ms');
   }
-  return out;
+  if (steps.mysqldTermGraceMs >= steps.mysqldStopMs) {
+    r.invalid('mysqldTermGraceMs', `less than deadlines.mysqldStopMs (${steps.mysqldStopMs}) so SIGKILL still fits`, steps.mysqldTermGraceMs);
+  }
+  // Up to four hours: the default (the sum of four step deadlines of at most one hour) always fits.
+  const promoteMs = r.integer('promoteMs', PROMOTION_STEPS.reduce((sum, key) => sum + steps[key], 0), 50, 14_400_000, ' ms');
+  return { ...steps, promoteMs };
+}
+
+function readKeepalived(r: Reader): KeepalivedConfig {
+  r.only(['instance', 'notifyFifo', 'checkIntervalMs', 'checkTimeoutMs', 'checkFall', 'checkRise']);
+  const d = DEFAULT_KEEPALIVED_CHECK;
+  return {
+    instance: r.has('instance') ? r.string('instance', undefined, /^\S+$/, 'a VRRP instance name') : null,
+    notifyFifo: r.nullableAbsolutePath('notifyFifo'),
+    checkIntervalMs: r.integer('checkIntervalMs', d.checkIntervalMs, 100, 600000, ' ms'),
+    checkTimeoutMs: r.integer('checkTimeoutMs', d.checkTimeoutMs, 100, 600000, ' ms'),
+    checkFall: r.integer('checkFall', d.checkFall, 1, 100),
+    checkRise: r.integer('checkRise', d.checkRise, 1, 100),
+  };
 }
 
 /**
- * Validates parsed JSON and fills in defaults.
- * @throws FenceAgentError code `ECONFIG` (exit 6) naming the first bad key and what was expected.
+ * Validates parsed JSON and fills in defaults, then checks the timer relations (config/relations.ts).
+ * @throws FenceAgentError code `ECONFIG` (exit 6), one line: the first bad key and what was
+ *   expected, or the first violated timer relation with its keys and numbers.
  */
 export function resolveConfig(raw: unknown, configPath: string): Config {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -237,8 +323,6 @@ export function resolveConfig(raw: unknown, configPath: string): Config {
     logR.invalid('destination', 'stderr, stdout or an absolute path', destination);
   }
 
-  const keepalivedR = root.section('keepalived', false);
-  keepalivedR.only(['instance', 'notifyFifo']);
   const monitorR = root.section('monitor', false);
   monitorR.only(['fenceIntervalMs', 'sqlIntervalMs']);
 
@@ -252,7 +336,7 @@ export function resolveConfig(raw: unknown, configPath: string): Config {
   offDisk(root, 'stateDir', stateDir);
   if (path.isAbsolute(destination)) offDisk(logR, 'destination', destination);
 
-  return {
+  const config: Config = {
     configPath,
     node: root.string('node', undefined, NAME, NAME_EXPECTED),
     cluster: root.string('cluster', 'fence-agent', NAME, NAME_EXPECTED),
@@ -268,9 +352,8 @@ export function resolveConfig(raw: unknown, configPath: string): Config {
     runDir,
     stateDir,
     log: { destination, level: logR.oneOf('level', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const, 'info') },
-    keepalived: {
-      instance: keepalivedR.has('instance') ? keepalivedR.string('instance', undefined, /^\S+$/, 'a VRRP instance name') : null,
-      notifyFifo: keepalivedR.nullableAbsolutePath('notifyFifo'),
-    },
+    keepalived: readKeepalived(root.section('keepalived', false)),
   };
+  assertRelations(config);
+  return config;
 }

@@ -87,7 +87,7 @@ describe('fence-agent exit codes', () => {
     const ran = await cli(['config', 'check'], { FENCE_AGENT_CONFIG: file });
     assert.equal(ran.exitCode, 0, ran.stderr);
     const resolved = JSON.parse(ran.stdout) as { deadlines: { checkMs: number }; disk: { fstype: string } };
-    assert.equal(resolved.deadlines.checkMs, 2500);
+    assert.equal(resolved.deadlines.checkMs, 1500);
     assert.equal(resolved.disk.fstype, 'ext4');
     assert.match(ran.stderr, /warning: fence method "none": the shared disk is NOT protected/);
   });
@@ -97,5 +97,84 @@ describe('fence-agent exit codes', () => {
     const ran = await cli(['notify', 'INSTANCE', 'VI_WEB', 'MASTER', '100'], { FENCE_AGENT_CONFIG: file });
     assert.equal(ran.exitCode, 0, ran.stderr);
     assert.match(ran.stderr, /ignored: INSTANCE VI_WEB is not the configured instance VI_DB/);
+  });
+
+  test('an unknown option stops the command before it runs: exit 2', async () => {
+    const file = writeConfig('bogus-option.json', minimal);
+    for (const args of [['status', '--bogus'], ['config', 'check', '--bogus'], ['config', 'keepalived', '--bogus']]) {
+      const ran = await cli([...args, '--config', file]);
+      assert.equal(ran.exitCode, 2, `${args.join(' ')}: ${ran.stderr}`);
+      assert.equal(ran.stdout, '');
+      assert.match(ran.stderr, /^fence-agent: Unknown argument: bogus\n/);
+    }
+  });
+
+  test('config keepalived prints keepalived.conf with the configuration path in the check and notify lines', async () => {
+    const file = writeConfig('keepalived.json', { ...minimal, keepalived: { instance: 'VI_DB' } });
+    const ran = await cli(['config', 'keepalived', '--config', file, '--interface', 'eth0', '--router-id', '51', '--priority', '150', '--src', '10.77.0.1', '--peer', '10.77.0.2', '--garp-refresh', '2']);
+    assert.equal(ran.exitCode, 0, ran.stderr);
+    assert.equal(ran.stderr, '');
+    assert.match(ran.stdout, new RegExp(`^    script "/usr/local/bin/fence-agent check --config ${file}"$`, 'm'));
+    assert.match(ran.stdout, new RegExp(`^    notify "/usr/local/bin/fence-agent notify --config ${file}"$`, 'm'));
+    assert.match(ran.stdout, /^vrrp_instance VI_DB \{$/m);
+    assert.match(ran.stdout, /^ {4}router_id db1$/m);
+    assert.match(ran.stdout, /^ {8}10\.77\.0\.10\/24 dev vip0$/m);
+    assert.match(ran.stdout, /^ {4}unicast_peer \{\n {8}10\.77\.0\.2\n {4}\}$/m);
+  });
+
+  test('config keepalived takes the agent command from --agent-command', async () => {
+    const file = writeConfig('keepalived-agent.json', minimal);
+    const ran = await cli(['config', 'keepalived', '--config', file, '--interface', 'eth0', '--router-id', '51', '--priority', '100', '--agent-command', '/usr/bin/node /opt/fa/dist/cli.cjs']);
+    assert.equal(ran.exitCode, 0, ran.stderr);
+    assert.match(ran.stdout, new RegExp(`script "/usr/bin/node /opt/fa/dist/cli.cjs check --config ${file}"`));
+  });
+
+  test('config keepalived with a missing or malformed flag exits 2 in one line, before reading any configuration', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--router-id', '51', '--priority', '150'], /--interface: expected an interface name \(at most 15 bytes\), got nothing/],
+      [['--interface', 'eth0', '--priority', '150'], /--router-id: expected an integer 1\.\.255, got nothing/],
+      [['--interface', 'eth0', '--router-id', 'fifty', '--priority', '150'], /--router-id: expected an integer 1\.\.255, got "fifty"/],
+      [['--interface', 'eth0', '--router-id', '51', '--priority', '255'], /--priority: expected an integer 1\.\.254, got 255/],
+      [['--interface', 'eth0', '--router-id', '51', '--priority', '150', '--peer', 'db2'], /--peer: expected an IPv4 or IPv6 address, got "db2"/],
+      [['--interface', 'eth0', '--router-id', '51', '--priority', '150', '--garp-refresh', '0'], /--garp-refresh: expected whole seconds 1\.\.86400, got 0/],
+      [['--interface', 'eth0', '--router-id', '51', '--priority', '150', '--agent-command', 'fence-agent'], /--agent-command: expected an absolute path/],
+    ];
+    for (const [flags, pattern] of cases) {
+      const ran = await cli(['config', 'keepalived', ...flags]); // FENCE_AGENT_CONFIG points at a missing file
+      assert.equal(ran.exitCode, 2, `${flags.join(' ')}: ${ran.stderr}`);
+      assert.equal(ran.stdout, '');
+      assert.equal(ran.stderr.split('\n').filter(Boolean).length, 1, ran.stderr);
+      assert.match(ran.stderr, /^fence-agent config keepalived: /);
+      assert.match(ran.stderr, pattern);
+      assert.match(ran.stderr, /; usage: fence-agent config keepalived --interface IF/);
+    }
+  });
+
+  test('config keepalived refuses a unicast address of the other family than the VIP with exit 2', async () => {
+    const file = writeConfig('keepalived-family.json', minimal);
+    const ran = await cli(['config', 'keepalived', '--config', file, '--interface', 'eth0', '--router-id', '51', '--priority', '150', '--src', 'fd00::1']);
+    assert.equal(ran.exitCode, 2, ran.stderr);
+    assert.match(ran.stderr, /^fence-agent config keepalived: --src: expected an IPv4 address \(the VIP's family\), got "fd00::1"; usage: /);
+  });
+
+  test('config keepalived exits 6 on a missing configuration, in one line', async () => {
+    const ran = await cli(['config', 'keepalived', '--interface', 'eth0', '--router-id', '51', '--priority', '150']);
+    assert.equal(ran.exitCode, 6, ran.stderr);
+    assert.equal(ran.stderr.trim(), `fence-agent config keepalived: config ${missingConfig}: cannot read it (ENOENT)`);
+  });
+
+  test('config keepalived exits 6 when the check timing is not whole seconds', async () => {
+    const file = writeConfig('keepalived-subsecond.json', { ...minimal, deadlines: { checkMs: 1000 }, keepalived: { checkIntervalMs: 1500, checkTimeoutMs: 1500 } });
+    const ran = await cli(['config', 'keepalived', '--config', file, '--interface', 'eth0', '--router-id', '51', '--priority', '150']);
+    assert.equal(ran.exitCode, 6, ran.stderr);
+    assert.equal(ran.stdout, '');
+    assert.match(ran.stderr, /^fence-agent config keepalived: config .*: keepalived\.checkIntervalMs: expected whole seconds for keepalived\.conf .*, got 1500$/);
+  });
+
+  test('config check refuses the flags of config keepalived with exit 2', async () => {
+    const file = writeConfig('check-stray.json', minimal);
+    const ran = await cli(['config', 'check', '--config', file, '--interface', 'eth0']);
+    assert.equal(ran.exitCode, 2, ran.stderr);
+    assert.equal(ran.stderr.trim(), 'fence-agent config check: --interface belongs to config keepalived');
   });
 });

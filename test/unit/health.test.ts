@@ -11,7 +11,7 @@ const config = resolveConfig(
     vip: { address: '10.0.0.100', interface: 'eth0' },
     disk: { device: '/dev/sdb1', mountpoint: '/data' },
     mysqld: { systemdUnit: 'mariadb.service' },
-    fence: { method: 'lockfile', path: '/nfs/fence-agent/lease' },
+    fence: { method: 'lockfile', path: '/nfs/fence-agent/lease', watchdog: { device: '/dev/watchdog0', timeoutMs: 5000 } },
   },
   '/etc/fence-agent/config.json',
 );

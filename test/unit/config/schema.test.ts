@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_DEADLINES, resolveConfig } from '../../../src/config/schema.ts';
+import { DEFAULT_DEADLINES, DEFAULT_KEEPALIVED_CHECK, minimumMarginMs, resolveConfig } from '../../../src/config/schema.ts';
 import { FenceAgentError } from '../../../src/errors.ts';
 
 const CONFIG_PATH = '/etc/fence-agent/config.json';
@@ -28,6 +28,12 @@ const withPatch = (patch: Record<string, unknown>): Raw => {
   }
   return raw;
 };
+
+const WATCHDOG = { device: '/dev/watchdog0', timeoutMs: 5000 };
+
+/** minimal() with a lockfile fence guarded by a 5 s watchdog, plus `fence` keys to add or override. */
+const lease = (fence: Record<string, unknown> = {}, patch: Record<string, unknown> = {}): Raw =>
+  withPatch({ ...patch, fence: { method: 'lockfile', path: '/nfs/lease', watchdog: WATCHDOG, ...fence } });
 
 /** Asserts resolveConfig throws ECONFIG / exit 6 and that the message matches every pattern. */
 const assertRejected = (raw: unknown, ...patterns: RegExp[]): FenceAgentError => {
@@ -75,7 +81,35 @@ describe('resolveConfig defaults', () => {
     assert.equal(config.runDir, '/run/fence-agent');
     assert.equal(config.stateDir, '/var/lib/fence-agent');
     assert.deepEqual(config.log, { destination: 'stderr', level: 'info' });
-    assert.deepEqual(config.keepalived, { instance: null, notifyFifo: null });
+    assert.deepEqual(config.keepalived, { instance: null, notifyFifo: null, checkIntervalMs: 2000, checkTimeoutMs: 2000, checkFall: 2, checkRise: 2 });
+  });
+
+  it('resolveConfig defaults deadlines.checkMs to 1500, fenceAcquireMs to 25000 and promoteMs to the sum of the promotion steps', () => {
+    const { deadlines } = resolveConfig(minimal(), CONFIG_PATH);
+    assert.equal(deadlines.checkMs, 1500);
+    assert.equal(deadlines.fenceAcquireMs, 25000);
+    assert.equal(deadlines.promoteMs, 25000 + 30000 + 30000 + 60000);
+    assert.equal(DEFAULT_DEADLINES.promoteMs, 145000);
+  });
+
+  it('resolveConfig derives the default promoteMs from the resolved step deadlines, not from their defaults', () => {
+    const { deadlines } = resolveConfig(withPatch({ deadlines: { fenceAcquireMs: 30000, mountMs: 1000, mysqldStartMs: 2000, sqlReadyMs: 3000 } }), CONFIG_PATH);
+    assert.equal(deadlines.promoteMs, 36000);
+  });
+
+  it('resolveConfig keeps an explicit deadlines.promoteMs', () => {
+    assert.equal(resolveConfig(withPatch({ deadlines: { promoteMs: 90000 } }), CONFIG_PATH).deadlines.promoteMs, 90000);
+  });
+
+  it('resolveConfig defaults the keepalived check timing to interval 2000 ms, timeout 2000 ms, fall 2, rise 2', () => {
+    const { keepalived } = resolveConfig(minimal(), CONFIG_PATH);
+    assert.deepEqual(DEFAULT_KEEPALIVED_CHECK, { checkIntervalMs: 2000, checkTimeoutMs: 2000, checkFall: 2, checkRise: 2 });
+    assert.deepEqual(keepalived, { instance: null, notifyFifo: null, ...DEFAULT_KEEPALIVED_CHECK });
+  });
+
+  it('resolveConfig keeps explicitly given keepalived check timing', () => {
+    const { keepalived } = resolveConfig(withPatch({ keepalived: { checkIntervalMs: 5000, checkTimeoutMs: 3000, checkFall: 3, checkRise: 5 } }), CONFIG_PATH);
+    assert.deepEqual(keepalived, { instance: null, notifyFifo: null, checkIntervalMs: 5000, checkTimeoutMs: 3000, checkFall: 3, checkRise: 5 });
   });
 
   it('resolveConfig defaults the VIP prefix to 128 for an IPv6 address', () => {
@@ -83,14 +117,89 @@ describe('resolveConfig defaults', () => {
     assert.equal(config.vip.prefix, 128);
   });
 
-  it('resolveConfig defaults the lockfile staleMs to 10000 and updateMs to a quarter of it', () => {
-    const config = resolveConfig(withPatch({ fence: { method: 'lockfile', path: '/nfs/fence-agent/lease' } }), CONFIG_PATH);
-    assert.deepEqual(config.fence, { method: 'lockfile', path: '/nfs/fence-agent/lease', staleMs: 10000, updateMs: 2500 });
+  it('resolveConfig fills in every lease default for a lockfile fence with a watchdog', () => {
+    const config = resolveConfig(lease(), CONFIG_PATH);
+    assert.deepEqual(config.fence, {
+      method: 'lockfile',
+      path: '/nfs/lease',
+      staleMs: 15000,
+      updateMs: 2000,
+      ioTimeoutMs: 2000,
+      marginMs: 1000,
+      takeoverAfterMs: 16000,
+      watchdog: { device: '/dev/watchdog0', timeoutMs: 5000, nowayout: false, daemonRestartMs: 3000 },
+      allowNoWatchdog: false,
+      allowLocalLease: false,
+    });
   });
 
-  it('resolveConfig keeps updateMs at its 1000 ms floor when staleMs is small', () => {
-    const config = resolveConfig(withPatch({ fence: { method: 'lockfile', path: '/nfs/lease', staleMs: 2000 } }), CONFIG_PATH);
-    assert.deepEqual(config.fence, { method: 'lockfile', path: '/nfs/lease', staleMs: 2000, updateMs: 1000 });
+  it('resolveConfig accepts a minimal lockfile fence without a watchdog when allowNoWatchdog is set', () => {
+    const config = resolveConfig(withPatch({ fence: { method: 'lockfile', path: '/nfs/lease', allowNoWatchdog: true } }), CONFIG_PATH);
+    assert.deepEqual(config.fence, {
+      method: 'lockfile',
+      path: '/nfs/lease',
+      staleMs: 15000,
+      updateMs: 2000,
+      ioTimeoutMs: 2000,
+      marginMs: 1000,
+      takeoverAfterMs: 16000,
+      watchdog: null,
+      allowNoWatchdog: true,
+      allowLocalLease: false,
+    });
+  });
+
+  it('resolveConfig treats a null fence.watchdog as no watchdog', () => {
+    const config = resolveConfig(lease({ watchdog: null, allowNoWatchdog: true }), CONFIG_PATH);
+    assert.equal(config.fence.method === 'lockfile' && config.fence.watchdog, null);
+  });
+
+  it('resolveConfig keeps explicitly given lease timers, watchdog settings and flags', () => {
+    const config = resolveConfig(
+      lease({
+        staleMs: 20000,
+        updateMs: 1500,
+        ioTimeoutMs: 1000,
+        marginMs: 2000,
+        takeoverAfterMs: 23000,
+        watchdog: { device: '/dev/watchdog1', timeoutMs: 10000, nowayout: true, daemonRestartMs: 0 },
+        allowNoWatchdog: true,
+        allowLocalLease: true,
+      }),
+      CONFIG_PATH,
+    );
+    assert.deepEqual(config.fence, {
+      method: 'lockfile',
+      path: '/nfs/lease',
+      staleMs: 20000,
+      updateMs: 1500,
+      ioTimeoutMs: 1000,
+      marginMs: 2000,
+      takeoverAfterMs: 23000,
+      watchdog: { device: '/dev/watchdog1', timeoutMs: 10000, nowayout: true, daemonRestartMs: 0 },
+      allowNoWatchdog: true,
+      allowLocalLease: true,
+    });
+  });
+
+  it('resolveConfig defaults fence.marginMs to 5 % of staleMs, rounded up, once that exceeds 1000 ms', () => {
+    assert.equal(minimumMarginMs(3000), 1000);
+    assert.equal(minimumMarginMs(20000), 1000);
+    assert.equal(minimumMarginMs(20001), 1001);
+    assert.equal(minimumMarginMs(100000), 5000);
+    const config = resolveConfig(lease({ staleMs: 100000 }, { deadlines: { fenceAcquireMs: 109000 } }), CONFIG_PATH);
+    assert.equal(config.fence.method === 'lockfile' && config.fence.marginMs, 5000);
+    assert.equal(config.fence.method === 'lockfile' && config.fence.takeoverAfterMs, 105000);
+  });
+
+  it('resolveConfig defaults fence.takeoverAfterMs to staleMs + marginMs', () => {
+    const config = resolveConfig(lease({ staleMs: 20000, marginMs: 3000 }, { deadlines: { fenceAcquireMs: 27000 } }), CONFIG_PATH);
+    assert.equal(config.fence.method === 'lockfile' && config.fence.takeoverAfterMs, 23000);
+  });
+
+  it('resolveConfig accepts the lower ends of staleMs, updateMs and ioTimeoutMs together (no watchdog)', () => {
+    const config = resolveConfig(lease({ staleMs: 3000, updateMs: 200, ioTimeoutMs: 100, watchdog: null, allowNoWatchdog: true }), CONFIG_PATH);
+    assert.equal(config.fence.method === 'lockfile' && config.fence.staleMs, 3000);
   });
 
   it('resolveConfig keeps explicitly given values instead of the defaults', () => {
@@ -125,7 +234,7 @@ describe('resolveConfig defaults', () => {
     assert.equal(config.deadlines.checkMs, DEFAULT_DEADLINES.checkMs);
     assert.equal(config.monitor.fenceIntervalMs, 500);
     assert.deepEqual(config.log, { destination: '/var/log/fence-agent.log', level: 'debug' });
-    assert.deepEqual(config.keepalived, { instance: 'VI_1', notifyFifo: '/run/keepalived/notify.fifo' });
+    assert.deepEqual(config.keepalived, { instance: 'VI_1', notifyFifo: '/run/keepalived/notify.fifo', ...DEFAULT_KEEPALIVED_CHECK });
   });
 
   it('resolveConfig accepts a pid file in a directory whose name merely starts like the mountpoint', () => {
@@ -295,21 +404,125 @@ describe('resolveConfig rejections', () => {
     );
   });
 
-  it('resolveConfig rejects a fence.staleMs below 2000 ms', () => {
-    assertRejected(withPatch({ fence: { method: 'lockfile', path: '/nfs/lease', staleMs: 1999 } }), /fence\.staleMs: expected an integer 2000\.\.600000 ms, got 1999/);
-  });
-
-  it('resolveConfig rejects a fence.updateMs above half of staleMs', () => {
-    assertRejected(
-      withPatch({ fence: { method: 'lockfile', path: '/nfs/lease', staleMs: 4000, updateMs: 2001 } }),
-      /fence\.updateMs: expected at most half of fence\.staleMs \(2000\), got 2001/,
+  it('resolveConfig refuses a lockfile fence without a watchdog, in one line saying what to do', () => {
+    const error = assertRejected(withPatch({ fence: { method: 'lockfile', path: '/nfs/lease' } }));
+    assert.equal(
+      error.message,
+      `config ${CONFIG_PATH}: fence.watchdog: required for lockfile fencing (a lease alone cannot stop a frozen MASTER); configure the kernel watchdog or set fence.allowNoWatchdog: true`,
     );
-    const config = resolveConfig(withPatch({ fence: { method: 'lockfile', path: '/nfs/lease', staleMs: 4000, updateMs: 2000 } }), CONFIG_PATH);
-    assert.deepEqual(config.fence, { method: 'lockfile', path: '/nfs/lease', staleMs: 4000, updateMs: 2000 });
+    assertRejected(lease({ watchdog: null }), /fence\.watchdog: required for lockfile fencing/);
+    assertRejected(lease({ watchdog: null, allowNoWatchdog: false }), /fence\.watchdog: required for lockfile fencing/);
   });
 
-  it('resolveConfig rejects a fence.updateMs below 1000 ms', () => {
-    assertRejected(withPatch({ fence: { method: 'lockfile', path: '/nfs/lease', updateMs: 999 } }), /fence\.updateMs: expected an integer 1000\.\.10000 ms, got 999/);
+  it('resolveConfig rejects a fence.marginMs below max(1000, 5 % of staleMs), naming the minimum and why', () => {
+    const error = assertRejected(lease({ marginMs: 999 }));
+    assert.equal(
+      error.message,
+      `config ${CONFIG_PATH}: fence.marginMs: expected at least 1000 ms = max(1000, 5 % of fence.staleMs 15000) (the margin absorbs the two nodes' clocks running at different rates and scheduling delay), got 999`,
+    );
+    assertRejected(lease({ staleMs: 40000, marginMs: 1999 }, { deadlines: { fenceAcquireMs: 50000 } }), /fence\.marginMs: expected at least 2000 ms = max\(1000, 5 % of fence\.staleMs 40000\)/, /got 1999$/);
+    const config = resolveConfig(lease({ staleMs: 40000, marginMs: 2000 }, { deadlines: { fenceAcquireMs: 50000 } }), CONFIG_PATH);
+    assert.equal(config.fence.method === 'lockfile' && config.fence.marginMs, 2000);
+  });
+
+  it('resolveConfig no longer limits updateMs to half of staleMs: relation (a) decides', () => {
+    const config = resolveConfig(lease({ staleMs: 20000, updateMs: 5000, watchdog: null, allowNoWatchdog: true }), CONFIG_PATH);
+    assert.equal(config.fence.method === 'lockfile' && config.fence.updateMs, 5000);
+  });
+
+  it('resolveConfig rejects fence.staleMs outside 3000..600000 ms', () => {
+    assertRejected(lease({ staleMs: 2999 }), /fence\.staleMs: expected an integer 3000\.\.600000 ms, got 2999/);
+    assertRejected(lease({ staleMs: 600001 }), /fence\.staleMs: expected an integer 3000\.\.600000 ms, got 600001/);
+    assertRejected(lease({ staleMs: 15000.5 }), /fence\.staleMs: expected an integer 3000\.\.600000 ms, got 15000\.5/);
+  });
+
+  it('resolveConfig rejects fence.updateMs outside 200..600000 ms', () => {
+    assertRejected(lease({ updateMs: 199 }), /fence\.updateMs: expected an integer 200\.\.600000 ms, got 199/);
+    assertRejected(lease({ updateMs: 600001 }), /fence\.updateMs: expected an integer 200\.\.600000 ms, got 600001/);
+  });
+
+  it('resolveConfig rejects fence.ioTimeoutMs outside 100..60000 ms', () => {
+    assertRejected(lease({ ioTimeoutMs: 99 }), /fence\.ioTimeoutMs: expected an integer 100\.\.60000 ms, got 99/);
+    assertRejected(lease({ ioTimeoutMs: 60001 }), /fence\.ioTimeoutMs: expected an integer 100\.\.60000 ms, got 60001/);
+  });
+
+  it('resolveConfig rejects a fence.marginMs above 600000 ms or that is not an integer', () => {
+    assertRejected(lease({ marginMs: 600001 }), /fence\.marginMs: expected an integer 0\.\.600000 ms, got 600001/);
+    assertRejected(lease({ marginMs: '1s' }), /fence\.marginMs: expected an integer 0\.\.600000 ms, got "1s"/);
+  });
+
+  it('resolveConfig rejects fence.takeoverAfterMs outside 1000..1200000 ms', () => {
+    assertRejected(lease({ takeoverAfterMs: 999 }), /fence\.takeoverAfterMs: expected an integer 1000\.\.1200000 ms, got 999/);
+    assertRejected(lease({ takeoverAfterMs: 1200001 }), /fence\.takeoverAfterMs: expected an integer 1000\.\.1200000 ms, got 1200001/);
+  });
+
+  it('resolveConfig rejects a fence.watchdog that is not an object or has an unknown key', () => {
+    assertRejected(lease({ watchdog: '/dev/watchdog0' }), /fence\.watchdog: expected an object, got "\/dev\/watchdog0"/);
+    assertRejected(lease({ watchdog: { ...WATCHDOG, timeout: 5 } }), /unknown key fence\.watchdog\.timeout \(expected one of: device, timeoutMs, nowayout, daemonRestartMs\)/);
+  });
+
+  it('resolveConfig rejects a fence.watchdog without an absolute device', () => {
+    assertRejected(lease({ watchdog: { timeoutMs: 5000 } }), /fence\.watchdog\.device: expected an absolute path, got nothing/);
+    assertRejected(lease({ watchdog: { ...WATCHDOG, device: 'watchdog0' } }), /fence\.watchdog\.device: expected an absolute, normalised path without a trailing slash, got "watchdog0"/);
+  });
+
+  it('resolveConfig rejects a fence.watchdog.timeoutMs that is missing or outside 1000..600000 ms', () => {
+    assertRejected(lease({ watchdog: { device: '/dev/watchdog0' } }), /fence\.watchdog\.timeoutMs: expected an integer 1000\.\.600000 ms, got nothing/);
+    assertRejected(lease({ watchdog: { ...WATCHDOG, timeoutMs: 999 } }), /fence\.watchdog\.timeoutMs: expected an integer 1000\.\.600000 ms, got 999/);
+    assertRejected(lease({ watchdog: { ...WATCHDOG, timeoutMs: 600001 } }), /fence\.watchdog\.timeoutMs: expected an integer 1000\.\.600000 ms, got 600001/);
+  });
+
+  it('resolveConfig rejects a fence.watchdog.nowayout that is not a boolean', () => {
+    assertRejected(lease({ watchdog: { ...WATCHDOG, nowayout: 'yes' } }), /fence\.watchdog\.nowayout: expected true or false, got "yes"/);
+  });
+
+  it('resolveConfig rejects a fence.watchdog.daemonRestartMs outside 0..600000 ms', () => {
+    assertRejected(lease({ watchdog: { ...WATCHDOG, daemonRestartMs: -1 } }), /fence\.watchdog\.daemonRestartMs: expected an integer 0\.\.600000 ms, got -1/);
+    assertRejected(lease({ watchdog: { ...WATCHDOG, daemonRestartMs: 600001 } }), /fence\.watchdog\.daemonRestartMs: expected an integer 0\.\.600000 ms, got 600001/);
+  });
+
+  it('resolveConfig rejects fence.allowNoWatchdog and fence.allowLocalLease that are not booleans', () => {
+    assertRejected(lease({ allowNoWatchdog: 'true' }), /fence\.allowNoWatchdog: expected true or false, got "true"/);
+    assertRejected(lease({ allowLocalLease: 1 }), /fence\.allowLocalLease: expected true or false, got 1/);
+  });
+
+  it('resolveConfig rejects an unknown key in a lockfile fence and lists the lease keys', () => {
+    assertRejected(
+      lease({ stale: 1 }),
+      /unknown key fence\.stale \(expected one of: method, path, staleMs, updateMs, ioTimeoutMs, marginMs, takeoverAfterMs, watchdog, allowNoWatchdog, allowLocalLease\)/,
+    );
+  });
+
+  it('resolveConfig rejects a watchdog given with fence method none', () => {
+    assertRejected(withPatch({ fence: { method: 'none', watchdog: WATCHDOG } }), /unknown key fence\.watchdog \(expected one of: method\)/);
+  });
+
+  it('resolveConfig rejects a deadlines.promoteMs outside 50..14400000 ms', () => {
+    assertRejected(withPatch({ deadlines: { promoteMs: 49 } }), /deadlines\.promoteMs: expected an integer 50\.\.14400000 ms, got 49/);
+    assertRejected(withPatch({ deadlines: { promoteMs: 14400001 } }), /deadlines\.promoteMs: expected an integer 50\.\.14400000 ms, got 14400001/);
+  });
+
+  it('resolveConfig rejects keepalived.checkIntervalMs and checkTimeoutMs outside 100..600000 ms', () => {
+    assertRejected(withPatch({ keepalived: { checkIntervalMs: 99 } }), /keepalived\.checkIntervalMs: expected an integer 100\.\.600000 ms, got 99/);
+    assertRejected(withPatch({ keepalived: { checkIntervalMs: 600001 } }), /keepalived\.checkIntervalMs: expected an integer 100\.\.600000 ms, got 600001/);
+    assertRejected(withPatch({ keepalived: { checkTimeoutMs: 99 } }), /keepalived\.checkTimeoutMs: expected an integer 100\.\.600000 ms, got 99/);
+    assertRejected(withPatch({ keepalived: { checkTimeoutMs: 600001 } }), /keepalived\.checkTimeoutMs: expected an integer 100\.\.600000 ms, got 600001/);
+  });
+
+  it('resolveConfig rejects keepalived.checkFall and checkRise outside 1..100', () => {
+    assertRejected(withPatch({ keepalived: { checkFall: 0 } }), /keepalived\.checkFall: expected an integer 1\.\.100, got 0/);
+    assertRejected(withPatch({ keepalived: { checkFall: 101 } }), /keepalived\.checkFall: expected an integer 1\.\.100, got 101/);
+    assertRejected(withPatch({ keepalived: { checkRise: 0 } }), /keepalived\.checkRise: expected an integer 1\.\.100, got 0/);
+    assertRejected(withPatch({ keepalived: { checkRise: 101 } }), /keepalived\.checkRise: expected an integer 1\.\.100, got 101/);
+  });
+
+  it('resolveConfig accepts the keepalived check timing at the lower ends of its ranges', () => {
+    const config = resolveConfig(withPatch({ deadlines: { checkMs: 50 }, keepalived: { checkIntervalMs: 100, checkTimeoutMs: 100, checkFall: 1, checkRise: 1 } }), CONFIG_PATH);
+    assert.deepEqual(config.keepalived, { instance: null, notifyFifo: null, checkIntervalMs: 100, checkTimeoutMs: 100, checkFall: 1, checkRise: 1 });
+  });
+
+  it('resolveConfig rejects an unknown key in the keepalived section and lists the known ones', () => {
+    assertRejected(withPatch({ keepalived: { interval: 2 } }), /unknown key keepalived\.interval \(expected one of: instance, notifyFifo, checkIntervalMs, checkTimeoutMs, checkFall, checkRise\)/);
   });
 
   it('resolveConfig rejects deadlines.mysqldTermGraceMs equal to or above mysqldStopMs', () => {
