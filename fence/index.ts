@@ -1,16 +1,35 @@
 // Picks the fencing method named in the configuration. Each method is imported only when used,
-// so `check` on a node with `none` never loads proper-lockfile.
+// so `check` on a node with `none` never loads the lease code.
 import type { Config } from '../src/config/types.ts';
+import { bootId, machineId } from '../src/proc.ts';
 import type { Fence } from './types.ts';
+import type { FenceLog } from './lockfile.ts';
 
 export type { Fence, FenceDescription, FenceLostListener, FenceStatus } from './types.ts';
 
+export interface CreateFenceOptions {
+  /**
+   * `daemon`: lease I/O through a helper process that is abandoned when storage hangs, tenure
+   * published in runDir; `reader` (`check`, `status`): in-process reads raced with a timer.
+   */
+  role: 'daemon' | 'reader';
+  log?: FenceLog | null;
+  /** placement warnings (fence/lease/placement.ts) to publish with the tenure */
+  warnings?: string[];
+}
+
 /** Builds the configured fence (`fence.method`) for this node. */
-export async function createFence(config: Config): Promise<Fence> {
+export async function createFence(config: Config, options: CreateFenceOptions = { role: 'reader' }): Promise<Fence> {
   switch (config.fence.method) {
     case 'lockfile': {
-      const { createLockfileFence } = await import('./lockfile.ts');
-      return createLockfileFence(config.fence, config.node);
+      const [{ createLockfileFence }, io] = await Promise.all([import('./lockfile.ts'), import('../src/lease-io.ts')]);
+      return createLockfileFence(config.fence, {
+        identity: { node: config.node, bootId: bootId(), machineId: machineId() },
+        io: options.role === 'daemon' ? io.createHelperLeaseIo({ log: (line) => options.log?.info({ lease_io: line }, line) }) : io.createInlineLeaseIo(),
+        runDir: config.runDir,
+        warnings: options.warnings,
+        log: options.log ?? null,
+      });
     }
     case 'none': {
       const { createNoneFence } = await import('./none.ts');

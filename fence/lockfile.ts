@@ -313,7 +313,7 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
         continue;
       }
       if (outcome === 'raced') continue;
-      const t = tenure as Tenure | null;
+      const t = tenure;
       // Confirm: after 2·T_io every competing write that was in flight has landed.
       await sleep(2 * T_io, signal).catch(() => undefined);
       if (signal.aborted) {

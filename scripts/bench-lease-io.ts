@@ -5,16 +5,21 @@
 // - inline: createInlineLeaseIo() (fs.promises raced with a timer; `check`, `status`);
 // - helper: createHelperLeaseIo() (the daemon's: one long-lived helper process; its start is
 //   measured once, apart);
-// - cat: src/bounded-io.ts readFileBounded, the old way (one `cat` child per read).
+// - cat: the old way (until the lease work, src/bounded-io.ts): one `cat` child per read.
 // Wall time, and CPU: this process (process.cpuUsage) plus the helper's (/proc/PID/stat utime +
 // stime) or the reaped cat children's (/proc/self/stat cutime + cstime), as ratios to the floor.
 // The /proc times tick at CLK_TCK (10 ms at 100 Hz): they are exact only summed over many reads.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { readFileBounded } from '../src/bounded-io.ts';
 import { createHelperLeaseIo, createInlineLeaseIo } from '../src/lease-io.ts';
+
+/** The old way: one `cat` child per read, killed at the bound. */
+const readWithCat = (file: string, timeoutMs: number): Promise<string> =>
+  new Promise((resolve, reject) => {
+    execFile('cat', ['--', file], { timeout: timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8' }, (error, stdout) => (error ? reject(new Error(error.message)) : resolve(stdout)));
+  });
 
 const READS = Number(process.env.BENCH_READS ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -92,7 +97,7 @@ async function main(): Promise<void> {
       { name: 'floor: readFileSync', read: () => readFileSync(file, 'utf8'), otherCpu: () => 0 },
       { name: 'inline: fs.promises + timer', read: () => inline.read(file, TIMEOUT_MS), otherCpu: () => 0 },
       { name: 'helper: one helper process', read: () => helper.read(file, TIMEOUT_MS), otherCpu: () => cpuOfProcess(helperPid) },
-      { name: 'cat: one child per read (old)', read: () => readFileBounded(file, TIMEOUT_MS), otherCpu: cpuOfChildren },
+      { name: 'cat: one child per read (old)', read: () => readWithCat(file, TIMEOUT_MS), otherCpu: cpuOfChildren },
     ];
     const samples = new Map(ways.map((way) => [way.name, [] as Sample[]]));
     for (const way of ways) await measure(way.read, way.otherCpu); // warm-up

@@ -17,24 +17,38 @@ export class DeadlineError extends FenceAgentError {
  * With `settleGraceMs`, an expired call still waits up to that long for `work` to settle after
  * the abort before rejecting, so that a caller rolling back does not race a step that is still
  * finishing (a mount completing just after its deadline).
+ *
+ * With `outer`, an abort of that signal (the daemon aborting a whole transition because the fence
+ * was lost) aborts `work` and rejects at once with the outer reason, without any settle grace.
  */
 export async function withDeadline<T>(
   what: string,
   deadlineMs: number,
   work: (signal: AbortSignal) => Promise<T>,
-  options: { settleGraceMs?: number } = {},
+  options: { settleGraceMs?: number; outer?: AbortSignal } = {},
 ): Promise<T> {
   const controller = new AbortController();
+  const { outer } = options;
+  if (outer?.aborted) throw outer.reason as Error;
   const settled = work(controller.signal).then(
     (value) => ({ value }),
     (error: unknown) => ({ error }),
   );
   let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<'expired'>((resolve) => {
+  let onOuter: (() => void) | undefined;
+  const expired = new Promise<'expired' | 'outer'>((resolve) => {
     timer = setTimeout(() => resolve('expired'), deadlineMs);
+    onOuter = () => resolve('outer');
+    outer?.addEventListener('abort', onOuter, { once: true });
   });
   const first = await Promise.race([settled, expired]);
   clearTimeout(timer);
+  if (onOuter !== undefined) outer?.removeEventListener('abort', onOuter);
+  if (first === 'outer') {
+    // the whole transition was aborted (the fence was lost): do not wait for this step at all
+    controller.abort(outer?.reason);
+    throw outer?.reason as Error;
+  }
   if (first !== 'expired') {
     if ('error' in first) throw first.error;
     return first.value;

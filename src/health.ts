@@ -27,7 +27,10 @@ export interface VerdictInput {
   state: AgentState | null;
   /** whether the daemon named in `state` is alive */
   daemonAlive: boolean;
-  now: number;
+  /** now on the monotonic clock (src/clock.ts), ms */
+  nowMono: number;
+  /** this boot's id: monotonic times in `state` count only when it was written on this boot */
+  bootId: string;
 }
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
@@ -74,8 +77,8 @@ function commonProblems({ config, observation: o, state }: VerdictInput): string
     if (elsewhere.length > 0) problems.push(`${config.disk.device} also mounted on ${elsewhere.join(', ')}`);
   }
   if (o.mysqld !== null && o.mysqld.pids.length > 1) problems.push(`${o.mysqld.pids.length} mysqld processes (pids ${o.mysqld.pids.join(', ')})`);
-  if (state?.role === 'FENCED-IN') problems.push('fenced-in: the last demotion could not verify the unmount, the fence is kept');
-  if (state?.selfFence) problems.push(`self-fenced at ${state.selfFence.at} (${state.selfFence.reason}); waiting for keepalived to leave MASTER`);
+  if (state?.role === 'FENCED-IN') problems.push('fenced-in: the last demotion could not verify the unmount (the filesystem may still be written); operator action needed');
+  if (state?.selfFence) problems.push(`FENCED: the fence was lost at ${state.selfFence.at} (${state.selfFence.reason}); the node self-fenced and stays out until keepalived leaves MASTER`);
   return problems;
 }
 
@@ -94,9 +97,9 @@ export function evaluate(input: VerdictInput): Verdict {
   const problems = [...commonProblems(input), ...(role === 'MASTER' ? masterProblems(input) : backupProblems(input))];
   const known = Object.keys(input.observation.errors).length === 0;
   const transition = input.state?.transition;
-  if (problems.length > 0 && transition && input.daemonAlive) {
-    const elapsed = input.now - Date.parse(transition.startedAt);
-    if (elapsed <= transition.deadlineMs) {
+  if (problems.length > 0 && transition && input.daemonAlive && input.state?.bootId === input.bootId && typeof transition.startedMono === 'number') {
+    const elapsed = input.nowMono - transition.startedMono;
+    if (elapsed >= 0 && elapsed <= transition.deadlineMs) {
       const step = transition.steps.at(-1)?.name ?? 'starting';
       return {
         healthy: true,

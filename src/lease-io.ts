@@ -16,16 +16,17 @@
 //   tsx) doing synchronous fs calls, spoken to in JSON lines over its stdin/stdout, one request at
 //   a time. It costs one spawn, until it hangs: a request not answered in time SIGKILLs it and
 //   abandons it (unref'd, pipes destroyed, never waited for); the next request spawns a fresh one.
-//   The old way (src/bounded-io.ts: a `cat`/`stat` child per read) cost a process per read.
+//   The old way (a `cat`/`stat` child per read) cost a process per read: ~40× the CPU.
 // - createInlineLeaseIo() (`check`, `status`: short-lived): fs.promises in-process, raced with a
 //   timer. A call still pending when the command ends makes exitProcess() SIGKILL the process
 //   instead of hanging in exit. The count of pending calls lives on globalThis under
-//   Symbol.for('fence-agent.pendingStorageIo'): this module and src/bounded-io.ts are bundled into
+//   Symbol.for('fence-agent.pendingStorageIo'): this module is bundled into
 //   both dist/cli.cjs and dist/full.mjs, and every copy must see the same count (`status` runs
 //   its reads in full.mjs and exits through cli.cjs).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { StatsFs } from 'node:fs';
 import { open, readFile, rename, rm, stat, statfs } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { FenceAgentError, isFenceAgentError } from './errors.ts';
 import { majorMinorOf } from './probes/mountinfo.ts';
@@ -48,7 +49,7 @@ export interface LeaseIo {
   read(path: string, timeoutMs: number): Promise<string | null>;
   /**
    * Compare-and-replace: reads the file; only if its text equals `expected` (null or '' = absent
-   * or empty) writes `text` atomically (`<path>.tmp.<pid>` in the same directory, fsync, rename
+   * or empty) writes `text` atomically (`<path>.tmp.<host>.<pid>` in the same directory, fsync, rename
    * over `path`: a reader sees the old record or the new one, never a part). One bounded request.
    * Not atomic against a writer on the other node: the lease's timers keep writers apart.
    * Rejects `ETIMEDOUT`/`EIO`.
@@ -131,7 +132,7 @@ const ops = {
     const current = found === '' ? null : found;
     const expected = request.expected === '' ? null : request.expected;
     if (current !== expected) return { replaced: false, current };
-    const temp = request.path + '.tmp.' + process.pid;
+    const temp = request.path + '.tmp.' + require('node:os').hostname() + '.' + process.pid;
     try {
       const fd = fs.openSync(temp, 'w', 0o644);
       try {
@@ -408,7 +409,7 @@ const pendingStorageIo = (): number => shared[PENDING] ?? 0;
  * Runs `op` (in-process fs calls on storage that may hang) raced with a timer: rejects
  * FenceAgentError `ETIMEDOUT` at `timeoutMs`, maps fs errors to `EIO` (FenceAgentErrors pass). The
  * call is counted as pending until `op` settles, even long after the timeout, so that
- * {@link exitProcess} knows a normal exit would hang. For src/bounded-io.ts and this module.
+ * {@link exitProcess} knows a normal exit would hang.
  */
 export async function boundedInline<T>(what: string, timeoutMs: number, op: () => Promise<T>): Promise<T> {
   shared[PENDING] = pendingStorageIo() + 1;
@@ -436,7 +437,7 @@ async function replaceInline(path: string, expected: string | null, text: string
   const found = await readOrNull(path);
   const current = found === '' ? null : found;
   if (current !== (expected === '' ? null : expected)) return { replaced: false, current };
-  const temp = `${path}.tmp.${process.pid}`;
+  const temp = `${path}.tmp.${hostname()}.${process.pid}`;
   try {
     const handle = await open(temp, 'w', 0o644);
     try {
@@ -469,8 +470,7 @@ export function createInlineLeaseIo(): LeaseIo {
 }
 
 /**
- * Exits with `code` — unless an in-process storage call (this module's or src/bounded-io.ts's,
- * from any bundled copy) is still pending, in which case a normal exit would hang joining libuv's
+ * Exits with `code` — unless an in-process storage call (from any bundled copy of this module) is still pending, in which case a normal exit would hang joining libuv's
  * threadpool: then the process SIGKILLs itself (its parent sees "killed by signal 9", still a
  * failure for keepalived; killable NFS waits and FIFO opens die with it).
  */

@@ -4,6 +4,7 @@
 // run); with no fresh record (daemon down, busy, or mysqld restarted) it pings on its own.
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { monoNow } from './clock.ts';
 import { writeJsonAtomic } from './state.ts';
 
 export interface SqlHealthRecord {
@@ -12,8 +13,8 @@ export interface SqlHealthRecord {
   ok: boolean;
   latencyMs: number;
   error: string | null;
-  /** when the ping finished, ms since the epoch */
-  at: number;
+  /** when the ping finished, monotonic ms (src/clock.ts) */
+  atMono: number;
 }
 
 export const sqlHealthPath = (runDir: string): string => path.join(runDir, 'sql-health.json');
@@ -27,10 +28,10 @@ export function clearSqlHealth(runDir: string): void {
 }
 
 /** The record if it concerns `pid` and is at most `maxAgeMs` old; null otherwise. */
-export function freshSqlHealth(runDir: string, pid: number, maxAgeMs: number, now = Date.now()): SqlHealthRecord | null {
+export function freshSqlHealth(runDir: string, pid: number, maxAgeMs: number, now = monoNow()): SqlHealthRecord | null {
   try {
     const record = JSON.parse(readFileSync(sqlHealthPath(runDir), 'utf8')) as SqlHealthRecord;
-    return record.pid === pid && now - record.at <= maxAgeMs && now >= record.at - 1000 ? record : null;
+    return typeof record.atMono === 'number' && record.pid === pid && now - record.atMono <= maxAgeMs && now >= record.atMono ? record : null;
   } catch {
     return null;
   }

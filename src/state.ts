@@ -55,9 +55,10 @@ export type TransitionKind = 'promote' | 'demote';
 
 /**
  * ok: target reached; rolled-back: promotion failed and the node is a clean BACKUP again;
- * failed: could not reach a clean state (e.g. unmount not verified, fence kept: "fenced-in").
+ * failed: could not reach a clean state (e.g. unmount not verified, fence kept: "fenced-in");
+ * aborted: stopped at once because the fence was lost — the self-fence demotion follows.
  */
-export type TransitionOutcome = 'ok' | 'rolled-back' | 'failed';
+export type TransitionOutcome = 'ok' | 'rolled-back' | 'failed' | 'aborted';
 
 export interface TransitionRecord {
   /** e.g. `t-1732233600123-3` */
@@ -67,7 +68,10 @@ export interface TransitionRecord {
   reason: string;
   /** the request it serves */
   desire: Desire;
+  /** wall-clock start, ISO (for humans) */
   startedAt: string;
+  /** monotonic start, ms (src/clock.ts; valid on the boot named by the state's `bootId`): ages are computed from this */
+  startedMono: number;
   /** sum of the step deadlines: `check` counts the transition healthy until then */
   deadlineMs: number;
   endedAt: string | null;
@@ -80,16 +84,24 @@ export interface TransitionRecord {
 export interface AgentState {
   version: 1;
   node: string;
+  /** the boot the monotonic times in this file belong to */
+  bootId: string;
   daemon: { pid: number; startedAt: string } | null;
   /** the request being applied or last applied */
   desired: Desire | null;
-  /** what the last finished transition left: MASTER, BACKUP, or FENCED-IN (unmount not verified) */
-  role: Role | 'FENCED-IN' | 'UNKNOWN';
+  /**
+   * what the last finished transition left: MASTER, BACKUP, FENCED (the fence was lost; the
+   * node self-fenced and stays out until keepalived leaves MASTER), or FENCED-IN (an unmount
+   * could not be verified: the fence is kept and operator action is needed)
+   */
+  role: Role | 'FENCED' | 'FENCED-IN' | 'UNKNOWN';
   /** the transition running now, if any */
   transition: TransitionRecord | null;
   lastTransition: TransitionRecord | null;
   /** set when the fence was lost while MASTER; cleared once keepalived leaves MASTER and the node is a clean BACKUP */
   selfFence: { at: string; reason: string } | null;
+  /** the watchdog the daemon pets (null: none configured) */
+  watchdog: { device: string; kind: 'kernel' | 'simulated'; timeoutMs: number; armed: boolean; petting: boolean } | null;
   updatedAt: string;
 }
 

@@ -89,7 +89,7 @@ export async function runYargs(argv: string[]): Promise<number> {
           const stray = Object.keys(keepalivedOptions).find((flag) => args[flag as keyof typeof args] !== undefined);
           if (stray !== undefined) throw usageError(`--${stray} belongs to config keepalived`);
           const { main } = await import('../commands/config-check.ts');
-          finish(main(configPathFrom(args.config)));
+          finish(await main(configPathFrom(args.config)));
         } catch (error) {
           fail(command)(error);
         }

@@ -6,13 +6,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { useInlineStorageIo } from '../bounded-io.ts';
 import { configPathFrom, loadConfig } from '../config/load.ts';
 import { ExitCode, usageError } from '../errors.ts';
 import type { Config } from '../config/types.ts';
 import { evaluate, type Verdict } from '../health.ts';
 import { exitProcess } from '../lease-io.ts';
-import { isAlive } from '../proc.ts';
+import { monoNow } from '../clock.ts';
+import { bootId, isAlive } from '../proc.ts';
 import { observe } from '../probes/observe.ts';
 import { readState } from '../state.ts';
 import { createFence } from '../../fence/index.ts';
@@ -67,15 +67,14 @@ const writeQuietly = (file: string, text: string): void => {
 
 /** Runs the check and returns the exit code (the caller exits with it). */
 export async function main(args: string[]): Promise<number> {
-  const started = Date.now();
-  useInlineStorageIo();
+  const started = monoNow();
   let phase = 'reading the configuration';
   let timer: NodeJS.Timeout | undefined;
   const arm = (ms: number): void => {
     timer = setTimeout(() => {
       process.stderr.write(`fence-agent check: UNHEALTHY: no verdict within ${ms} ms (stuck ${phase})\n`);
       exitProcess(ExitCode.FAILURE);
-    }, Math.max(0, ms - (Date.now() - started)));
+    }, Math.max(0, ms - (monoNow() - started)));
   };
   try {
     const options = parse(args);
@@ -84,12 +83,12 @@ export async function main(args: string[]): Promise<number> {
     const timeoutMs = options.timeoutMs ?? config.deadlines.checkMs;
     if (options.timeoutMs === undefined) arm(timeoutMs);
     phase = 'probing VIP, mount, mysqld and fence';
-    const fence = await createFence(config);
-    const observation = await observe(config, fence, { probeTimeoutMs: Math.max(50, timeoutMs - (Date.now() - started) - 50), sql: 'daemon-or-own' });
+    const fence = await createFence(config, { role: 'reader' });
+    const observation = await observe(config, fence, { probeTimeoutMs: Math.max(50, timeoutMs - (monoNow() - started) - 50), sql: 'daemon-or-own' });
     phase = 'reading the state file';
     const state = readState(config.stateDir);
     const daemonAlive = state?.daemon ? isAlive(state.daemon.pid) : false;
-    const verdict = evaluate({ config, observation, state, daemonAlive, now: Date.now() });
+    const verdict = evaluate({ config, observation, state, daemonAlive, nowMono: monoNow(), bootId: bootId() });
     process.stderr.write(`fence-agent check: ${verdict.line}\n`);
     await logWhenChanged(config, verdict);
     return verdict.healthy ? ExitCode.OK : ExitCode.FAILURE;

@@ -1,14 +1,15 @@
 // `fence-agent status` — one screen for people (`--json` for machines): node, role, VIP, mount,
 // mysqld (pid, SQL ping and latency), fence (method, holder), daemon (alive, queue), desired state,
 // last transition. Exit 0 healthy MASTER/BACKUP, 1 unhealthy, 3 cannot tell (a probe failed).
-import { useInlineStorageIo } from '../bounded-io.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
 import { request } from '../control/client.ts';
 import { controlSocketPath, type DaemonStatus } from '../control/protocol.ts';
 import { ExitCode, errorLine } from '../errors.ts';
 import { evaluate } from '../health.ts';
-import { isAlive } from '../proc.ts';
+import { monoNow } from '../clock.ts';
+import { bootId, isAlive } from '../proc.ts';
+import { readTenureFile } from '../../fence/lease/tenure-file.ts';
 import { observe } from '../probes/observe.ts';
 import { readState, type AgentState, type Desire, type TransitionRecord } from '../state.ts';
 import { createFence } from '../../fence/index.ts';
@@ -51,7 +52,24 @@ export interface StatusReport {
     registrants: string[];
     detail: string | null;
     error: string | null;
+    /** the lease as the daemon publishes it (lockfile only): its tenure, or its observation of the peer's */
+    lease: {
+      /** refresh counter of this node's tenure, or null when it holds none */
+      counter: number | null;
+      /** ms of right to write left (negative: ended that long ago), or null */
+      rightLeftMs: number | null;
+      /** ms since the last good refresh started (t_g), or null */
+      lastGoodAgoMs: number | null;
+      /** the peer's record as observed while not holding: who, unchanged for how long, takeover after */
+      observing: { holder: string | null; unchangedForMs: number; takeoverAfterMs: number } | null;
+      /** the last loss of a tenure */
+      lost: { reason: string; agoMs: number } | null;
+    } | null;
   };
+  /** the watchdog the daemon pets (from the state file), or null when none is configured */
+  watchdog: { device: string; kind: 'kernel' | 'simulated'; timeoutMs: number; armed: boolean; petting: boolean } | null;
+  /** what weakens the protection right now, one line each (fence overrides, placement, a simulated watchdog) */
+  warnings: string[];
   daemon: {
     alive: boolean;
     pid: number | null;
@@ -84,13 +102,20 @@ async function daemonView(config: Config, state: AgentState | null): Promise<Sta
 
 /** Gathers the whole report. Never throws for probe failures (they land in `error` fields). */
 export async function collectStatus(config: Config): Promise<StatusReport> {
-  const fence = await createFence(config);
+  const fence = await createFence(config, { role: 'reader' });
   const state = readState(config.stateDir);
+  const boot = bootId();
+  const tenure = config.fence.method === 'lockfile' ? readTenureFile(config.runDir, boot) : null;
   const [observation, daemon] = await Promise.all([
     observe(config, fence, { probeTimeoutMs: config.deadlines.checkMs, sql: 'own' }),
     daemonView(config, state),
   ]);
-  const verdict = evaluate({ config, observation, state, daemonAlive: daemon.alive, now: Date.now() });
+  const nowMono = monoNow();
+  const verdict = evaluate({ config, observation, state, daemonAlive: daemon.alive, nowMono, bootId: boot });
+  const watchdog = state?.bootId === boot ? state.watchdog : null;
+  const warnings = [...fence.describe().warnings, ...(tenure?.warnings ?? [])];
+  if (watchdog?.kind === 'simulated') warnings.push(`watchdog ${watchdog.device} is SIMULATED (the lab's FIFO), not a kernel watchdog`);
+  if (watchdog !== null && watchdog !== undefined && watchdog.armed && !watchdog.petting) warnings.push(`watchdog ${watchdog.device} armed but NOT PETTED: the node resets within ${watchdog.timeoutMs} ms unless the self-fence completes`);
   const { vip, mount, mysqld, fence: f, errors } = observation;
   return {
     version: 1,
@@ -126,7 +151,19 @@ export async function collectStatus(config: Config): Promise<StatusReport> {
       registrants: f?.registrants ?? [],
       detail: f?.detail ?? null,
       error: errors.fence ?? null,
+      lease:
+        tenure === null
+          ? null
+          : {
+              counter: tenure.tenure?.counter ?? null,
+              rightLeftMs: tenure.tenure ? Math.round(tenure.tenure.rightEndsAtMs - nowMono) : null,
+              lastGoodAgoMs: tenure.tenure ? Math.round(nowMono - tenure.tenure.lastGoodStartMs) : null,
+              observing: tenure.observing ? { holder: tenure.observing.holder, unchangedForMs: Math.round(nowMono - tenure.observing.sinceMs), takeoverAfterMs: tenure.observing.takeoverAfterMs } : null,
+              lost: tenure.lost ? { reason: tenure.lost.reason, agoMs: Math.round(nowMono - tenure.lost.atMs) } : null,
+            },
     },
+    watchdog: watchdog ?? null,
+    warnings,
     daemon,
     desired: state?.desired ?? null,
     lastTransition: state?.lastTransition ?? null,
@@ -169,6 +206,20 @@ export function renderTable(report: StatusReport, colour: boolean): string {
   ]);
   const f = report.fence;
   rows.push(['fence', `${f.method}${f.target ? ` ${f.target}` : ''} as ${f.identity}`, f.error ?? mark(f.held === null ? true : f.held === (report.role === 'MASTER'), f.detail ?? '?')]);
+  const lease = f.lease;
+  if (lease !== null) {
+    const note =
+      lease.rightLeftMs !== null
+        ? `tenure counter ${lease.counter ?? '?'}, last good refresh ${ms(lease.lastGoodAgoMs)} ago, right to write ${lease.rightLeftMs >= 0 ? `${ms(lease.rightLeftMs)} more` : `ENDED ${ms(-lease.rightLeftMs)} ago`}`
+        : lease.observing !== null
+          ? `not held; ${lease.observing.holder ?? 'nobody'}'s record unchanged for ${ms(lease.observing.unchangedForMs)} (takeover after ${ms(lease.observing.takeoverAfterMs)})`
+          : 'not held';
+    rows.push(['lease', note, lease.lost !== null ? `lost ${ms(lease.lost.agoMs)} ago: ${lease.lost.reason}` : '']);
+  }
+  const w = report.watchdog;
+  if (w !== null) {
+    rows.push(['watchdog', `${w.device} (${w.kind}, ${ms(w.timeoutMs)})`, w.armed ? (w.petting ? green('armed, petted') : red('armed, NOT petted')) : 'disarmed']);
+  }
   const dm = report.daemon;
   rows.push([
     'daemon',
@@ -192,11 +243,14 @@ export function renderTable(report: StatusReport, colour: boolean): string {
     lines.push('  problems:');
     for (const p of report.problems) lines.push(`    - ${red(p)}`);
   }
+  if (report.warnings.length > 0) {
+    lines.push('  warnings:');
+    for (const w of report.warnings) lines.push(`    - ${yellow(w)}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
 export async function main(configPath: string, json: boolean): Promise<number> {
-  useInlineStorageIo();
   const config = loadConfig(configPath);
   const report = await collectStatus(config);
   process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : renderTable(report, process.stdout.isTTY === true && !process.env.NO_COLOR));

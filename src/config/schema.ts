@@ -273,11 +273,17 @@ function readDeadlines(r: Reader): Deadlines {
 function readKeepalived(r: Reader): KeepalivedConfig {
   r.only(['instance', 'notifyFifo', 'checkIntervalMs', 'checkTimeoutMs', 'checkFall', 'checkRise']);
   const d = DEFAULT_KEEPALIVED_CHECK;
+  // keepalived 2.2 reads vrrp_script `interval` and `timeout` as whole seconds
+  const wholeSeconds = (key: string, fallback: number): number => {
+    const value = r.integer(key, fallback, 1000, 600000, ' ms');
+    if (value % 1000 !== 0) r.invalid(key, 'whole seconds in ms (keepalived reads vrrp_script interval and timeout as integers)', value);
+    return value;
+  };
   return {
     instance: r.has('instance') ? r.string('instance', undefined, /^\S+$/, 'a VRRP instance name') : null,
     notifyFifo: r.nullableAbsolutePath('notifyFifo'),
-    checkIntervalMs: r.integer('checkIntervalMs', d.checkIntervalMs, 100, 600000, ' ms'),
-    checkTimeoutMs: r.integer('checkTimeoutMs', d.checkTimeoutMs, 100, 600000, ' ms'),
+    checkIntervalMs: wholeSeconds('checkIntervalMs', d.checkIntervalMs),
+    checkTimeoutMs: wholeSeconds('checkTimeoutMs', d.checkTimeoutMs),
     checkFall: r.integer('checkFall', d.checkFall, 1, 100),
     checkRise: r.integer('checkRise', d.checkRise, 1, 100),
   };

@@ -14,7 +14,7 @@ export interface DaemonStatus {
   /** requests received and not yet applied, oldest first */
   queue: Desire[];
   transition: TransitionRecord | null;
-  role: Role | 'FENCED-IN' | 'UNKNOWN';
+  role: Role | 'FENCED' | 'FENCED-IN' | 'UNKNOWN';
   /** notify_fifo being read, or null */
   notifyFifo: string | null;
 }

@@ -1,14 +1,24 @@
 // The daemon owns every transition on the node (DESIGN §3): one queue where the latest desired
-// state wins, promote/demote with per-step deadlines, a fence watch while MASTER with self-fence on
-// loss, reconciliation at start-up, and the state file `check` and `status` read.
+// state wins, promote/demote with per-step deadlines, the fence held (refreshed, watched) by the
+// fence itself with the watchdog petted only while writing is allowed, an immediate self-fence on
+// loss — during transitions too — reconciliation at start-up, and the state file `check` and
+// `status` read.
 import type { Server } from 'node:net';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import type { Config } from '../config/types.ts';
+import { monoNow } from '../clock.ts';
 import { listenControl } from '../control/server.ts';
 import type { ControlRequest, ControlResponse, DaemonStatus } from '../control/protocol.ts';
-import { errorLine } from '../errors.ts';
+import { FenceAgentError, errorLine } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { killMysqldNow } from '../mysqld/stop.ts';
 import { observe } from '../probes/observe.ts';
 import { probeMount } from '../probes/mountinfo.ts';
+import { filesystemPresence } from '../probes/superblock.ts';
+import { findMysqld, mysqldSelector } from '../probes/mysqld.ts';
+import { pingSql } from '../probes/sql.ts';
+import { bootId } from '../proc.ts';
+import { clearSqlHealth, writeSqlHealth } from '../sql-health.ts';
 import {
   desireProblem,
   pendingDesirePath,
@@ -21,17 +31,13 @@ import {
   type TransitionKind,
   type TransitionRecord,
 } from '../state.ts';
-import { demote, demoteDeadlineMs, type TransitionContext } from '../transitions/demote.ts';
+import { demote, demoteDeadlineMs, type DemoteMode, type TransitionContext } from '../transitions/demote.ts';
 import { promote, promoteDeadlineMs } from '../transitions/promote.ts';
 import { StepRunner } from '../transitions/steps.ts';
 import type { Fence } from '../../fence/types.ts';
-import { NONE_WARNING } from '../../fence/none.ts';
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
-import { findMysqld, mysqldSelector } from '../probes/mysqld.ts';
-import { pingSql } from '../probes/sql.ts';
-import { clearSqlHealth, writeSqlHealth } from '../sql-health.ts';
 import { acquireDaemonLock } from './lock.ts';
 import { readNotifyFifo, type FifoReader } from './fifo.ts';
+import { WatchdogKeeper } from './watchdog-keeper.ts';
 
 const describe = (d: Desire): string => `${d.vrrpState} from ${d.source}${d.detail ? ` (${d.detail})` : ''}`;
 
@@ -41,39 +47,64 @@ export class Daemon {
   private busy: Promise<void> | null = null;
   private selfFencePending = false;
   private restartPending = false;
-  /** when mysqld was restarted in place (local restart policy), ms since the epoch */
+  /** when mysqld was restarted in place (local restart policy), monotonic ms */
   private readonly restarts: number[] = [];
   private stopping = false;
   private counter = 0;
   private server: Server | null = null;
   private fifo: FifoReader | null = null;
-  private fenceTimer: NodeJS.Timeout | null = null;
   private sqlTimer: NodeJS.Timeout | null = null;
   private releaseLock: (() => Promise<void>) | null = null;
+  /** aborts the running transition at once when the fence is lost */
+  private transitionAbort: AbortController | null = null;
+  /**
+   * The shared filesystem may be in use on this node (from right before a mount until an
+   * unmount is verified by its superblock): the watchdog is then petted only while the fence
+   * allows writing.
+   */
+  private diskInUse = true;
   private readonly ctx: TransitionContext;
+  readonly watchdog: WatchdogKeeper;
 
   constructor(
     private readonly config: Config,
     private readonly fence: Fence,
     private readonly log: Logger,
   ) {
-    this.ctx = { config, fence, log };
+    this.watchdog = new WatchdogKeeper(
+      config.fence.method === 'lockfile' ? config.fence.watchdog : null,
+      () => this.fence.mayWrite() === true || !this.diskInUse,
+      log,
+      () => this.persist(),
+    );
+    this.ctx = {
+      config,
+      fence,
+      log,
+      armWatchdog: this.watchdog.enabled ? () => this.watchdog.arm() : undefined,
+      beforeMount: () => {
+        this.diskInUse = true;
+      },
+    };
     this.state = {
       version: 1,
       node: config.node,
+      bootId: bootId(),
       daemon: { pid: process.pid, startedAt: new Date().toISOString() },
       desired: null,
       role: 'UNKNOWN',
       transition: null,
       lastTransition: null,
       selfFence: null,
+      watchdog: null,
       updatedAt: new Date().toISOString(),
     };
   }
 
   /**
-   * Takes the daemon lock, restores what the previous daemon recorded, listens on the control
-   * socket, starts reading notify_fifo, and queues the start-up reconciliation.
+   * Takes the daemon lock, restores what the previous daemon recorded, starts the fence's
+   * background work, takes the fence back if the disk is mounted, listens on the control socket,
+   * starts reading notify_fifo, and queues the start-up reconciliation.
    * @throws FenceAgentError code `EDAEMONRUNNING` when another daemon runs on this node.
    */
   async start(): Promise<void> {
@@ -84,7 +115,7 @@ export class Daemon {
       this.log.fatal({ err: error.message }, 'daemon lock compromised; exiting so that a single daemon remains');
       process.exit(1);
     });
-    if (this.config.fence.method === 'none') this.log.warn(NONE_WARNING);
+    for (const warning of this.fence.describe().warnings) this.log.warn(`fence: ${warning}`);
     const previous = readState(this.config.stateDir);
     if (previous !== null) {
       this.state.desired = previous.desired;
@@ -94,8 +125,10 @@ export class Daemon {
           ? { ...previous.transition, outcome: 'failed', error: 'interrupted: the daemon running it died', endedAt: new Date().toISOString() }
           : previous.lastTransition;
     }
+    this.diskInUse = await this.filesystemInUse();
     this.persist();
     this.fence.onLost((reason) => this.selfFence(reason));
+    this.fence.start();
     await this.retakeFenceIfHoldingDisk();
     this.server = await listenControl(this.config.runDir, (request) => this.handle(request));
     if (this.config.keepalived.notifyFifo !== null) {
@@ -104,22 +137,37 @@ export class Daemon {
       });
     }
     await this.reconcile(previous);
-    this.log.info({ runDir: this.config.runDir, stateDir: this.config.stateDir, fence: this.fence.describe() }, 'daemon started');
+    this.log.info({ runDir: this.config.runDir, stateDir: this.config.stateDir, fence: this.fence.describe(), watchdog: this.watchdog.snapshot() }, 'daemon started');
+  }
+
+  /** Mounted in our namespace, or the filesystem still alive anywhere on this kernel. */
+  private async filesystemInUse(): Promise<boolean> {
+    const mount = await probeMount(this.config.disk.device, this.config.disk.mountpoint).catch(() => null);
+    if (mount === null) return true; // cannot tell: assume the worst
+    if (mount.mounted || mount.mountpoints.length > 0) return true;
+    if (mount.majorMinor === null) return false;
+    return filesystemPresence(mount.majorMinor, this.config.disk.fstype).active;
   }
 
   /**
-   * A daemon restarted on a node that has the disk mounted (the previous daemon crashed) takes the
-   * fence back first thing, before its lease goes stale under the mounted disk; if the peer holds
-   * it already, this node is a zombie writer: self-fence at once.
+   * A daemon restarted on a node that has the disk mounted (the previous daemon crashed) opens the
+   * watchdog — the previous one left it counting — and takes the fence back first thing, before
+   * its lease goes stale under the mounted disk; if the peer holds it already, this node is a
+   * zombie writer: self-fence at once.
    */
   private async retakeFenceIfHoldingDisk(): Promise<void> {
-    const mount = await probeMount(this.config.disk.device, this.config.disk.mountpoint).catch(() => null);
-    if (mount?.mounted !== true || this.config.fence.method === 'none') return;
+    if (!this.diskInUse || this.config.fence.method === 'none') return;
     try {
-      const status = await this.fence.acquire(AbortSignal.timeout(Math.min(this.config.deadlines.fenceAcquireMs, 2000)));
-      this.log.info({ fence: status.detail }, 'disk mounted at start-up: fence taken back');
+      this.watchdog.arm();
     } catch (error) {
-      this.selfFence(`disk mounted at start-up but the fence could not be taken back (${errorLine(error)})`);
+      this.log.error({ err: errorLine(error) }, 'disk in use at start-up but the watchdog cannot be armed');
+    }
+    try {
+      const status = await this.fence.acquire(AbortSignal.timeout(Math.min(this.config.deadlines.fenceAcquireMs, 4 * (this.config.fence.ioTimeoutMs + 500))));
+      this.log.info({ fence: status.detail }, 'disk in use at start-up: fence taken back');
+    } catch (error) {
+      this.state.selfFence = null; // let the self-fence below latch with this reason
+      this.selfFence(`disk in use at start-up but the fence could not be taken back (${errorLine(error)})`);
     }
   }
 
@@ -186,12 +234,28 @@ export class Daemon {
     return this.queue.length;
   }
 
-  /** Fence lost while holding it: stop mysqld and unmount now; no promotion until clean BACKUP. */
+  /**
+   * The fence was lost while this node held it (taken over, expired, unreadable past its bound):
+   * loss is not graceful (DESIGN §5). SIGKILL mysqld now, abort whatever transition runs, and run
+   * the self-fence demotion (mode fenced: kill what uses the disk, detach it, drop the VIP, verify
+   * the filesystem gone) next. The node then refuses MASTER until keepalived has left MASTER and
+   * it passed through a clean BACKUP (S6). The watchdog is no longer petted from this instant
+   * (the fence no longer allows writing), so the node is reset unless the self-fence verifies
+   * the unmount within the watchdog's timeout.
+   */
   selfFence(reason: string): void {
-    if (this.state.selfFence !== null) return;
-    this.state.selfFence = { at: new Date().toISOString(), reason };
-    this.log.error({ reason }, `SELF-FENCE: ${reason}; stopping mysqld and unmounting`);
-    this.persist();
+    if (this.state.selfFence !== null && this.selfFencePending) return;
+    const first = this.state.selfFence === null;
+    this.state.selfFence ??= { at: new Date().toISOString(), reason };
+    this.log.error({ reason }, `SELF-FENCE: ${reason}; SIGKILL to mysqld, unmounting, dropping the VIP`);
+    killMysqldNow(this.config).then(
+      (pids) => {
+        if (pids.length > 0) this.log.error({ pids }, 'fence lost: mysqld SIGKILLed');
+      },
+      (error: unknown) => this.log.error({ err: errorLine(error) }, 'fence lost: could not look for mysqld to kill'),
+    );
+    this.transitionAbort?.abort(new FenceAgentError('EFENCELOST', `fence lost: ${reason}`));
+    if (first) this.persist();
     this.selfFencePending = true;
     this.kick();
   }
@@ -208,7 +272,7 @@ export class Daemon {
       if (this.selfFencePending) {
         this.selfFencePending = false;
         this.restartPending = false;
-        await this.transition('demote', this.state.desired ?? { vrrpState: 'FAULT', source: 'self-fence', issuedAt: 0 }, 'self-fence');
+        await this.transition('demote', this.state.desired ?? { vrrpState: 'FAULT', source: 'self-fence', issuedAt: 0 }, 'self-fence', 'fenced');
         continue;
       }
       if (this.restartPending && this.queue.length === 0) {
@@ -245,7 +309,7 @@ export class Daemon {
     }
   }
 
-  private async transition(kind: TransitionKind, desire: Desire, reason: string): Promise<void> {
+  private async transition(kind: TransitionKind, desire: Desire, reason: string, mode: DemoteMode = 'graceful'): Promise<void> {
     const id = `t-${Date.now()}-${++this.counter}`;
     const record: TransitionRecord = {
       id,
@@ -253,6 +317,7 @@ export class Daemon {
       reason,
       desire,
       startedAt: new Date().toISOString(),
+      startedMono: monoNow(),
       deadlineMs: kind === 'promote' ? promoteDeadlineMs(this.config) : demoteDeadlineMs(this.config),
       endedAt: null,
       durationMs: null,
@@ -261,28 +326,36 @@ export class Daemon {
       steps: [],
     };
     const log = this.log.child({ tid: id });
-    this.stopFenceWatch();
     this.stopSqlMonitor();
+    const abort = new AbortController();
+    this.transitionAbort = abort;
     this.state.transition = record;
     this.persist();
-    log.info({ kind, reason }, `${kind}: start (${reason})`);
-    if (kind === 'promote' && this.config.fence.method === 'none') log.warn(NONE_WARNING);
-    const started = performance.now();
-    const runner = new StepRunner(record, log, () => this.persist());
-    const outcome = kind === 'promote' ? await promote({ ...this.ctx, log }, runner) : await demote({ ...this.ctx, log }, runner);
-    record.durationMs = Math.round(performance.now() - started);
+    log.info({ kind, reason, mode }, `${kind}: start (${reason})`);
+    for (const warning of kind === 'promote' ? this.fence.describe().warnings : []) log.warn(`fence: ${warning}`);
+    const runner = new StepRunner(record, log, () => this.persist(), abort.signal);
+    const outcome = kind === 'promote' ? await promote({ ...this.ctx, log }, runner) : await demote({ ...this.ctx, log }, runner, '', mode);
+    this.transitionAbort = null;
+    record.durationMs = Math.round(monoNow() - record.startedMono);
     record.endedAt = new Date().toISOString();
     record.outcome = outcome;
-    if (outcome === 'ok') {
+    this.diskInUse = await this.filesystemInUse();
+    if (!this.diskInUse && !this.fence.holding()) this.watchdog.disarm(`${kind} ${outcome}: filesystem verified gone, fence not held`);
+    if (kind === 'demote' && mode === 'fenced') {
+      this.state.role = outcome === 'ok' ? 'FENCED' : 'FENCED-IN';
+      if (outcome === 'ok') log.warn({ duration_ms: record.durationMs }, 'self-fence complete: mysqld gone, filesystem gone from the kernel');
+      // Already out of MASTER (keepalived said so last) and verified clean: that is the clean BACKUP of S6.
+      if (outcome === 'ok' && this.state.desired !== null && roleOf(this.state.desired.vrrpState) !== 'MASTER') this.clearSelfFence(log, `keepalived's last request was ${this.state.desired.vrrpState}`);
+    } else if (outcome === 'ok') {
       this.state.role = kind === 'promote' ? 'MASTER' : 'BACKUP';
+    } else if (outcome === 'aborted') {
+      this.state.role = this.diskInUse ? 'FENCED-IN' : 'BACKUP';
     } else {
-      const mount = await probeMount(this.config.disk.device, this.config.disk.mountpoint).catch(() => null);
-      this.state.role = mount?.mounted === false ? 'BACKUP' : 'FENCED-IN';
+      this.state.role = this.diskInUse ? 'FENCED-IN' : 'BACKUP';
     }
     // A demotion that keepalived (or an operator) asked for, ending clean, clears the self-fence latch.
-    if (kind === 'demote' && outcome === 'ok' && reason !== 'self-fence' && this.state.selfFence !== null) {
-      log.info({ selfFence: this.state.selfFence }, 'clean BACKUP reached: self-fence latch cleared');
-      this.state.selfFence = null;
+    if (kind === 'demote' && mode === 'graceful' && outcome === 'ok' && reason !== 'self-fence' && this.state.selfFence !== null && !this.selfFencePending) {
+      this.clearSelfFence(log, 'clean BACKUP reached');
     }
     this.state.transition = null;
     this.state.lastTransition = record;
@@ -290,10 +363,13 @@ export class Daemon {
     const line = `${kind}: ${outcome} in ${record.durationMs} ms${record.error ? ` (${record.error})` : ''}`;
     if (outcome === 'ok') log.info({ kind, duration_ms: record.durationMs, outcome }, line);
     else log.error({ kind, duration_ms: record.durationMs, outcome }, line);
-    if (this.state.role === 'MASTER') {
-      this.startFenceWatch();
-      this.startSqlMonitor();
-    }
+    if (this.state.role === 'MASTER') this.startSqlMonitor();
+  }
+
+  private clearSelfFence(log: Logger, why: string): void {
+    log.info({ selfFence: this.state.selfFence }, `${why}: self-fence latch cleared`);
+    this.state.selfFence = null;
+    this.state.role = 'BACKUP';
   }
 
   /**
@@ -316,7 +392,7 @@ export class Daemon {
           }
           const ping = await pingSql(this.config.mysqld, this.config.deadlines.sqlPingMs);
           if (this.busy === null && this.state.role === 'MASTER') {
-            writeSqlHealth(this.config.runDir, { pid, ok: ping.ok, latencyMs: ping.latencyMs, error: ping.error, at: Date.now() });
+            writeSqlHealth(this.config.runDir, { pid, ok: ping.ok, latencyMs: ping.latencyMs, error: ping.error, atMono: monoNow() });
           }
           if (!ping.ok) this.log.warn({ pid, err: ping.error }, 'SQL ping failed');
         } catch (error) {
@@ -338,7 +414,7 @@ export class Daemon {
    */
   private mysqldGone(): void {
     const { restartAttempts, restartWindowMs } = this.config.mysqld;
-    const now = Date.now();
+    const now = monoNow();
     while (this.restarts.length > 0 && (this.restarts[0] as number) < now - restartWindowMs) this.restarts.shift();
     if (this.restarts.length >= restartAttempts) {
       this.log.error({ restarts: this.restarts.length, restartAttempts }, 'mysqld gone on the MASTER and no local restart left: check fails, keepalived fails over');
@@ -357,45 +433,8 @@ export class Daemon {
     clearSqlHealth(this.config.runDir);
   }
 
-  /**
-   * While MASTER: read the fence back every `monitor.fenceIntervalMs`; self-fence when it is gone,
-   * or when it could not be read back for longer than the lease's `staleMs` (by then the peer may
-   * have taken it: a dead NFS server must not leave us writing).
-   */
-  private startFenceWatch(): void {
-    this.stopFenceWatch();
-    if (this.config.fence.method === 'none') return;
-    const blindLimitMs = this.config.fence.staleMs;
-    let lastReadMs = Date.now();
-    let reading = false;
-    this.fenceTimer = setInterval(() => {
-      if (reading || this.busy !== null || this.state.role !== 'MASTER') return;
-      reading = true;
-      this.fence
-        .verify()
-        .then(
-          (status) => {
-            lastReadMs = Date.now();
-            if (status.held === false && this.busy === null && this.state.role === 'MASTER') this.selfFence(`fence verification: ${status.detail}`);
-          },
-          (error: unknown) => {
-            const blindMs = Date.now() - lastReadMs;
-            if (blindMs > blindLimitMs) this.selfFence(`fence unreadable for ${blindMs} ms (${errorLine(error)})`);
-            else this.log.warn({ err: errorLine(error), blind_ms: blindMs }, 'fence verification failed; retrying');
-          },
-        )
-        .finally(() => {
-          reading = false;
-        });
-    }, this.config.monitor.fenceIntervalMs);
-  }
-
-  private stopFenceWatch(): void {
-    if (this.fenceTimer !== null) clearInterval(this.fenceTimer);
-    this.fenceTimer = null;
-  }
-
   private persist(): void {
+    this.state.watchdog = this.watchdog.snapshot();
     try {
       writeState(this.config.stateDir, this.state);
     } catch (error) {
@@ -406,6 +445,8 @@ export class Daemon {
   /**
    * Graceful stop (SIGTERM/SIGINT): no new requests; let the running transition finish; if the
    * node holds the disk, demote it — the lease must not outlive the process that refreshes it.
+   * A node whose demotion could not verify the unmount exits with the watchdog armed: nobody will
+   * refresh its lease, so its watchdog resets it before the peer may take over.
    */
   async stop(signalName: string): Promise<void> {
     if (this.stopping) return;
@@ -413,14 +454,17 @@ export class Daemon {
     this.log.info({ signal: signalName }, 'daemon stopping');
     this.fifo?.close();
     this.server?.close();
-    this.stopFenceWatch();
     this.stopSqlMonitor();
     await this.busy;
-    const mount = await probeMount(this.config.disk.device, this.config.disk.mountpoint).catch(() => null);
-    if (this.state.role === 'MASTER' || mount?.mounted === true) {
-      this.log.warn('daemon stopping while holding the disk: demoting first');
+    if (this.state.role === 'MASTER' || (await this.filesystemInUse()) || this.fence.holding()) {
+      this.log.warn('daemon stopping while holding the disk or the fence: demoting first');
       await this.transition('demote', { vrrpState: 'STOP', source: 'shutdown', issuedAt: Date.now() }, 'shutdown');
     }
+    this.fence.stop();
+    if (this.watchdog.armed) {
+      this.log.fatal({ timeout_ms: this.config.fence.method === 'lockfile' ? this.config.fence.watchdog?.timeoutMs : null }, 'exiting with the watchdog armed (the unmount was not verified, or nowayout): the node will be reset');
+    }
+    this.watchdog.stop();
     await this.releaseLock?.().catch(() => undefined);
     this.state.daemon = null;
     this.persist();

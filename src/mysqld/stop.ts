@@ -1,9 +1,13 @@
 // Stop mysqld (demotion step `mysqld.stop`), as ocf:heartbeat:mysql does and then some:
 // service stop or the configured stop command, SIGTERM, a bounded grace, SIGKILL, and a
 // verification that no mysqld of ours is left (resource-agents PR #757: never say "stopped"
-// while one still runs).
+// while one still runs). Every way of stopping — the command, the unit, the signal — is bounded by
+// `deadlines.mysqldTermGraceMs` before SIGKILL.
+//
+// Mode `fenced` (the fence was lost; DESIGN §5): no command, no grace — SIGKILL at once.
 import { rm } from 'node:fs/promises';
 import type { Config } from '../config/types.ts';
+import { monoNow } from '../clock.ts';
 import { pollUntil } from '../deadline.ts';
 import type { Logger } from '../log.ts';
 import { findMysqld, mysqldSelector } from '../probes/mysqld.ts';
@@ -19,44 +23,56 @@ const kill = (pids: number[], signalName: NodeJS.Signals): void => {
   }
 };
 
+/** SIGKILLs every mysqld of ours now, without waiting; returns the pids signalled. For the fence-loss path. */
+export async function killMysqldNow(config: Config): Promise<number[]> {
+  const { pids } = await findMysqld(mysqldSelector(config));
+  kill(pids, 'SIGKILL');
+  return pids;
+}
+
 /**
  * Stops every mysqld of ours and verifies they are gone. `skipped` when none ran.
  * @throws the abort reason (`EDEADLINE`) if one survives SIGKILL until the deadline.
  */
-export async function stopMysqld(config: Config, signal: AbortSignal, log: Logger): Promise<'ok' | 'skipped'> {
+export async function stopMysqld(config: Config, signal: AbortSignal, log: Logger, mode: 'graceful' | 'fenced' = 'graceful'): Promise<'ok' | 'skipped'> {
   const { mysqld, deadlines } = config;
   const selector = mysqldSelector(config);
   const ours = async (): Promise<number[]> => (await findMysqld(selector)).pids;
   const gone = async (): Promise<true | undefined> => ((await ours()).length === 0 ? true : undefined);
-  const started = Date.now();
+  const started = monoNow();
   let pids = await ours();
   if (pids.length === 0) {
     await rm(mysqld.socket, { force: true });
     return 'skipped';
   }
 
-  const graceful = mysqld.systemdUnit !== null ? ['systemctl', 'stop', mysqld.systemdUnit] : mysqld.stop;
-  if (graceful !== null) {
-    const result = await run(graceful, signal).catch((error: Error) => ({ exitCode: -1, stderr: error.message }));
-    if (result.exitCode !== 0) log.warn({ command: graceful, exitCode: result.exitCode, stderr: result.stderr.trim() }, 'graceful stop failed; signalling');
-  }
-
-  pids = await ours();
-  if (pids.length > 0) {
-    log.info({ pids }, 'SIGTERM to mysqld');
-    kill(pids, 'SIGTERM');
-    const graceLeft = deadlines.mysqldTermGraceMs - (Date.now() - started);
+  if (mode === 'graceful') {
+    // the grace bounds everything before SIGKILL, the stop command included
     const graceOver = new AbortController();
-    const timer = setTimeout(() => graceOver.abort(new Error('grace over')), Math.max(0, graceLeft));
-    const both = AbortSignal.any([signal, graceOver.signal]);
-    await pollUntil(gone, 100, both).catch(() => undefined);
-    clearTimeout(timer);
+    const timer = setTimeout(() => graceOver.abort(new Error(`grace of ${deadlines.mysqldTermGraceMs} ms over`)), deadlines.mysqldTermGraceMs);
+    const withinGrace = AbortSignal.any([signal, graceOver.signal]);
+    try {
+      const graceful = mysqld.systemdUnit !== null ? ['systemctl', 'stop', mysqld.systemdUnit] : mysqld.stop;
+      if (graceful !== null) {
+        const result = await run(graceful, withinGrace).catch((error: Error) => ({ exitCode: -1, stderr: error.message }));
+        if (result.exitCode !== 0) log.warn({ command: graceful, exitCode: result.exitCode, stderr: result.stderr.trim() }, 'graceful stop failed or ran out of grace; signalling');
+      }
+      pids = await ours();
+      if (pids.length > 0 && !withinGrace.aborted) {
+        log.info({ pids }, 'SIGTERM to mysqld');
+        kill(pids, 'SIGTERM');
+        await pollUntil(gone, 100, withinGrace).catch(() => undefined);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
     signal.throwIfAborted();
   }
 
   pids = await ours();
   if (pids.length > 0) {
-    log.warn({ pids, graceMs: deadlines.mysqldTermGraceMs }, 'mysqld survived SIGTERM; SIGKILL');
+    if (mode === 'fenced') log.warn({ pids }, 'fence lost: SIGKILL to mysqld at once');
+    else log.warn({ pids, graceMs: deadlines.mysqldTermGraceMs, elapsedMs: Math.round(monoNow() - started) }, 'mysqld survived its grace; SIGKILL');
     kill(pids, 'SIGKILL');
     await pollUntil(gone, 50, signal);
   }

@@ -4,6 +4,8 @@ import { readFile, stat } from 'node:fs/promises';
 
 /** One line of /proc/PID/mountinfo. */
 export interface MountEntry {
+  /** the mount's unique id (field 1); an open file's /proc/PID/fdinfo `mnt_id` names it, even after a lazy unmount */
+  mountId: number;
   /** `major:minor` of the mounted device (st_dev of the filesystem) */
   majorMinor: string;
   mountpoint: string;
@@ -26,6 +28,7 @@ export function parseMountinfo(text: string): MountEntry[] {
     const separator = fields.indexOf('-', 6);
     if (separator < 0 || fields.length < separator + 3) continue;
     entries.push({
+      mountId: Number(fields[0]),
       majorMinor: fields[2] as string,
       mountpoint: unescape(fields[4] as string),
       options: (fields[5] as string).split(','),

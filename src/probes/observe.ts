@@ -2,6 +2,7 @@
 // and the daemon's reconciliation. Each probe that can block on I/O runs under its own deadline, so
 // one hung probe (a lease on dead NFS) is reported as such and does not hide the others.
 import type { Config } from '../config/types.ts';
+import { monoNow } from '../clock.ts';
 import { withDeadline } from '../deadline.ts';
 import { errorLine } from '../errors.ts';
 import type { Fence, FenceStatus } from '../../fence/types.ts';
@@ -56,7 +57,7 @@ export async function observe(config: Config, fence: Fence, options: ObserveOpti
       const recorded = options.sql === 'daemon-or-own' ? freshSqlHealth(config.runDir, pid, 2 * config.monitor.sqlIntervalMs + 1000) : null;
       sql =
         recorded !== null
-          ? { ok: recorded.ok, latencyMs: recorded.latencyMs, error: recorded.error, source: 'daemon', ageMs: Math.max(0, Date.now() - recorded.at) }
+          ? { ok: recorded.ok, latencyMs: recorded.latencyMs, error: recorded.error, source: 'daemon', ageMs: Math.max(0, monoNow() - recorded.atMono) }
           : await pingSql(config.mysqld, Math.min(ms, config.deadlines.sqlPingMs));
     }
     mysqld = { ...processes.value, sql };

@@ -13,17 +13,23 @@ export type StepResult = 'ok' | 'skipped';
 export const SETTLE_GRACE_MS = 5000;
 
 export class StepRunner {
+  /**
+   * @param abort aborted by the daemon when the whole transition must stop at once (fence lost):
+   *   the running step rejects with its reason, no later step starts
+   */
   constructor(
     readonly record: TransitionRecord,
     private readonly log: Logger,
     private readonly changed: () => void,
+    readonly abort: AbortSignal = new AbortController().signal,
   ) {}
 
   /**
-   * Runs one step under `deadlineMs`. Resolves with the step's result, or rejects with its error
-   * (a `DeadlineError`, code `EDEADLINE`, when it ran out of time) after recording it.
+   * Runs one step under `deadlineMs` (and `also`, e.g. the whole promotion's deadline). Resolves
+   * with the step's result, or rejects with its error (a `DeadlineError`, code `EDEADLINE`, when it
+   * ran out of time; the abort reason when {@link abort} or `also` fired) after recording it.
    */
-  async step(name: string, deadlineMs: number, work: (signal: AbortSignal) => Promise<StepResult>): Promise<StepResult> {
+  async step(name: string, deadlineMs: number, work: (signal: AbortSignal) => Promise<StepResult>, also?: AbortSignal): Promise<StepResult> {
     const started = performance.now();
     const entry: StepRecord = { name, startedAt: new Date().toISOString(), deadlineMs, durationMs: null, outcome: 'running', detail: null };
     this.record.steps.push(entry);
@@ -37,7 +43,7 @@ export class StepRunner {
       return entry.durationMs;
     };
     try {
-      const result = await withDeadline(name, deadlineMs, work, { settleGraceMs: SETTLE_GRACE_MS });
+      const result = await withDeadline(name, deadlineMs, work, { settleGraceMs: SETTLE_GRACE_MS, outer: also === undefined ? this.abort : AbortSignal.any([this.abort, also]) });
       const duration = finish(result, null);
       this.log.info({ tid: this.record.id, step: name, duration_ms: duration, outcome: result }, `${name}: ${result}`);
       return result;

@@ -168,7 +168,7 @@ describe('fence-agent exit codes', () => {
     const ran = await cli(['config', 'keepalived', '--config', file, '--interface', 'eth0', '--router-id', '51', '--priority', '150']);
     assert.equal(ran.exitCode, 6, ran.stderr);
     assert.equal(ran.stdout, '');
-    assert.match(ran.stderr, /^fence-agent config keepalived: config .*: keepalived\.checkIntervalMs: expected whole seconds for keepalived\.conf .*, got 1500$/);
+    assert.match(ran.stderr, /^fence-agent config keepalived: config .*: keepalived\.checkIntervalMs: expected whole seconds in ms .*, got 1500$/);
   });
 
   test('config check refuses the flags of config keepalived with exit 2', async () => {

@@ -2,7 +2,7 @@
 // views share one store, and each view can hang on its own (every call then waits for its bound
 // and rejects ETIMEDOUT, as the real bounded I/O does). A write given up on while hung can be made
 // to land later (`landLate`), as a write stuck in an NFS client does.
-import type { StatFs } from 'node:fs';
+import type { StatsFs } from 'node:fs';
 import { FenceAgentError } from '../../src/errors.ts';
 import type { LeaseIo, ReplaceResult } from '../../src/lease-io.ts';
 
@@ -51,7 +51,7 @@ export function memoryLeaseIo(store: LeaseStore, latencyMs = 2): MemoryLeaseIo {
       store.writes.push({ path, text });
       return { replaced: true, current };
     },
-    statfs: () => Promise.reject(new Error('not in memory')) as Promise<StatFs>,
+    statfs: () => Promise.reject<StatsFs>(new Error('not in memory')),
     deviceOf: () => Promise.resolve('0:0'),
     close: () => undefined,
     landLate() {

@@ -17,6 +17,9 @@ const config = resolveConfig(
 );
 
 const NOW = Date.parse('2024-11-22T10:00:00.000Z');
+/** now on the monotonic clock (ms since boot, say) */
+const NOW_MONO = 5_000_000;
+const BOOT = 'boot-1';
 
 /** What a clean idle node sees. */
 const backupObservation = (): Observation => ({
@@ -39,6 +42,8 @@ const masterObservation = (): Observation => ({
 const state = (patch: Partial<AgentState> = {}): AgentState => ({
   version: 1,
   node: 'db1',
+  bootId: BOOT,
+  watchdog: null,
   daemon: { pid: 100, startedAt: '2024-11-22T09:00:00.000Z' },
   desired: null,
   role: 'BACKUP',
@@ -55,6 +60,7 @@ const transition = (kind: 'promote' | 'demote', startedAgoMs: number, deadlineMs
   reason: 'notify',
   desire: { vrrpState: kind === 'promote' ? 'MASTER' : 'BACKUP', source: 'notify', issuedAt: NOW - startedAgoMs },
   startedAt: new Date(NOW - startedAgoMs).toISOString(),
+  startedMono: NOW_MONO - startedAgoMs,
   deadlineMs,
   endedAt: null,
   durationMs: null,
@@ -68,7 +74,8 @@ const input = (observation: Observation, patch: Partial<VerdictInput> = {}): Ver
   observation,
   state: null,
   daemonAlive: false,
-  now: NOW,
+  nowMono: NOW_MONO,
+  bootId: BOOT,
   ...patch,
 });
 
@@ -263,7 +270,7 @@ describe('evaluate: problems on either side', () => {
   it('evaluate reports a fenced-in node as unhealthy', () => {
     const verdict = evaluate(input(backupObservation(), { state: state({ role: 'FENCED-IN' }), daemonAlive: true }));
     assert.equal(verdict.healthy, false);
-    assert.deepEqual(verdict.problems, ['fenced-in: the last demotion could not verify the unmount, the fence is kept']);
+    assert.deepEqual(verdict.problems, ['fenced-in: the last demotion could not verify the unmount (the filesystem may still be written); operator action needed']);
   });
 });
 
@@ -340,6 +347,12 @@ describe('evaluate: transitions in progress', () => {
     assert.equal(verdict.line, 'healthy BACKUP: demote in progress (step stop-mysqld, 10.0 s of 10.0 s)');
   });
 
+  it('evaluate does not count a transition recorded on another boot (its monotonic times mean nothing now)', () => {
+    const s = state({ transition: transition('promote', 2000, 10000, ['mount']), bootId: 'boot-0' });
+    const verdict = evaluate(input(backupObservation(), { state: s, daemonAlive: true }));
+    assert.equal(verdict.inTransition, false);
+  });
+
   it('evaluate reports a healthy node as not in transition even while one runs', () => {
     const s = state({ transition: transition('promote', 1000, 10000, ['sql-ready']) });
     const verdict = evaluate(input(masterObservation(), { state: s, daemonAlive: true }));
@@ -355,7 +368,7 @@ describe('evaluate: self-fence latch', () => {
     const o = masterObservation();
     const verdict = evaluate(input(o, { state: state({ role: 'MASTER', selfFence }), daemonAlive: true }));
     assert.equal(verdict.healthy, false);
-    assert.deepEqual(verdict.problems, ['self-fenced at 2024-11-22T09:59:00.000Z (lease lost); waiting for keepalived to leave MASTER']);
+    assert.deepEqual(verdict.problems, ['FENCED: the fence was lost at 2024-11-22T09:59:00.000Z (lease lost); the node self-fenced and stays out until keepalived leaves MASTER']);
   });
 
   it('evaluate reports a self-fenced node that has stopped and unmounted as an unhealthy MASTER while it keeps the VIP', () => {
@@ -365,6 +378,6 @@ describe('evaluate: self-fence latch', () => {
     const verdict = evaluate(input(o, { state: state({ selfFence }), daemonAlive: true }));
     assert.equal(verdict.healthy, false);
     assert.equal(verdict.role, 'MASTER');
-    assert.ok(verdict.problems.includes('self-fenced at 2024-11-22T09:59:00.000Z (lease taken by db2); waiting for keepalived to leave MASTER'));
+    assert.ok(verdict.problems.includes('FENCED: the fence was lost at 2024-11-22T09:59:00.000Z (lease taken by db2); the node self-fenced and stays out until keepalived leaves MASTER'));
   });
 });

@@ -149,15 +149,19 @@ describe('keepalivedConf', () => {
     assert.ok(instance.includes('fd00::100/64 dev eth1'));
   });
 
-  it('keepalivedConf refuses check timing that is not whole seconds: keepalived would ignore it', () => {
+  it('keepalivedConf refuses check timing that is not whole seconds: keepalived would ignore it (a Config not from the schema, which refuses it first)', () => {
+    const at = (keepalived: Partial<Config['keepalived']>): Config => {
+      const resolved = config();
+      return { ...resolved, keepalived: { ...resolved.keepalived, ...keepalived } };
+    };
     assertThrowsCode(
-      () => keepalivedConf(config({ keepalived: { checkIntervalMs: 2500, checkTimeoutMs: 2000 } }), SPEC, { agentCommand: AGENT }),
+      () => keepalivedConf(at({ checkIntervalMs: 2500, checkTimeoutMs: 2000 }), SPEC, { agentCommand: AGENT }),
       'ECONFIG',
       6,
       /^config \/etc\/fence-agent\/config\.json: keepalived\.checkIntervalMs: expected whole seconds for keepalived\.conf \(vrrp_script interval and timeout are integers, keepalived\.conf\(5\)\), got 2500$/,
     );
     assertThrowsCode(
-      () => keepalivedConf(config({ keepalived: { checkTimeoutMs: 1600 } }), SPEC, { agentCommand: AGENT }),
+      () => keepalivedConf(at({ checkTimeoutMs: 1600 }), SPEC, { agentCommand: AGENT }),
       'ECONFIG',
       6,
       /keepalived\.checkTimeoutMs: expected whole seconds/,

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { monoNow } from '../../src/clock.ts';
 import { clearSqlHealth, freshSqlHealth, sqlHealthPath, writeSqlHealth, type SqlHealthRecord } from '../../src/sql-health.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 
@@ -14,10 +15,11 @@ const runDir = (): string => {
   return run;
 };
 
-const NOW = Date.parse('2024-11-22T10:00:00.000Z');
+/** a time on the monotonic clock, ms */
+const NOW = 5_000_000;
 const PID = 4242;
 
-const record = (patch: Partial<SqlHealthRecord> = {}): SqlHealthRecord => ({ pid: PID, ok: true, latencyMs: 3, error: null, at: NOW, ...patch });
+const record = (patch: Partial<SqlHealthRecord> = {}): SqlHealthRecord => ({ pid: PID, ok: true, latencyMs: 3, error: null, atMono: NOW, ...patch });
 
 describe('sql health record', () => {
   it('sqlHealthPath names sql-health.json in the run directory', () => {
@@ -37,12 +39,12 @@ describe('sql health record', () => {
     assert.deepEqual(freshSqlHealth(run, PID, 5000, NOW), failed);
   });
 
-  it('freshSqlHealth uses the current time when no time is given', () => {
+  it('freshSqlHealth uses the current monotonic time when no time is given', () => {
     const run = runDir();
-    const now = record({ at: Date.now() });
+    const now = record({ atMono: monoNow() });
     writeSqlHealth(run, now);
     assert.deepEqual(freshSqlHealth(run, PID, 60_000), now);
-    writeSqlHealth(run, record({ at: Date.now() - 120_000 }));
+    writeSqlHealth(run, record({ atMono: monoNow() - 120_000 }));
     assert.equal(freshSqlHealth(run, PID, 60_000), null);
   });
 
@@ -61,8 +63,8 @@ describe('sql health record', () => {
 
   it('writeSqlHealth replaces an earlier record', () => {
     const run = runDir();
-    writeSqlHealth(run, record({ at: NOW - 1000, latencyMs: 9 }));
-    writeSqlHealth(run, record({ at: NOW, latencyMs: 1 }));
+    writeSqlHealth(run, record({ atMono: NOW - 1000, latencyMs: 9 }));
+    writeSqlHealth(run, record({ atMono: NOW, latencyMs: 1 }));
     assert.equal(freshSqlHealth(run, PID, 5000, NOW)?.latencyMs, 1);
   });
 
@@ -81,21 +83,21 @@ describe('sql health record', () => {
 
   it('freshSqlHealth returns null for a record much older than maxAgeMs', () => {
     const run = runDir();
-    writeSqlHealth(run, record({ at: NOW - 3_600_000 }));
+    writeSqlHealth(run, record({ atMono: NOW - 3_600_000 }));
     assert.equal(freshSqlHealth(run, PID, 5000, NOW), null);
   });
 
-  it('freshSqlHealth tolerates a second of clock skew into the future but not more', () => {
+  it('freshSqlHealth refuses a record from the future of the monotonic clock (another boot) even by a millisecond', () => {
     const run = runDir();
-    writeSqlHealth(run, record({ at: NOW + 1000 }));
-    assert.deepEqual(freshSqlHealth(run, PID, 5000, NOW), record({ at: NOW + 1000 }));
-    writeSqlHealth(run, record({ at: NOW + 1001 }));
+    writeSqlHealth(run, record({ atMono: NOW }));
+    assert.deepEqual(freshSqlHealth(run, PID, 5000, NOW), record({ atMono: NOW }));
+    writeSqlHealth(run, record({ atMono: NOW + 1 }));
     assert.equal(freshSqlHealth(run, PID, 5000, NOW), null);
   });
 
   it('freshSqlHealth returns null for a record far in the future', () => {
     const run = runDir();
-    writeSqlHealth(run, record({ at: NOW + 3_600_000 }));
+    writeSqlHealth(run, record({ atMono: NOW + 3_600_000 }));
     assert.equal(freshSqlHealth(run, PID, 5000, NOW), null);
   });
 

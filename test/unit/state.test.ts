@@ -22,6 +22,7 @@ const freshDir = (): string => fresh('case');
 const sampleState = (): AgentState => ({
   version: 1,
   node: 'db1',
+  bootId: 'boot-1',
   daemon: { pid: 1234, startedAt: '2024-11-22T09:00:00.000Z' },
   desired: { vrrpState: 'MASTER', source: 'notify', issuedAt: 1732266000123.5, detail: 'INSTANCE VI_1 prio 100' },
   role: 'MASTER',
@@ -32,6 +33,7 @@ const sampleState = (): AgentState => ({
     reason: 'notify',
     desire: { vrrpState: 'MASTER', source: 'notify', issuedAt: 1732266000123.5 },
     startedAt: '2024-11-22T09:00:00.200Z',
+    startedMono: 120_000.25,
     deadlineMs: 135000,
     endedAt: '2024-11-22T09:00:04.000Z',
     durationMs: 3800,
@@ -40,6 +42,7 @@ const sampleState = (): AgentState => ({
     steps: [{ name: 'fence', startedAt: '2024-11-22T09:00:00.200Z', deadlineMs: 15000, durationMs: 12, outcome: 'ok', detail: null }],
   },
   selfFence: null,
+  watchdog: { device: '/dev/watchdog0', kind: 'kernel', timeoutMs: 5000, armed: true, petting: true },
   updatedAt: '2024-11-22T09:00:04.000Z',
 });
 

@@ -188,11 +188,11 @@ describe('timer relation (e): checkMs < keepalived.checkTimeoutMs ≤ keepalived
     );
   });
 
-  it('relation (e) holds with the check timeout equal to the interval and fails 1 ms above it', () => {
+  it('relation (e) holds with the check timeout equal to the interval and fails one step (1 s: keepalived counts whole seconds) above it', () => {
     assert.deepEqual(relationProblems(change(withWatchdog(), { keepalived: { checkTimeoutMs: 2000, checkIntervalMs: 2000 } })), []);
     assertOnly(
-      change(withWatchdog(), { keepalived: { checkTimeoutMs: 2001 } }),
-      'timer relation (e): keepalived.checkTimeoutMs = 2001 ms must be ≤ keepalived.checkIntervalMs = 2000 ms (a check must end before the next one is due, so fall and rise count whole intervals)',
+      change(withWatchdog(), { keepalived: { checkTimeoutMs: 3000 } }),
+      'timer relation (e): keepalived.checkTimeoutMs = 3000 ms must be ≤ keepalived.checkIntervalMs = 2000 ms (a check must end before the next one is due, so fall and rise count whole intervals)',
     );
   });
 
@@ -203,14 +203,14 @@ describe('timer relation (e): checkMs < keepalived.checkTimeoutMs ≤ keepalived
     );
   });
 
-  it('resolveConfig refuses a configuration violating either part of relation (e) by 1 ms', () => {
+  it('resolveConfig refuses a configuration violating either part of relation (e) by one step', () => {
     assertResolveRefuses(
       { ...raw({ method: 'none' }), deadlines: { checkMs: 2000 } },
       'timer relation (e): deadlines.checkMs = 2000 ms must be < keepalived.checkTimeoutMs = 2000 ms (check must answer before keepalived kills it and counts a failure)',
     );
     assertResolveRefuses(
-      { ...raw({ method: 'none' }), keepalived: { checkTimeoutMs: 2001 } },
-      'timer relation (e): keepalived.checkTimeoutMs = 2001 ms must be ≤ keepalived.checkIntervalMs = 2000 ms (a check must end before the next one is due, so fall and rise count whole intervals)',
+      { ...raw({ method: 'none' }), keepalived: { checkTimeoutMs: 3000 } },
+      'timer relation (e): keepalived.checkTimeoutMs = 3000 ms must be ≤ keepalived.checkIntervalMs = 2000 ms (a check must end before the next one is due, so fall and rise count whole intervals)',
     );
   });
 });

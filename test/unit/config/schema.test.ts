@@ -502,11 +502,16 @@ describe('resolveConfig rejections', () => {
     assertRejected(withPatch({ deadlines: { promoteMs: 14400001 } }), /deadlines\.promoteMs: expected an integer 50\.\.14400000 ms, got 14400001/);
   });
 
-  it('resolveConfig rejects keepalived.checkIntervalMs and checkTimeoutMs outside 100..600000 ms', () => {
-    assertRejected(withPatch({ keepalived: { checkIntervalMs: 99 } }), /keepalived\.checkIntervalMs: expected an integer 100\.\.600000 ms, got 99/);
-    assertRejected(withPatch({ keepalived: { checkIntervalMs: 600001 } }), /keepalived\.checkIntervalMs: expected an integer 100\.\.600000 ms, got 600001/);
-    assertRejected(withPatch({ keepalived: { checkTimeoutMs: 99 } }), /keepalived\.checkTimeoutMs: expected an integer 100\.\.600000 ms, got 99/);
-    assertRejected(withPatch({ keepalived: { checkTimeoutMs: 600001 } }), /keepalived\.checkTimeoutMs: expected an integer 100\.\.600000 ms, got 600001/);
+  it('resolveConfig rejects keepalived.checkIntervalMs and checkTimeoutMs outside 1000..600000 ms', () => {
+    assertRejected(withPatch({ keepalived: { checkIntervalMs: 999 } }), /keepalived\.checkIntervalMs: expected an integer 1000\.\.600000 ms, got 999/);
+    assertRejected(withPatch({ keepalived: { checkIntervalMs: 601000 } }), /keepalived\.checkIntervalMs: expected an integer 1000\.\.600000 ms, got 601000/);
+    assertRejected(withPatch({ keepalived: { checkTimeoutMs: 999 } }), /keepalived\.checkTimeoutMs: expected an integer 1000\.\.600000 ms, got 999/);
+    assertRejected(withPatch({ keepalived: { checkTimeoutMs: 601000 } }), /keepalived\.checkTimeoutMs: expected an integer 1000\.\.600000 ms, got 601000/);
+  });
+
+  it('resolveConfig rejects keepalived check timing that is not whole seconds (keepalived reads integers)', () => {
+    assertRejected(withPatch({ keepalived: { checkIntervalMs: 2500 } }), /keepalived\.checkIntervalMs: expected whole seconds in ms .*, got 2500/);
+    assertRejected(withPatch({ keepalived: { checkTimeoutMs: 1500 } }), /keepalived\.checkTimeoutMs: expected whole seconds in ms .*, got 1500/);
   });
 
   it('resolveConfig rejects keepalived.checkFall and checkRise outside 1..100', () => {
@@ -517,8 +522,8 @@ describe('resolveConfig rejections', () => {
   });
 
   it('resolveConfig accepts the keepalived check timing at the lower ends of its ranges', () => {
-    const config = resolveConfig(withPatch({ deadlines: { checkMs: 50 }, keepalived: { checkIntervalMs: 100, checkTimeoutMs: 100, checkFall: 1, checkRise: 1 } }), CONFIG_PATH);
-    assert.deepEqual(config.keepalived, { instance: null, notifyFifo: null, checkIntervalMs: 100, checkTimeoutMs: 100, checkFall: 1, checkRise: 1 });
+    const config = resolveConfig(withPatch({ deadlines: { checkMs: 50 }, keepalived: { checkIntervalMs: 1000, checkTimeoutMs: 1000, checkFall: 1, checkRise: 1 } }), CONFIG_PATH);
+    assert.deepEqual(config.keepalived, { instance: null, notifyFifo: null, checkIntervalMs: 1000, checkTimeoutMs: 1000, checkFall: 1, checkRise: 1 });
   });
 
   it('resolveConfig rejects an unknown key in the keepalived section and lists the known ones', () => {

@@ -17,7 +17,7 @@ const line = (id: number, majorMinor: string, mountpoint: string, options: strin
 describe('parseMountinfo', () => {
   it('parseMountinfo reads every field of a line with one optional field', () => {
     assert.deepEqual(parseMountinfo('36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue\n'), [
-      { majorMinor: '98:0', mountpoint: '/mnt2', options: ['rw', 'noatime'], fstype: 'ext3', source: '/dev/root', superOptions: ['rw', 'errors=continue'] },
+      { mountId: 36, majorMinor: '98:0', mountpoint: '/mnt2', options: ['rw', 'noatime'], fstype: 'ext3', source: '/dev/root', superOptions: ['rw', 'errors=continue'] },
     ]);
   });
 
@@ -26,8 +26,8 @@ describe('parseMountinfo', () => {
       ['40 22 8:17 / /data rw - xfs /dev/sdb1 rw,attr2', '41 22 8:33 / /srv ro,nosuid shared:5 master:2 propagate_from:1 - ext4 /dev/sdc1 ro'].join('\n'),
     );
     assert.equal(entries.length, 2);
-    assert.deepEqual(entries[0], { majorMinor: '8:17', mountpoint: '/data', options: ['rw'], fstype: 'xfs', source: '/dev/sdb1', superOptions: ['rw', 'attr2'] });
-    assert.deepEqual(entries[1], { majorMinor: '8:33', mountpoint: '/srv', options: ['ro', 'nosuid'], fstype: 'ext4', source: '/dev/sdc1', superOptions: ['ro'] });
+    assert.deepEqual(entries[0], { mountId: 40, majorMinor: '8:17', mountpoint: '/data', options: ['rw'], fstype: 'xfs', source: '/dev/sdb1', superOptions: ['rw', 'attr2'] });
+    assert.deepEqual(entries[1], { mountId: 41, majorMinor: '8:33', mountpoint: '/srv', options: ['ro', 'nosuid'], fstype: 'ext4', source: '/dev/sdc1', superOptions: ['ro'] });
   });
 
   it('parseMountinfo decodes octal escapes for space, tab, newline and backslash', () => {
