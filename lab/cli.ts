@@ -1,7 +1,7 @@
 // `npm run lab -- up|status|down|demo` — the two-node lab by hand (state in /run/fence-agent-lab).
 //   up      build both nodes, start keepalived and the daemons, wait for a healthy pair, show status
 //   status  both nodes' `fence-agent status`, the VIP holder, the lease
-//   down    remove everything (processes, namespaces, loop device, files); fsck -n the disk first
+//   down    remove everything (processes, namespaces, FUSE mounts, both loop devices, files); fsck -n the disk image
 //   demo    the README's main demo: up → write through the VIP → crash the MASTER → takeover →
 //           the rows that survived → the old MASTER back as BACKUP → down
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,6 +21,7 @@ const show = (text: string): void => console.log(text.trimEnd().replace(/^/gm, '
 async function statusOf(lab: PairLab): Promise<void> {
   const holder = await lab.vipHolder().catch((error: Error) => error.message);
   show(`VIP ${VIP}: ${typeof holder === 'string' ? holder : (holder?.name ?? 'nobody')}`);
+  show(`disk ${lab.disk?.image ?? '?'}: ${lab.nodes.map((n) => `${n.name} through ${n.device ?? '?'}`).join(', ')}`);
   try {
     show(`lease ${lab.leasePath}: ${readFileSync(lab.leasePath, 'utf8').trim()}`);
   } catch {
@@ -34,7 +35,7 @@ async function statusOf(lab: PairLab): Promise<void> {
 
 async function up(): Promise<PairLab> {
   if (existsSync(path.join(LAB_DIR, 'lab.json'))) throw new Error(`a lab is already up in ${LAB_DIR} (npm run lab -- down first)`);
-  say('lab up: two nodes (netns + mount ns), a bridge, one shared loop disk, keepalived and the fence-agent daemon on each');
+  say('lab up: two nodes (netns + mount ns), a bridge, one disk image (a loop device per node), the lease store (a bindfs mount per node), keepalived and the fence-agent daemon on each');
   const started = Date.now();
   const lab = await PairLab.up({ dir: LAB_DIR, tag: TAG });
   show(`up in ${((Date.now() - started) / 1000).toFixed(1)} s; lab files in ${LAB_DIR}`);
@@ -46,7 +47,7 @@ async function down(lab: PairLab): Promise<void> {
   say('lab down');
   const fsck = await lab.destroy();
   show(`fsck -n on the shared disk: ${fsck?.exitCode === 0 ? 'clean' : `exit ${fsck?.exitCode}\n${fsck?.stdout}`}`);
-  show('namespaces, loop device, mounts, processes and files removed');
+  show('namespaces, loop devices, mounts (FUSE too), processes and files removed');
 }
 
 async function demo(): Promise<void> {

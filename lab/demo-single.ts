@@ -23,7 +23,7 @@ const record = (): void => {
   if (last && !transitions.some((t) => t.id === last.id)) transitions.push(last);
 };
 try {
-  show(`disk ${lab.disk.device} (${lab.disk.image}), mountpoint ${lab.mountpoint}, VIP ${lab.vip.cidr} on ${lab.vip.interface}, lease ${lab.leasePath}`);
+  show(`disk ${lab.disk.device} (${lab.disk.image}), mountpoint ${lab.mountpoint}, VIP ${lab.vip.cidr} on ${lab.vip.interface}, lease ${lab.agentLeasePath} (the node's bindfs view of ${lab.leasePath})`);
   show(`config ${node.configPath}, log ${node.logFile}`);
 
   say('Starting the daemon (systemd would: ExecStart=fence-agent daemon)');

@@ -1,6 +1,8 @@
-// The lab's shared disk: an ext4 image holding a MariaDB datadir (`/mysql`), attached to a loop
-// device. A golden image is built once per machine and copied (sparse) for every disk.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// The lab's shared disk: an ext4 image holding a MariaDB datadir (`/mysql`), attached to loop
+// devices — in the two-node lab one per node, so that each node mounts its own block device and
+// gets its own ext4 superblock and page cache over the one image, as two machines on one LUN
+// would. A golden image is built once per machine and copied (sparse) for every disk.
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sh, shOk } from './sh.ts';
 
@@ -51,23 +53,92 @@ export async function goldenImage(): Promise<string> {
   }
 }
 
+/** The filesystem on the lab disk (agent configurations, the monitor's /sys/fs/<fstype> lookup). */
+export const DISK_FSTYPE = 'ext4';
+
 export interface LoopDisk {
   image: string;
   device: string;
   detach(): Promise<void>;
 }
 
+/** One disk image seen by several nodes, each through its own loop device (its own superblock and cache). */
+export interface SharedDisk {
+  image: string;
+  /** node name → that node's loop device over `image` */
+  devices: Record<string, string>;
+  /** detaches every loop device and waits until the kernel has let go of them */
+  detach(): Promise<void>;
+}
+
+/** Attaches `image` to a free loop device and returns the device (`/dev/loopN`). */
+export async function attachLoop(image: string): Promise<string> {
+  return (await shOk(['losetup', '--show', '-f', image])).trim();
+}
+
+/** The loop device's backing file as the kernel reports it, or null when the device is not bound. */
+function backingFile(device: string): string | null {
+  try {
+    return readFileSync(`/sys/block/${path.basename(device)}/loop/backing_file`, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Detaches `device` from `image` and waits (at most 10 s) until the kernel has really let go: a
+ * device still mounted in a mount namespace being torn down is only marked autoclear by
+ * `losetup -d`, and fsck must not read the image while that last unmount is still being flushed.
+ */
+export async function detachLoop(device: string, image: string): Promise<void> {
+  let real = image;
+  try {
+    real = realpathSync(image);
+  } catch {
+    // already removed: the kernel names it "<path> (deleted)"
+  }
+  // a device number another lab took meanwhile is not ours to detach
+  const ours = (): boolean => [real, `${real} (deleted)`].includes(backingFile(device) ?? '');
+  if (!ours()) return;
+  await sh(['losetup', '-d', device]);
+  const deadline = Date.now() + 10_000;
+  while (ours() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/** Copies the golden image to `image` (sparse). */
+export async function copyGoldenImage(image: string): Promise<void> {
+  await shOk(['cp', '--sparse=always', await goldenImage(), image]);
+}
+
 /** Copies the golden image to `image` and attaches it to a free loop device. */
 export async function createLoopDisk(image: string): Promise<LoopDisk> {
-  await shOk(['cp', '--sparse=always', await goldenImage(), image]);
-  const device = (await shOk(['losetup', '--show', '-f', image])).trim();
+  await copyGoldenImage(image);
+  const device = await attachLoop(image);
+  return { image, device, detach: () => detachLoop(device, image) };
+}
+
+/** A {@link SharedDisk} over devices already attached (e.g. read back from a lab's lab.json). */
+export function sharedDisk(image: string, devices: Record<string, string>): SharedDisk {
   return {
     image,
-    device,
+    devices,
     async detach() {
-      await sh(['losetup', '-d', device]);
+      for (const device of Object.values(devices)) await detachLoop(device, image);
     },
   };
+}
+
+/** Copies the golden image to `image` and attaches it once per node: one loop device each. */
+export async function createSharedDisk(image: string, nodes: readonly string[]): Promise<SharedDisk> {
+  await copyGoldenImage(image);
+  const disk = sharedDisk(image, {});
+  try {
+    for (const node of nodes) disk.devices[node] = await attachLoop(image);
+  } catch (error) {
+    await disk.detach();
+    throw error;
+  }
+  return disk;
 }
 
 /** `fsck -n` on the image: resolves with fsck's exit code and output (0 = clean). */

@@ -1,16 +1,44 @@
 // The write ledger (issue 3): a client inserting numbered rows through the VIP the whole time,
-// recording which inserts were acknowledged, and the check that every acknowledged row survived.
+// recording which inserts were acknowledged and by which server (its server_id), and the check
+// that every acknowledged row survived.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LabNode } from './node.ts';
 import { REPO } from './node.ts';
-import { VIP, type PairLab } from './pair.ts';
+import { NODES, VIP, type PairLab } from './pair.ts';
 
 export interface Ack {
   id: number;
   /** when the client saw the acknowledgement, ms since the epoch */
   at: number;
+  /** `@@server_id` of the server that acknowledged it (read once per connection; see {@link serverIdOf}) */
+  server: number;
+}
+
+/** A node's MariaDB server_id, as the pair writes it to my.cnf: db1 → 1, db2 → 2. */
+export function serverIdOf(node: LabNode | string): number {
+  const name = typeof node === 'string' ? node : node.name;
+  const spec = NODES.find((n) => n.name === name);
+  if (spec === undefined) throw new Error(`no pair node ${name}`);
+  return spec.serverId;
+}
+
+/**
+ * Parses the client's ack file: one `ID AT SERVER` line per acknowledged INSERT. Text after the
+ * last newline is a line still being written (or cut by a SIGKILL) and is left out.
+ * @throws on a complete line that is not three integers
+ */
+export function parseAcks(text: string): Ack[] {
+  const lines = text.split('\n');
+  lines.pop(); // after the last newline: empty, or an unfinished line
+  return lines
+    .filter((line) => line !== '')
+    .map((line) => {
+      if (!/^\d+ \d+ \d+$/.test(line)) throw new Error(`ledger: malformed ack line "${line}"`);
+      const [id, at, server] = line.split(' ').map(Number) as [number, number, number];
+      return { id, at, server };
+    });
 }
 
 export class Ledger {
@@ -49,18 +77,20 @@ export class Ledger {
 
   acks(): Ack[] {
     if (!existsSync(this.ackFile)) return [];
-    return readFileSync(this.ackFile, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => {
-        const [id, at] = line.split(' ');
-        return { id: Number(id), at: Number(at) };
-      });
+    return parseAcks(readFileSync(this.ackFile, 'utf8'));
   }
 
   /** The first acknowledgement at or after `t` (ms since the epoch), or null. */
   firstAckAfter(t: number): Ack | null {
     return this.acks().find((ack) => ack.at >= t) ?? null;
+  }
+
+  /**
+   * Acknowledgements by server `server` (a server_id, see {@link serverIdOf}) seen at or after
+   * `afterMs` (ms since the epoch) — e.g. rows the old MASTER acknowledged after the peer mounted.
+   */
+  acksFrom(server: number, afterMs: number): Ack[] {
+    return this.acks().filter((ack) => ack.server === server && ack.at >= afterMs);
   }
 
   /** Rows in the table (id → server_id that took it), read on `master` over its socket as root. */

@@ -1,10 +1,14 @@
 // The invariant monitor (issue 3): samples both nodes at 25 Hz (at least 20) and records every violation of
 // S1 (the disk mounted on both nodes), S2 (mounted without holding the fence), S3 (mysqld without
-// the mount) and, once VRRP has converged, the VIP on both nodes. It reads only /proc — each
-// node's view through its anchor process (/proc/<anchor>/mountinfo, /proc/<anchor>/net/fib_trie)
-// and the lease — so sampling stays cheap and never disturbs the nodes.
-import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+// the mount) and, once VRRP has converged, the VIP on both nodes. It reads only /proc and /sys —
+// each node's view through its anchor process (/proc/<anchor>/mountinfo, /proc/<anchor>/net/fib_trie),
+// each node's superblock (/sys/fs/<fstype>/<its loop device>) — and the lease in the real store,
+// so sampling stays cheap and never disturbs the nodes (nor hangs on a node's frozen lease storage).
+import { existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { monoNow } from '../src/clock.ts';
 import { deviceNumber, parseMountinfo } from '../src/probes/mountinfo.ts';
+import { DISK_FSTYPE } from './disk.ts';
 import type { LabNode } from './node.ts';
 import { LEASE, VIP, type PairLab } from './pair.ts';
 
@@ -18,18 +22,57 @@ export interface Violation {
 
 /** One node in one sample. */
 export interface NodeSample {
-  /** the node's anchor could not be read (the node crashed, or is booting): nothing observable */
+  /** the node's anchor could not be read (the node crashed, or is booting): no mountinfo, VIP or mysqld */
   down: boolean;
+  /**
+   * the node has the disk: its device in the anchor's mountinfo, or its superblock alive
+   * ({@link superblock}) — a lazily unmounted filesystem still held open can still be written
+   */
   mounted: boolean;
+  /** /sys/fs/<fstype>/<kernel name of the node's device> exists (read even while the node is down) */
+  superblock: boolean;
   vip: boolean;
   mysqld: number;
 }
 
 export interface Sample {
+  /** wall-clock time, ms since the epoch (comparable with the ledger's acks) */
   at: number;
+  /** CLOCK_MONOTONIC in ms ({@link monoNow}: the agent's clock, comparable across processes) */
+  mono: number;
   nodes: Record<string, NodeSample>;
-  /** the node holding a fresh lease, or null */
+  /** the node holding the lease (v2: state "held"; v1: a fresh lock), or null */
   leaseHolder: string | null;
+}
+
+/**
+ * Who holds the lease, from the lease file's text (null: no file) and, for v1, the age of its
+ * `<path>.lock` directory (null: none). v2 records (`"version": 2`) say it themselves:
+ * `state: "held"` names the holder, `"released"` nobody. v1 records (`{node, pid, bootId, at}`,
+ * proper-lockfile) name the holder while the lock directory is younger than `staleMs`.
+ */
+export function leaseHolderFrom(text: string | null, lockAgeMs: number | null, staleMs: number = LEASE.staleMs): string | null {
+  type LeaseFields = { version?: unknown; state?: unknown; node?: unknown };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text ?? '');
+  } catch {
+    parsed = null;
+  }
+  const record = typeof parsed === 'object' && parsed !== null ? (parsed as LeaseFields) : null;
+  const name = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+  if (record?.version === 2) return record.state === 'held' ? name(record.node) : null;
+  if (lockAgeMs === null || lockAgeMs > staleMs) return null;
+  return name(record?.node);
+}
+
+/** The kernel's name of a block device `major:minor` (`loop3`), or null when there is none. */
+export function kernelName(majorMinor: string): string | null {
+  try {
+    return path.basename(readlinkSync(`/sys/dev/block/${majorMinor}`));
+  } catch {
+    return null;
+  }
 }
 
 /** Does this fib_trie (/proc/<pid>/net/fib_trie) list `address` as a local address? */
@@ -47,15 +90,23 @@ export class InvariantMonitor {
   /** set by the scenario once VRRP has settled; the VIP on both nodes is a violation only then */
   expectSingleVip = true;
   private timer: NodeJS.Timeout | null = null;
-  private majorMinor = '';
+  /** per node: its device's `major:minor` and the /sys/fs directory its superblock shows up as */
+  private devices = new Map<string, { majorMinor: string; superblockDir: string | null }>();
 
   constructor(
     private readonly lab: PairLab,
     private readonly intervalMs = 40,
+    private readonly fstype = DISK_FSTYPE,
   ) {}
 
+  /** Resolves every node's own device (number, kernel name), then samples every `intervalMs`. */
   async start(): Promise<void> {
-    this.majorMinor = await deviceNumber(this.lab.disk?.device ?? '');
+    for (const node of this.lab.nodes) {
+      if (node.device === null) throw new Error(`monitor: node ${node.name} has no device`);
+      const majorMinor = await deviceNumber(node.device);
+      const name = kernelName(majorMinor);
+      this.devices.set(node.name, { majorMinor, superblockDir: name === null ? null : `/sys/fs/${this.fstype}/${name}` });
+    }
     this.timer = setInterval(() => this.sample(), this.intervalMs);
   }
 
@@ -94,25 +145,36 @@ export class InvariantMonitor {
    * mid-sample is "down" (nothing observable) rather than "mysqld without the mount".
    */
   private nodeView(node: LabNode, mysqld: number): NodeSample {
-    const down = { down: true, mounted: false, vip: false, mysqld: 0 };
+    const device = this.devices.get(node.name);
+    const superblockDir = device?.superblockDir ?? null;
+    const superblock = superblockDir !== null && existsSync(superblockDir);
+    const down = { down: true, mounted: superblock, superblock, vip: false, mysqld: 0 };
     if (node.anchorPid === null) return down;
     try {
-      const mounted = parseMountinfo(readFileSync(`/proc/${node.anchorPid}/mountinfo`, 'utf8')).some((e) => e.majorMinor === this.majorMinor);
+      const inMountinfo = parseMountinfo(readFileSync(`/proc/${node.anchorPid}/mountinfo`, 'utf8')).some((e) => e.majorMinor === device?.majorMinor);
       const vip = fibHasLocal(readFileSync(`/proc/${node.anchorPid}/net/fib_trie`, 'utf8'), VIP);
-      return { down: false, mounted, vip, mysqld };
+      return { down: false, mounted: inMountinfo || superblock, superblock, vip, mysqld };
     } catch {
       return down;
     }
   }
 
+  /** Reads the lease in the real store on the host — never through a node's (possibly frozen) bindfs. */
   private leaseHolder(now: number): string | null {
+    const read = (file: string): string | null => {
+      try {
+        return readFileSync(file, 'utf8');
+      } catch {
+        return null;
+      }
+    };
+    let lockAgeMs: number | null = null;
     try {
-      const age = now - statSync(`${this.lab.leasePath}.lock`).mtimeMs;
-      if (age > LEASE.staleMs) return null;
-      return (JSON.parse(readFileSync(this.lab.leasePath, 'utf8')) as { node: string | null }).node;
+      lockAgeMs = now - statSync(`${this.lab.leasePath}.lock`).mtimeMs;
     } catch {
-      return null;
+      // no lock directory (v2, or v1 never held)
     }
+    return leaseHolderFrom(read(this.lab.leasePath), lockAgeMs, LEASE.staleMs);
   }
 
   /**
@@ -123,11 +185,12 @@ export class InvariantMonitor {
    */
   sample(): Sample {
     const at = Date.now();
+    const mono = monoNow();
     const mysqld = this.mysqldCounts();
     const nodes: Record<string, NodeSample> = {};
     for (const node of this.lab.nodes) nodes[node.name] = this.nodeView(node, mysqld.get(node.name) ?? 0);
     const leaseHolder = this.leaseHolder(at);
-    const sample = { at, nodes, leaseHolder };
+    const sample = { at, mono, nodes, leaseHolder };
     this.samples.push(sample);
     const flag = (invariant: Invariant, detail: string): void => {
       this.violations.push({ at, invariant, detail });
@@ -140,6 +203,16 @@ export class InvariantMonitor {
     const vips = names.filter((n) => nodes[n]?.vip);
     if (this.expectSingleVip && vips.length > 1) flag('VIP', `VIP on ${vips.join(' and ')}`);
     return sample;
+  }
+
+  /**
+   * The first sample taken at or after `afterMonoMs` (CLOCK_MONOTONIC ms, {@link monoNow}) in which
+   * `node` had the disk mounted (mountinfo or superblock): its monotonic and wall-clock time, or null.
+   */
+  firstMounted(node: LabNode | string, afterMonoMs: number): { mono: number; at: number } | null {
+    const name = typeof node === 'string' ? node : node.name;
+    const sample = this.samples.find((s) => s.mono >= afterMonoMs && s.nodes[name]?.mounted === true);
+    return sample === undefined ? null : { mono: sample.mono, at: sample.at };
   }
 
   /** A readable summary of the violations (first few of each kind), for assertion messages. */

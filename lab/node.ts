@@ -1,11 +1,14 @@
 // A lab node: its own network namespace (`ip netns`) and its own persistent mount namespace
 // (`unshare --mount=FILE`), entered together with nsenter. Mounts made inside stay inside; the
-// node's processes are found by their mount namespace and killed on teardown.
+// node's processes are found by their mount namespace and killed on teardown. The node reaches
+// the shared lease directory through its own FUSE mount (bindfs), whose daemon is one of the
+// node's processes: it dies in a crash, and it can be frozen alone to hang the node's lease storage.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sh, shOk, type Ran } from './sh.ts';
 import { MYSQLD_SETTINGS } from './disk.ts';
+import { parseMountinfo } from '../src/probes/mountinfo.ts';
 
 export const REPO = path.resolve(import.meta.dirname, '..');
 /** The built CLI (npm run build). The lab never runs TypeScript sources in the agent's place. */
@@ -147,6 +150,65 @@ export class LabNode {
   /** pid of the anchor process (see {@link startAnchor}), or null. */
   anchorPid: number | null = null;
 
+  /** This node's own block device for the shared disk (its loop device over the image), set by the lab. */
+  device: string | null = null;
+
+  /**
+   * Mounts `store` on `at` inside the node through FUSE (`bindfs`, no attribute or entry caching, so
+   * every access reaches the store and a stopped bindfs hangs it). A dead mount left at `at` (its
+   * bindfs killed in a crash: "Transport endpoint is not connected") is lazily unmounted first.
+   * The bindfs daemon lives in the node's mount namespace: it is one of {@link pids}.
+   */
+  async mountLeaseStorage(store: string, at: string): Promise<void> {
+    mkdirSync(store, { recursive: true });
+    mkdirSync(at, { recursive: true });
+    const fuseAt = async (): Promise<boolean> => parseMountinfo(await this.mountinfo()).some((e) => e.mountpoint === at && e.fstype.startsWith('fuse'));
+    if (await fuseAt()) await this.exec(['umount', '-l', at]);
+    await this.exec(['bindfs', '-o', 'attr_timeout=0,entry_timeout=0,negative_timeout=0', store, at]).then((ran) => {
+      if (ran.exitCode !== 0) throw new Error(`node ${this.name}: bindfs ${store} ${at} exited ${ran.exitCode}: ${ran.stderr.trim()}`);
+    });
+    if (!(await fuseAt())) throw new Error(`node ${this.name}: bindfs returned but ${at} is not a FUSE mount in the node`);
+  }
+
+  /** Pids of the node's lease-storage daemon (bindfs). */
+  leaseStoragePids(): number[] {
+    return this.pidsNamed('bindfs');
+  }
+
+  /** SIGSTOPs the node's bindfs: every access to the lease through the node's mount hangs (a dead NFS server, for this node only). */
+  freezeLeaseStorage(): void {
+    const pids = this.leaseStoragePids();
+    if (pids.length === 0) throw new Error(`node ${this.name}: no lease storage (bindfs) to freeze`);
+    signal(pids, 'SIGSTOP');
+  }
+
+  /** SIGCONTs the node's bindfs: hung lease accesses complete. */
+  thawLeaseStorage(): void {
+    signal(this.leaseStoragePids(), 'SIGCONT');
+  }
+
+  /**
+   * SIGSTOPs every process of the node — keepalived, the daemon, mysqld, bindfs, the anchor — as a
+   * VM paused by its hypervisor. Processes the node forks meanwhile are caught by repeating until
+   * a round finds none new. Its /proc stays readable: observers still see its mounts and VIP.
+   * A process started in the node afterwards (`exec`, `agent`) is not frozen.
+   */
+  async freeze(): Promise<void> {
+    const stopped = new Set<number>();
+    for (let round = 0; round < 20; round++) {
+      const fresh = this.pids().filter((pid) => !stopped.has(pid));
+      if (fresh.length === 0 && round > 0) return;
+      signal(fresh, 'SIGSTOP');
+      for (const pid of fresh) stopped.add(pid);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** SIGCONTs every process of the node (see {@link freeze}). */
+  thaw(): void {
+    signal(this.pids(), 'SIGCONT');
+  }
+
   /** The node's mysqld socket (as written to my.cnf and the agent configuration). */
   get mysqldSocket(): string {
     return path.join(this.mysqlRunDir, 'mysqld.sock');
@@ -196,13 +258,7 @@ export class LabNode {
    * crashed machine says nothing. The anchor is killed last.
    */
   async killAll(): Promise<void> {
-    for (const pid of this.pids()) {
-      try {
-        process.kill(pid, 'SIGSTOP');
-      } catch {
-        // gone
-      }
-    }
+    signal(this.pids(), 'SIGSTOP');
     const deadline = Date.now() + 10_000;
     for (;;) {
       const pids = this.pids();
@@ -211,19 +267,17 @@ export class LabNode {
       // the anchor dies last: while it lives, observers (the invariant monitor) see the node's
       // mounts, so they never see its mysqld without them
       const others = pids.filter((pid) => pid !== this.anchorPid);
-      for (const pid of others.length > 0 ? others : pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
+      signal(others.length > 0 ? others : pids, 'SIGKILL');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
 
-  /** Tears the node down: processes, mount namespace (and every mount in it), network namespace, files. */
+  /**
+   * Tears the node down: processes, mount namespace (and every mount in it, its FUSE mount too),
+   * network namespace. A frozen node is thawed first, so that nothing waits on a stopped bindfs.
+   */
   async destroy(): Promise<void> {
+    this.thaw();
     await this.killAll().catch(() => undefined);
     await sh(['umount', this.mntnsFile]);
     await sh(['umount', this.nsDir]);
@@ -269,5 +323,16 @@ export class LabNode {
   /** Removes the node's files (after destroy). */
   removeFiles(): void {
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Sends `name` to each pid; a pid already gone is skipped. */
+function signal(pids: readonly number[], name: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, name);
+    } catch {
+      // gone
+    }
   }
 }

@@ -2,11 +2,14 @@
 // through a bridge in a third namespace (`lan`, which also holds the clients). Each node runs real
 // keepalived (unicast VRRP, advert_int 1, track_script = fence-agent check, notify = fence-agent
 // notify, notify_fifo read by the daemon, enable_script_security), the fence-agent daemon, and —
-// only while MASTER — MariaDB with its datadir on the one shared loop-device disk. Fencing:
-// lockfile on a path both nodes see. Nothing runs under systemd: every process is started here.
+// only while MASTER — MariaDB with its datadir on the one shared disk image, which each node sees
+// through its own loop device (its own ext4 superblock and page cache). Fencing: lockfile on a
+// directory both nodes see, each through its own FUSE mount (bindfs) of `<lab>/lease-store`, so
+// that one node's lease storage can hang alone. Nothing runs under systemd: every process is
+// started here.
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createLoopDisk, fsckImage, type LoopDisk } from './disk.ts';
+import { createSharedDisk, DISK_FSTYPE, fsckImage, sharedDisk, type SharedDisk } from './disk.ts';
 import { CLI, LabNode } from './node.ts';
 import { LAB_DEADLINES } from './single-node.ts';
 import { sh, shOk, type Ran } from './sh.ts';
@@ -29,10 +32,13 @@ export interface PairDescription {
   tag: string;
   lanNetns: string;
   image: string;
-  device: string;
   mountpoint: string;
+  /** the lease file in the real store (host view) */
   leasePath: string;
-  nodes: { name: string; ip: string; priority: number }[];
+  /** the agents' `fence.path`: the lease through each node's own bindfs mount */
+  agentLeasePath: string;
+  /** `device`: the node's own loop device over `image` */
+  nodes: { name: string; ip: string; priority: number; serverId: number; device: string }[];
 }
 
 export interface PairOptions {
@@ -46,19 +52,28 @@ export interface PairOptions {
   mysqldRestartAttempts?: number;
 }
 
-const NODES = [
-  { name: 'db1', ip: `${SUBNET}.1`, priority: 150 },
-  { name: 'db2', ip: `${SUBNET}.2`, priority: 100 },
+/** The pair's nodes; `serverId` is the node's MariaDB server_id (my.cnf), recorded by the ledger per ack. */
+export const NODES = [
+  { name: 'db1', ip: `${SUBNET}.1`, priority: 150, serverId: 1 },
+  { name: 'db2', ip: `${SUBNET}.2`, priority: 100, serverId: 2 },
 ] as const;
 
 export class PairLab {
   readonly nodes: LabNode[];
   readonly lanNetns: string;
   readonly mountpoint: string;
+  /** the real lease directory, on the host: `<lab>/lease-store` */
+  readonly leaseStore: string;
+  /** where each node mounts {@link leaseStore} through its own bindfs: `<lab>/lease` (empty on the host) */
+  readonly leaseMount: string;
+  /** the lease file as observers read it, in the store on the host (never through a node's bindfs) */
   readonly leasePath: string;
+  /** the agents' `fence.path`: `<lab>/lease/lease`, through the node's own bindfs mount */
+  readonly agentLeasePath: string;
   readonly agent: boolean;
   readonly mysqldRestartAttempts: number;
-  disk: LoopDisk | null = null;
+  /** the disk image and each node's own loop device over it */
+  disk: SharedDisk | null = null;
   private destroyed = false;
 
   private constructor(
@@ -71,7 +86,10 @@ export class PairLab {
     this.mysqldRestartAttempts = mysqldRestartAttempts;
     this.lanNetns = `${tag}-lan`;
     this.mountpoint = path.join(dir, 'data');
-    this.leasePath = path.join(dir, 'shared', 'lease');
+    this.leaseStore = path.join(dir, 'lease-store');
+    this.leaseMount = path.join(dir, 'lease');
+    this.leasePath = path.join(this.leaseStore, 'lease');
+    this.agentLeasePath = path.join(this.leaseMount, 'lease');
     this.nodes = NODES.map((n) => new LabNode({ name: n.name, dir, tag }));
   }
 
@@ -98,23 +116,31 @@ export class PairLab {
   static async load(dir: string): Promise<PairLab> {
     const description = JSON.parse(readFileSync(path.join(dir, 'lab.json'), 'utf8')) as PairDescription;
     const lab = new PairLab(description.dir, description.tag, true);
-    lab.disk = { image: description.image, device: description.device, detach: async () => void (await sh(['losetup', '-d', description.device])) };
-    for (const node of lab.nodes) await node.attach().catch(() => undefined);
+    lab.disk = sharedDisk(description.image, Object.fromEntries(description.nodes.map((n) => [n.name, n.device])));
+    for (const node of lab.nodes) {
+      node.device = lab.disk.devices[node.name] ?? null;
+      await node.attach().catch(() => undefined);
+    }
     return lab;
   }
 
   private async build(): Promise<void> {
     mkdirSync(this.mountpoint, { recursive: true });
-    mkdirSync(path.dirname(this.leasePath), { recursive: true });
+    mkdirSync(this.leaseStore, { recursive: true });
+    mkdirSync(this.leaseMount, { recursive: true });
     await shOk(['ip', 'netns', 'add', this.lanNetns]);
     const lan = (args: string[]): Promise<string> => shOk(['ip', '-n', this.lanNetns, ...args]);
     await lan(['link', 'set', 'lo', 'up']);
     await lan(['link', 'add', 'br0', 'type', 'bridge']);
     await lan(['addr', 'add', `${CLIENT_IP}/24`, 'dev', 'br0']);
     await lan(['link', 'set', 'br0', 'up']);
-    this.disk = await createLoopDisk(path.join(this.dir, 'disk.img'));
+    this.disk = await createSharedDisk(
+      path.join(this.dir, 'disk.img'),
+      this.nodes.map((n) => n.name),
+    );
     for (const [i, node] of this.nodes.entries()) {
       const spec = NODES[i] as (typeof NODES)[number];
+      node.device = this.disk.devices[node.name] ?? null;
       await node.create();
       // veth: eth0 inside the node, v-<name> on the bridge in lan
       await lan(['link', 'add', `v-${node.name}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', node.netns]);
@@ -122,7 +148,7 @@ export class PairLab {
       await lan(['link', 'set', `v-${node.name}`, 'up']);
       await shOk(['ip', '-n', node.netns, 'addr', 'add', `${spec.ip}/24`, 'dev', 'eth0']);
       await shOk(['ip', '-n', node.netns, 'link', 'set', 'eth0', 'up']);
-      node.writeMyCnf(this.mountpoint, i + 1);
+      node.writeMyCnf(this.mountpoint, spec.serverId);
       this.writeAgentConfig(node);
       this.writeKeepalivedConf(node, spec);
     }
@@ -134,9 +160,9 @@ export class PairLab {
       node: node.name,
       cluster: 'lab',
       vip: { address: VIP, prefix: 24, interface: 'eth0' },
-      disk: { device: this.disk?.device, mountpoint: this.mountpoint, fstype: 'ext4', options: 'noatime' },
+      disk: { device: node.device, mountpoint: this.mountpoint, fstype: DISK_FSTYPE, options: 'noatime' },
       mysqld: { ...node.agentMysqldConfig(), restartAttempts: this.mysqldRestartAttempts },
-      fence: { method: 'lockfile', path: this.leasePath, ...LEASE },
+      fence: { method: 'lockfile', path: this.agentLeasePath, ...LEASE },
       deadlines: PAIR_DEADLINES,
       monitor: { fenceIntervalMs: 500, sqlIntervalMs: 500 },
       runDir: node.runDir,
@@ -198,10 +224,10 @@ export class PairLab {
       tag: this.tag,
       lanNetns: this.lanNetns,
       image: this.disk?.image ?? '',
-      device: this.disk?.device ?? '',
       mountpoint: this.mountpoint,
       leasePath: this.leasePath,
-      nodes: NODES.map((n) => ({ ...n })),
+      agentLeasePath: this.agentLeasePath,
+      nodes: NODES.map((n) => ({ ...n, device: this.disk?.devices[n.name] ?? '' })),
     };
   }
 
@@ -219,10 +245,14 @@ export class PairLab {
     return this.nodes.find((n) => n !== node) as LabNode;
   }
 
-  /** Starts a node's processes as its init system would: anchor, daemon, then keepalived. */
+  /**
+   * Starts a node's processes as its init system would: anchor, lease storage (bindfs, mounted
+   * again if a crash left its mount dead), daemon, then keepalived.
+   */
   async startNode(node: LabNode): Promise<void> {
     await shOk(['ip', '-n', node.netns, 'link', 'set', 'eth0', 'up']);
     await node.startAnchor();
+    await node.mountLeaseStorage(this.leaseStore, this.leaseMount);
     if (this.agent) {
       node.startDaemon();
       await waitFor(`daemon on ${node.name}`, () => existsSync(path.join(node.runDir, 'control.sock')), 20_000);
@@ -256,8 +286,9 @@ export class PairLab {
   }
 
   /**
-   * The node crashes: every process SIGKILLed, and what its kernel held goes with it — the VIP,
-   * the link, the mount (lazily detached inside its mount namespace).
+   * The node crashes: every process SIGKILLed (its bindfs too: its lease mount is left dead until
+   * {@link revive}), and what its kernel held goes with it — the VIP, the link, the disk's mount
+   * (lazily detached inside its mount namespace; with no process left its superblock goes too).
    */
   async crash(node: LabNode): Promise<void> {
     await node.killAll();
@@ -270,9 +301,32 @@ export class PairLab {
     await node.exec(['umount', '-l', this.mountpoint]);
   }
 
-  /** The crashed node boots again: link up, daemon, keepalived (it comes back as BACKUP: nopreempt). */
+  /**
+   * The crashed node boots again: link up, its dead lease mount replaced by a fresh bindfs, daemon,
+   * keepalived (it comes back as BACKUP: nopreempt).
+   */
   async revive(node: LabNode): Promise<void> {
     await this.startNode(node);
+  }
+
+  /** Hangs the node's lease storage alone (SIGSTOP its bindfs); the peer's and the host's view are unaffected. */
+  freezeLeaseStorage(node: LabNode): void {
+    node.freezeLeaseStorage();
+  }
+
+  /** Undoes {@link freezeLeaseStorage}. */
+  thawLeaseStorage(node: LabNode): void {
+    node.thawLeaseStorage();
+  }
+
+  /** Pauses the whole node (SIGSTOP every process of it, bindfs and the anchor included); see {@link LabNode.freeze}. */
+  async freeze(node: LabNode): Promise<void> {
+    await node.freeze();
+  }
+
+  /** Undoes {@link freeze}. */
+  thaw(node: LabNode): void {
+    node.thaw();
   }
 
   /** Runs argv in the lan namespace (where the clients are). */
@@ -340,12 +394,15 @@ export class PairLab {
   }
 
   /**
-   * Removes everything: processes, namespaces (and every mount in them), the loop device, files.
-   * Before the disk image goes, `fsck -n` checks it; its result is returned (null if already destroyed).
+   * Removes everything: processes, namespaces (and every mount in them, the FUSE mounts too), the
+   * loop devices, files. Frozen processes are thawed first, so nothing stays stuck on a stopped
+   * bindfs. Before the disk image goes, `fsck -n` checks it; its result is returned (null if
+   * already destroyed).
    */
   async destroy(): Promise<Ran | null> {
     if (this.destroyed) return null;
     this.destroyed = true;
+    for (const node of this.nodes) node.thaw();
     // anything still in the lab's network namespaces (clients in lan, strays in the nodes)
     for (const netns of [this.lanNetns, ...this.nodes.map((n) => n.netns)]) {
       const pids = (await sh(['ip', 'netns', 'pids', netns])).stdout.split('\n').filter(Boolean).map(Number);

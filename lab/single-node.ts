@@ -1,9 +1,11 @@
 // One real node on this machine: a loop-device ext4 disk holding a MariaDB datadir, a network
 // namespace with an interface for the VIP, a private mount namespace, and an agent configuration
-// using the lockfile fence. Used by the integration tests and the README demo.
+// using the lockfile fence on a lease directory the node reaches through its own FUSE mount
+// (bindfs of `<dir>/lease-store` on `<dir>/lease`), so that the lease storage can be made to hang.
+// Used by the integration tests and the README demo.
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { createLoopDisk, type LoopDisk } from './disk.ts';
+import { createLoopDisk, DISK_FSTYPE, type LoopDisk } from './disk.ts';
 import { LabNode } from './node.ts';
 
 export interface SingleNodeLab {
@@ -12,12 +14,19 @@ export interface SingleNodeLab {
   disk: LoopDisk;
   vip: { address: string; prefix: number; interface: string; cidr: string };
   mountpoint: string;
+  /** the lease file in the real store, as the host (tests, a peer fixture) reads and writes it */
   leasePath: string;
+  /** the agent's `fence.path`: the same file through the node's bindfs mount (only the node sees it) */
+  agentLeasePath: string;
   /** the agent configuration as written to node.configPath */
   config: Record<string, unknown>;
   /** keepalived's part, by hand: put the VIP on the node / take it away */
   addVip(): Promise<void>;
   delVip(): Promise<void>;
+  /** SIGSTOPs the node's bindfs: the agent's lease accesses hang (the host's view of the store does not) */
+  freezeLeaseStorage(): void;
+  /** SIGCONTs the node's bindfs */
+  thawLeaseStorage(): void;
   /** removes everything the lab created, pass or fail; safe to call twice */
   destroy(): Promise<void>;
 }
@@ -49,9 +58,11 @@ export async function createSingleNodeLab(options: SingleNodeOptions = {}): Prom
   const tag = `fa${process.pid % 10000}x${++counter}`;
   const node = new LabNode({ name: 'db1', dir, tag });
   const mountpoint = path.join(dir, 'data');
-  const leasePath = path.join(dir, 'shared', 'lease');
+  const leaseStore = path.join(dir, 'lease-store');
+  const leaseMount = path.join(dir, 'lease');
+  const leasePath = path.join(leaseStore, 'lease');
+  const agentLeasePath = path.join(leaseMount, 'lease');
   mkdirSync(mountpoint, { recursive: true });
-  mkdirSync(path.dirname(leasePath), { recursive: true });
   const vip = { address: '10.77.0.10', prefix: 24, interface: 'vip0', cidr: '10.77.0.10/24' };
   let disk: LoopDisk | null = null;
   let destroyed = false;
@@ -65,15 +76,17 @@ export async function createSingleNodeLab(options: SingleNodeOptions = {}): Prom
   try {
     await node.create();
     await node.addVipInterface(vip.interface);
+    await node.mountLeaseStorage(leaseStore, leaseMount);
     disk = await createLoopDisk(path.join(dir, 'disk.img'));
+    node.device = disk.device;
     node.writeMyCnf(mountpoint);
     const config = node.writeConfig({
       node: node.name,
       cluster: 'lab',
       vip: { address: vip.address, prefix: vip.prefix, interface: vip.interface },
-      disk: { device: disk.device, mountpoint, fstype: 'ext4', options: 'noatime' },
+      disk: { device: disk.device, mountpoint, fstype: DISK_FSTYPE, options: 'noatime' },
       mysqld: node.agentMysqldConfig(),
-      fence: options.fence === 'none' ? { method: 'none' } : { method: 'lockfile', path: leasePath, staleMs: 4000, updateMs: 1000 },
+      fence: options.fence === 'none' ? { method: 'none' } : { method: 'lockfile', path: agentLeasePath, staleMs: 4000, updateMs: 1000 },
       deadlines: { ...LAB_DEADLINES, ...options.deadlines },
       monitor: { fenceIntervalMs: 500 },
       runDir: node.runDir,
@@ -87,9 +100,12 @@ export async function createSingleNodeLab(options: SingleNodeOptions = {}): Prom
       vip,
       mountpoint,
       leasePath,
+      agentLeasePath,
       config,
       addVip: () => node.addAddress(vip.cidr, vip.interface),
       delVip: () => node.delAddress(vip.cidr, vip.interface),
+      freezeLeaseStorage: () => node.freezeLeaseStorage(),
+      thawLeaseStorage: () => node.thawLeaseStorage(),
       destroy,
     };
   } catch (error) {

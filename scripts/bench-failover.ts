@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
-import { Ledger } from '../lab/ledger.ts';
+import { Ledger, serverIdOf } from '../lab/ledger.ts';
 import type { LabNode } from '../lab/node.ts';
 import { PairLab, VIP } from '../lab/pair.ts';
 import { fibHasLocal } from '../lab/monitor.ts';
@@ -94,7 +94,7 @@ async function mariadbStart(): Promise<number[]> {
   const socket = path.join(node.mysqlRunDir, 'mysqld.sock');
   const times: number[] = [];
   try {
-    await node.exec(['mount', '-o', 'noatime', lab.disk?.device ?? '', lab.mountpoint]);
+    await node.exec(['mount', '-o', 'noatime', node.device ?? '', lab.mountpoint]);
     await shOk(['install', '-d', '-o', 'mysql', '-g', 'mysql', node.mysqlRunDir]);
     for (let run = 0; run <= RUNS; run++) {
       const started = Date.now();
@@ -136,14 +136,15 @@ async function mariadbStart(): Promise<number[]> {
  * before it died can be acknowledged a moment after the crash began).
  */
 async function firstAckTakenBy(lab: PairLab, ledger: Ledger, node: LabNode, since: number): Promise<number> {
-  const serverId = lab.nodes.indexOf(node) + 1;
+  const serverId = serverIdOf(node);
   return waitFor(
     `the first INSERT taken by ${node.name}`,
     async () => {
       const candidates = ledger.acks().filter((ack) => ack.at >= since);
       if (candidates.length === 0) return null;
+      // the ack names the server that acknowledged it; the row (read back) confirms it was kept
       const rows = await ledger.rowsOn(node).catch(() => null);
-      return rows === null ? null : (candidates.find((ack) => rows.get(ack.id) === serverId)?.at ?? null);
+      return rows === null ? null : (candidates.find((ack) => ack.server === serverId && rows.get(ack.id) === serverId)?.at ?? null);
     },
     60_000,
     100,

@@ -42,7 +42,7 @@ describe('two-node lab with real keepalived', () => {
       await waitMaster(lab, backup);
       // the old MASTER went FAULT, demoted cleanly, and is a healthy BACKUP again
       await waitFor('old MASTER healthy BACKUP', async () => (await check(master)).line.includes('healthy BACKUP'), 60_000, 200);
-      assert.equal(await mountCount(master, lab.disk?.device ?? ''), 0);
+      assert.equal(await mountCount(master, master.device), 0);
       return backup;
     });
   });
@@ -116,7 +116,7 @@ describe('two-node lab with real keepalived', () => {
       await waitFor('backup daemon idle', () => stateOf(backup)?.transition === null, 30_000);
       assert.equal(stateOf(backup)?.desired?.vrrpState, 'BACKUP');
       assert.match(readFileSync(backup.logFile, 'utf8'), /older than the request already applied, skipped: MASTER from notify|superseded before it started, skipped: MASTER from notify/);
-      assert.equal(await mountCount(backup, lab.disk?.device ?? ''), 0);
+      assert.equal(await mountCount(backup, backup.device), 0);
       assert.equal(await lab.vipHolder(), master);
       return master;
     });
@@ -144,7 +144,7 @@ describe('two-node lab with real keepalived', () => {
       await lab.stopKeepalived(master);
       await waitMaster(lab, backup);
       assert.equal(await exited, 'SIGKILL', 'it ignored SIGTERM, so it got SIGKILL');
-      assert.equal(await mountCount(master, lab.disk?.device ?? ''), 0);
+      assert.equal(await mountCount(master, master.device), 0);
       assert.match(readFileSync(master.logFile, 'utf8'), /mountpoint busy, signalling its users/);
       lab.startKeepalived(master);
       await lab.waitConverged();
@@ -176,7 +176,7 @@ describe('two-node lab with real keepalived', () => {
       await shOk(['ip', '-n', lab.lanNetns, 'link', 'set', `v-${master.name}`, 'nomaster']);
       await waitFor('the BACKUP tries to promote', () => stateOf(backup)?.lastTransition?.kind === 'promote' || stateOf(backup)?.transition?.kind === 'promote', 30_000, 50);
       await waitFor('its promotion is refused by the fence and rolled back', () => stateOf(backup)?.lastTransition?.outcome === 'rolled-back', 60_000, 100);
-      assert.equal(await mountCount(backup, lab.disk?.device ?? ''), 0);
+      assert.equal(await mountCount(backup, backup.device), 0);
       assert.equal(stateOf(backup)?.lastTransition?.steps[0]?.outcome, 'failed');
       await shOk(['ip', '-n', lab.lanNetns, 'link', 'set', `v-${master.name}`, 'master', 'br0']);
       const { master: after } = await lab.waitConverged();

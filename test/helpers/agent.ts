@@ -24,8 +24,9 @@ export async function status(node: LabNode): Promise<{ code: number; report: Sta
   return { code: ran.exitCode, report: JSON.parse(ran.stdout) as StatusReport };
 }
 
-/** How many times `device` is mounted inside the node (any mountpoint). */
-export async function mountCount(node: LabNode, device: string): Promise<number> {
+/** How many times `device` (default: the node's own device for the shared disk) is mounted inside the node (any mountpoint). */
+export async function mountCount(node: LabNode, device: string | null = node.device): Promise<number> {
+  if (device === null) throw new Error(`mountCount: node ${node.name} has no device`);
   const number = await deviceNumber(device);
   return parseMountinfo(await node.mountinfo()).filter((entry) => entry.majorMinor === number).length;
 }

@@ -1,14 +1,17 @@
 // The lab's invariant monitor against real processes in this test's own mount namespace: an
 // "anchor" (sleep) stands for a node, a copy of sleep named mariadbd stands for its mysqld, and a
 // device node made with mknod names either nothing or a filesystem that is really mounted here.
+// The superblock rule is shown on a real loop device mounted in a private mount namespace.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fibHasLocal, InvariantMonitor } from '../../lab/monitor.ts';
+import { fibHasLocal, InvariantMonitor, kernelName, leaseHolderFrom } from '../../lab/monitor.ts';
 import type { PairLab } from '../../lab/pair.ts';
-import { parseMountinfo } from '../../src/probes/mountinfo.ts';
+import { waitFor } from '../../lab/wait.ts';
+import { monoNow } from '../../src/clock.ts';
+import { deviceNumber, parseMountinfo } from '../../src/probes/mountinfo.ts';
 import { Children } from '../helpers/children.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 
@@ -43,8 +46,9 @@ const deviceNode = (name: string, majorMinor: string): string => {
   return device;
 };
 
-/** A lab with one node `db1` anchored by `anchorPid`, the disk at `device`, and no lease. */
-const fakeLab = (anchorPid: number, device: string): PairLab => ({ nodes: [{ name: 'db1', anchorPid }], disk: { device }, leasePath: path.join(dir, 'no-lease') }) as unknown as PairLab;
+/** A lab with one node `db1` anchored by `anchorPid`, its own device `device`, and the lease at `leasePath` (default: none). */
+const fakeLab = (anchorPid: number, device: string, leasePath = path.join(dir, 'no-lease')): PairLab =>
+  ({ nodes: [{ name: 'db1', anchorPid, device }], leasePath }) as unknown as PairLab;
 
 const stateOf = (pid: number): string => readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0] ?? '?';
 
@@ -55,7 +59,7 @@ describe('InvariantMonitor', () => {
     monitor.stop();
     fakeMysqld();
     const sample = monitor.sample();
-    assert.deepEqual(sample.nodes.db1, { down: false, mounted: false, vip: false, mysqld: 1 });
+    assert.deepEqual(sample.nodes.db1, { down: false, mounted: false, superblock: false, vip: false, mysqld: 1 });
     assert.deepEqual(
       monitor.violations.map((v) => v.invariant),
       ['S3'],
@@ -95,8 +99,93 @@ describe('InvariantMonitor', () => {
     };
     const sample = monitor.sample();
     assert.equal(stateOf(anchorPid), 'Z');
-    assert.deepEqual(sample.nodes.db1, { down: true, mounted: false, vip: false, mysqld: 0 });
+    assert.deepEqual(sample.nodes.db1, { down: true, mounted: false, superblock: false, vip: false, mysqld: 0 });
     assert.deepEqual(monitor.violations, []);
+  });
+
+  test('a lazily unmounted filesystem still held open counts as mounted (its superblock lives) until its holder exits', async () => {
+    // the disk: a small ext4 image on a real loop device
+    const image = path.join(dir, 'superblock.img');
+    execFileSync('truncate', ['-s', '16M', image]);
+    execFileSync('mkfs.ext4', ['-q', '-F', image]);
+    const device = execFileSync('losetup', ['--show', '-f', image], { encoding: 'utf8' }).trim();
+    const mnt = path.join(dir, 'superblock-mnt');
+    mkdirSync(mnt);
+    const leasePath = path.join(dir, 'superblock-lease');
+    writeFileSync(leasePath, JSON.stringify({ version: 2, state: 'held', node: 'db1' }));
+    const superblockDir = `/sys/fs/ext4/${kernelName(await deviceNumber(device)) ?? '?'}`;
+    let anchorPid = 0;
+    try {
+      // the node: a private mount namespace with the disk mounted, anchored by its sleep
+      const node = children.push(spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', `mount ${device} ${mnt} && exec sleep infinity`], { stdio: 'ignore' }));
+      anchorPid = node.pid ?? 0;
+      await waitFor('the node mounted and anchored', () => readFileSync(`/proc/${anchorPid}/comm`, 'utf8') === 'sleep\n', 10_000, 20);
+      const inMountinfo = (): boolean => parseMountinfo(readFileSync(`/proc/${anchorPid}/mountinfo`, 'utf8')).some((e) => e.mountpoint === mnt);
+      assert.ok(inMountinfo(), 'mounted in the node');
+      assert.equal(parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).some((e) => e.mountpoint === mnt), false, 'and only there');
+      const monitor = new InvariantMonitor(fakeLab(anchorPid, device, leasePath));
+      await monitor.start();
+      monitor.stop();
+      assert.ok(existsSync(superblockDir), `${superblockDir} exists while mounted`);
+      const before = monoNow();
+      assert.deepEqual(monitor.sample().nodes.db1, { down: false, mounted: true, superblock: true, vip: false, mysqld: 0 });
+      // a process of the node writes to a file it keeps open; the mount is detached lazily under it
+      const holder = children.push(spawn('nsenter', ['-t', String(anchorPid), '-m', '--', 'sh', '-c', `exec 3>${mnt}/held; echo written >&3; exec sleep infinity`], { stdio: 'ignore' }));
+      const holderExit = new Promise((resolve) => holder.once('exit', resolve));
+      await waitFor('the holder has the file open', () => readlinkSync(`/proc/${holder.pid}/fd/3`).endsWith('/held') && readFileSync(`/proc/${holder.pid}/comm`, 'utf8') === 'sleep\n', 10_000, 20);
+      execFileSync('nsenter', ['-t', String(anchorPid), '-m', '--', 'umount', '-l', mnt]);
+      assert.equal(inMountinfo(), false, 'gone from the node\'s mountinfo');
+      const held = monitor.sample();
+      assert.deepEqual(held.nodes.db1, { down: false, mounted: true, superblock: true, vip: false, mysqld: 0 }, 'still mounted: its superblock lives');
+      // with the lease released, that is S2: the node can still write without the fence
+      writeFileSync(leasePath, JSON.stringify({ version: 2, state: 'released', node: 'db1' }));
+      monitor.sample();
+      assert.deepEqual(
+        monitor.violations.map((v) => v.invariant),
+        ['S2'],
+      );
+      // the holder exits: the last reference goes, and the superblock with it
+      holder.kill('SIGKILL');
+      await holderExit;
+      await waitFor('the superblock gone', () => !monitor.sample().nodes.db1?.superblock, 5000, 10);
+      assert.deepEqual(monitor.sample().nodes.db1, { down: false, mounted: false, superblock: false, vip: false, mysqld: 0 });
+      // the timeline: the first sample at or after `before` in which the node was mounted
+      const first = monitor.firstMounted('db1', before);
+      assert.ok(first !== null && first.mono >= before && first.at <= Date.now());
+      assert.equal(monitor.firstMounted('db1', monoNow()), null);
+    } finally {
+      if (anchorPid > 0) {
+        try {
+          process.kill(anchorPid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+        await waitFor('the node gone', () => {
+          try {
+            return readFileSync(`/proc/${anchorPid}/stat`, 'utf8').includes(') Z');
+          } catch {
+            return true;
+          }
+        }, 5000, 10);
+      }
+      execFileSync('losetup', ['-d', device]);
+    }
+    await waitFor('no superblock left', () => !existsSync(superblockDir), 5000, 20);
+  });
+
+  test('the lease holder: v2 records say it themselves, v1 records need a fresh lock directory', () => {
+    const v2 = (state: string, node: string | null = 'db2'): string => JSON.stringify({ version: 2, state, node, bootId: 'b', machineId: 'm', pid: 1, nonce: 'n', counter: 3, writtenAt: 7 });
+    assert.equal(leaseHolderFrom(v2('held'), null), 'db2');
+    assert.equal(leaseHolderFrom(v2('held'), 60_000), 'db2', 'a v2 record ignores any lock directory');
+    assert.equal(leaseHolderFrom(v2('released'), null), null);
+    assert.equal(leaseHolderFrom(v2('released'), 0), null);
+    const v1 = (node: string | null): string => JSON.stringify({ node, pid: 1, bootId: 'b', at: '2026-01-01T00:00:00Z' });
+    assert.equal(leaseHolderFrom(v1('db1'), 500, 3000), 'db1');
+    assert.equal(leaseHolderFrom(v1('db1'), 3500, 3000), null, 'stale');
+    assert.equal(leaseHolderFrom(v1('db1'), null, 3000), null, 'no lock directory');
+    assert.equal(leaseHolderFrom(v1(null), 500, 3000), null, 'released');
+    assert.equal(leaseHolderFrom(null, 500, 3000), null, 'no lease file');
+    assert.equal(leaseHolderFrom('{"node":"db', 500, 3000), null, 'a record being written');
   });
 
   test('fibHasLocal finds a /32 host LOCAL entry and nothing else', () => {
