@@ -209,6 +209,11 @@ export class LabNode {
     signal(this.pids(), 'SIGCONT');
   }
 
+  /** The node's simulated watchdog device: a FIFO read by the lab's supervisor (lab/watchdog.ts). */
+  get watchdogPath(): string {
+    return path.join(this.dir, 'watchdog');
+  }
+
   /** The node's mysqld socket (as written to my.cnf and the agent configuration). */
   get mysqldSocket(): string {
     return path.join(this.mysqlRunDir, 'mysqld.sock');

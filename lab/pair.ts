@@ -7,21 +7,25 @@
 // directory both nodes see, each through its own FUSE mount (bindfs) of `<lab>/lease-store`, so
 // that one node's lease storage can hang alone. Nothing runs under systemd: every process is
 // started here.
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { loadConfig } from '../src/config/load.ts';
+import { keepalivedConf } from '../src/keepalived-conf.ts';
 import { createSharedDisk, DISK_FSTYPE, fsckImage, sharedDisk, type SharedDisk } from './disk.ts';
-import { CLI, LabNode } from './node.ts';
-import { LAB_DEADLINES } from './single-node.ts';
+import { CLI, LabNode, REPO } from './node.ts';
+import { LAB_DEADLINES, LAB_KEEPALIVED_CHECK, LAB_LEASE, LAB_WATCHDOG, labFence } from './single-node.ts';
 import { sh, shOk, type Ran } from './sh.ts';
 import { delay, waitFor } from './wait.ts';
 
 /**
  * Lab timings: check's deadline below keepalived's 2 s script timeout; a fence acquisition that
- * outlasts the peer's whole demotion (its unmount escalation included).
+ * outlasts the peer's whole demotion (its unmount escalation included) and a dead peer's lease
+ * (takeover after S + M = 7 s, relation (c)).
  */
 export const PAIR_DEADLINES = { ...LAB_DEADLINES, checkMs: 1500, fenceAcquireMs: 12000 };
-/** VRRP advert 1 s; the lease goes stale after 3 s, before VRRP's ~3.4 s takeover. */
-export const LEASE = { staleMs: 3000, updateMs: 1000 }; // proper-lockfile refreshes at most once a second
+/** The lease timers (lab/single-node.ts LAB_LEASE). */
+export const LEASE = LAB_LEASE;
 export const SUBNET = '10.88.0';
 export const VIP = `${SUBNET}.100`;
 export const CLIENT_IP = `${SUBNET}.254`;
@@ -39,6 +43,10 @@ export interface PairDescription {
   agentLeasePath: string;
   /** `device`: the node's own loop device over `image` */
   nodes: { name: string; ip: string; priority: number; serverId: number; device: string }[];
+  /** whether the nodes run with the simulated watchdog */
+  watchdog: boolean;
+  /** pids of the watchdog supervisors (lab/watchdog-supervisor.ts), by node */
+  supervisors: Record<string, number>;
 }
 
 export interface PairOptions {
@@ -50,6 +58,11 @@ export interface PairOptions {
   agent?: boolean;
   /** the agents' local restart policy (`mysqld.restartAttempts`); default 0: fail over */
   mysqldRestartAttempts?: number;
+  /**
+   * each node's simulated watchdog (a FIFO whose supervisor resets the node when keepalives
+   * stop); default true. false = `fence.allowNoWatchdog` (the freeze bench's comparison)
+   */
+  watchdog?: boolean;
 }
 
 /** The pair's nodes; `serverId` is the node's MariaDB server_id (my.cnf), recorded by the ledger per ack. */
@@ -72,6 +85,9 @@ export class PairLab {
   readonly agentLeasePath: string;
   readonly agent: boolean;
   readonly mysqldRestartAttempts: number;
+  readonly watchdog: boolean;
+  /** the watchdog supervisors' pids, by node */
+  supervisors: Record<string, number> = {};
   /** the disk image and each node's own loop device over it */
   disk: SharedDisk | null = null;
   private destroyed = false;
@@ -81,8 +97,10 @@ export class PairLab {
     readonly tag: string,
     agent: boolean,
     mysqldRestartAttempts = 0,
+    watchdog = true,
   ) {
     this.agent = agent;
+    this.watchdog = agent && watchdog;
     this.mysqldRestartAttempts = mysqldRestartAttempts;
     this.lanNetns = `${tag}-lan`;
     this.mountpoint = path.join(dir, 'data');
@@ -99,7 +117,7 @@ export class PairLab {
     mkdirSync(dir, { recursive: true });
     chmodSync(dir, 0o755);
     const tag = options.tag ?? `fl${process.pid % 100000}`;
-    const lab = new PairLab(dir, tag, options.agent ?? true, options.mysqldRestartAttempts);
+    const lab = new PairLab(dir, tag, options.agent ?? true, options.mysqldRestartAttempts, options.watchdog ?? true);
     try {
       await lab.build();
     } catch (error) {
@@ -115,7 +133,8 @@ export class PairLab {
    */
   static async load(dir: string): Promise<PairLab> {
     const description = JSON.parse(readFileSync(path.join(dir, 'lab.json'), 'utf8')) as PairDescription;
-    const lab = new PairLab(description.dir, description.tag, true);
+    const lab = new PairLab(description.dir, description.tag, true, 0, description.watchdog);
+    lab.supervisors = description.supervisors;
     lab.disk = sharedDisk(description.image, Object.fromEntries(description.nodes.map((n) => [n.name, n.device])));
     for (const node of lab.nodes) {
       node.device = lab.disk.devices[node.name] ?? null;
@@ -162,13 +181,13 @@ export class PairLab {
       vip: { address: VIP, prefix: 24, interface: 'eth0' },
       disk: { device: node.device, mountpoint: this.mountpoint, fstype: DISK_FSTYPE, options: 'noatime' },
       mysqld: { ...node.agentMysqldConfig(), restartAttempts: this.mysqldRestartAttempts },
-      fence: { method: 'lockfile', path: this.agentLeasePath, ...LEASE },
+      fence: labFence(this.agentLeasePath, node.watchdogPath, this.watchdog),
       deadlines: PAIR_DEADLINES,
       monitor: { fenceIntervalMs: 500, sqlIntervalMs: 500 },
       runDir: node.runDir,
       stateDir: node.stateDir,
       log: { destination: node.logFile, level: 'debug' },
-      keepalived: { instance: 'VI_1', notifyFifo: this.fifoPath(node) },
+      keepalived: { instance: 'VI_1', notifyFifo: this.fifoPath(node), ...LAB_KEEPALIVED_CHECK },
     });
   }
 
@@ -180,10 +199,22 @@ export class PairLab {
     return path.join(node.dir, 'keepalived.conf');
   }
 
+  /**
+   * keepalived.conf: with the agent, generated from the node's agent configuration by the agent's
+   * own generator (src/keepalived-conf.ts, what `fence-agent config keepalived` prints); without
+   * it (the failover floor), the same instance with `/bin/true` as the check and no notify.
+   */
   private writeKeepalivedConf(node: LabNode, spec: (typeof NODES)[number]): void {
     const peer = NODES.find((n) => n.name !== spec.name) as (typeof NODES)[number];
-    const agent = `${process.execPath} ${CLI}`;
-    const check = this.agent ? `${agent} check --config ${node.configPath}` : '/bin/true';
+    if (this.agent) {
+      const text = keepalivedConf(
+        loadConfig(node.configPath),
+        { interface: 'eth0', virtualRouterId: 51, priority: spec.priority, advertIntervalMs: 1000, unicastSrcIp: spec.ip, unicastPeers: [peer.ip], garpMasterRefreshS: 2 },
+        { agentCommand: `${process.execPath} ${CLI}`, configPath: node.configPath },
+      );
+      writeFileSync(this.keepalivedConf(node), text);
+      return;
+    }
     const lines = [
       'global_defs {',
       '  enable_script_security',
@@ -192,9 +223,9 @@ export class PairLab {
       ...(this.agent ? [`  notify_fifo ${this.fifoPath(node)}`] : []),
       '}',
       'vrrp_script chk_fence_agent {',
-      `  script "${check}"`,
-      '  interval 1',
-      '  timeout 2',
+      '  script "/bin/true"',
+      `  interval ${LAB_KEEPALIVED_CHECK.checkIntervalMs / 1000}`,
+      `  timeout ${LAB_KEEPALIVED_CHECK.checkTimeoutMs / 1000}`,
       '  fall 2',
       '  rise 2',
       '}',
@@ -211,7 +242,6 @@ export class PairLab {
       `  unicast_peer {\n    ${peer.ip}\n  }`,
       `  virtual_ipaddress {\n    ${VIP}/24 dev eth0\n  }`,
       '  track_script {\n    chk_fence_agent\n  }',
-      ...(this.agent ? [`  notify "${agent} notify --config ${node.configPath}"`] : []),
       '}',
     ];
     writeFileSync(this.keepalivedConf(node), `${lines.join('\n')}\n`);
@@ -228,7 +258,53 @@ export class PairLab {
       leasePath: this.leasePath,
       agentLeasePath: this.agentLeasePath,
       nodes: NODES.map((n) => ({ ...n, device: this.disk?.devices[n.name] ?? '' })),
+      watchdog: this.watchdog,
+      supervisors: this.supervisors,
     };
+  }
+
+  /**
+   * Starts the node's watchdog supervisor (lab/watchdog-supervisor.ts), detached: it outlives
+   * `lab up`, resets (crashes and reboots) the node when its daemon stops petting, and logs to
+   * `<node dir>/watchdog.log`. It must run before the daemon can arm the watchdog.
+   */
+  startWatchdogSupervisor(node: LabNode): void {
+    if (!this.watchdog || this.supervisors[node.name] !== undefined) return;
+    const fd = openSync(this.watchdogLog(node), 'a');
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'lab/watchdog-supervisor.ts'), this.dir, node.name, String(LAB_WATCHDOG.timeoutMs)], {
+        cwd: REPO,
+        detached: true,
+        stdio: ['ignore', fd, fd],
+      });
+      child.on('error', () => undefined);
+      child.unref();
+      if (child.pid !== undefined) this.supervisors[node.name] = child.pid;
+    } finally {
+      closeSync(fd);
+    }
+    this.save();
+  }
+
+  watchdogLog(node: LabNode): string {
+    return path.join(node.dir, 'watchdog.log');
+  }
+
+  /** The supervisor's events for `node` (JSON lines of lab/watchdog-supervisor.ts). */
+  watchdogEvents(node: LabNode): { mono: number; at: string; what: string; why?: string }[] {
+    try {
+      return readFileSync(this.watchdogLog(node), 'utf8')
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { mono: number; at: string; what: string; why?: string });
+    } catch {
+      return [];
+    }
+  }
+
+  /** The times the node's watchdog reset it. */
+  watchdogFires(node: LabNode): { mono: number; at: string; why?: string }[] {
+    return this.watchdogEvents(node).filter((event) => event.what.startsWith('FIRED'));
   }
 
   private save(): void {
@@ -250,6 +326,7 @@ export class PairLab {
    * again if a crash left its mount dead), daemon, then keepalived.
    */
   async startNode(node: LabNode): Promise<void> {
+    this.startWatchdogSupervisor(node);
     await shOk(['ip', '-n', node.netns, 'link', 'set', 'eth0', 'up']);
     await node.startAnchor();
     await node.mountLeaseStorage(this.leaseStore, this.leaseMount);
@@ -402,6 +479,14 @@ export class PairLab {
   async destroy(): Promise<Ran | null> {
     if (this.destroyed) return null;
     this.destroyed = true;
+    // the supervisors first: one must not reboot a node while it is being torn down
+    for (const pid of Object.values(this.supervisors)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
     for (const node of this.nodes) node.thaw();
     // anything still in the lab's network namespaces (clients in lan, strays in the nodes)
     for (const netns of [this.lanNetns, ...this.nodes.map((n) => n.netns)]) {

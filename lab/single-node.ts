@@ -3,6 +3,7 @@
 // using the lockfile fence on a lease directory the node reaches through its own FUSE mount
 // (bindfs of `<dir>/lease-store` on `<dir>/lease`), so that the lease storage can be made to hang.
 // Used by the integration tests and the README demo.
+import { SimulatedWatchdog } from './watchdog.ts';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createLoopDisk, DISK_FSTYPE, type LoopDisk } from './disk.ts';
@@ -27,22 +28,50 @@ export interface SingleNodeLab {
   freezeLeaseStorage(): void;
   /** SIGCONTs the node's bindfs */
   thawLeaseStorage(): void;
+  /** the node's simulated watchdog (null with fence none): its events say whether it fired */
+  watchdog: SimulatedWatchdog | null;
+  /** why the simulated watchdog fired, one entry per fire (it crashes the node) */
+  watchdogFires: string[];
   /** removes everything the lab created, pass or fail; safe to call twice */
   destroy(): Promise<void>;
 }
 
 export interface SingleNodeOptions {
-  fence?: 'lockfile' | 'none';
+  /** `lockfile` (default, with the simulated watchdog), `lockfile-no-watchdog` (fence.allowNoWatchdog), `none` */
+  fence?: 'lockfile' | 'lockfile-no-watchdog' | 'none';
   /** overrides merged into the generated configuration's `deadlines` */
   deadlines?: Record<string, number>;
 }
 
 let counter = 0;
 
+/**
+ * The labs' lease timers (README "Lease timers"): R 500 ms, T_io 1 s, M 1 s, W 2.5 s, S 6 s, so
+ * (a) 2R + T_io = 2 s ≤ S − M − W = 2.5 s: the holder may write for 2.5 s after a good refresh;
+ * its watchdog fires at the latest 5 s after it; the peer takes over after S + M = 7 s unchanged.
+ */
+export const LAB_LEASE = { staleMs: 6000, updateMs: 500, ioTimeoutMs: 1000, marginMs: 1000 };
+/** The labs' simulated watchdog: W 2.5 s, (d) above a daemon restart (2 s allowed). */
+export const LAB_WATCHDOG = { timeoutMs: 2500, daemonRestartMs: 2000 };
+/** vrrp_script timing the labs' keepalived.conf uses (whole seconds: keepalived reads integers). */
+export const LAB_KEEPALIVED_CHECK = { checkIntervalMs: 2000, checkTimeoutMs: 2000 };
+
+/** The agent's `fence` section for a lab node. */
+export function labFence(agentLeasePath: string, watchdogPath: string, watchdog = true): Record<string, unknown> {
+  return {
+    method: 'lockfile',
+    path: agentLeasePath,
+    ...LAB_LEASE,
+    ...(watchdog ? { watchdog: { device: watchdogPath, ...LAB_WATCHDOG } } : { allowNoWatchdog: true }),
+    // the lab's lease store is a local directory under bindfs (FUSE), which placement refuses
+    allowLocalLease: true,
+  };
+}
+
 /** Lab deadlines: short enough for tests, long enough for MariaDB on a slow, shared machine. */
 export const LAB_DEADLINES = {
-  checkMs: 3000,
-  fenceAcquireMs: 8000,
+  checkMs: 1500,
+  fenceAcquireMs: 10000,
   mountMs: 15000,
   mysqldStartMs: 30000,
   sqlReadyMs: 45000,
@@ -66,15 +95,31 @@ export async function createSingleNodeLab(options: SingleNodeOptions = {}): Prom
   const vip = { address: '10.77.0.10', prefix: 24, interface: 'vip0', cidr: '10.77.0.10/24' };
   let disk: LoopDisk | null = null;
   let destroyed = false;
+  const watchdogFires: string[] = [];
+  const watchdog =
+    options.fence === undefined || options.fence === 'lockfile'
+      ? new SimulatedWatchdog({
+          fifoPath: node.watchdogPath,
+          timeoutMs: LAB_WATCHDOG.timeoutMs,
+          onFire: async (why) => {
+            // the "reset": the node's processes die and its mount goes with them
+            watchdogFires.push(why);
+            await node.killAll().catch(() => undefined);
+            await node.exec(['umount', '-l', mountpoint]).catch(() => undefined);
+          },
+        })
+      : null;
   const destroy = async (): Promise<void> => {
     if (destroyed) return;
     destroyed = true;
+    watchdog?.stop();
     await node.destroy();
     await disk?.detach();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
     await node.create();
+    watchdog?.start();
     await node.addVipInterface(vip.interface);
     await node.mountLeaseStorage(leaseStore, leaseMount);
     disk = await createLoopDisk(path.join(dir, 'disk.img'));
@@ -86,9 +131,10 @@ export async function createSingleNodeLab(options: SingleNodeOptions = {}): Prom
       vip: { address: vip.address, prefix: vip.prefix, interface: vip.interface },
       disk: { device: disk.device, mountpoint, fstype: DISK_FSTYPE, options: 'noatime' },
       mysqld: node.agentMysqldConfig(),
-      fence: options.fence === 'none' ? { method: 'none' } : { method: 'lockfile', path: agentLeasePath, staleMs: 4000, updateMs: 1000 },
+      fence: options.fence === 'none' ? { method: 'none' } : labFence(agentLeasePath, node.watchdogPath, options.fence !== 'lockfile-no-watchdog'),
       deadlines: { ...LAB_DEADLINES, ...options.deadlines },
       monitor: { fenceIntervalMs: 500 },
+      keepalived: LAB_KEEPALIVED_CHECK,
       runDir: node.runDir,
       stateDir: node.stateDir,
       log: { destination: node.logFile, level: 'debug' },
@@ -106,6 +152,8 @@ export async function createSingleNodeLab(options: SingleNodeOptions = {}): Prom
       delVip: () => node.delAddress(vip.cidr, vip.interface),
       freezeLeaseStorage: () => node.freezeLeaseStorage(),
       thawLeaseStorage: () => node.thawLeaseStorage(),
+      watchdog,
+      watchdogFires,
       destroy,
     };
   } catch (error) {

@@ -90,6 +90,11 @@ export interface AgentState {
   /** the request being applied or last applied */
   desired: Desire | null;
   /**
+   * the VRRP state keepalived (or an operator) asked for last — not the daemon's own start-up or
+   * shutdown requests: the self-fence latch clears only once this is not MASTER (S6)
+   */
+  keepalivedState: VrrpState | null;
+  /**
    * what the last finished transition left: MASTER, BACKUP, FENCED (the fence was lost; the
    * node self-fenced and stays out until keepalived leaves MASTER), or FENCED-IN (an unmount
    * could not be verified: the fence is kept and operator action is needed)

@@ -35,11 +35,12 @@ function parse(args: string[]): { config: string | undefined; timeoutMs: number 
 /**
  * Logs the verdict when it differs from the last one this node's checks logged
  * (`<runDir>/check-last`): keepalived runs `check` every few seconds, and a FAULT node would
- * otherwise log the same line all day. Durations and ages are ignored in the comparison.
+ * otherwise log the same line all day. Numbers (durations, ages, counters, pids) are ignored in the comparison.
  */
 async function logWhenChanged(config: Config, verdict: Verdict): Promise<void> {
   const file = path.join(config.runDir, 'check-last');
-  const key = `${verdict.healthy ? 'healthy' : 'unhealthy'} ${verdict.role}: ${verdict.problems.join('; ')}`.replace(/[\d.]+ m?s( ago)?/g, '');
+  // numbers (ages, durations, the lease counter, pids) change every run: compare the words only
+  const key = `${verdict.healthy ? 'healthy' : 'unhealthy'} ${verdict.role}: ${verdict.problems.join('; ')}`.replace(/\d+(\.\d+)?/g, '#');
   let last: string | null = null;
   try {
     last = readFileSync(file, 'utf8');

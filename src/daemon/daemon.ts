@@ -39,6 +39,9 @@ import { acquireDaemonLock } from './lock.ts';
 import { readNotifyFifo, type FifoReader } from './fifo.ts';
 import { WatchdogKeeper } from './watchdog-keeper.ts';
 
+/** Request sources that speak for keepalived (its notify, its notify_fifo) or an operator. */
+const KEEPALIVED_SOURCES: ReadonlySet<string> = new Set(['notify', 'fifo', 'manual']);
+
 const describe = (d: Desire): string => `${d.vrrpState} from ${d.source}${d.detail ? ` (${d.detail})` : ''}`;
 
 export class Daemon {
@@ -92,6 +95,7 @@ export class Daemon {
       bootId: bootId(),
       daemon: { pid: process.pid, startedAt: new Date().toISOString() },
       desired: null,
+      keepalivedState: null,
       role: 'UNKNOWN',
       transition: null,
       lastTransition: null,
@@ -119,6 +123,7 @@ export class Daemon {
     const previous = readState(this.config.stateDir);
     if (previous !== null) {
       this.state.desired = previous.desired;
+      this.state.keepalivedState = previous.keepalivedState ?? null;
       this.state.selfFence = previous.selfFence;
       this.state.lastTransition =
         previous.transition !== null
@@ -291,6 +296,7 @@ export class Daemon {
         this.log.info({ desire: latest, current }, `older than the request already applied, skipped: ${describe(latest)}`);
         continue;
       }
+      if (KEEPALIVED_SOURCES.has(latest.source)) this.state.keepalivedState = latest.vrrpState;
       // keepalived delivers every event twice when both notify and notify_fifo are configured, and
       // repeats its state after a restart: a request for the state already reached is not re-run.
       if (current !== null && latest.vrrpState === current.vrrpState && latest.source !== 'startup' && this.state.role === roleOf(latest.vrrpState) && this.state.lastTransition?.outcome === 'ok') {
@@ -345,7 +351,7 @@ export class Daemon {
       this.state.role = outcome === 'ok' ? 'FENCED' : 'FENCED-IN';
       if (outcome === 'ok') log.warn({ duration_ms: record.durationMs }, 'self-fence complete: mysqld gone, filesystem gone from the kernel');
       // Already out of MASTER (keepalived said so last) and verified clean: that is the clean BACKUP of S6.
-      if (outcome === 'ok' && this.state.desired !== null && roleOf(this.state.desired.vrrpState) !== 'MASTER') this.clearSelfFence(log, `keepalived's last request was ${this.state.desired.vrrpState}`);
+      if (outcome === 'ok' && this.keepalivedLeftMaster()) this.clearSelfFence(log, `keepalived's last request was ${this.state.keepalivedState ?? 'none'}`);
     } else if (outcome === 'ok') {
       this.state.role = kind === 'promote' ? 'MASTER' : 'BACKUP';
     } else if (outcome === 'aborted') {
@@ -353,9 +359,11 @@ export class Daemon {
     } else {
       this.state.role = this.diskInUse ? 'FENCED-IN' : 'BACKUP';
     }
-    // A demotion that keepalived (or an operator) asked for, ending clean, clears the self-fence latch.
-    if (kind === 'demote' && mode === 'graceful' && outcome === 'ok' && reason !== 'self-fence' && this.state.selfFence !== null && !this.selfFencePending) {
-      this.clearSelfFence(log, 'clean BACKUP reached');
+    // A clean demotion once keepalived (or an operator) has taken the node out of MASTER clears the
+    // self-fence latch; the daemon's own start-up or shutdown requests do not: keepalived may still
+    // be MASTER, and only a failing check (the latch) makes it leave.
+    if (kind === 'demote' && mode === 'graceful' && outcome === 'ok' && this.state.selfFence !== null && !this.selfFencePending && this.keepalivedLeftMaster()) {
+      this.clearSelfFence(log, `clean BACKUP reached, keepalived's last request ${this.state.keepalivedState ?? 'none'}`);
     }
     this.state.transition = null;
     this.state.lastTransition = record;
@@ -364,6 +372,10 @@ export class Daemon {
     if (outcome === 'ok') log.info({ kind, duration_ms: record.durationMs, outcome }, line);
     else log.error({ kind, duration_ms: record.durationMs, outcome }, line);
     if (this.state.role === 'MASTER') this.startSqlMonitor();
+  }
+
+  private keepalivedLeftMaster(): boolean {
+    return this.state.keepalivedState === null || roleOf(this.state.keepalivedState) !== 'MASTER';
   }
 
   private clearSelfFence(log: Logger, why: string): void {

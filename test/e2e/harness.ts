@@ -55,7 +55,12 @@ export const lastTransitionId = (node: LabNode): string | null => stateOf(node)?
  * Runs one scenario on a fresh pair. `body` drives it and returns the node that must end as the
  * healthy MASTER (its rows are then compared with the ledger's acknowledgements).
  */
-export async function runScenario(body: (ctx: ScenarioContext) => Promise<LabNode>, options: PairOptions = {}): Promise<void> {
+export interface ScenarioOptions extends PairOptions {
+  /** a scenario that expects a node's watchdog to reset it; otherwise any fire fails the scenario */
+  watchdogMayFire?: boolean;
+}
+
+export async function runScenario(body: (ctx: ScenarioContext) => Promise<LabNode>, options: ScenarioOptions = {}): Promise<void> {
   const lab = await PairLab.up(options);
   const monitor = new InvariantMonitor(lab);
   const ledger = new Ledger(lab);
@@ -74,6 +79,9 @@ export async function runScenario(body: (ctx: ScenarioContext) => Promise<LabNod
     assert.ok(acked > 0, 'the ledger acknowledged rows');
     assert.deepEqual(missing, [], `acknowledged rows lost (S4): ${missing.length} of ${acked}`);
     assert.deepEqual(monitor.violations, [], monitor.report());
+    if (!options.watchdogMayFire) {
+      for (const node of lab.nodes) assert.deepEqual(lab.watchdogFires(node), [], `${node.name}'s watchdog fired: ${JSON.stringify(lab.watchdogEvents(node).slice(-8))}`);
+    }
     assert.ok(monitor.rate() >= 20, `monitor sampled at ${monitor.rate().toFixed(1)} Hz`);
   } catch (error) {
     failure = error;

@@ -177,7 +177,7 @@ describe('two-node lab with real keepalived', () => {
       await waitFor('the BACKUP tries to promote', () => stateOf(backup)?.lastTransition?.kind === 'promote' || stateOf(backup)?.transition?.kind === 'promote', 30_000, 50);
       await waitFor('its promotion is refused by the fence and rolled back', () => stateOf(backup)?.lastTransition?.outcome === 'rolled-back', 60_000, 100);
       assert.equal(await mountCount(backup, backup.device), 0);
-      assert.equal(stateOf(backup)?.lastTransition?.steps[0]?.outcome, 'failed');
+      assert.equal(stateOf(backup)?.lastTransition?.steps.find((step) => step.name === 'fence.acquire')?.outcome, 'failed');
       await shOk(['ip', '-n', lab.lanNetns, 'link', 'set', `v-${master.name}`, 'master', 'br0']);
       const { master: after } = await lab.waitConverged();
       monitor.expectSingleVip = true;

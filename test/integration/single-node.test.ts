@@ -3,11 +3,12 @@
 // own node and tears it down, pass or fail. Runs as root.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { REPO } from '../../lab/node.ts';
-import { createSingleNodeLab, type SingleNodeLab } from '../../lab/single-node.ts';
+import { createSingleNodeLab, LAB_LEASE, type SingleNodeLab } from '../../lab/single-node.ts';
+import { parseLease, type LeaseRecord } from '../../fence/lease/record.ts';
 import { sh } from '../../lab/sh.ts';
 import { delay, waitFor } from '../../lab/wait.ts';
 import { check, daemonPids, mountCount, mysqldPids, stateOf, status, waitHealthy, waitIdle } from '../helpers/agent.ts';
@@ -24,6 +25,18 @@ afterEach(async () => {
   await lab.destroy();
 });
 
+
+/** The lease record as the host sees it in the store (null: none, or unreadable). */
+function readLease(): LeaseRecord | null {
+  let text: string;
+  try {
+    text = readFileSync(lab.leasePath, 'utf8');
+  } catch {
+    return null;
+  }
+  const view = parseLease(text);
+  return view.kind === 'unreadable' ? null : view.record;
+}
 
 /** Puts the VIP on the node and tells the agent MASTER, as keepalived would. */
 async function becomeMaster(): Promise<void> {
@@ -63,8 +76,9 @@ describe('one real node', () => {
     assert.equal(mysqldPids(lab.node).length, 1);
     const answer = await lab.node.sql('SELECT 40 + 2');
     assert.equal(answer.stdout.trim(), '42', answer.stderr);
-    const lease = JSON.parse(readFileSync(lab.leasePath, 'utf8')) as { node: string };
-    assert.equal(lease.node, 'db1');
+    const lease = readLease();
+    assert.equal(lease?.node, 'db1');
+    assert.equal(lease?.state, 'held');
     const { code, report } = await status(lab.node);
     assert.equal(code, 0);
     assert.equal(report.role, 'MASTER');
@@ -228,29 +242,47 @@ describe('one real node', () => {
     assert.equal(await exited, 0);
     assert.equal(await mountCount(lab.node, lab.disk.device), 0, 'unmounted');
     assert.deepEqual(mysqldPids(lab.node), [], 'mysqld stopped');
-    assert.equal((JSON.parse(readFileSync(lab.leasePath, 'utf8')) as { node: string | null }).node, null, 'lease released');
+    assert.equal(readLease()?.state, 'released', 'lease released');
+    assert.deepEqual(lab.watchdogFires, [], 'the watchdog was disarmed after the verified unmount, not left to fire');
     const state = stateOf(lab.node);
     assert.equal(state?.daemon, null);
     assert.equal(state?.lastTransition?.desire.source, 'shutdown');
     assert.equal(state?.lastTransition?.outcome, 'ok');
   });
 
-  test('a daemon restarted on a MASTER whose lease the peer took meanwhile self-fences at once', async () => {
+  test('with a watchdog, a daemon SIGKILLed on a MASTER and not restarted gets the node reset before the lease could go stale', async () => {
+    await becomeMaster();
+    const [daemonPid] = daemonPids(lab.node);
+    assert.ok(daemonPid);
+    const tenure = readLease();
+    process.kill(daemonPid, 'SIGKILL');
+    const killedAt = Date.now();
+    await waitFor('the simulated watchdog fired', () => lab.watchdogFires.length > 0, 10_000, 20);
+    const firedAfterMs = Date.now() - killedAt;
+    assert.ok(firedAfterMs < LAB_LEASE.staleMs + LAB_LEASE.marginMs, `fired ${firedAfterMs} ms after the kill, before any takeover (S + M)`);
+    assert.match(lab.watchdogFires[0] ?? '', /./);
+    assert.deepEqual(mysqldPids(lab.node), [], 'the reset took mysqld');
+    assert.equal(readLease()?.nonce, tenure?.nonce, 'the record was not touched: the peer decides by watching it go unchanged');
+  });
+
+  test('without a watchdog, a daemon restarted on a MASTER whose lease the peer took meanwhile self-fences at once', async () => {
+    await lab.destroy();
+    lab = await createSingleNodeLab({ fence: 'lockfile-no-watchdog' });
     await becomeMaster();
     const [daemonPid] = daemonPids(lab.node);
     assert.ok(daemonPid);
     process.kill(daemonPid, 'SIGKILL');
-    // the lease goes stale (staleMs 4000) and the peer takes it
-    const peer = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'test/fixtures/hold-lease.ts'), lab.leasePath, 'db2'], { stdio: ['ignore', 'pipe', 'inherit'], cwd: REPO });
+    // the record stops changing; after S + M unchanged the peer takes it
+    const peer = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'test/fixtures/hold-lease.ts'), lab.node.configPath, 'db2', lab.leasePath], { stdio: ['ignore', 'pipe', 'inherit'], cwd: REPO });
     children.push(peer);
-    await waitFor('peer holds the lease', () => (JSON.parse(readFileSync(lab.leasePath, 'utf8')) as { node: string }).node === 'db2', 20_000, 100);
+    await waitFor('peer holds the lease', () => readLease()?.node === 'db2', 30_000, 100);
     children.push(lab.node.startDaemon());
-    await waitFor('self-fenced: mysqld stopped and disk unmounted', async () => mysqldPids(lab.node).length === 0 && (await mountCount(lab.node, lab.disk.device)) === 0, 30_000, 100);
-    assert.match(stateOf(lab.node)?.selfFence?.reason ?? '', /disk mounted at start-up but the fence could not be taken back/);
+    await waitFor('self-fenced: mysqld killed and disk unmounted', async () => mysqldPids(lab.node).length === 0 && (await mountCount(lab.node, lab.disk.device)) === 0, 30_000, 100);
+    assert.match(stateOf(lab.node)?.selfFence?.reason ?? '', /disk in use at start-up but the fence could not be taken back/);
     const result = await check(lab.node);
     assert.equal(result.code, 1);
-    assert.match(result.line, /self-fenced/);
-    assert.equal((JSON.parse(readFileSync(lab.leasePath, 'utf8')) as { node: string }).node, 'db2', 'the peer keeps its lease');
+    assert.match(result.line, /FENCED: the fence was lost/);
+    assert.equal(readLease()?.node, 'db2', 'the peer keeps its lease');
   });
 
   test('a promotion whose mysqld cannot start rolls back to a clean BACKUP', async () => {
@@ -265,7 +297,7 @@ describe('one real node', () => {
     assert.match(last?.error ?? '', /\/bin\/false ended during start-up \(exit 1\)/);
     assert.deepEqual(
       last?.steps.map((s) => `${s.name}:${s.outcome}`),
-      ['fence.acquire:ok', 'mount:ok', 'mysqld.start:failed', 'rollback:mysqld.stop:skipped', 'rollback:unmount:ok', 'rollback:fence.release:ok'],
+      ['watchdog.arm:ok', 'fence.acquire:ok', 'mount:ok', 'mysqld.start:failed', 'rollback:mysqld.stop:skipped', 'rollback:unmount:ok', 'rollback:fence.release:ok'],
     );
     assert.equal(await mountCount(lab.node, lab.disk.device), 0);
     await lab.delVip();
@@ -273,19 +305,16 @@ describe('one real node', () => {
   });
 
   test('a promotion whose fence is held by the peer rolls back without mounting', async () => {
-    const peer = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'test/fixtures/hold-lease.ts'), lab.leasePath, 'db2'], { stdio: ['ignore', 'pipe', 'inherit'], cwd: REPO });
+    const peer = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'test/fixtures/hold-lease.ts'), lab.node.configPath, 'db2', lab.leasePath], { stdio: ['ignore', 'pipe', 'inherit'], cwd: REPO });
     children.push(peer);
-    await waitFor('peer holds the lease', () => existsSync(`${lab.leasePath}.lock`), 20_000);
-    const config = JSON.parse(readFileSync(lab.node.configPath, 'utf8')) as { deadlines: Record<string, number> };
-    config.deadlines.fenceAcquireMs = 2000;
-    lab.node.writeConfig(config);
+    await waitFor('peer holds the lease', () => readLease()?.node === 'db2', 20_000);
     await lab.addVip();
     await lab.node.agent(['notify', 'master']);
     await waitFor('promotion finished', () => stateOf(lab.node)?.lastTransition?.kind === 'promote' && stateOf(lab.node)?.transition === null, 30_000);
     const last = stateOf(lab.node)?.lastTransition;
     assert.equal(last?.outcome, 'rolled-back');
-    assert.equal(last?.steps[0]?.name, 'fence.acquire');
-    assert.equal(last?.steps[0]?.outcome, 'failed');
+    assert.deepEqual(last?.steps.slice(0, 2).map((s) => `${s.name}:${s.outcome}`), ['watchdog.arm:ok', 'fence.acquire:failed']);
+    assert.ok(!last?.steps.some((s) => s.name === 'mount'), 'never mounted');
     assert.equal(await mountCount(lab.node, lab.disk.device), 0);
     const result = await check(lab.node);
     assert.equal(result.code, 1, 'VIP held without the disk is unhealthy, so keepalived moves the VIP');
@@ -295,7 +324,7 @@ describe('one real node', () => {
 
   test('the lockfile lease removed under a MASTER makes it self-fence and refuse MASTER until it has been a clean BACKUP', async () => {
     await becomeMaster();
-    rmSync(`${lab.leasePath}.lock`, { recursive: true, force: true });
+    rmSync(lab.leasePath, { force: true });
     await waitFor('self-fence demotion done', () => {
       const state = stateOf(lab.node);
       return state?.selfFence !== null && state?.transition === null && state?.lastTransition?.desire && mysqldPids(lab.node).length === 0;
@@ -304,14 +333,16 @@ describe('one real node', () => {
     assert.deepEqual(mysqldPids(lab.node), []);
     const fenced = await check(lab.node);
     assert.equal(fenced.code, 1);
-    assert.match(fenced.line, /self-fenced at \S+ \((fence verification: lease .* free|lease .* lost)/);
+    assert.match(fenced.line, /FENCED: the fence was lost at \S+ \(the lease was taken: \S+ now is free\)/);
+    assert.deepEqual(lab.watchdogFires, [], 'the self-fence verified the unmount before the watchdog fired');
     // keepalived still says MASTER: no promotion while the latch is set (no ping-pong)
     await lab.node.agent(['notify', 'INSTANCE', 'VI_1', 'MASTER', '100']);
     await waitIdle(lab.node);
     assert.equal(await mountCount(lab.node, lab.disk.device), 0);
     assert.match(readFileSync(lab.node.logFile, 'utf8'), /refusing to promote: self-fenced/);
+    const vip = await lab.node.exec(['ip', '-br', 'addr', 'show', 'dev', lab.vip.interface]);
+    assert.ok(!vip.stdout.includes(lab.vip.address), `the self-fence dropped the VIP: ${vip.stdout}`);
     // keepalived goes FAULT (check failed): clean BACKUP clears the latch; MASTER works again
-    await lab.delVip();
     await lab.node.agent(['notify', 'INSTANCE', 'VI_1', 'FAULT', '100']);
     await waitHealthy(lab.node, 'BACKUP');
     assert.equal(stateOf(lab.node)?.selfFence, null);
@@ -322,7 +353,6 @@ describe('one real node', () => {
     // A FIFO as the lease file: reading it blocks like a read from dead NFS.
     rmSync(lab.leasePath, { force: true });
     await sh(['mkfifo', lab.leasePath]);
-    mkdirSync(`${lab.leasePath}.lock`);
     const started = Date.now();
     const result = await check(lab.node, ['--timeout-ms', '400']);
     assert.equal(result.code, 1, result.line);

@@ -44,6 +44,7 @@ const state = (patch: Partial<AgentState> = {}): AgentState => ({
   node: 'db1',
   bootId: BOOT,
   watchdog: null,
+  keepalivedState: null,
   daemon: { pid: 100, startedAt: '2024-11-22T09:00:00.000Z' },
   desired: null,
   role: 'BACKUP',

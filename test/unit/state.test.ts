@@ -23,6 +23,7 @@ const sampleState = (): AgentState => ({
   version: 1,
   node: 'db1',
   bootId: 'boot-1',
+  keepalivedState: 'MASTER',
   daemon: { pid: 1234, startedAt: '2024-11-22T09:00:00.000Z' },
   desired: { vrrpState: 'MASTER', source: 'notify', issuedAt: 1732266000123.5, detail: 'INSTANCE VI_1 prio 100' },
   role: 'MASTER',
