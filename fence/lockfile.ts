@@ -162,7 +162,7 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
       log?.warn({ reason }, `lease lost while acquiring: ${reason}`);
       return;
     }
-    log?.error({ reason }, `LEASE LOST: ${reason}`);
+    log?.error({ reason, mono: Math.round(clock()), t_g: t.clock.lastGoodStartMs, right_ends_at: t.clock.rightEndsAtMs, dead_by: t.clock.deadByMs }, `LEASE LOST: ${reason}`);
     for (const listener of listeners) listener(reason);
   };
 
@@ -338,7 +338,7 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
       }
       if (back.view.kind === 'held' && back.view.record.nonce === t.nonce) {
         t.confirmed = true;
-        log?.info({ lease: config.path, counter: t.counter }, `lease acquired (${why})`);
+        log?.info({ lease: config.path, counter: t.counter, mono: Math.round(clock()), t_g: t.clock.lastGoodStartMs }, `lease acquired (${why})`);
         publish();
         return heldStatus(t, clock());
       }

@@ -349,7 +349,7 @@ export class Daemon {
     if (!this.diskInUse && !this.fence.holding()) this.watchdog.disarm(`${kind} ${outcome}: filesystem verified gone, fence not held`);
     if (kind === 'demote' && mode === 'fenced') {
       this.state.role = outcome === 'ok' ? 'FENCED' : 'FENCED-IN';
-      if (outcome === 'ok') log.warn({ duration_ms: record.durationMs }, 'self-fence complete: mysqld gone, filesystem gone from the kernel');
+      if (outcome === 'ok') log.warn({ duration_ms: record.durationMs, mono: Math.round(monoNow()) }, 'self-fence complete: mysqld gone, filesystem gone from the kernel');
       // Already out of MASTER (keepalived said so last) and verified clean: that is the clean BACKUP of S6.
       if (outcome === 'ok' && this.keepalivedLeftMaster()) this.clearSelfFence(log, `keepalived's last request was ${this.state.keepalivedState ?? 'none'}`);
     } else if (outcome === 'ok') {
