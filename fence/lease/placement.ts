@@ -99,8 +99,13 @@ export async function checkLeasePlacement(config: LockfileFenceConfig, sharedDev
       text = '';
     }
     const entry = mountOf(dir, parseMountinfo(text));
-    const warning = entry === null ? null : nfsCachingWarning(entry);
-    if (warning !== null) warnings.push(warning);
+    // statfs said NFS, so a covering entry of another type means the path reached NFS through a
+    // symlink: its options say nothing about the NFS mount's caching
+    if (entry === null || !/^nfs4?$/.test(entry.fstype)) warnings.push(`could not check the attribute caching of the lease's NFS mount: no NFS mount in mountinfo covers ${dir} (a symlink?); mount it with actimeo=0 (or noac)`);
+    else {
+      const warning = nfsCachingWarning(entry);
+      if (warning !== null) warnings.push(warning);
+    }
   }
   return { errors, warnings };
 }
