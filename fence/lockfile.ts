@@ -74,6 +74,8 @@ export interface LockfileFence extends Fence {
   tenureTimes(): { lastGoodStartMs: number; rightEndsAtMs: number; deadByMs: number; counter: number } | null;
   /** how long the peer's record has been seen unchanged (ms), or null */
   observedUnchangedMs(): number | null;
+  /** adds lines to the fence's warnings (placement findings at start-up) and publishes them */
+  addWarnings(lines: string[]): void;
 }
 
 export function createLockfileFence(config: LockfileFenceConfig, options: LockfileFenceOptions): LockfileFence {
@@ -487,6 +489,10 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
       return { lastGoodStartMs: t.clock.lastGoodStartMs, rightEndsAtMs: t.clock.rightEndsAtMs ?? 0, deadByMs: t.clock.deadByMs ?? 0, counter: t.counter };
     },
     observedUnchangedMs: () => observer.unchangedForMs(clock()),
+    addWarnings(lines) {
+      warnings.push(...lines);
+      publish();
+    },
   };
   return fence;
 }

@@ -49,7 +49,7 @@ export interface Sample {
  * Who holds the lease, from the lease file's text (null: no file) and, for v1, the age of its
  * `<path>.lock` directory (null: none). v2 records (`"version": 2`) say it themselves:
  * `state: "held"` names the holder, `"released"` nobody. v1 records (`{node, pid, bootId, at}`,
- * proper-lockfile) name the holder while the lock directory is younger than `staleMs`.
+ * proper-lockfile in earlier versions) name the holder while the lock directory is younger than `staleMs`.
  */
 export function leaseHolderFrom(text: string | null, lockAgeMs: number | null, staleMs: number = LEASE.staleMs): string | null {
   type LeaseFields = { version?: unknown; state?: unknown; node?: unknown };

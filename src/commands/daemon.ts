@@ -1,7 +1,7 @@
 // `fence-agent daemon` — run by systemd (or started by `notify` when none runs). Owns every
 // transition; see src/daemon/daemon.ts.
 import { loadConfig } from '../config/load.ts';
-import { configError, errorLine, isFenceAgentError } from '../errors.ts';
+import { errorLine, isFenceAgentError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import { Daemon } from '../daemon/daemon.ts';
 import { createFence } from '../../fence/index.ts';
@@ -10,21 +10,15 @@ import { createFence } from '../../fence/index.ts';
 export async function main(configPath: string): Promise<number> {
   const config = loadConfig(configPath);
   const log = createLogger(config, 'daemon');
-  const warnings: string[] = [];
-  if (config.fence.method === 'lockfile') {
-    // where the lease lives decides whether it fences anything (fence/lease/placement.ts)
+  // where the lease lives decides whether it fences anything (fence/lease/placement.ts); the
+  // daemon checks it once the lock is taken and, if the disk is in use, the watchdog armed
+  const checkPlacement = async (): Promise<{ errors: string[]; warnings: string[] }> => {
+    if (config.fence.method !== 'lockfile') return { errors: [], warnings: [] };
     const [{ checkLeasePlacement }, { createHelperLeaseIo }] = await Promise.all([import('../../fence/lease/placement.ts'), import('../lease-io.ts')]);
     const io = createHelperLeaseIo();
-    const placement = await checkLeasePlacement(config.fence, config.disk.device, io).finally(() => io.close());
-    for (const warning of placement.warnings) log.warn(`lease placement: ${warning}`);
-    const refusal = placement.errors[0];
-    if (refusal !== undefined) {
-      log.error({ errors: placement.errors }, `daemon not started: ${refusal}`);
-      throw configError(`config ${config.configPath}: ${refusal}`);
-    }
-    warnings.push(...placement.warnings);
-  }
-  const daemon = new Daemon(config, await createFence(config, { role: 'daemon', log, warnings }), log);
+    return checkLeasePlacement(config.fence, config.disk.device, io).finally(() => io.close());
+  };
+  const daemon = new Daemon(config, await createFence(config, { role: 'daemon', log }), log, checkPlacement);
   process.on('uncaughtException', (error) => {
     // The lease is deliberately left in place (see fence/lockfile.ts); the next daemon reclaims it.
     log.fatal({ err: error.stack ?? String(error) }, 'uncaught exception; exiting');

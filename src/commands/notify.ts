@@ -3,6 +3,7 @@
 // SIGKILLs STOP notifies after ~1 s). It never runs a transition itself: with no daemon running it
 // starts one detached (setsid, so keepalived killing our process group cannot touch it), leaves
 // the request in `<stateDir>/desired.json` for it, and hands the request over once it listens.
+import { monoNow } from '../clock.ts';
 import { parseArgs } from 'node:util';
 import { configPathFrom, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
@@ -31,9 +32,9 @@ async function startDaemonAndHandOver(config: Config, desire: Desire, deadline: 
   spawnDetached([process.execPath, process.argv[1] as string, 'daemon', '--config', config.configPath], path.join(config.runDir, 'daemon.out')).catch(() => undefined);
   for (;;) {
     try {
-      return await handOver(config, desire, Math.max(50, deadline - Date.now()));
+      return await handOver(config, desire, Math.max(50, deadline - monoNow()));
     } catch (error) {
-      if (!NO_DAEMON.has((error as NodeJS.ErrnoException).code ?? '') || Date.now() > deadline - 30) throw error;
+      if (!NO_DAEMON.has((error as NodeJS.ErrnoException).code ?? '') || monoNow() > deadline - 30) throw error;
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
@@ -63,7 +64,7 @@ export async function main(args: string[]): Promise<number> {
       issuedAt,
       detail: `${event.name === null ? 'notify_*' : `${event.type} ${event.name} priority ${event.priority}`}, pid ${process.pid}`,
     };
-    const deadline = Date.now() + config.deadlines.notifyMs;
+    const deadline = monoNow() + config.deadlines.notifyMs;
     let queued: number;
     try {
       queued = await handOver(config, desire, config.deadlines.notifyMs);

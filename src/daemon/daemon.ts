@@ -9,7 +9,7 @@ import type { Config } from '../config/types.ts';
 import { monoNow } from '../clock.ts';
 import { listenControl } from '../control/server.ts';
 import type { ControlRequest, ControlResponse, DaemonStatus } from '../control/protocol.ts';
-import { FenceAgentError, errorLine } from '../errors.ts';
+import { FenceAgentError, configError, errorLine } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { killMysqldNow } from '../mysqld/stop.ts';
 import { observe } from '../probes/observe.ts';
@@ -69,10 +69,15 @@ export class Daemon {
   private readonly ctx: TransitionContext;
   readonly watchdog: WatchdogKeeper;
 
+  /**
+   * @param checkPlacement where the fence lives (fence/lease/placement.ts), run once the watchdog
+   *   is armed: errors refuse the start (ECONFIG), warnings are logged and published
+   */
   constructor(
     private readonly config: Config,
     private readonly fence: Fence,
     private readonly log: Logger,
+    private readonly checkPlacement: () => Promise<{ errors: string[]; warnings: string[] }> = () => Promise.resolve({ errors: [], warnings: [] }),
   ) {
     this.watchdog = new WatchdogKeeper(
       config.fence.method === 'lockfile' ? config.fence.watchdog : null,
@@ -115,10 +120,25 @@ export class Daemon {
     mkdirSync(this.config.runDir, { recursive: true, mode: 0o700 });
     chmodSync(this.config.runDir, 0o700);
     mkdirSync(this.config.stateDir, { recursive: true, mode: 0o755 });
-    this.releaseLock = await acquireDaemonLock(this.config.runDir, (error) => {
-      this.log.fatal({ err: error.message }, 'daemon lock compromised; exiting so that a single daemon remains');
-      process.exit(1);
-    });
+    this.releaseLock = await acquireDaemonLock(this.config.runDir);
+    this.diskInUse = await this.filesystemInUse();
+    if (this.diskInUse && this.watchdog.enabled) {
+      // The previous daemon died with the disk in use and left the watchdog counting: open it
+      // first thing, before anything that may wait on storage (timer relation (d)).
+      try {
+        this.watchdog.arm();
+      } catch (error) {
+        this.log.error({ err: errorLine(error) }, 'disk in use at start-up but the watchdog cannot be armed');
+      }
+    }
+    const placement = await this.checkPlacement();
+    for (const warning of placement.warnings) this.log.warn(`lease placement: ${warning}`);
+    const refusal = placement.errors[0];
+    if (refusal !== undefined) {
+      this.log.error({ errors: placement.errors }, `daemon not started: ${refusal}`);
+      throw configError(`config ${this.config.configPath}: ${refusal}`);
+    }
+    if ('addWarnings' in this.fence && typeof this.fence.addWarnings === 'function') (this.fence.addWarnings as (lines: string[]) => void)(placement.warnings);
     for (const warning of this.fence.describe().warnings) this.log.warn(`fence: ${warning}`);
     const previous = readState(this.config.stateDir);
     if (previous !== null) {
@@ -130,7 +150,6 @@ export class Daemon {
           ? { ...previous.transition, outcome: 'failed', error: 'interrupted: the daemon running it died', endedAt: new Date().toISOString() }
           : previous.lastTransition;
     }
-    this.diskInUse = await this.filesystemInUse();
     this.persist();
     this.fence.onLost((reason) => this.selfFence(reason));
     this.fence.start();
@@ -162,11 +181,6 @@ export class Daemon {
    */
   private async retakeFenceIfHoldingDisk(): Promise<void> {
     if (!this.diskInUse || this.config.fence.method === 'none') return;
-    try {
-      this.watchdog.arm();
-    } catch (error) {
-      this.log.error({ err: errorLine(error) }, 'disk in use at start-up but the watchdog cannot be armed');
-    }
     try {
       const status = await this.fence.acquire(AbortSignal.timeout(Math.min(this.config.deadlines.fenceAcquireMs, 4 * (this.config.fence.ioTimeoutMs + 500))));
       this.log.info({ fence: status.detail }, 'disk in use at start-up: fence taken back');

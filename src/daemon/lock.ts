@@ -1,58 +1,59 @@
-// One daemon per node: a proper-lockfile lock on `<runDir>/daemon.pid`, whose content is the
-// holder's pid. A lock left by a SIGKILLed daemon (its pid gone, its lock no longer refreshed) is
-// reclaimed after RECLAIM_AFTER_MS instead of waiting for it to go stale.
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+// One daemon per node: the daemon binds a Linux abstract Unix socket named after its runDir
+// (unix(7): a name in the abstract namespace, no file). bind(2) is atomic — a second daemon gets
+// EADDRINUSE — and the kernel releases the name the instant the holder dies, however it dies.
+// So a daemon restarted after a SIGKILL takes the lock at once: no staleness to wait out (a lock
+// directory's mtime would have to be judged against the wall clock, or watched for a second or
+// more), which matters because a MASTER's restarted daemon must pet the watchdog again within its
+// timeout (timer relation (d)). Abstract names live in a network namespace: one daemon per node and
+// network namespace, which is also what the netns lab needs. `<runDir>/daemon.pid` records the
+// holder's pid for `status` and for messages.
+import { writeFile, readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
 import { FenceAgentError } from '../errors.ts';
-import { sleep } from '../deadline.ts';
 import { isAlive } from '../proc.ts';
 
-// Refreshed as often as proper-lockfile allows (its `update` has a 1000 ms floor), so that a
-// restarted daemon can tell a dead holder quickly: it must re-take the lease before that goes
-// stale under the mounted disk.
-const UPDATE_MS = 1000;
-/** A lock not refreshed for this long, whose pid file names no live process, belongs to a dead daemon. */
-const RECLAIM_AFTER_MS = 1250;
-/** How long a starting daemon waits for another starting daemon to show its pid. */
-const CONTEND_MS = 4000;
-
 export const daemonPidPath = (runDir: string): string => path.join(runDir, 'daemon.pid');
+
+/** The abstract socket name that is the lock for `runDir` (NUL first: unix(7) abstract namespace). */
+export const daemonLockName = (runDir: string): string => `\0fence-agent-daemon:${path.resolve(runDir)}`;
 
 /** The pid in `<runDir>/daemon.pid` if that process is alive, else null. */
 export async function runningDaemonPid(runDir: string): Promise<number | null> {
   try {
     const pid = Number((await readFile(daemonPidPath(runDir), 'utf8')).trim());
-    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && (isAlive(pid)) ? pid : null;
+    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid) ? pid : null;
   } catch {
     return null;
   }
 }
 
 /**
- * Takes the daemon lock and writes our pid. `onCompromised` is called if the lock is lost.
- * @throws FenceAgentError code `EDAEMONRUNNING` when a live daemon holds it (or another one is
- *   starting and keeps it fresh).
+ * Takes the daemon lock and writes our pid to `<runDir>/daemon.pid`. Resolves with the release
+ * function (idempotent). The lock cannot be lost while this process lives.
+ * @throws FenceAgentError code `EDAEMONRUNNING` when another live daemon holds it.
  */
-export async function acquireDaemonLock(runDir: string, onCompromised: (error: Error) => void): Promise<() => Promise<void>> {
-  const pidPath = daemonPidPath(runDir);
-  const lockDir = `${pidPath}.lock`;
-  await writeFile(pidPath, '', { flag: 'a', mode: 0o644 });
-  const started = Date.now();
-  for (;;) {
-    try {
-      const release = await lockfile.lock(pidPath, { stale: 5000, update: UPDATE_MS, realpath: false, retries: 0, onCompromised });
-      await writeFile(pidPath, `${process.pid}\n`);
-      return release;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
-    }
+export async function acquireDaemonLock(runDir: string): Promise<() => Promise<void>> {
+  const server: Server = createServer();
+  server.unref(); // the lock alone never keeps the daemon alive
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(daemonLockName(runDir), () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
     const holder = await runningDaemonPid(runDir);
-    if (holder !== null || Date.now() - started > CONTEND_MS) {
-      throw new FenceAgentError('EDAEMONRUNNING', `another fence-agent daemon is running (pid ${holder ?? 'unknown'}, lock ${lockDir})`);
-    }
-    const lockAge = await stat(lockDir).then((s) => Date.now() - s.mtimeMs, () => 0);
-    if (lockAge > RECLAIM_AFTER_MS) await rm(lockDir, { recursive: true, force: true }); // its holder is dead
-    else await sleep(250);
+    throw new FenceAgentError('EDAEMONRUNNING', `another fence-agent daemon is running (pid ${holder ?? 'unknown'}, lock ${daemonLockName(runDir).slice(1)} in the abstract namespace)`);
   }
+  await writeFile(daemonPidPath(runDir), `${process.pid}\n`, { mode: 0o644 });
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
 }

@@ -11,7 +11,7 @@ import type { WatchdogConfig } from '../config/types.ts';
 import { monoNow } from '../clock.ts';
 import { errorLine } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { Watchdog, type WatchdogInfo } from '../watchdog/device.ts';
+import { inspectWatchdog, Watchdog, type WatchdogInfo } from '../watchdog/device.ts';
 
 export interface WatchdogSnapshot {
   device: string;
@@ -59,7 +59,21 @@ export class WatchdogKeeper {
 
   snapshot(): WatchdogSnapshot | null {
     if (this.config === null || this.device === null) return null;
-    return { device: this.config.device, kind: this.device.info?.kind ?? 'kernel', timeoutMs: this.config.timeoutMs, armed: this.device.armed, petting: this.device.armed && this.petting };
+    return { device: this.config.device, kind: this.device.info?.kind ?? this.kindBeforeArm(), timeoutMs: this.config.timeoutMs, armed: this.device.armed, petting: this.device.armed && this.petting };
+  }
+
+  private kindGuess: 'kernel' | 'simulated' | null = null;
+
+  /** What the device is before the first arm (a stat, never an open); a missing device counts as kernel. */
+  private kindBeforeArm(): 'kernel' | 'simulated' {
+    if (this.kindGuess === null) {
+      try {
+        this.kindGuess = this.config === null ? 'kernel' : inspectWatchdog(this.config.device).kind;
+      } catch {
+        this.kindGuess = 'kernel';
+      }
+    }
+    return this.kindGuess;
   }
 
   /**

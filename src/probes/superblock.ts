@@ -4,7 +4,7 @@
 // mount vanish from every mountinfo while a process that still has files open keeps the superblock
 // alive and can keep writing; mysqld under Debian's mariadb.service runs in its own mount namespace
 // (ProtectSystem=), invisible to a look at our own mountinfo. The kernel keeps one directory per
-// live superblock for some filesystems — `/sys/fs/ext4/<kernel name>` (ext2/3/4), `/sys/fs/xfs/<kernel name>`,
+// live superblock for some filesystems — `/sys/fs/ext4/<kernel name>` (ext3/4; ext3 has been served by the ext4 driver since Linux 4.3), `/sys/fs/xfs/<kernel name>`,
 // `/sys/fs/f2fs/<kernel name>` — which disappears only when the last reference goes: that is the proof.
 // For other filesystem types we fall back to every mount namespace's mountinfo, which cannot see a
 // lazily detached mount (said in the result).
@@ -16,7 +16,9 @@ import { listPids, mountNamespaceOf, readComm, readLinkOrNull } from '../proc.ts
 import { parseMountinfo } from './mountinfo.ts';
 
 /** Filesystem types whose live superblocks appear as /sys/fs/<type>/<kernel name of the device>. */
-const SYSFS_BY_TYPE: Record<string, string> = { ext2: 'ext4', ext3: 'ext4', ext4: 'ext4', xfs: 'xfs', f2fs: 'f2fs' };
+// ext2 is left out on purpose: a kernel built with its own ext2 driver keeps no such entry, and an
+// absent entry would then be taken, conclusively, for "gone"; ext2 falls back to mountinfo.
+const SYSFS_BY_TYPE: Record<string, string> = { ext3: 'ext4', ext4: 'ext4', xfs: 'xfs', f2fs: 'f2fs' };
 
 /** The kernel's name of a block device (`sdb1`, `dm-0`, `loop3`) from `major:minor`, or null. */
 export function kernelName(majorMinor: string, sysfsRoot = '/sys'): string | null {

@@ -7,7 +7,7 @@ import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { REPO } from '../../lab/node.ts';
-import { createSingleNodeLab, LAB_LEASE, type SingleNodeLab } from '../../lab/single-node.ts';
+import { createSingleNodeLab, LAB_DEADLINES, LAB_LEASE, type SingleNodeLab } from '../../lab/single-node.ts';
 import { parseLease, type LeaseRecord } from '../../fence/lease/record.ts';
 import { sh } from '../../lab/sh.ts';
 import { delay, waitFor } from '../../lab/wait.ts';
@@ -347,6 +347,24 @@ describe('one real node', () => {
     await waitHealthy(lab.node, 'BACKUP');
     assert.equal(stateOf(lab.node)?.selfFence, null);
     await becomeMaster();
+  });
+
+  test('a mysqld that would ignore SIGTERM is SIGKILLed at once when the fence is lost, not after its grace', async () => {
+    await becomeMaster();
+    const [pid] = mysqldPids(lab.node);
+    assert.ok(pid !== undefined);
+    // a stopped process acts on no SIGTERM (it stays pending); only SIGKILL ends it
+    process.kill(pid, 'SIGSTOP');
+    const lostAt = Date.now();
+    rmSync(lab.leasePath, { force: true }); // the lease taken from under the MASTER
+    await waitFor('mysqld gone', () => !mysqldPids(lab.node).includes(pid), 20_000, 20);
+    const tookMs = Date.now() - lostAt;
+    const { mysqldTermGraceMs } = LAB_DEADLINES;
+    assert.ok(tookMs < mysqldTermGraceMs / 3, `mysqld gone ${tookMs} ms after the loss (its SIGTERM grace is ${mysqldTermGraceMs} ms)`);
+    assert.match(readFileSync(lab.node.logFile, 'utf8'), /fence lost: mysqld SIGKILLed/);
+    assert.doesNotMatch(readFileSync(lab.node.logFile, 'utf8'), /SIGTERM to mysqld/);
+    await waitFor('unmounted', async () => (await mountCount(lab.node, lab.disk.device)) === 0, 10_000);
+    assert.deepEqual(lab.watchdogFires, [], 'the self-fence completed before the watchdog fired');
   });
 
   test('check ends with exit 1 at its own deadline when a probe hangs', async () => {

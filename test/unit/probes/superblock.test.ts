@@ -65,9 +65,11 @@ describe('filesystemPresence against a fake sysfs', () => {
     assert.deepEqual(filesystemPresence('7:7', 'ext4', root), { active: false, evidence: `${root}/fs/ext4/loop7 gone`, conclusive: true });
   });
 
-  it('looks in /sys/fs/ext4 for ext2 and ext3 (the ext4 driver serves them), and in /sys/fs/xfs for xfs', () => {
-    const root = fakeSysfs({ '7:7': 'loop7' }, { ext4: ['loop7'], xfs: [] });
-    for (const fstype of ['ext2', 'ext3']) assert.equal(filesystemPresence('7:7', fstype, root).evidence, `${root}/fs/ext4/loop7 present (a live superblock)`, fstype);
+  it('looks in /sys/fs/ext4 for ext3 (the ext4 driver serves it), in /sys/fs/xfs for xfs, and never concludes "gone" for ext2 from sysfs (its own driver keeps no entry)', () => {
+    const root = fakeSysfs({ '7:7': 'loop7' }, { ext4: [], xfs: [] });
+    assert.equal(filesystemPresence('7:7', 'ext2', root).conclusive, false);
+    const withExt4 = fakeSysfs({ '7:7': 'loop7' }, { ext4: ['loop7'], xfs: [] });
+    assert.equal(filesystemPresence('7:7', 'ext3', withExt4).evidence, `${withExt4}/fs/ext4/loop7 present (a live superblock)`);
     assert.deepEqual(filesystemPresence('7:7', 'xfs', root), { active: false, evidence: `${root}/fs/xfs/loop7 gone`, conclusive: true });
   });
 
