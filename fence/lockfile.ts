@@ -96,6 +96,8 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
   let lost: { reason: string; atMs: number } | null = null;
   let observedHolder: string | null = null;
   let background = false;
+  /** set by stop(): no timer of this fence runs again until start() */
+  let halted = false;
   let refreshTimer: NodeJS.Timeout | null = null;
   let expiryTimer: NodeJS.Timeout | null = null;
   let observeTimer: NodeJS.Timeout | null = null;
@@ -170,6 +172,7 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
 
   const scheduleExpiry = (): void => {
     if (expiryTimer !== null) clearTimeout(expiryTimer);
+    if (halted) return;
     const t = tenure;
     const end = t?.clock.rightEndsAtMs;
     if (t === null || end === null || end === undefined) return;
@@ -228,6 +231,7 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
 
   const scheduleRefresh = (): void => {
     if (refreshTimer !== null) clearTimeout(refreshTimer);
+    if (halted) return;
     refreshTimer = setTimeout(() => {
       refreshTimer = null;
       if (tenure === null) return;
@@ -454,6 +458,7 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
     },
 
     start() {
+      halted = false;
       if (background) return;
       background = true;
       publish();
@@ -475,6 +480,7 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
 
     stop() {
       background = false;
+      halted = true;
       if (observeTimer !== null) clearTimeout(observeTimer);
       observeTimer = null;
       clearTenureTimers();

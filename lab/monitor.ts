@@ -90,6 +90,7 @@ export class InvariantMonitor {
   /** set by the scenario once VRRP has settled; the VIP on both nodes is a violation only then */
   expectSingleVip = true;
   private timer: NodeJS.Timeout | null = null;
+  private running = false;
   /** per node: its device's `major:minor` and the /sys/fs directory its superblock shows up as */
   private devices = new Map<string, { majorMinor: string; superblockDir: string | null }>();
 
@@ -107,11 +108,27 @@ export class InvariantMonitor {
       const name = kernelName(majorMinor);
       this.devices.set(node.name, { majorMinor, superblockDir: name === null ? null : `/sys/fs/${this.fstype}/${name}` });
     }
-    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    // A drift-free schedule: each sample is due one interval after the previous one was *due*, so a
+    // sample that ran late (a loaded machine) is followed by a quicker one instead of the whole
+    // series slowing down; far behind (a stalled event loop), it starts counting afresh.
+    this.running = true;
+    let due = monoNow();
+    const next = (): void => {
+      if (!this.running) return;
+      due += this.intervalMs;
+      const now = monoNow();
+      if (now - due > 10 * this.intervalMs) due = now;
+      this.timer = setTimeout(() => {
+        this.sample();
+        next();
+      }, Math.max(0, due - now));
+    };
+    next();
   }
 
   stop(): void {
-    if (this.timer !== null) clearInterval(this.timer);
+    this.running = false;
+    if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
   }
 

@@ -17,7 +17,7 @@ fi
 tap=$(mktemp)
 trap 'rm -f "$tap"' EXIT
 status=0
-node --import tsx --test --test-concurrency=1 \
+node --import tsx --test --test-concurrency=1 --test-timeout=300000 \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$tap" \
   "${files[@]}" || status=$?

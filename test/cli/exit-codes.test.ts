@@ -1,7 +1,7 @@
 // Exit paths of the built CLI (dist/cli.cjs), spawned for real: exit codes and the one stderr
 // line. Nothing here needs a namespace, a disk or MariaDB.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { CLI } from '../../lab/node.ts';
@@ -59,6 +59,51 @@ describe('fence-agent exit codes', () => {
     const ran = await cli(['check', '--timeout-ms', 'soon']);
     assert.equal(ran.exitCode, 2);
     assert.match(ran.stderr, /--timeout-ms: expected milliseconds/);
+  });
+
+  test('config check refuses a lease on a local filesystem with exit 6, naming the directory and the filesystem type', async () => {
+    const leaseDir = path.join(dir, 'local-lease');
+    mkdirSync(leaseDir, { recursive: true });
+    const fifo = path.join(dir, 'wd-local');
+    await sh(['mkfifo', fifo]);
+    const config = writeConfig('lease-local.json', { ...minimal, fence: { method: 'lockfile', path: path.join(leaseDir, 'lease'), watchdog: { device: fifo, timeoutMs: 5000 } } });
+    const ran = await cli(['config', 'check', '--config', config]);
+    assert.equal(ran.exitCode, 6, ran.stderr);
+    assert.match(ran.stderr, new RegExp(`fence\\.path: the lease directory ${leaseDir} is on .*f_type 0x[0-9a-f]+, which the peer cannot see`));
+  });
+
+  test('config check accepts a local lease only with fence.allowLocalLease, and warns about it and about a simulated watchdog', async () => {
+    const leaseDir = path.join(dir, 'local-lease-ok');
+    mkdirSync(leaseDir, { recursive: true });
+    const fifo = path.join(dir, 'wd-ok');
+    await sh(['mkfifo', fifo]);
+    const config = writeConfig('lease-local-ok.json', { ...minimal, fence: { method: 'lockfile', path: path.join(leaseDir, 'lease'), watchdog: { device: fifo, timeoutMs: 5000 }, allowLocalLease: true } });
+    const ran = await cli(['config', 'check', '--config', config]);
+    assert.equal(ran.exitCode, 0, ran.stderr);
+    assert.match(ran.stderr, /warning: the lease directory .* accepted only because fence\.allowLocalLease is set/);
+    assert.match(ran.stderr, /warning: watchdog .* is a FIFO: the labs' SIMULATED watchdog/);
+  });
+
+  test('config check refuses a watchdog device that does not exist with exit 6, never opening anything', async () => {
+    const leaseDir = path.join(dir, 'local-lease-wd');
+    mkdirSync(leaseDir, { recursive: true });
+    const config = writeConfig('lease-nowd.json', { ...minimal, fence: { method: 'lockfile', path: path.join(leaseDir, 'lease'), watchdog: { device: path.join(dir, 'no-such-watchdog'), timeoutMs: 5000 }, allowLocalLease: true } });
+    const ran = await cli(['config', 'check', '--config', config]);
+    assert.equal(ran.exitCode, 6, ran.stderr);
+    assert.match(ran.stderr, /no-such-watchdog/);
+  });
+
+  test('config check refuses lockfile fencing without a watchdog unless fence.allowNoWatchdog, and warns while it is set', async () => {
+    const leaseDir = path.join(dir, 'local-lease-nowd');
+    mkdirSync(leaseDir, { recursive: true });
+    const without = writeConfig('lease-without-wd.json', { ...minimal, fence: { method: 'lockfile', path: path.join(leaseDir, 'lease'), allowLocalLease: true } });
+    const refused = await cli(['config', 'check', '--config', without]);
+    assert.equal(refused.exitCode, 6);
+    assert.match(refused.stderr, /fence\.watchdog: required for lockfile fencing/);
+    const allowed = writeConfig('lease-allow-nowd.json', { ...minimal, fence: { method: 'lockfile', path: path.join(leaseDir, 'lease'), allowLocalLease: true, allowNoWatchdog: true } });
+    const ran = await cli(['config', 'check', '--config', allowed]);
+    assert.equal(ran.exitCode, 0, ran.stderr);
+    assert.match(ran.stderr, /warning: no watchdog \(fence\.allowNoWatchdog\)/);
   });
 
   test('check, notify, status, daemon and config check exit 6 on a missing configuration, in one line', async () => {
