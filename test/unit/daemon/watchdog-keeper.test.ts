@@ -5,12 +5,12 @@
 // disarm() or stop() so that no timer outlives it.
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { closeSync, constants, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, constants, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { WatchdogKeeper } from '../../../src/daemon/watchdog-keeper.ts';
 import type { WatchdogConfig } from '../../../src/config/types.ts';
 import { FenceAgentError } from '../../../src/errors.ts';
 import type { Logger } from '../../../src/log.ts';
+import { drainFifo, makeFifo, openFifoReader } from '../../helpers/fifo.ts';
 import { scratchDir } from '../../helpers/scratch.ts';
 
 const scratch = scratchDir('watchdog-keeper');
@@ -27,37 +27,18 @@ afterEach(() => {
   readers = [];
 });
 
-const fifo = (): string => {
-  const file = scratch.fresh('wd.fifo');
-  execFileSync('mkfifo', ['-m', '0600', file]);
-  return file;
-};
+const fifo = (): string => makeFifo(scratch.fresh('wd.fifo'));
 
 const config = (device: string, over: Partial<WatchdogConfig> = {}): WatchdogConfig => ({ device, timeoutMs: 400, nowayout: false, daemonRestartMs: 0, ...over });
 
 /** The FIFO's read end, as the simulated watchdog's supervisor would hold it. */
 const reader = (file: string): number => {
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  const fd = openFifoReader(file);
   readers.push(fd);
   return fd;
 };
 
-/** Everything readable now; `eof` when no writer is connected any more. */
-const drain = (fd: number): { data: string; eof: boolean } => {
-  const buffer = Buffer.alloc(4096);
-  let data = '';
-  for (;;) {
-    let n: number;
-    try {
-      n = readSync(fd, buffer, 0, buffer.length, null);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return { data, eof: false };
-      throw error;
-    }
-    if (n === 0) return { data, eof: true };
-    data += buffer.toString('latin1', 0, n);
-  }
-};
+const drain = drainFifo;
 
 interface LogCall {
   level: 'info' | 'warn' | 'error';

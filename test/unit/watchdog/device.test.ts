@@ -3,9 +3,10 @@
 // mknod'ed in a temp dir with the numbers of /dev/null (1:3), and it is only stat'ed.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdirSync, openSync, readSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
+import { drainFifo, makeFifo, openFifoReader } from '../../helpers/fifo.ts';
 import type { WatchdogConfig } from '../../../src/config/types.ts';
 import { FenceAgentError } from '../../../src/errors.ts';
 import { inspectWatchdog, Watchdog, watchdogProblems, watchdogSysfsDir, type WatchdogInfo } from '../../../src/watchdog/device.ts';
@@ -25,35 +26,16 @@ const config = (over: Partial<WatchdogConfig> = {}): WatchdogConfig => ({
   ...over,
 });
 
-const fifo = (): string => {
-  const file = scratch.fresh('wd.fifo');
-  execFileSync('mkfifo', ['-m', '0600', file]);
-  return file;
-};
+const fifo = (): string => makeFifo(scratch.fresh('wd.fifo'));
 
 /** The FIFO's read end, as the simulated watchdog's supervisor would hold it. */
 const reader = (file: string): number => {
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  const fd = openFifoReader(file);
   openFds.push(fd);
   return fd;
 };
 
-/** Everything readable now; `eof` when no writer is connected any more. */
-const drain = (fd: number): { data: string; eof: boolean } => {
-  const buffer = Buffer.alloc(4096);
-  let data = '';
-  for (;;) {
-    let n: number;
-    try {
-      n = readSync(fd, buffer, 0, buffer.length, null);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return { data, eof: false };
-      throw error;
-    }
-    if (n === 0) return { data, eof: true };
-    data += buffer.toString('latin1', 0, n);
-  }
-};
+const drain = drainFifo;
 
 /** A character device with the numbers of /dev/null, made here and never opened. */
 const charDevice = (): string => {
