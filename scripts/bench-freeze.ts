@@ -15,6 +15,7 @@
 import { Ledger, serverIdOf } from '../lab/ledger.ts';
 import { InvariantMonitor } from '../lab/monitor.ts';
 import { PairLab } from '../lab/pair.ts';
+import { LAB_WATCHDOG } from '../lab/single-node.ts';
 import { delay, waitFor } from '../lab/wait.ts';
 import { monoNow } from '../src/clock.ts';
 
@@ -104,7 +105,7 @@ async function main(): Promise<void> {
   }
   const rows = runs.map(
     (r) =>
-      `| ${r.watchdog ? `simulated, W ${2.5} s` : 'none (allowNoWatchdog)'} | ${ms(r.resetMs)} | ${ms(r.peerMountMs)} | **${ms(r.doubleMountMs)}** | ${r.s2Samples} | **${r.lateAcks}** | ${r.lost} of ${r.acked} | ${r.fsckClean ? 'clean' : 'ERRORS'} |`,
+      `| ${r.watchdog ? `simulated, W ${LAB_WATCHDOG.timeoutMs / 1000} s` : 'none (allowNoWatchdog)'} | ${ms(r.resetMs)} | ${ms(r.peerMountMs)} | **${ms(r.doubleMountMs)}** | ${r.s2Samples} | **${r.lateAcks}** | ${r.lost} of ${r.acked} | ${r.fsckClean ? 'clean' : 'ERRORS'} |`,
   );
   process.stdout.write(
     [
