@@ -113,7 +113,7 @@ export async function collectStatus(config: Config): Promise<StatusReport> {
   const nowMono = monoNow();
   const verdict = evaluate({ config, observation, state, daemonAlive: daemon.alive, nowMono, bootId: boot });
   const watchdog = state?.bootId === boot ? state.watchdog : null;
-  const warnings = [...fence.describe().warnings, ...(tenure?.warnings ?? [])];
+  const warnings = [...new Set([...fence.describe().warnings, ...(tenure?.warnings ?? [])])];
   if (watchdog?.kind === 'simulated') warnings.push(`watchdog ${watchdog.device} is SIMULATED (the lab's FIFO), not a kernel watchdog`);
   if (watchdog !== null && watchdog !== undefined && watchdog.armed && !watchdog.petting) warnings.push(`watchdog ${watchdog.device} armed but NOT PETTED: the node resets within ${watchdog.timeoutMs} ms unless the self-fence completes`);
   const { vip, mount, mysqld, fence: f, errors } = observation;

@@ -62,18 +62,18 @@ export class WatchdogKeeper {
     return { device: this.config.device, kind: this.device.info?.kind ?? this.kindBeforeArm(), timeoutMs: this.config.timeoutMs, armed: this.device.armed, petting: this.device.armed && this.petting };
   }
 
-  private kindGuess: 'kernel' | 'simulated' | null = null;
+  private kindSeen: 'kernel' | 'simulated' | null = null;
 
-  /** What the device is before the first arm (a stat, never an open); a missing device counts as kernel. */
+  /** What the device is before the first arm (a stat, never an open); a device not there yet counts as kernel, and is looked at again next time. */
   private kindBeforeArm(): 'kernel' | 'simulated' {
-    if (this.kindGuess === null) {
+    if (this.kindSeen === null && this.config !== null) {
       try {
-        this.kindGuess = this.config === null ? 'kernel' : inspectWatchdog(this.config.device).kind;
+        this.kindSeen = inspectWatchdog(this.config.device).kind;
       } catch {
-        this.kindGuess = 'kernel';
+        return 'kernel';
       }
     }
-    return this.kindGuess;
+    return this.kindSeen ?? 'kernel';
   }
 
   /**
