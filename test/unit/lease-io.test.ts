@@ -308,14 +308,15 @@ describe('createHelperLeaseIo', () => {
     const file = fresh('lease');
     writeFileSync(file, 'held');
     const started = performance.now();
-    const hung = io.read(fifo(), 300);
-    const queued = io.read(file, 400);
-    await assert.rejects(hung, rejectsWith('ETIMEDOUT'));
-    const fromFresh = io.read(file, 2000);
+    const hung = io.read(fifo(), 700);
+    // queued behind the hung read, with a shorter bound: it must expire while still queued, at its
+    // own 300 ms from its call — not 300 ms after it would have reached a helper
+    const queued = io.read(file, 300);
     await assert.rejects(queued, rejectsWith('ETIMEDOUT'));
     const elapsed = performance.now() - started;
-    assert.ok(elapsed >= 395 && elapsed < 1000, `the queued request rejected after ${elapsed} ms with a 400 ms bound`);
-    assert.equal(await fromFresh, 'held');
+    assert.ok(elapsed >= 295 && elapsed < 650, `the queued request rejected after ${elapsed} ms with a 300 ms bound, before the hung one's 700 ms`);
+    await assert.rejects(hung, rejectsWith('ETIMEDOUT'));
+    assert.equal(await io.read(file, 2000), 'held', 'a fresh helper answers afterwards');
   });
 
   it('a helper that dies rejects its request EIO, and the next request runs on a new helper', async () => {
