@@ -14,8 +14,6 @@ export interface CreateFenceOptions {
    */
   role: 'daemon' | 'reader';
   log?: FenceLog | null;
-  /** placement warnings (fence/lease/placement.ts) to publish with the tenure */
-  warnings?: string[];
 }
 
 /** Builds the configured fence (`fence.method`) for this node. */
@@ -27,7 +25,6 @@ export async function createFence(config: Config, options: CreateFenceOptions = 
         identity: { node: config.node, bootId: bootId(), machineId: machineId() },
         io: options.role === 'daemon' ? io.createHelperLeaseIo({ log: (line) => options.log?.info({ lease_io: line }, line) }) : io.createInlineLeaseIo(),
         runDir: config.runDir,
-        warnings: options.warnings,
         log: options.log ?? null,
       });
     }

@@ -368,9 +368,8 @@ export class Daemon {
       if (outcome === 'ok' && this.keepalivedLeftMaster()) this.clearSelfFence(log, `keepalived's last request was ${this.state.keepalivedState ?? 'none'}`);
     } else if (outcome === 'ok') {
       this.state.role = kind === 'promote' ? 'MASTER' : 'BACKUP';
-    } else if (outcome === 'aborted') {
-      this.state.role = this.diskInUse ? 'FENCED-IN' : 'BACKUP';
     } else {
+      // rolled back, failed or aborted: whatever is still in use decides
       this.state.role = this.diskInUse ? 'FENCED-IN' : 'BACKUP';
     }
     // A clean demotion once keepalived (or an operator) has taken the node out of MASTER clears the
