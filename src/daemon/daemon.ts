@@ -53,6 +53,8 @@ export class Daemon {
   /** when mysqld was restarted in place (local restart policy), monotonic ms */
   private readonly restarts: number[] = [];
   private stopping = false;
+  /** start() is done: queued requests may run */
+  private ready = false;
   private counter = 0;
   private server: Server | null = null;
   private fifo: FifoReader | null = null;
@@ -111,9 +113,10 @@ export class Daemon {
   }
 
   /**
-   * Takes the daemon lock, restores what the previous daemon recorded, starts the fence's
-   * background work, takes the fence back if the disk is mounted, listens on the control socket,
-   * starts reading notify_fifo, and queues the start-up reconciliation.
+   * Takes the daemon lock, arms the watchdog if the disk is still in use, listens on the control
+   * socket (requests queue up until start-up is done), checks where the lease lives, restores what
+   * the previous daemon recorded, starts the fence's background work, takes the fence back if the
+   * disk is in use, starts reading notify_fifo, and queues the start-up reconciliation.
    * @throws FenceAgentError code `EDAEMONRUNNING` when another daemon runs on this node.
    */
   async start(): Promise<void> {
@@ -131,11 +134,15 @@ export class Daemon {
         this.log.error({ err: errorLine(error) }, 'disk in use at start-up but the watchdog cannot be armed');
       }
     }
+    // Listen at once (notify hands over within deadlines.notifyMs, 700 ms by default): requests
+    // are queued and wait for the end of start() before anything runs.
+    this.server = await listenControl(this.config.runDir, (request) => this.handle(request));
     const placement = await this.checkPlacement();
     for (const warning of placement.warnings) this.log.warn(`lease placement: ${warning}`);
     const refusal = placement.errors[0];
     if (refusal !== undefined) {
       this.log.error({ errors: placement.errors }, `daemon not started: ${refusal}`);
+      this.server.close();
       throw configError(`config ${this.config.configPath}: ${refusal}`);
     }
     if ('addWarnings' in this.fence && typeof this.fence.addWarnings === 'function') (this.fence.addWarnings as (lines: string[]) => void)(placement.warnings);
@@ -154,13 +161,14 @@ export class Daemon {
     this.fence.onLost((reason) => this.selfFence(reason));
     this.fence.start();
     await this.retakeFenceIfHoldingDisk();
-    this.server = await listenControl(this.config.runDir, (request) => this.handle(request));
     if (this.config.keepalived.notifyFifo !== null) {
       this.fifo = await readNotifyFifo(this.config.keepalived.notifyFifo, this.config.keepalived.instance, this.log, (desire) => {
         this.request(desire);
       });
     }
     await this.reconcile(previous);
+    this.ready = true;
+    this.kick();
     this.log.info({ runDir: this.config.runDir, stateDir: this.config.stateDir, fence: this.fence.describe(), watchdog: this.watchdog.snapshot() }, 'daemon started');
   }
 
@@ -280,6 +288,7 @@ export class Daemon {
   }
 
   private kick(): void {
+    if (!this.ready) return; // start() kicks once it is done
     this.busy ??= this.work().finally(() => {
       this.busy = null;
       if ((this.queue.length > 0 || this.selfFencePending || this.restartPending) && !this.stopping) this.kick();
