@@ -4,9 +4,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { LabNode } from './node.ts';
+import type { ClusterNode, LedgerTarget } from './cluster.ts';
 import { REPO } from './node.ts';
-import { NODES, VIP, type PairLab } from './pair.ts';
+import { NODES } from './pair.ts';
 
 export interface Ack {
   id: number;
@@ -17,7 +17,8 @@ export interface Ack {
 }
 
 /** A node's MariaDB server_id, as the pair writes it to my.cnf: db1 → 1, db2 → 2. */
-export function serverIdOf(node: LabNode | string): number {
+export function serverIdOf(node: { name: string } | string): number {
+  if (typeof node === 'object' && 'serverId' in node && typeof node.serverId === 'number') return node.serverId;
   const name = typeof node === 'string' ? node : node.name;
   const spec = NODES.find((n) => n.name === name);
   if (spec === undefined) throw new Error(`no pair node ${name}`);
@@ -46,16 +47,17 @@ export class Ledger {
   readonly ackFile: string;
   readonly logFile: string;
 
-  constructor(private readonly lab: PairLab, name = 'ledger') {
-    this.ackFile = path.join(lab.dir, `${name}.acks`);
-    this.logFile = path.join(lab.dir, `${name}.log`);
+  /** @param target where the client runs (its network namespace), what it writes to (the VIP), and where its files go */
+  constructor(private readonly target: LedgerTarget, name = 'ledger') {
+    this.ackFile = path.join(target.dir, `${name}.acks`);
+    this.logFile = path.join(target.dir, `${name}.log`);
   }
 
   /** Starts the client in the lan namespace: a pause between INSERTs, a bound on connect and each INSERT. */
   start(pauseMs = 20, timeoutMs = 1000): void {
     const fd = openSync(this.logFile, 'a');
     try {
-      this.child = spawn('ip', ['netns', 'exec', this.lab.lanNetns, process.execPath, '--import', 'tsx', path.join(REPO, 'lab/ledger-client.ts'), VIP, this.ackFile, String(pauseMs), String(timeoutMs)], {
+      this.child = spawn('ip', ['netns', 'exec', this.target.clientNetns, process.execPath, '--import', 'tsx', path.join(REPO, 'lab/ledger-client.ts'), this.target.vip, this.ackFile, String(pauseMs), String(timeoutMs)], {
         cwd: REPO,
         stdio: ['ignore', fd, fd],
       });
@@ -94,7 +96,7 @@ export class Ledger {
   }
 
   /** Rows in the table (id → server_id that took it), read on `master` over its socket as root. */
-  async rowsOn(master: LabNode): Promise<Map<number, number>> {
+  async rowsOn(master: Pick<ClusterNode, 'name' | 'sql'>): Promise<Map<number, number>> {
     const ran = await master.sql('SELECT id, server FROM lab.ledger');
     if (ran.exitCode !== 0) throw new Error(`reading the ledger on ${master.name}: ${ran.stderr.trim()}`);
     return new Map(
@@ -106,7 +108,7 @@ export class Ledger {
   }
 
   /** Acknowledged ids missing from the table on `master` (must be empty: S4). */
-  async missingOn(master: LabNode): Promise<{ acked: number; missing: number[] }> {
+  async missingOn(master: Pick<ClusterNode, 'name' | 'sql'>): Promise<{ acked: number; missing: number[] }> {
     const rows = await this.rowsOn(master);
     const acks = this.acks();
     return { acked: acks.length, missing: acks.filter((ack) => !rows.has(ack.id)).map((ack) => ack.id) };

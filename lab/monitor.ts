@@ -4,13 +4,13 @@
 // each node's view through its anchor process (/proc/<anchor>/mountinfo, /proc/<anchor>/net/fib_trie),
 // each node's superblock (/sys/fs/<fstype>/<its loop device>) — and the lease in the real store,
 // so sampling stays cheap and never disturbs the nodes (nor hangs on a node's frozen lease storage).
-import { existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { monoNow } from '../src/clock.ts';
-import { deviceNumber, parseMountinfo } from '../src/probes/mountinfo.ts';
-import { DISK_FSTYPE } from './disk.ts';
-import type { LabNode } from './node.ts';
-import { LEASE, VIP, type PairLab } from './pair.ts';
+import type { ClusterObserver, NodeSample } from './cluster.ts';
+import { LEASE } from './pair.ts';
+
+export type { NodeSample } from './cluster.ts';
 
 export type Invariant = 'S1' | 'S2' | 'S3' | 'VIP';
 
@@ -18,21 +18,6 @@ export interface Violation {
   at: number;
   invariant: Invariant;
   detail: string;
-}
-
-/** One node in one sample. */
-export interface NodeSample {
-  /** the node's anchor could not be read (the node crashed, or is booting): no mountinfo, VIP or mysqld */
-  down: boolean;
-  /**
-   * the node has the disk: its device in the anchor's mountinfo, or its superblock alive
-   * ({@link superblock}) — a lazily unmounted filesystem still held open can still be written
-   */
-  mounted: boolean;
-  /** /sys/fs/<fstype>/<kernel name of the node's device> exists (read even while the node is down) */
-  superblock: boolean;
-  vip: boolean;
-  mysqld: number;
 }
 
 export interface Sample {
@@ -91,23 +76,19 @@ export class InvariantMonitor {
   expectSingleVip = true;
   private timer: NodeJS.Timeout | null = null;
   private running = false;
-  /** per node: its device's `major:minor` and the /sys/fs directory its superblock shows up as */
-  private devices = new Map<string, { majorMinor: string; superblockDir: string | null }>();
 
+  /**
+   * @param observer how the nodes are seen (lab/netns-observer.ts for the netns lab)
+   * @param intervalMs sampling period (40 ms: 25 Hz)
+   */
   constructor(
-    private readonly lab: PairLab,
+    private readonly observer: ClusterObserver,
     private readonly intervalMs = 40,
-    private readonly fstype = DISK_FSTYPE,
   ) {}
 
-  /** Resolves every node's own device (number, kernel name), then samples every `intervalMs`. */
+  /** Starts the observer, then samples every `intervalMs`. */
   async start(): Promise<void> {
-    for (const node of this.lab.nodes) {
-      if (node.device === null) throw new Error(`monitor: node ${node.name} has no device`);
-      const majorMinor = await deviceNumber(node.device);
-      const name = kernelName(majorMinor);
-      this.devices.set(node.name, { majorMinor, superblockDir: name === null ? null : `/sys/fs/${this.fstype}/${name}` });
-    }
+    await this.observer.start();
     // A drift-free schedule: each sample is due one interval after the previous one was *due*, so a
     // sample that ran late (a loaded machine) is followed by a quicker one instead of the whole
     // series slowing down; far behind (a stalled event loop), it starts counting afresh.
@@ -130,83 +111,14 @@ export class InvariantMonitor {
     this.running = false;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    this.observer.stop();
   }
 
-  private mysqldCounts(): Map<string, number> {
-    const byNamespace = new Map<string, string>();
-    for (const node of this.lab.nodes) {
-      if (node.anchorPid === null) continue;
-      try {
-        byNamespace.set(readlinkSync(`/proc/${node.anchorPid}/ns/mnt`), node.name);
-      } catch {
-        // anchor gone (node crashed)
-      }
-    }
-    const counts = new Map<string, number>();
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        if (readFileSync(`/proc/${entry}/comm`, 'utf8') !== 'mariadbd\n') continue;
-        const name = byNamespace.get(readlinkSync(`/proc/${entry}/ns/mnt`));
-        if (name !== undefined) counts.set(name, (counts.get(name) ?? 0) + 1);
-      } catch {
-        // gone
-      }
-    }
-    return counts;
-  }
-
-  /**
-   * One node's view. The mysqld count (taken first, see {@link sample}) only counts if the anchor
-   * was still readable after it: a crash kills the anchor too, and a node whose anchor vanished
-   * mid-sample is "down" (nothing observable) rather than "mysqld without the mount".
-   */
-  private nodeView(node: LabNode, mysqld: number): NodeSample {
-    const device = this.devices.get(node.name);
-    const superblockDir = device?.superblockDir ?? null;
-    const superblock = superblockDir !== null && existsSync(superblockDir);
-    const down = { down: true, mounted: superblock, superblock, vip: false, mysqld: 0 };
-    if (node.anchorPid === null) return down;
-    try {
-      const inMountinfo = parseMountinfo(readFileSync(`/proc/${node.anchorPid}/mountinfo`, 'utf8')).some((e) => e.majorMinor === device?.majorMinor);
-      const vip = fibHasLocal(readFileSync(`/proc/${node.anchorPid}/net/fib_trie`, 'utf8'), VIP);
-      return { down: false, mounted: inMountinfo || superblock, superblock, vip, mysqld };
-    } catch {
-      return down;
-    }
-  }
-
-  /** Reads the lease in the real store on the host — never through a node's (possibly frozen) bindfs. */
-  private leaseHolder(now: number): string | null {
-    const read = (file: string): string | null => {
-      try {
-        return readFileSync(file, 'utf8');
-      } catch {
-        return null;
-      }
-    };
-    let lockAgeMs: number | null = null;
-    try {
-      lockAgeMs = now - statSync(`${this.lab.leasePath}.lock`).mtimeMs;
-    } catch {
-      // no lock directory (v2, or v1 never held)
-    }
-    return leaseHolderFrom(read(this.lab.leasePath), lockAgeMs, LEASE.staleMs);
-  }
-
-  /**
-   * Takes one sample and records its violations. mysqld is counted before the mounts are read:
-   * promote mounts before it starts mysqld and demote unmounts after mysqld is gone, so this order
-   * never reports a legal transition as S3, while a mysqld that really runs without the mount is
-   * seen in the next sample.
-   */
+  /** Takes one sample and records its violations of S1, S2, S3 and the single VIP. */
   sample(): Sample {
     const at = Date.now();
     const mono = monoNow();
-    const mysqld = this.mysqldCounts();
-    const nodes: Record<string, NodeSample> = {};
-    for (const node of this.lab.nodes) nodes[node.name] = this.nodeView(node, mysqld.get(node.name) ?? 0);
-    const leaseHolder = this.leaseHolder(at);
+    const { nodes, leaseHolder } = this.observer.observe();
     const sample = { at, mono, nodes, leaseHolder };
     this.samples.push(sample);
     const flag = (invariant: Invariant, detail: string): void => {
@@ -226,7 +138,7 @@ export class InvariantMonitor {
    * The first sample taken at or after `afterMonoMs` (CLOCK_MONOTONIC ms, {@link monoNow}) in which
    * `node` had the disk mounted (mountinfo or superblock): its monotonic and wall-clock time, or null.
    */
-  firstMounted(node: LabNode | string, afterMonoMs: number): { mono: number; at: number } | null {
+  firstMounted(node: { name: string } | string, afterMonoMs: number): { mono: number; at: number } | null {
     const name = typeof node === 'string' ? node : node.name;
     const sample = this.samples.find((s) => s.mono >= afterMonoMs && s.nodes[name]?.mounted === true);
     return sample === undefined ? null : { mono: sample.mono, at: sample.at };

@@ -8,7 +8,7 @@ import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, readdirSync, r
 import path from 'node:path';
 import { sh, shOk, type Ran } from './sh.ts';
 import { MYSQLD_SETTINGS } from './disk.ts';
-import { parseMountinfo } from '../src/probes/mountinfo.ts';
+import { deviceNumber, parseMountinfo } from '../src/probes/mountinfo.ts';
 
 export const REPO = path.resolve(import.meta.dirname, '..');
 /** The built CLI (npm run build). The lab never runs TypeScript sources in the agent's place. */
@@ -243,6 +243,29 @@ export class LabNode {
       }
     }
     return pids;
+  }
+
+  /**
+   * fence-agent daemon processes inside the node. A child the daemon is forking (mysqld) shows the
+   * daemon's command line until it execs: processes whose parent is itself a candidate are left out.
+   */
+  daemonPids(): number[] {
+    const read = (pid: number, file: string): string => {
+      try {
+        return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    const candidates = this.pids().filter((pid) => read(pid, 'cmdline').split('\0').includes('daemon'));
+    const parentOf = (pid: number): number => Number(read(pid, 'stat').split(') ')[1]?.split(' ')[1]);
+    return candidates.filter((pid) => !candidates.includes(parentOf(pid)));
+  }
+
+  /** How many times `device` (default the node's own) is mounted inside the node (any mountpoint). */
+  async mountCount(device = this.device ?? ''): Promise<number> {
+    const number = await deviceNumber(device);
+    return parseMountinfo(await this.mountinfo()).filter((entry) => entry.majorMinor === number).length;
   }
 
   /** Pids inside the node whose /proc/PID/comm is one of `names`. */

@@ -88,6 +88,12 @@ export class PairLab {
   readonly watchdog: boolean;
   /** the watchdog supervisors' pids, by node */
   supervisors: Record<string, number> = {};
+  /** the VIP the clients write through (LedgerTarget) */
+  readonly vip = VIP;
+  /** the namespace the clients run in (LedgerTarget) */
+  get clientNetns(): string {
+    return this.lanNetns;
+  }
   /** the disk image and each node's own loop device over it */
   disk: SharedDisk | null = null;
   private destroyed = false;

@@ -14,7 +14,8 @@
 // BENCH_RUNS (default 3) runs per variant. ~1 min per run.
 import { Ledger, serverIdOf } from '../lab/ledger.ts';
 import { InvariantMonitor } from '../lab/monitor.ts';
-import { PairLab } from '../lab/pair.ts';
+import { NetnsObserver } from '../lab/netns-observer.ts';
+import { LEASE, PairLab, VIP } from '../lab/pair.ts';
 import { LAB_WATCHDOG } from '../lab/single-node.ts';
 import { delay, waitFor } from '../lab/wait.ts';
 import { monoNow } from '../src/clock.ts';
@@ -47,7 +48,7 @@ function flaggedMs(monitor: InvariantMonitor, invariant: 'S1' | 'S2'): number {
 
 async function once(watchdog: boolean): Promise<Run> {
   const lab = await PairLab.up({ watchdog });
-  const monitor = new InvariantMonitor(lab);
+  const monitor = new InvariantMonitor(new NetnsObserver(lab, VIP, LEASE.staleMs));
   const ledger = new Ledger(lab);
   let run: Run | null = null;
   try {

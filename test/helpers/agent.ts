@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs';
 import type { LabNode } from '../../lab/node.ts';
 import { waitFor } from '../../lab/wait.ts';
-import { deviceNumber, parseMountinfo } from '../../src/probes/mountinfo.ts';
 import type { StatusReport } from '../../src/commands/status.ts';
 import { readState, type AgentState } from '../../src/state.ts';
 
@@ -24,29 +23,11 @@ export async function status(node: LabNode): Promise<{ code: number; report: Sta
   return { code: ran.exitCode, report: JSON.parse(ran.stdout) as StatusReport };
 }
 
-/** How many times `device` (default: the node's own device for the shared disk) is mounted inside the node (any mountpoint). */
-export async function mountCount(node: LabNode, device: string | null = node.device): Promise<number> {
-  if (device === null) throw new Error(`mountCount: node ${node.name} has no device`);
-  const number = await deviceNumber(device);
-  return parseMountinfo(await node.mountinfo()).filter((entry) => entry.majorMinor === number).length;
-}
+/** How many times `device` (default the node's own) is mounted inside the node (any mountpoint). */
+export const mountCount = (node: LabNode, device = node.device ?? ''): Promise<number> => node.mountCount(device);
 
-/**
- * fence-agent daemon processes inside the node. A child the daemon is forking (mysqld) shows the
- * daemon's command line until it execs: processes whose parent is itself a candidate are left out.
- */
-export function daemonPids(node: LabNode): number[] {
-  const read = (pid: number, file: string): string => {
-    try {
-      return readFileSync(`/proc/${pid}/${file}`, 'utf8');
-    } catch {
-      return '';
-    }
-  };
-  const candidates = node.pids().filter((pid) => read(pid, 'cmdline').split('\0').includes('daemon'));
-  const parentOf = (pid: number): number => Number(read(pid, 'stat').split(') ')[1]?.split(' ')[1]);
-  return candidates.filter((pid) => !candidates.includes(parentOf(pid)));
-}
+/** fence-agent daemon processes inside the node (lab/node.ts). */
+export const daemonPids = (node: LabNode): number[] => node.daemonPids();
 
 /** mysqld processes inside the node. */
 export const mysqldPids = (node: LabNode): number[] => node.pidsNamed('mariadbd', 'mysqld');

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { Ledger, parseAcks, serverIdOf } from '../../lab/ledger.ts';
-import type { LabNode } from '../../lab/node.ts';
 import type { PairLab } from '../../lab/pair.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 
@@ -40,7 +39,7 @@ describe('ledger acks', () => {
     assert.deepEqual(ledger.acksFrom(1, 401), []);
     assert.equal(ledger.firstAckAfter(250)?.id, 3);
     assert.equal(serverIdOf('db1'), 1);
-    assert.equal(serverIdOf({ name: 'db2' } as LabNode), 2);
+    assert.equal(serverIdOf({ name: 'db2' }), 2);
     assert.throws(() => serverIdOf('db3'), /no pair node db3/);
   });
 });

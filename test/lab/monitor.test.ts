@@ -8,7 +8,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, writeF
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fibHasLocal, InvariantMonitor, kernelName, leaseHolderFrom } from '../../lab/monitor.ts';
-import type { PairLab } from '../../lab/pair.ts';
+import { NetnsObserver, type ObservedLab } from '../../lab/netns-observer.ts';
+import { LEASE, VIP } from '../../lab/pair.ts';
 import { waitFor } from '../../lab/wait.ts';
 import { monoNow } from '../../src/clock.ts';
 import { deviceNumber, parseMountinfo } from '../../src/probes/mountinfo.ts';
@@ -47,14 +48,16 @@ const deviceNode = (name: string, majorMinor: string): string => {
 };
 
 /** A lab with one node `db1` anchored by `anchorPid`, its own device `device`, and the lease at `leasePath` (default: none). */
-const fakeLab = (anchorPid: number, device: string, leasePath = path.join(dir, 'no-lease')): PairLab =>
-  ({ nodes: [{ name: 'db1', anchorPid, device }], leasePath }) as unknown as PairLab;
+const fakeLab = (anchorPid: number, device: string, leasePath = path.join(dir, 'no-lease')): ObservedLab => ({ nodes: [{ name: 'db1', anchorPid, device }], leasePath });
+
+/** The monitor over the netns observer of `lab` (the VIP of the pair lab; the lease's stale time only matters for v1 records). */
+const monitorOf = (lab: ObservedLab): InvariantMonitor => new InvariantMonitor(new NetnsObserver(lab, VIP, LEASE.staleMs));
 
 const stateOf = (pid: number): string => readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0] ?? '?';
 
 describe('InvariantMonitor', () => {
   test('flags S3 when a mysqld runs in the node without the mount', async () => {
-    const monitor = new InvariantMonitor(fakeLab(anchor(), deviceNode('unmounted', '0:0')));
+    const monitor = monitorOf(fakeLab(anchor(), deviceNode('unmounted', '0:0')));
     await monitor.start();
     monitor.stop();
     fakeMysqld();
@@ -69,7 +72,7 @@ describe('InvariantMonitor', () => {
   test('flags S2, not S3, when the disk is mounted without the lease', async () => {
     const proc = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).find((e) => e.mountpoint === '/proc');
     assert.ok(proc, 'this test needs /proc in its mountinfo');
-    const monitor = new InvariantMonitor(fakeLab(anchor(), deviceNode('proc', proc.majorMinor)));
+    const monitor = monitorOf(fakeLab(anchor(), deviceNode('proc', proc.majorMinor)));
     await monitor.start();
     monitor.stop();
     fakeMysqld();
@@ -84,13 +87,14 @@ describe('InvariantMonitor', () => {
 
   test('an anchor that dies between the mysqld count and the mount read makes the node down, not S3', async () => {
     const anchorPid = anchor();
-    const monitor = new InvariantMonitor(fakeLab(anchorPid, deviceNode('unmounted-2', '0:0')));
+    const observer = new NetnsObserver(fakeLab(anchorPid, deviceNode('unmounted-2', '0:0')), VIP, LEASE.staleMs);
+    const monitor = new InvariantMonitor(observer);
     await monitor.start();
     monitor.stop();
     // the crash lands exactly after mysqld was counted: kill the anchor there and wait (without
     // yielding) until the kernel has made it a zombie, whose mountinfo can no longer be read
-    const counts = (monitor as unknown as { mysqldCounts: () => Map<string, number> }).mysqldCounts.bind(monitor);
-    (monitor as unknown as { mysqldCounts: () => Map<string, number> }).mysqldCounts = () => {
+    const counts = (observer as unknown as { mysqldCounts: () => Map<string, number> }).mysqldCounts.bind(observer);
+    (observer as unknown as { mysqldCounts: () => Map<string, number> }).mysqldCounts = () => {
       const counted = counts();
       process.kill(anchorPid, 'SIGKILL');
       const until = Date.now() + 2000;
@@ -123,7 +127,7 @@ describe('InvariantMonitor', () => {
       const inMountinfo = (): boolean => parseMountinfo(readFileSync(`/proc/${anchorPid}/mountinfo`, 'utf8')).some((e) => e.mountpoint === mnt);
       assert.ok(inMountinfo(), 'mounted in the node');
       assert.equal(parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).some((e) => e.mountpoint === mnt), false, 'and only there');
-      const monitor = new InvariantMonitor(fakeLab(anchorPid, device, leasePath));
+      const monitor = monitorOf(fakeLab(anchorPid, device, leasePath));
       await monitor.start();
       monitor.stop();
       assert.ok(existsSync(superblockDir), `${superblockDir} exists while mounted`);

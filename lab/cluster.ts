@@ -1,0 +1,136 @@
+// The scenario layer's view of a two-node lab (issue 8 item 4): what a scenario, the invariant
+// monitor and the write ledger need from a pair of database nodes, whatever runs them — the netns
+// lab (lab/pair.ts, lab/pair-cluster.ts) or the two-VM lab. Scenarios, monitor and ledger are
+// written once, against these interfaces.
+import type { AgentState } from '../src/state.ts';
+import type { Ran } from './sh.ts';
+
+/** One node in one observation, as the invariant monitor judges it. */
+export interface NodeSample {
+  /** nothing observable (the node is crashed, powered off, booting): no mountinfo, VIP or mysqld */
+  down: boolean;
+  /**
+   * the node has the disk: its device in its mountinfo, or its superblock alive ({@link superblock})
+   * — a lazily unmounted filesystem still held open can still be written
+   */
+  mounted: boolean;
+  /** the filesystem's superblock is alive on the node's kernel (read even while the node is down, where possible) */
+  superblock: boolean;
+  vip: boolean;
+  /** mysqld processes on the node */
+  mysqld: number;
+}
+
+/** Both nodes at one instant, and who the lease names. */
+export interface ClusterObservation {
+  nodes: Record<string, NodeSample>;
+  /** the node the fence names as holder (lease record `state: "held"`), or null */
+  leaseHolder: string | null;
+}
+
+/**
+ * How the monitor sees the nodes. `observe()` is called at the monitor's rate (≥ 20 Hz in the
+ * netns lab) and must be quick and synchronous: the netns lab reads /proc directly; the VM lab
+ * returns what each guest's long-lived sampler streamed last.
+ */
+export interface ClusterObserver {
+  readonly nodeNames: readonly string[];
+  start(): Promise<void>;
+  observe(): ClusterObservation;
+  stop(): void;
+}
+
+/** One line of the agent's log (pino JSON). */
+export interface LogLine {
+  msg: string;
+  level?: number;
+  /** the agent's monotonic time of the event (lease and self-fence lines carry it), ms */
+  mono?: number;
+  [key: string]: unknown;
+}
+
+export interface ClusterNode {
+  readonly name: string;
+  /** MariaDB `server_id` of this node (the ledger records it per acknowledgement) */
+  readonly serverId: number;
+  /** Runs the fence-agent CLI on the node with its configuration. */
+  agent(args: readonly string[]): Promise<Ran>;
+  /** SQL as root over the node's mysqld socket (tab-separated, no header). */
+  sql(query: string): Promise<Ran>;
+  /** The daemon's state file, or null. */
+  state(): Promise<AgentState | null>;
+  /** The agent's log lines whose message matches `pattern` (all without one). */
+  logLines(pattern?: RegExp): Promise<LogLine[]>;
+  /** The last `lines` lines of the agent log and keepalived's, for failure messages. */
+  logTail(lines: number): Promise<string>;
+  /** fence-agent daemon processes on the node. */
+  daemonPids(): Promise<number[]>;
+  /** mysqld processes on the node. */
+  mysqldPids(): Promise<number[]>;
+  /** Sends `signalName` to process `pid` of the node. */
+  signal(pid: number, signalName: NodeJS.Signals): Promise<void>;
+  /** How many times the node's shared device is mounted on the node. */
+  mountCount(): Promise<number>;
+  /** Starts the agent daemon as systemd would (after a crash); resolves once it listens. */
+  startDaemon(): Promise<void>;
+  /**
+   * Starts a process on the node that holds `file` open and ignores SIGTERM (scenario "a process
+   * holding a file open"); `exited` resolves with the signal that ended it.
+   */
+  holdFileOpen(file: string): Promise<{ exited: Promise<NodeJS.Signals | null> }>;
+  /**
+   * Starts `fence-agent notify ARGS` on the node and holds the process back right after it is
+   * forked (SIGSTOP), as a scheduler may deschedule a notify keepalived forked first; `release()`
+   * lets it run and resolves with its exit code.
+   */
+  notifyHeldBack(args: readonly string[]): Promise<{ release(): Promise<number | null> }>;
+}
+
+/** Where the ledger's client runs and writes. */
+export interface LedgerTarget {
+  /** directory for the ledger's ack and log files */
+  readonly dir: string;
+  /** the network namespace the client runs in (an application server's place on the network) */
+  readonly clientNetns: string;
+  /** the VIP the client writes through */
+  readonly vip: string;
+}
+
+export interface Cluster extends LedgerTarget {
+  readonly kind: 'netns' | 'vm';
+  /** true when both nodes and the host share one monotonic clock (the netns lab) */
+  readonly sharedClock: boolean;
+  readonly nodes: readonly ClusterNode[];
+  /** the shared filesystem's mountpoint on the nodes (the datadir is `<mountpoint>/mysql`) */
+  readonly mountpoint: string;
+  node(name: string): ClusterNode;
+  other(node: ClusterNode): ClusterNode;
+  /** Which node holds the VIP now, or null; throws if both do. */
+  vipHolder(): Promise<ClusterNode | null>;
+  /** Waits until one node is a healthy MASTER and the other a healthy BACKUP (`check`). */
+  waitConverged(timeoutMs?: number): Promise<{ master: ClusterNode; backup: ClusterNode }>;
+  /** Creates the ledger's database and user on the MASTER (idempotent). */
+  prepareDatabase(master: ClusterNode): Promise<void>;
+  /** A fresh observer of both nodes for the invariant monitor. */
+  observer(): ClusterObserver;
+  /** The node loses power: every process gone, its VIP, link and mounts with it. */
+  crash(node: ClusterNode): Promise<void>;
+  /** The crashed node boots again (it rejoins as BACKUP). */
+  revive(node: ClusterNode): Promise<void>;
+  /** Every process of the node stops (a paused machine); {@link thaw} resumes them. */
+  freeze(node: ClusterNode): Promise<void>;
+  thaw(node: ClusterNode): Promise<void>;
+  /** The node's lease storage stops answering, for that node alone. */
+  freezeLeaseStorage(node: ClusterNode): Promise<void>;
+  thawLeaseStorage(node: ClusterNode): Promise<void>;
+  /** keepalived stopped as an operator does (it notifies STOP and releases the VIP). */
+  stopKeepalived(node: ClusterNode): Promise<void>;
+  startKeepalived(node: ClusterNode): Promise<void>;
+  /** The node's cluster link is cut (VRRP adverts stop both ways; storage stays). */
+  cutClusterLink(node: ClusterNode): Promise<void>;
+  restoreClusterLink(node: ClusterNode): Promise<void>;
+  /** The node's watchdog resets, each with the host's monotonic time. */
+  watchdogFires(node: ClusterNode): Promise<{ mono: number; at: string; why?: string }[]>;
+  /** Tears everything down; `fsck -n` of the shared disk afterwards (null when already destroyed). */
+  destroy(): Promise<{ clean: boolean; output: string } | null>;
+}

@@ -1,0 +1,299 @@
+// Every scenario of the two-node labs, written once against lab/cluster.ts: the behaviours of the
+// pair (issue 3) and the fence under failure (issue 7). test/e2e runs them on the netns lab; the
+// soak runner (scripts/soak.ts) repeats them; the VM lab runs the same ones. Each body drives one
+// situation and returns the node that must end as the healthy MASTER; the harness
+// (lab/scenario/harness.ts) checks the invariants, the ledger and fsck around it.
+//
+// Lease timers of the labs (lab/single-node.ts LAB_LEASE): S 6 s, M 1 s, W 2.5 s — the holder may
+// write until t_g + 2.5 s, is fenced or dead by t_g + 5 s; the peer takes over after 7 s unchanged.
+import assert from 'node:assert/strict';
+import { monoNow } from '../../src/clock.ts';
+import { LAB_LEASE } from '../single-node.ts';
+import { delay, waitFor } from '../wait.ts';
+import type { Scenario } from './harness.ts';
+import { check, isHealthy, lastTransitionId, waitAcks, waitHealthy, waitMaster } from './probes.ts';
+
+const S = LAB_LEASE.staleMs;
+const M = LAB_LEASE.marginMs;
+
+/** The notify arguments keepalived passes (`INSTANCE VI_1 STATE PRIORITY`). */
+const notifyArgs = (state: string): string[] => ['notify', 'INSTANCE', 'VI_1', state, '100'];
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    id: 'clean-start',
+    group: 'pair',
+    title: '1. clean start: one healthy MASTER and one healthy BACKUP',
+    async body({ master, backup }) {
+      assert.equal(master.name, 'db1', 'the higher priority node started first wins');
+      const [m, b] = await Promise.all([check(master), check(backup)]);
+      assert.ok(isHealthy(m, 'MASTER'), m.line);
+      assert.ok(isHealthy(b, 'BACKUP'), b.line);
+      return master;
+    },
+  },
+  {
+    id: 'master-crash',
+    group: 'pair',
+    title: '2. MASTER node crash (keepalived, daemon, mysqld SIGKILLed): the BACKUP takes over',
+    async body({ cluster, master, backup, ledger, timing }) {
+      await cluster.crash(master);
+      const crashedAt = Date.now();
+      await waitMaster(cluster, backup);
+      const first = await waitFor('writes resume through the VIP', () => ledger.firstAckAfter(crashedAt), 60_000);
+      timing('crash → first ack', first.at - crashedAt);
+      return backup;
+    },
+  },
+  {
+    id: 'mysqld-crash',
+    group: 'pair',
+    title: '3. mysqld crash on the MASTER: keepalived sees the check fail and fails over',
+    async body({ cluster, master, backup }) {
+      for (const pid of await master.mysqldPids()) await master.signal(pid, 'SIGKILL');
+      await waitMaster(cluster, backup);
+      // the old MASTER went FAULT, demoted cleanly, and is a healthy BACKUP again
+      await waitHealthy(master, 'BACKUP');
+      assert.equal(await master.mountCount(), 0);
+      return backup;
+    },
+  },
+  {
+    id: 'mysqld-restart-in-place',
+    group: 'pair',
+    title: '3b. mysqld crash on the MASTER with a local restart policy: restarted in place, nothing moves',
+    options: { mysqldRestartAttempts: 2 },
+    async body({ cluster, master, ledger }) {
+      const [old] = await master.mysqldPids();
+      assert.ok(old !== undefined);
+      await master.signal(old, 'SIGKILL');
+      const crashedAt = Date.now();
+      await waitFor('mysqld restarted in place', async () => (await master.mysqldPids()).some((pid) => pid !== old), 30_000, 50);
+      await waitMaster(cluster, master);
+      await waitFor('writes resume', () => ledger.firstAckAfter(crashedAt) !== null, 30_000);
+      assert.equal((await cluster.vipHolder())?.name, master.name, 'the VIP never moved');
+      assert.equal((await master.state())?.lastTransition?.reason, 'mysqld-restart');
+      return master;
+    },
+  },
+  {
+    id: 'planned-switchover',
+    group: 'pair',
+    title: '4. planned switchover: keepalived stopped on the MASTER hands over cleanly',
+    async body({ cluster, master, backup }) {
+      await cluster.stopKeepalived(master);
+      await waitMaster(cluster, backup);
+      await waitHealthy(master, 'BACKUP', 30_000);
+      const last = (await master.state())?.lastTransition;
+      assert.equal(last?.kind, 'demote');
+      assert.equal(last?.outcome, 'ok');
+      await cluster.startKeepalived(master);
+      await cluster.waitConverged();
+      return backup;
+    },
+  },
+  {
+    id: 'backup-keepalived-restart',
+    group: 'pair',
+    title: '5. keepalived restarted on the BACKUP: nothing moves',
+    async body({ cluster, master, backup, ledger }) {
+      const before = await lastTransitionId(master);
+      await cluster.stopKeepalived(backup);
+      await cluster.startKeepalived(backup);
+      await delay(6000); // several advert intervals and check rounds
+      await cluster.waitConverged();
+      assert.equal((await cluster.vipHolder())?.name, master.name, 'the VIP stayed');
+      assert.equal(await lastTransitionId(master), before, 'the MASTER ran no transition');
+      await waitAcks(ledger, 5);
+      return master;
+    },
+  },
+  {
+    id: 'notify-burst-out-of-order',
+    group: 'pair',
+    title: '6. a notify burst delivered out of order on the BACKUP ends in its last VRRP state',
+    async body({ cluster, master, backup }) {
+      // keepalived forked MASTER first, then FAULT and BACKUP; the MASTER notify is descheduled and
+      // delivered last. The daemon must end in BACKUP, the state of the last transition.
+      const early = await backup.notifyHeldBack(notifyArgs('MASTER').slice(1));
+      assert.equal((await backup.agent(notifyArgs('FAULT'))).exitCode, 0);
+      assert.equal((await backup.agent(notifyArgs('BACKUP'))).exitCode, 0);
+      assert.equal(await early.release(), 0);
+      await delay(2000);
+      await waitFor('backup daemon idle', async () => (await backup.state())?.transition === null, 30_000);
+      assert.equal((await backup.state())?.desired?.vrrpState, 'BACKUP');
+      const log = await backup.logLines(/older than the request already applied, skipped: MASTER from notify|superseded before it started, skipped: MASTER from notify/);
+      assert.ok(log.length > 0, 'the late MASTER notify was skipped');
+      assert.equal(await backup.mountCount(), 0);
+      assert.equal((await cluster.vipHolder())?.name, master.name);
+      return master;
+    },
+  },
+  {
+    id: 'daemon-killed-mid-promotion',
+    group: 'pair',
+    title: '7. the daemon SIGKILLed on the new MASTER mid-promotion recovers to a healthy MASTER',
+    async body({ cluster, master, backup }) {
+      await cluster.crash(master);
+      await waitFor('promotion on the BACKUP reaching mysqld.start', async () => (await backup.state())?.transition?.steps.some((s) => s.name === 'mysqld.start'), 60_000, 10);
+      const daemons = await backup.daemonPids();
+      assert.equal(daemons.length, 1, `daemon processes: ${daemons.join(', ')}`);
+      await backup.signal(daemons[0] as number, 'SIGKILL');
+      await backup.startDaemon();
+      await waitMaster(cluster, backup);
+      assert.equal((await backup.mysqldPids()).length, 1, 'one mysqld, no orphan');
+      return backup;
+    },
+  },
+  {
+    id: 'file-held-open-at-demotion',
+    group: 'pair',
+    title: "8. a process holding a file open on the old MASTER's mountpoint is signalled during demotion",
+    async body({ cluster, master, backup }) {
+      const holder = await master.holdFileOpen(`${cluster.mountpoint}/mysql/ibdata1`);
+      await cluster.stopKeepalived(master);
+      await waitMaster(cluster, backup);
+      assert.equal(await holder.exited, 'SIGKILL', 'it ignored SIGTERM, so it got SIGKILL');
+      assert.equal(await master.mountCount(), 0);
+      assert.ok((await master.logLines(/mountpoint busy, signalling its users/)).length > 0);
+      await cluster.startKeepalived(master);
+      await cluster.waitConverged();
+      return backup;
+    },
+  },
+  {
+    id: 'old-master-rejoins',
+    group: 'pair',
+    title: '9. the old MASTER comes back as a healthy BACKUP, no ping-pong',
+    async body({ cluster, master, backup }) {
+      await cluster.crash(master);
+      await waitMaster(cluster, backup);
+      await delay(3000); // keepalived's notify and notify_fifo both deliver MASTER: let both land
+      const settled = await lastTransitionId(backup);
+      await cluster.revive(master);
+      await waitHealthy(master, 'BACKUP');
+      await delay(8000);
+      assert.equal((await cluster.vipHolder())?.name, backup.name, 'the VIP stayed on the new MASTER');
+      assert.equal(await lastTransitionId(backup), settled, 'the new MASTER ran no transition');
+      await cluster.waitConverged();
+      return backup;
+    },
+  },
+  {
+    id: 'cluster-link-cut',
+    group: 'pair',
+    title: '10. the VRRP link cut while both nodes see the disk: at most one node ever has it mounted',
+    async body({ cluster, master, backup, monitor }) {
+      // The MASTER's link stays up but VRRP adverts stop both ways: both consider themselves MASTER.
+      // Only the fence keeps the disk single-writer.
+      monitor.expectSingleVip = false;
+      await cluster.cutClusterLink(master);
+      await waitFor('the BACKUP tries to promote', async () => {
+        const state = await backup.state();
+        return state?.lastTransition?.kind === 'promote' || state?.transition?.kind === 'promote';
+      }, 30_000, 50);
+      await waitFor('its promotion is refused by the fence and rolled back', async () => (await backup.state())?.lastTransition?.outcome === 'rolled-back', 60_000, 100);
+      assert.equal(await backup.mountCount(), 0);
+      assert.equal((await backup.state())?.lastTransition?.steps.find((step) => step.name === 'fence.acquire')?.outcome, 'failed');
+      await cluster.restoreClusterLink(master);
+      const { master: after } = await cluster.waitConverged();
+      monitor.expectSingleVip = true;
+      return after;
+    },
+  },
+  {
+    id: 'master-frozen',
+    group: 'fence',
+    title: '11. every process of the MASTER frozen for 15 s: its watchdog resets it before the peer mounts, nothing is acknowledged late, and it rejoins as a healthy BACKUP',
+    options: { watchdogMayFire: true },
+    async body({ cluster, master, backup, ledger, monitor, timing }) {
+      // A frozen node's kernel keeps its addresses (here: the lab's one kernel keeps answering for
+      // the frozen namespace) until the watchdog resets it, while the peer's keepalived takes the
+      // VIP after 3 adverts: two VIPs for a moment is the partition VRRP cannot tell apart.
+      monitor.expectSingleVip = false;
+      const frozenMono = monoNow();
+      await cluster.freeze(master);
+      await waitMaster(cluster, backup, 90_000);
+      const peerMounted = monitor.firstMounted(backup, frozenMono);
+      assert.ok(peerMounted !== null, 'the monitor saw the peer mount');
+      const fires = await cluster.watchdogFires(master);
+      assert.equal(fires.length, 1, `one reset of ${master.name}`);
+      const reset = fires[0]?.mono ?? Infinity;
+      timing('freeze → reset', reset - frozenMono);
+      timing('freeze → peer mounted', peerMounted.mono - frozenMono);
+      assert.ok(reset < peerMounted.mono, `reset at ${reset}, peer mounted at ${Math.round(peerMounted.mono)}: the reset came first`);
+      assert.ok(peerMounted.mono - frozenMono >= S + M - 2000, `the peer mounted ${Math.round(peerMounted.mono - frozenMono)} ms after the freeze: it waited out the lease`);
+      await delay(Math.max(0, 15_000 - (monoNow() - frozenMono)));
+      await cluster.thaw(master);
+      assert.deepEqual(ledger.acksFrom(master.serverId, peerMounted.at), [], 'no row acknowledged by the old MASTER after the peer mounted');
+      await waitHealthy(master, 'BACKUP', 90_000);
+      monitor.expectSingleVip = true;
+      return backup;
+    },
+  },
+  {
+    id: 'master-daemon-killed',
+    group: 'fence',
+    title: '12. the daemon SIGKILLed on the MASTER: its watchdog resets the node before the peer mounts, and it rejoins as a healthy BACKUP',
+    options: { watchdogMayFire: true },
+    async body({ cluster, master, backup, ledger, monitor, timing }) {
+      const [daemon] = await master.daemonPids();
+      assert.ok(daemon !== undefined);
+      const killedMono = monoNow();
+      await master.signal(daemon, 'SIGKILL');
+      await waitMaster(cluster, backup, 90_000);
+      const peerMounted = monitor.firstMounted(backup, killedMono);
+      assert.ok(peerMounted !== null);
+      const fires = await cluster.watchdogFires(master);
+      assert.equal(fires.length, 1, `one reset of ${master.name}`);
+      timing('kill → reset', (fires[0]?.mono ?? 0) - killedMono);
+      timing('kill → peer mounted', peerMounted.mono - killedMono);
+      assert.ok((fires[0]?.mono ?? Infinity) < peerMounted.mono, 'the reset came before the peer mounted');
+      assert.deepEqual(ledger.acksFrom(master.serverId, peerMounted.at), [], 'no row acknowledged by the old MASTER after the peer mounted');
+      await waitHealthy(master, 'BACKUP', 90_000);
+      return backup;
+    },
+  },
+  {
+    id: 'master-lease-storage-hung',
+    group: 'fence',
+    title: '13. the lease storage hangs for the MASTER alone: it self-fences before t_g + S − M (no reset needed), the peer takes over only after S + M, and it rejoins once the storage answers',
+    async body({ cluster, master, backup, ledger, monitor, timing }) {
+      const hungMono = monoNow();
+      await cluster.freezeLeaseStorage(master);
+      await waitMaster(cluster, backup, 90_000);
+      const [lost] = await master.logLines(/^LEASE LOST/);
+      const [complete] = await master.logLines(/^self-fence complete/);
+      assert.ok(lost !== undefined && typeof lost.t_g === 'number' && typeof lost.mono === 'number', 'the MASTER logged the loss with t_g');
+      assert.ok(complete !== undefined && typeof complete.mono === 'number', 'the MASTER completed its self-fence');
+      const tg = lost.t_g;
+      timing('t_g → self-fence complete', complete.mono - tg);
+      assert.ok(complete.mono <= tg + S - M, `self-fence complete ${complete.mono - tg} ms after t_g (bound S − M = ${S - M} ms)`);
+      const [taken] = await backup.logLines(/^lease acquired \(taken over from/);
+      assert.ok(taken !== undefined && typeof taken.mono === 'number', 'the peer took the lease over');
+      if (cluster.sharedClock) {
+        // t_g is on the MASTER's clock, the takeover on the peer's: comparable only on one kernel
+        timing('t_g → peer took over', taken.mono - tg);
+        assert.ok(tg <= hungMono + 100, 'no good refresh after the storage hung');
+        assert.ok(taken.mono >= tg + S + M, `the peer took over ${taken.mono - tg} ms after t_g (bound S + M = ${S + M} ms)`);
+      }
+      const peerMounted = monitor.firstMounted(backup, hungMono);
+      assert.ok(peerMounted !== null, 'the peer mounted');
+      assert.deepEqual(await cluster.watchdogFires(master), [], 'the verified self-fence disarmed the watchdog in time: no reset');
+      assert.deepEqual(ledger.acksFrom(master.serverId, peerMounted.at), []);
+      await cluster.thawLeaseStorage(master);
+      await waitHealthy(master, 'BACKUP', 90_000);
+      return backup;
+    },
+  },
+];
+
+/** The scenarios of one group, in order. */
+export const scenariosOf = (group: Scenario['group']): Scenario[] => SCENARIOS.filter((s) => s.group === group);
+
+/** One scenario by id. @throws when there is none */
+export function scenarioById(id: string): Scenario {
+  const found = SCENARIOS.find((s) => s.id === id);
+  if (found === undefined) throw new Error(`no scenario "${id}" (known: ${SCENARIOS.map((s) => s.id).join(', ')})`);
+  return found;
+}

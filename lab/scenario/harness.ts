@@ -1,0 +1,139 @@
+// Runs one scenario on a fresh pair (netns or VM, through lab/cluster.ts) with the invariant
+// monitor and the write ledger running the whole time, and returns what happened — the test files
+// (test/e2e) assert on the result, the soak runner (scripts/soak.ts) records it. Pass or fail,
+// everything the scenario created is removed, and `fsck -n` judges the disk afterwards.
+import { monoNow } from '../../src/clock.ts';
+import { errorLine } from '../../src/errors.ts';
+import type { Cluster, ClusterNode } from '../cluster.ts';
+import { Ledger } from '../ledger.ts';
+import { InvariantMonitor, type Violation } from '../monitor.ts';
+import { waitAcks, waitMaster } from './probes.ts';
+
+export interface ScenarioOptions {
+  /** the agents' local restart policy (`mysqld.restartAttempts`); default 0: fail over */
+  mysqldRestartAttempts?: number;
+  /** run with the watchdog (default true); false = `fence.allowNoWatchdog` */
+  watchdog?: boolean;
+  /** the scenario expects a node's watchdog to reset it; otherwise any reset fails it */
+  watchdogMayFire?: boolean;
+}
+
+export interface ScenarioContext {
+  cluster: Cluster;
+  monitor: InvariantMonitor;
+  ledger: Ledger;
+  /** the MASTER after the lab came up */
+  master: ClusterNode;
+  backup: ClusterNode;
+  /** records a timing of the scenario (ms) for its result and the soak report */
+  timing: (name: string, ms: number) => void;
+}
+
+export interface Scenario {
+  /** stable id, used by the soak runner's files and `--scenario` */
+  id: string;
+  /** `pair`: the two-node behaviours; `fence`: the fence under failure */
+  group: 'pair' | 'fence';
+  title: string;
+  options?: ScenarioOptions;
+  /** labs it can run in (default both) */
+  labs?: readonly Cluster['kind'][];
+  /** drives the scenario; returns the node that must end as the healthy MASTER */
+  body(ctx: ScenarioContext): Promise<ClusterNode>;
+}
+
+export interface ScenarioResult {
+  id: string;
+  title: string;
+  lab: Cluster['kind'];
+  passed: boolean;
+  /** every failure, one line each (null when passed) */
+  error: string | null;
+  durationMs: number;
+  acked: number;
+  /** acknowledged rows missing afterwards (S4) */
+  lost: number;
+  violations: number;
+  /** the first violations (at most 10) */
+  firstViolations: Violation[];
+  monitorHz: number;
+  /** watchdog resets per node */
+  watchdogResets: Record<string, number>;
+  fsckClean: boolean | null;
+  timings: Record<string, number>;
+  /** the nodes' log tails, when it failed */
+  logs: string | null;
+}
+
+/** Builds a pair for a scenario, up and converged (NetnsCluster.up, the VM lab's equivalent). */
+export type ClusterFactory = (options: ScenarioOptions) => Promise<Cluster>;
+
+/** The monitor rate a scenario must reach: the netns lab reads /proc, the VM lab streams from guests. */
+export const MIN_MONITOR_HZ: Record<Cluster['kind'], number> = { netns: 20, vm: 5 };
+
+/** Runs `scenario` on a fresh pair from `factory`. Never throws: failures are in the result. */
+export async function runScenario(scenario: Scenario, factory: ClusterFactory): Promise<ScenarioResult> {
+  const started = monoNow();
+  const timings: Record<string, number> = {};
+  const failures: string[] = [];
+  const fail = (why: string): void => void failures.push(why);
+  let cluster: Cluster;
+  try {
+    cluster = await factory(scenario.options ?? {});
+  } catch (error) {
+    return { id: scenario.id, title: scenario.title, lab: 'netns', passed: false, error: `the lab did not come up: ${errorLine(error)}`, durationMs: Math.round(monoNow() - started), acked: 0, lost: 0, violations: 0, firstViolations: [], monitorHz: 0, watchdogResets: {}, fsckClean: null, timings, logs: null };
+  }
+  const monitor = new InvariantMonitor(cluster.observer());
+  const ledger = new Ledger(cluster);
+  let acked = 0;
+  let lost = 0;
+  const watchdogResets: Record<string, number> = {};
+  try {
+    const { master, backup } = await cluster.waitConverged();
+    await monitor.start();
+    ledger.start();
+    await waitAcks(ledger);
+    const finalMaster = await scenario.body({ cluster, monitor, ledger, master, backup, timing: (name, ms) => void (timings[name] = Math.round(ms)) });
+    await waitMaster(cluster, finalMaster);
+    await waitAcks(ledger, 5);
+    await ledger.stop();
+    monitor.stop();
+    const { acked: all, missing } = await ledger.missingOn(finalMaster);
+    acked = all;
+    lost = missing.length;
+    if (acked === 0) fail('the ledger acknowledged no row');
+    if (lost > 0) fail(`acknowledged rows lost (S4): ${lost} of ${acked}`);
+    if (monitor.violations.length > 0) fail(monitor.report());
+    if (monitor.rate() < MIN_MONITOR_HZ[cluster.kind]) fail(`monitor sampled at ${monitor.rate().toFixed(1)} Hz (at least ${MIN_MONITOR_HZ[cluster.kind]} needed)`);
+  } catch (error) {
+    fail(error instanceof Error ? error.message : String(error));
+  } finally {
+    monitor.stop();
+    await ledger.stop();
+  }
+  for (const node of cluster.nodes) {
+    const fires = await cluster.watchdogFires(node).catch(() => []);
+    watchdogResets[node.name] = fires.length;
+    if (fires.length > 0 && scenario.options?.watchdogMayFire !== true) fail(`${node.name}'s watchdog reset it unexpectedly (${fires.map((f) => f.why ?? f.at).join('; ')})`);
+  }
+  const logs = failures.length > 0 ? (await Promise.all(cluster.nodes.map((n) => n.logTail(20).catch(() => '')))).join('\n') : null;
+  const fsck = await cluster.destroy().catch((error: unknown) => ({ clean: false, output: errorLine(error) }));
+  if (fsck !== null && !fsck.clean) fail(`fsck -n after lab down: ${fsck.output.trim().split('\n').slice(-5).join(' | ')}`);
+  return {
+    id: scenario.id,
+    title: scenario.title,
+    lab: cluster.kind,
+    passed: failures.length === 0,
+    error: failures.length > 0 ? failures.join('\n') : null,
+    durationMs: Math.round(monoNow() - started),
+    acked,
+    lost,
+    violations: monitor.violations.length,
+    firstViolations: monitor.violations.slice(0, 10),
+    monitorHz: Math.round(monitor.rate() * 10) / 10,
+    watchdogResets,
+    fsckClean: fsck === null ? null : fsck.clean,
+    timings,
+    logs,
+  };
+}

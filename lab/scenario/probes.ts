@@ -1,0 +1,89 @@
+// What scenarios ask of a node, through the fence-agent CLI on it (never through the agent's own
+// in-process state): `check`, `status --json`, and waits on them with clear failure messages.
+import type { StatusReport } from '../../src/commands/status.ts';
+import type { Cluster, ClusterNode } from '../cluster.ts';
+import type { Ledger } from '../ledger.ts';
+import { waitFor } from '../wait.ts';
+
+export interface CheckResult {
+  code: number;
+  line: string;
+}
+
+/** Runs `fence-agent check` on the node. */
+export async function check(node: ClusterNode, args: string[] = []): Promise<CheckResult> {
+  const ran = await node.agent(['check', ...args]);
+  return { code: ran.exitCode, line: ran.stderr.trim() };
+}
+
+/** Runs `fence-agent status --json` on the node. */
+export async function status(node: ClusterNode): Promise<{ code: number; report: StatusReport }> {
+  const ran = await node.agent(['status', '--json']);
+  return { code: ran.exitCode, report: JSON.parse(ran.stdout) as StatusReport };
+}
+
+/** `check` says healthy ROLE, and not merely "a transition in progress". */
+export const isHealthy = (result: CheckResult, role: 'MASTER' | 'BACKUP'): boolean =>
+  result.code === 0 && result.line.includes(`healthy ${role}:`) && !result.line.includes('in progress');
+
+/** Waits until `check` on the node says healthy ROLE. */
+export async function waitHealthy(node: ClusterNode, role: 'MASTER' | 'BACKUP', timeoutMs = 60_000): Promise<CheckResult> {
+  let last: CheckResult | null = null;
+  try {
+    return await waitFor(
+      `healthy ${role} on ${node.name}`,
+      async () => {
+        last = await check(node);
+        return isHealthy(last, role) ? last : null;
+      },
+      timeoutMs,
+      150,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\nlast check: ${JSON.stringify(last)}\n${await node.logTail(15)}`, { cause: error });
+  }
+}
+
+/** Waits until `node` (or whichever node, if omitted) is a healthy MASTER holding the VIP. */
+export async function waitMaster(cluster: Cluster, node?: ClusterNode, timeoutMs = 60_000): Promise<ClusterNode> {
+  let last = '';
+  try {
+    return await waitFor(
+      `a healthy MASTER${node ? ` on ${node.name}` : ''}`,
+      async () => {
+        const holder = await cluster.vipHolder().catch(() => null);
+        if (holder === null || (node !== undefined && holder.name !== node.name)) return null;
+        const result = await check(holder);
+        last = `${holder.name}: ${result.line}`;
+        return isHealthy(result, 'MASTER') ? holder : null;
+      },
+      timeoutMs,
+      100,
+    );
+  } catch (error) {
+    const logs = await Promise.all(cluster.nodes.map((n) => n.logTail(15)));
+    throw new Error(`${(error as Error).message}; last: ${last}\n${logs.join('\n')}`, { cause: error });
+  }
+}
+
+/** Waits until the daemon on the node has nothing queued and nothing running. */
+export async function waitIdle(node: ClusterNode, timeoutMs = 60_000): Promise<StatusReport> {
+  return waitFor(
+    `daemon idle on ${node.name}`,
+    async () => {
+      const { report } = await status(node);
+      return report.daemon.alive && report.daemon.queue.length === 0 && report.daemon.transition === null ? report : null;
+    },
+    timeoutMs,
+    150,
+  );
+}
+
+/** Waits until the ledger has acknowledged at least `count` more rows than now. */
+export async function waitAcks(ledger: Ledger, count = 5, timeoutMs = 60_000): Promise<void> {
+  const start = ledger.acks().length;
+  await waitFor(`${count} more acknowledged INSERTs`, () => ledger.acks().length >= start + count, timeoutMs, 50);
+}
+
+/** The id of the last transition the node's daemon finished (to show that nothing moved). */
+export const lastTransitionId = async (node: ClusterNode): Promise<string | null> => (await node.state())?.lastTransition?.id ?? null;
