@@ -227,8 +227,17 @@ export class VmLab {
     await createNetwork(state.tag, ids);
     await shOk(['cp', '--sparse=always', image.lun, state.lun]);
     state.tgtd = { controlPort: freeControlPort(), pid: null, address: STORAGE_SERVER_IP };
-    writeState(state);
-    state.tgtd.pid = await startTgt({ netns: state.netns.lab, address: STORAGE_SERVER_IP, controlPort: state.tgtd.controlPort, backingStore: state.lun, logFile: path.join(state.workDir, 'tgtd.log') });
+    for (let attempt = 1; ; attempt++) {
+      writeState(state);
+      try {
+        state.tgtd.pid = await startTgt({ netns: state.netns.lab, address: STORAGE_SERVER_IP, controlPort: state.tgtd.controlPort, backingStore: state.lun, logFile: path.join(state.workDir, 'tgtd.log') });
+        break;
+      } catch (error) {
+        // another lab's tgtd took the control port between our pick and our start: pick again
+        if (attempt >= 3 || !/^tgtd exited|is in use by another tgtd/.test((error as Error).message)) throw error;
+        state.tgtd.controlPort = freeControlPort(state.tgtd.controlPort + 1);
+      }
+    }
     state.ganesha = { pid: null, dir: path.join(state.workDir, 'ganesha') };
     writeState(state);
     state.ganesha.pid = await startGanesha({ netns: state.netns.lab, address: STORAGE_SERVER_IP, dir: state.ganesha.dir, exportDir: state.leaseDir });
@@ -330,6 +339,17 @@ export class VmLab {
 
   thawLeaseStorage(): void {
     if (this.state.ganesha?.pid != null) thawGanesha(this.state.ganesha.pid);
+  }
+
+  /**
+   * Cuts (`up` false) or restores one VM's link on the cluster or the storage network: its tap in
+   * the lab's namespace goes down or up. The guest keeps its interface (carrier stays up, as with
+   * a cable pulled at the far switch); frames in either direction are dropped.
+   */
+  async setLink(id: number, network: 'cluster' | 'storage', up: boolean): Promise<void> {
+    const addresses = vmAddresses(this.node(id).id);
+    const tap = network === 'cluster' ? addresses.clusterTap : addresses.storageTap;
+    await shOk(['ip', '-n', this.state.netns.lab, 'link', 'set', tap, up ? 'up' : 'down']);
   }
 
   /** Whether the lab's tgtd and ganesha run. */

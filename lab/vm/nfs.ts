@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sh } from '../sh.ts';
-import { waitFor } from '../wait.ts';
+import { delay } from '../wait.ts';
 
 export const NFS_PORT = 2049;
 /** The export's pseudo path: guests mount `<server>:/lease`. */
@@ -73,14 +73,15 @@ export async function startGanesha(options: GaneshaOptions): Promise<number> {
   writeFileSync(conf, ganeshaConf(options));
   const fd = openSync(path.join(options.dir, 'ganesha.out'), 'a');
   let pid: number | undefined;
-  let exited: string | null = null;
+  // set by the child's callbacks (an object: TypeScript would narrow a local `let` to null)
+  const end: { exited: string | null } = { exited: null };
   try {
     const child = spawn('ip', ['netns', 'exec', options.netns, 'ganesha.nfsd', '-F', '-f', conf, '-L', log, '-p', path.join(options.dir, 'ganesha.pid')], {
       detached: true,
       stdio: ['ignore', fd, fd],
     });
-    child.on('error', (error) => (exited = error.message));
-    child.on('exit', (code, signal) => (exited = `exited ${code ?? signal}`));
+    child.on('error', (error) => (end.exited = error.message));
+    child.on('exit', (code, signal) => (end.exited = `exited ${code ?? signal}`));
     child.unref();
     pid = child.pid;
   } finally {
@@ -94,15 +95,13 @@ export async function startGanesha(options: GaneshaOptions): Promise<number> {
       return '';
     }
   };
-  await waitFor(
-    `ganesha.nfsd listening on ${options.address}:${NFS_PORT}`,
-    async () => {
-      if (exited !== null) throw new Error(`ganesha.nfsd ${exited}: ${tail()}`);
-      return listening(options.netns, options.address, NFS_PORT);
-    },
-    20_000,
-    200,
-  );
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (end.exited !== null) throw new Error(`ganesha.nfsd ${end.exited}: ${tail()}`);
+    if (await listening(options.netns, options.address, NFS_PORT)) break;
+    if (Date.now() > deadline) throw new Error(`ganesha.nfsd not listening on ${options.address}:${NFS_PORT} within 20 s: ${tail()}`);
+    await delay(200);
+  }
   return pid;
 }
 

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { sh, shOk } from '../sh.ts';
-import { waitFor } from '../wait.ts';
+import { delay } from '../wait.ts';
 
 /** The target's name (the guests log in to it). */
 export const TARGET_IQN = 'iqn.2025-01.lab.vmlab:shared';
@@ -59,34 +59,35 @@ export interface TgtOptions {
  * Starts tgtd in the foreground inside `netns` (detached from us; its pid is tgtd's own: `ip
  * netns exec` execs), waits for its management socket, and creates the target with LUN 1 open to
  * any initiator. Returns tgtd's pid.
- * @throws when tgtd exits or does not answer within 10 s, or a tgtadm step fails
+ * @throws when the control port is taken, tgtd exits or does not answer within 10 s, or a tgtadm step fails
  */
 export async function startTgt(options: TgtOptions): Promise<number> {
+  // a second tgtd on a used port fails to lock it and exits, but the first one answers our probe
+  if (tgtdControlPorts().includes(options.controlPort)) throw new Error(`tgtd control port ${options.controlPort} is in use by another tgtd`);
   const fd = openSync(options.logFile, 'a');
   let pid: number | undefined;
-  let exited: string | null = null;
+  // set by the child's callbacks (an object: TypeScript would narrow a local `let` to null)
+  const end: { exited: string | null } = { exited: null };
   try {
     const child = spawn('ip', ['netns', 'exec', options.netns, 'tgtd', '-f', '-C', String(options.controlPort), '--iscsi', `portal=${options.address}:${ISCSI_PORT}`], {
       detached: true,
       stdio: ['ignore', fd, fd],
     });
-    child.on('error', (error) => (exited = error.message));
-    child.on('exit', (code, signal) => (exited = `exited ${code ?? signal}`));
+    child.on('error', (error) => (end.exited = error.message));
+    child.on('exit', (code, signal) => (end.exited = `status ${code ?? signal}`));
     child.unref();
     pid = child.pid;
   } finally {
     closeSync(fd);
   }
   if (pid === undefined) throw new Error('tgtd did not start');
-  await waitFor(
-    `tgtd (control port ${options.controlPort}) answering`,
-    async () => {
-      if (exited !== null) throw new Error(`tgtd ${exited}: ${readFileSync(options.logFile, 'utf8').trim().split('\n').slice(-3).join(' / ')}`);
-      return (await sh(['tgtadm', '-C', String(options.controlPort), '--mode', 'system', '--op', 'show'])).exitCode === 0;
-    },
-    10_000,
-    100,
-  );
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (end.exited !== null) throw new Error(`tgtd exited (${end.exited}): ${readFileSync(options.logFile, 'utf8').trim().split('\n').slice(-3).join(' / ')}`);
+    if ((await sh(['tgtadm', '-C', String(options.controlPort), '--mode', 'system', '--op', 'show'])).exitCode === 0) break;
+    if (Date.now() > deadline) throw new Error(`tgtd (control port ${options.controlPort}) did not answer within 10 s`);
+    await delay(100);
+  }
   await shOk(tgtadm(options.controlPort, ['--mode', 'target', '--op', 'new', '--tid', TID, '--targetname', TARGET_IQN]));
   await addLun(options.controlPort, options.backingStore);
   await shOk(tgtadm(options.controlPort, ['--mode', 'target', '--op', 'bind', '--tid', TID, '--initiator-address', 'ALL']));

@@ -93,6 +93,21 @@ describe('two-VM lab: two kernels on one iSCSI LUN', () => {
     assert.equal((await one.run('test -e /mnt/lease/vmtest')).exitCode, 1, 'the removal is seen at once (actimeo=0)');
   });
 
+  it('joins both VMs and the client namespace on the cluster link, which the lab can cut and restore', async () => {
+    const [one] = lab.nodes as [(typeof lab.nodes)[0]];
+    assert.equal((await one.run('ping -c1 -W3 192.168.57.12')).exitCode, 0, 'node1 → node2');
+    const fromClient = await lab.clientExec(['bash', '-c', 'exec 3<>/dev/tcp/192.168.57.11/22 && head -c 4 <&3'], { timeoutMs: 10_000 });
+    assert.equal(fromClient.stdout, 'SSH-', 'the client namespace reaches node1 on the cluster link');
+    await lab.setLink(1, 'cluster', false);
+    try {
+      assert.notEqual((await one.run('ping -c1 -W2 192.168.57.12')).exitCode, 0, 'cut: node1 no longer reaches node2');
+      assert.equal((await one.run('ping -c1 -W3 192.168.58.254')).exitCode, 0, 'the storage network is another link');
+    } finally {
+      await lab.setLink(1, 'cluster', true);
+    }
+    assert.equal((await one.run('ping -c1 -W3 192.168.57.12')).exitCode, 0, 'restored');
+  });
+
   it('installs the pair but starts none of it; softdog is watchdog0 with the agent’s 5 s', () => {
     for (const f of facts) {
       assert.equal(f.enabled['mariadb.service'], 'disabled');
