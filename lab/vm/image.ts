@@ -8,10 +8,11 @@
 // `<cache>/.build-<hash>-<pid>/` and is renamed into place at the end, so a killed build leaves
 // no half-made image (the next build removes its leftovers). The agent is not in the image: it
 // changes with every commit and is copied in by `vmlab up` (lab/vm/agent.ts).
-import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sh, shOk } from '../sh.ts';
 import { hostMirror } from './mirror.ts';
+import { VMLAB_RUN } from './state.ts';
 import { GUEST_PACKAGES, GUEST_RELEASE, LUN_FS_LABEL, LUN_LABEL_ID, LUN_SIZE_MB, recipe, recipeHash, ROOT_SIZE_MB, type Recipe } from './recipe.ts';
 
 /** Root of the image cache: one directory per recipe hash, plus `debs/` (debootstrap's package cache). */
@@ -102,7 +103,11 @@ export async function ensureImage(options: ImageOptions = {}): Promise<GuestImag
   const value = recipe(GUEST_DIR, node.version);
   const hash = recipeHash(value);
   const image = imageAt(path.join(cacheDir, hash), hash, value);
-  if (existsSync(path.join(image.dir, 'recipe.json'))) return image;
+  if (existsSync(path.join(image.dir, 'recipe.json'))) {
+    // last used = newest, for pruneImages
+    utimesSync(image.dir, new Date(), new Date());
+    return image;
+  }
 
   mkdirSync(cacheDir, { recursive: true });
   removeStaleBuilds(cacheDir, log);
@@ -129,7 +134,43 @@ export async function ensureImage(options: ImageOptions = {}): Promise<GuestImag
     throw error;
   }
   log(`image: ${hash} built in ${seconds(Date.now() - started)} (${image.dir})`);
+  pruneImages(cacheDir, KEEP_IMAGES, log);
   return image;
+}
+
+/** How many built images the cache keeps (the most recently used or built; one in use by a lab is never removed). */
+export const KEEP_IMAGES = 2;
+
+/** Image directories (`<cache>/<16 hex digits>`) named by the state file of any lab that exists. */
+function imagesInUse(): Set<string> {
+  const used = new Set<string>();
+  if (!existsSync(VMLAB_RUN)) return used;
+  for (const tag of readdirSync(VMLAB_RUN)) {
+    try {
+      const state = JSON.parse(readFileSync(path.join(VMLAB_RUN, tag, 'state.json'), 'utf8')) as { image?: { dir?: string } };
+      if (state.image?.dir !== undefined) used.add(state.image.dir);
+    } catch {
+      // no state there
+    }
+  }
+  return used;
+}
+
+/**
+ * Removes built images beyond the `keep` most recently used (directory mtime, touched on each use),
+ * except those a lab's state names (their VMs' overlays are backed by them). Each is ~1.1 GB.
+ */
+export function pruneImages(cacheDir: string, keep: number, log: (line: string) => void): void {
+  const used = imagesInUse();
+  const images = readdirSync(cacheDir)
+    .filter((name) => /^[0-9a-f]{16}$/.test(name) && existsSync(path.join(cacheDir, name, 'recipe.json')))
+    .map((name) => ({ dir: path.join(cacheDir, name), mtimeMs: statSync(path.join(cacheDir, name)).mtimeMs }))
+    .sort((a, b) => b.mtimeMs - a.mtimeMs);
+  for (const image of images.slice(keep)) {
+    if (used.has(image.dir)) continue;
+    log(`image: removing the older image ${image.dir}`);
+    rmSync(image.dir, { recursive: true, force: true });
+  }
 }
 
 interface BuildContext {

@@ -32,11 +32,16 @@ for unit in mariadb.socket mariadb-extra.socket; do
   if [ -e "/lib/systemd/system/$unit" ]; then systemctl mask "$unit"; fi
 done
 systemctl mask watchdog.service wd_keepalive.service
+# NFSv4 needs no rpcbind (the lease storage is NFSv4 over TCP), and there is no VGA console
+systemctl mask rpcbind.service rpcbind.socket getty@tty1.service
 # nothing periodic that writes or reaches out
 systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service \
   fstrim.timer man-db.timer dpkg-db-backup.timer
 # a stock open-iscsi logs in to every node record marked automatic: ours are manual, made at boot
 rm -rf /etc/iscsi/nodes/* /etc/iscsi/send_targets/*
+
+# the small initrd of /etc/initramfs-tools/conf.d/vmlab.conf (MODULES=list)
+update-initramfs -u -k all
 
 # the shared LUN's datadir, owned by this image's mysql user
 rm -rf /var/tmp/vmlab-lun
