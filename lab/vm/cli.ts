@@ -7,7 +7,7 @@
 //   down    remove everything the lab made, even after a failed or killed up (idempotent)
 // `--tag T` (or FENCE_AGENT_VMLAB_TAG) picks another lab than the default `lab`.
 import { spawn } from 'node:child_process';
-import { formatFacts } from './facts.ts';
+import { formatFacts, type GuestFacts } from './facts.ts';
 import { DEFAULT_TAG, VmLab } from './lab.ts';
 import { netnsExists } from './net.ts';
 import { sshArgv } from './ssh.ts';
@@ -28,9 +28,10 @@ async function up(tag: string): Promise<void> {
     show(`${node.name}: ssh ${seconds(timings.ssh[node.name] ?? 0)}, LUN + lease storage ${seconds(timings.storage[node.name] ?? 0)} after QEMU start`);
   }
   show(`agent copy ${seconds(timings.agent)}; total ${seconds(timings.total)}`);
-  for (const node of lab.nodes) {
+  const facts = await Promise.all(lab.nodes.map((node) => node.facts()));
+  for (const [i, node] of lab.nodes.entries()) {
     say(`what ${node.name} sees`);
-    show((formatFacts(await node.facts())).join('\n'));
+    show(formatFacts(facts[i] as GuestFacts).join('\n'));
   }
   say(`ready: npm run vmlab -- ssh 1 | status | down`);
 }
@@ -43,16 +44,19 @@ async function status(tag: string): Promise<void> {
   show(`netns ${state.netns.lab}: ${netnsExists(state.netns.lab) ? 'present' : 'MISSING'}; client netns ${state.netns.client}: ${netnsExists(state.netns.client) ? 'present' : 'MISSING'}`);
   show(`tgtd: ${alive.tgtd ? `pid ${state.tgtd?.pid}, control port ${state.tgtd?.controlPort}` : 'NOT running'}; nfs-ganesha: ${alive.ganesha ? `pid ${state.ganesha?.pid}` : 'NOT running'}`);
   show(`image ${state.image.hash} (${state.image.dir}); LUN ${state.lun}; lease export ${state.leaseDir}`);
-  for (const node of lab.nodes) {
-    say(`${node.name}`);
-    if (!node.running) {
-      show(`QEMU not running (pid ${node.vm.pid ?? 'none'})`);
-      continue;
-    }
-    const vmStatus = (await node.monitor('info status').catch((error: Error) => error.message)).replace(/^VM status: /, '');
-    const ran = await node.run('echo "systemd: $(systemctl is-system-running)"; uptime -p; fence-agent status 2>&1 || true', { timeoutMs: 30_000 });
-    show(`QEMU pid ${node.vm.pid} (${vmStatus}), ssh 127.0.0.1:${node.vm.sshPort} in ${state.netns.lab}`);
-    show(ran.exitCode === 255 ? `ssh failed: ${ran.stderr.trim()}` : ran.stdout);
+  // both guests at once (each answer takes seconds under TCG), printed in order
+  const reports = await Promise.all(
+    lab.nodes.map(async (node): Promise<string> => {
+      if (!node.running) return `QEMU not running (pid ${node.vm.pid ?? 'none'})`;
+      const vmStatus = (await node.monitor('info status').catch((error: Error) => error.message)).replace(/^VM status: /, '');
+      const ran = await node.run('echo "systemd: $(systemctl is-system-running)"; uptime -p; fence-agent status 2>&1 || true', { timeoutMs: 30_000 });
+      const head = `QEMU pid ${node.vm.pid} (${vmStatus}), ssh 127.0.0.1:${node.vm.sshPort} in ${state.netns.lab}`;
+      return `${head}\n${ran.exitCode === 255 ? `ssh failed: ${ran.stderr.trim()}` : ran.stdout}`;
+    }),
+  );
+  for (const [i, node] of lab.nodes.entries()) {
+    say(node.name);
+    show(reports[i] ?? '');
   }
 }
 
