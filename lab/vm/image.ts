@@ -118,9 +118,10 @@ export async function ensureImage(options: ImageOptions = {}): Promise<GuestImag
   const started = Date.now();
   log(`image: building ${hash} in ${work} (recipe changed or no cache)`);
   try {
-    await build(imageAt(work, hash, value), { cacheDir, mirror: options.mirror ?? hostMirror(GUEST_RELEASE), node, buildLog, log });
+    await build(imageAt(work, hash, value), { cacheDir, hash, mirror: options.mirror ?? hostMirror(GUEST_RELEASE), node, buildLog, log });
     writeFileSync(path.join(work, 'recipe.json'), `${JSON.stringify(value, null, 2)}\n`);
     rmSync(buildLog, { force: true });
+    rmSync(path.join(cacheDir, `failed-${hash}.log`), { force: true });
     try {
       renameSync(work, image.dir);
     } catch (error) {
@@ -175,6 +176,7 @@ export function pruneImages(cacheDir: string, keep: number, log: (line: string) 
 
 interface BuildContext {
   cacheDir: string;
+  hash: string;
   mirror: string;
   node: { file: string; version: string };
   buildLog: string;
@@ -188,7 +190,7 @@ async function step(what: string, argv: readonly string[], context: BuildContext
   appendFileSync(context.buildLog, `${ran.stdout}${ran.stderr}`);
   if (ran.exitCode !== 0) {
     const tail = `${ran.stdout}${ran.stderr}`.trim().split('\n').slice(-12).join('\n');
-    throw new Error(`image: ${what} failed (exit ${ran.exitCode}; log ${path.join(context.cacheDir, 'failed-*.log')}):\n${tail}`);
+    throw new Error(`image: ${what} failed (exit ${ran.exitCode}; whole log in ${path.join(context.cacheDir, `failed-${context.hash}.log`)}):\n${tail}`);
   }
 }
 

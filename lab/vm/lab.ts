@@ -5,7 +5,7 @@
 // `VmLab.down` removes everything, from the state file (lab/vm/state.ts) and the namespaces,
 // however far an earlier `up` got. Nothing of the pair runs yet: keepalived, the agent and mysqld
 // are installed in the guests but not started (the scenarios start them).
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { sh, shOk, type Ran } from '../sh.ts';
 import { delay } from '../wait.ts';
@@ -356,10 +356,13 @@ export class VmLab {
   hostSideAlive(): { tgtd: boolean; ganesha: boolean } {
     const tgtdPid = this.state.tgtd?.pid ?? null;
     const ganeshaPid = this.state.ganesha?.pid ?? null;
-    return {
-      tgtd: tgtdPid !== null && existsSync(`/proc/${tgtdPid}`) && readFileSync(`/proc/${tgtdPid}/comm`, 'utf8').trim() === 'tgtd',
-      ganesha: ganeshaPid !== null && isGanesha(ganeshaPid),
-    };
+    let tgtd = false;
+    try {
+      tgtd = tgtdPid !== null && readFileSync(`/proc/${tgtdPid}/comm`, 'utf8').trim() === 'tgtd';
+    } catch {
+      // gone
+    }
+    return { tgtd, ganesha: ganeshaPid !== null && isGanesha(ganeshaPid) };
   }
 
   /** Recreates the LUN in tgtd: every PR registration and reservation is dropped. */
@@ -431,9 +434,4 @@ function refuseLeftovers(tag: string): void {
   for (const dir of [runDir, workDir]) {
     if (existsSync(dir)) throw new Error(`${dir} exists (a leftover of an earlier lab?): npm run vmlab -- down removes it`);
   }
-}
-
-/** Copies a VM's console log out of the lab (kept after `down`), for a failed run's report. */
-export function saveConsole(node: VmNode, to: string): void {
-  if (existsSync(node.vm.console)) copyFileSync(node.vm.console, to);
 }
