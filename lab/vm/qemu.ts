@@ -191,10 +191,13 @@ export function cleanMonitorOutput(raw: string, command: string): string {
 
 /**
  * Powers the VM off (`quit`: QEMU exits at once, like pulling the plug) and waits for the process
- * to go; SIGKILL if the monitor does not answer or QEMU outlives 10 s. Idempotent.
+ * to go; SIGKILL if the monitor does not answer or QEMU outlives 10 s. A SIGSTOPped QEMU is
+ * continued first. Idempotent.
  */
 export async function stopVm(pid: number | null, spec: Pick<VmSpec, 'monitor' | 'qemuName'>): Promise<void> {
   if (pid === null || !isQemu(pid, spec.qemuName)) return;
+  // a QEMU frozen with SIGSTOP (a scenario's paused host) would not answer its monitor
+  process.kill(pid, 'SIGCONT');
   await monitorCommand(spec.monitor, 'quit', 3_000).catch(() => undefined);
   const deadline = Date.now() + 10_000;
   while (isQemu(pid, spec.qemuName) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
