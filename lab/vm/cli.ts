@@ -1,0 +1,116 @@
+// `npm run vmlab -- up | status | ssh N [command…] | down` — the two-VM lab by hand.
+//   up      build (or reuse) the guest image, bring up the host side (namespace, bridges, tgtd,
+//           nfs-ganesha) and both VMs, copy the agent in; prints each phase's duration and what
+//           each VM sees (identity, the LUN, PR keys, the lease mount, the watchdog, units)
+//   status  what is up: namespaces, tgtd, ganesha, each VM (QEMU, ssh, systemd, fence-agent status)
+//   ssh N   a root shell in VM N (or runs the command given after N)
+//   down    remove everything the lab made, even after a failed or killed up (idempotent)
+// `--tag T` (or FENCE_AGENT_VMLAB_TAG) picks another lab than the default `lab`.
+import { spawn } from 'node:child_process';
+import { formatFacts, type GuestFacts } from './facts.ts';
+import { DEFAULT_TAG, VmLab } from './lab.ts';
+import { netnsExists } from './net.ts';
+import { sshArgv } from './ssh.ts';
+
+const USAGE = 'usage: npm run vmlab -- [--tag T] up | status | ssh N [command…] | down';
+
+const bold = (text: string): string => (process.stdout.isTTY ? `\u001b[1m${text}\u001b[0m` : text);
+const say = (text: string): void => console.log(`\n${bold(`== ${text}`)}`);
+const show = (text: string): void => console.log(text.trimEnd().replace(/^/gm, '   '));
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+async function up(tag: string): Promise<void> {
+  say(`vmlab up (${tag}): guest image, host side (netns, bridges, tgtd, nfs-ganesha), two VMs, the agent copied in`);
+  const { lab, timings } = await VmLab.up({ tag, log: show });
+  say('timings');
+  show(`image ${seconds(timings.image)}, host side ${seconds(timings.hostSide)}`);
+  for (const node of lab.nodes) {
+    show(`${node.name}: ssh ${seconds(timings.ssh[node.name] ?? 0)}, LUN + lease storage ${seconds(timings.storage[node.name] ?? 0)} after QEMU start`);
+  }
+  show(`agent copy ${seconds(timings.agent)}; total ${seconds(timings.total)}`);
+  const facts = await Promise.all(lab.nodes.map((node) => node.facts()));
+  for (const [i, node] of lab.nodes.entries()) {
+    say(`what ${node.name} sees`);
+    show(formatFacts(facts[i] as GuestFacts).join('\n'));
+  }
+  say(`ready: npm run vmlab -- ssh 1 | status | down`);
+}
+
+async function status(tag: string): Promise<void> {
+  const lab = VmLab.load(tag);
+  const { state } = lab;
+  say(`vmlab "${tag}" (${state.ready ? 'up' : 'NOT ready: up did not finish'}) since ${state.createdAt}`);
+  const alive = lab.hostSideAlive();
+  show(`netns ${state.netns.lab}: ${netnsExists(state.netns.lab) ? 'present' : 'MISSING'}; client netns ${state.netns.client}: ${netnsExists(state.netns.client) ? 'present' : 'MISSING'}`);
+  show(`tgtd: ${alive.tgtd ? `pid ${state.tgtd?.pid}, control port ${state.tgtd?.controlPort}` : 'NOT running'}; nfs-ganesha: ${alive.ganesha ? `pid ${state.ganesha?.pid}` : 'NOT running'}`);
+  show(`image ${state.image.hash} (${state.image.dir}); LUN ${state.lun}; lease export ${state.leaseDir}`);
+  // both guests at once (each answer takes seconds under TCG), printed in order
+  const reports = await Promise.all(
+    lab.nodes.map(async (node): Promise<string> => {
+      if (!node.running) return `QEMU not running (pid ${node.vm.pid ?? 'none'})`;
+      const vmStatus = (await node.monitor('info status').catch((error: Error) => error.message)).replace(/^VM status: /, '');
+      const ran = await node.run('echo "systemd: $(systemctl is-system-running)"; uptime -p; fence-agent status 2>&1 || true', { timeoutMs: 30_000 });
+      const head = `QEMU pid ${node.vm.pid} (${vmStatus}), ssh 127.0.0.1:${node.vm.sshPort} in ${state.netns.lab}`;
+      return `${head}\n${ran.exitCode === 255 ? `ssh failed: ${ran.stderr.trim()}` : ran.stdout}`;
+    }),
+  );
+  for (const [i, node] of lab.nodes.entries()) {
+    say(node.name);
+    show(reports[i] ?? '');
+  }
+}
+
+async function ssh(tag: string, args: string[]): Promise<number> {
+  const [id, ...command] = args;
+  if (id === undefined || !/^\d+$/.test(id)) throw new Error(USAGE);
+  const node = VmLab.load(tag).node(Number(id));
+  const interactive = command.length === 0;
+  const [file, ...rest] = sshArgv(node.ssh, command.join(' '), { tty: interactive && process.stdin.isTTY });
+  return new Promise((resolve, reject) => {
+    const child = spawn(file as string, rest, { stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
+async function down(tag: string): Promise<void> {
+  say(`vmlab down (${tag})`);
+  const started = Date.now();
+  const removed = await VmLab.down(tag, show);
+  show(removed.length === 0 ? 'nothing to remove' : removed.map((line) => `removed ${line}`).join('\n'));
+  show(`down in ${seconds(Date.now() - started)}`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  let tag = process.env.FENCE_AGENT_VMLAB_TAG ?? DEFAULT_TAG;
+  const args = [...argv];
+  if (args[0] === '--tag') {
+    tag = args[1] ?? '';
+    args.splice(0, 2);
+  }
+  const [command, ...rest] = args;
+  switch (command) {
+    case 'up':
+      await up(tag);
+      return 0;
+    case 'status':
+      await status(tag);
+      return 0;
+    case 'ssh':
+      return ssh(tag, rest);
+    case 'down':
+      await down(tag);
+      return 0;
+    default:
+      console.error(USAGE);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`vmlab: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,61 @@
+#!/bin/sh
+# Runs inside the freshly debootstrapped guest root (chroot), after lab/vm/guest/rootfs/ has been
+# copied over it, the host's node binary put in /usr/local/bin/node and the lab's public key in
+# /root/.ssh/authorized_keys (lab/vm/image.ts). Makes the image a template that every VM clones:
+# no identity of its own, nothing of the pair's software enabled at boot, nothing that reaches out.
+# Then builds the shared LUN's MariaDB datadir with this image's own MariaDB (and its mysql uid)
+# in /var/tmp/vmlab-lun/mysql, which the host moves out. Settings: /tmp/vmlab-lun.cnf.
+set -eu
+
+# identity: each VM gets its own (vmlab-identity.service, systemd's first boot)
+: > /etc/machine-id
+rm -f /var/lib/dbus/machine-id
+echo vmlab > /etc/hostname
+printf '127.0.0.1 localhost\n127.0.1.1 vmlab\n' > /etc/hosts
+# no DNS: a lookup that cannot be answered must fail at once, not after a resolver timeout
+: > /etc/resolv.conf
+echo 'InitiatorName=iqn.2025-01.lab.vmlab:unset' > /etc/iscsi/initiatorname.iscsi
+
+chmod 700 /root/.ssh
+chmod 600 /root/.ssh/authorized_keys
+chmod 755 /usr/local/bin/node /usr/local/sbin/vmlab-*
+mkdir -p /data /mnt/lease /opt/fence-agent /etc/fence-agent /var/log/mysql
+chmod 700 /etc/fence-agent
+
+# boot path: our units and the network on; MariaDB, keepalived and the agent off (disabled, so
+# that `systemctl start` still works; the preset file keeps first boot's preset-all from
+# re-enabling them); the MariaDB sockets masked: socket activation would start mysqld on the
+# empty mountpoint; Debian's watchdog daemon masked (it would open the agent's watchdog device).
+systemctl enable vmlab-identity.service vmlab-iscsi.service vmlab-lease.service systemd-networkd.service ssh.service
+systemctl disable mariadb.service keepalived.service
+for unit in mariadb.socket mariadb-extra.socket; do
+  if [ -e "/lib/systemd/system/$unit" ]; then systemctl mask "$unit"; fi
+done
+systemctl mask watchdog.service wd_keepalive.service
+# nothing at boot the lab does not use (every unit costs seconds under TCG): NFSv4 needs no
+# rpcbind, statd or gssd (the lease storage is NFSv4 over TCP, sec=sys); no display, so no VT
+# gettys (the serial console has its own); no binfmt
+systemctl mask rpcbind.service rpcbind.socket rpc-statd-notify.service rpc-gssd.service \
+  getty@tty1.service getty-static.service systemd-binfmt.service proc-sys-fs-binfmt_misc.automount
+# nothing periodic that writes or reaches out
+systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service \
+  fstrim.timer man-db.timer dpkg-db-backup.timer
+# a stock open-iscsi logs in to every node record marked automatic: ours are manual, made at boot
+rm -rf /etc/iscsi/nodes/* /etc/iscsi/send_targets/*
+
+# the small initrd of /etc/initramfs-tools/conf.d/vmlab.conf (MODULES=list)
+update-initramfs -u -k all
+
+# the shared LUN's datadir, owned by this image's mysql user
+rm -rf /var/tmp/vmlab-lun
+install -d -o mysql -g mysql /var/tmp/vmlab-lun/mysql
+if ! mariadb-install-db --defaults-file=/tmp/vmlab-lun.cnf --datadir=/var/tmp/vmlab-lun/mysql --user=mysql \
+  --auth-root-authentication-method=socket --skip-test-db > /tmp/vmlab-lun-install.log 2>&1; then
+  tail -n 20 /tmp/vmlab-lun-install.log >&2
+  exit 1
+fi
+rm -f /tmp/vmlab-lun.cnf /tmp/vmlab-lun-install.log
+
+# the image carries no package lists or caches
+apt-get clean
+rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/*.log /var/log/apt/* /tmp/* /var/tmp/*.tmp

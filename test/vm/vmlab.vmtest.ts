@@ -1,0 +1,147 @@
+// The two-VM lab's foundation, against real QEMU guests, tgtd and nfs-ganesha (scripts/test-vm.sh;
+// not part of scripts/test.sh). One lab for the whole file: up → the checks → down, and down must
+// leave nothing behind.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { VmLab, type UpTimings } from '../../lab/vm/lab.ts';
+import type { GuestFacts } from '../../lab/vm/facts.ts';
+import { namespaces, netnsExists } from '../../lab/vm/net.ts';
+import { labDirs } from '../../lab/vm/state.ts';
+import { tgtdControlPorts } from '../../lab/vm/tgt.ts';
+
+const TAG = `t${process.pid % 100000}`;
+const log = (line: string): void => console.log(`# ${line}`);
+
+/** Pids of processes whose argv mentions `needle`. */
+function processesMentioning(needle: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle)) pids.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+describe('two-VM lab: two kernels on one iSCSI LUN', () => {
+  let lab: VmLab;
+  let timings: UpTimings;
+  let facts: GuestFacts[];
+
+  before(async () => {
+    ({ lab, timings } = await VmLab.up({ tag: TAG, log }));
+    facts = await Promise.all(lab.nodes.map((node) => node.facts()));
+    log(`up in ${(timings.total / 1000).toFixed(1)} s (image ${(timings.image / 1000).toFixed(1)} s, ssh ${JSON.stringify(timings.ssh)} ms)`);
+  });
+
+  after(async () => {
+    await VmLab.down(TAG, log);
+  });
+
+  it('boots two VMs with their own hostname, machine id and iSCSI initiator name', () => {
+    assert.equal(facts.length, 2);
+    const [one, two] = facts as [GuestFacts, GuestFacts];
+    assert.deepEqual([one.hostname, two.hostname], ['node1', 'node2']);
+    assert.match(one.machineId, /^[0-9a-f]{32}$/);
+    assert.match(two.machineId, /^[0-9a-f]{32}$/);
+    assert.notEqual(one.machineId, two.machineId, 'clones of one image must not share a machine id');
+    assert.deepEqual([one.initiator, two.initiator], ['iqn.2025-01.lab.vmlab:node1', 'iqn.2025-01.lab.vmlab:node2']);
+  });
+
+  it('shows both VMs the one LUN as /dev/sdb1 (same partition and filesystem UUIDs)', () => {
+    for (const f of facts) {
+      assert.match(f.lsblk, /^sdb\s+512M\s+disk\s+iscsi/m, f.lsblk);
+      assert.match(f.lsblk, /sdb1\s+511M\s+part\s+ext4\s+shared/, f.lsblk);
+    }
+    const [one, two] = facts as [GuestFacts, GuestFacts];
+    assert.equal(one.partUuid, '5fa1ab1e-01');
+    assert.equal(two.partUuid, one.partUuid);
+    assert.match(one.fsUuid, /^[0-9a-f-]{36}$/);
+    assert.equal(two.fsUuid, one.fsUuid);
+  });
+
+  it('makes a PR registration by VM1 visible to VM2 (sg_persist --read-keys), then clears it', async () => {
+    const [one, two] = lab.nodes as [(typeof lab.nodes)[0], (typeof lab.nodes)[0]];
+    // one retry on a unit attention (exit 6): the first PR command after a change may get it
+    const readKeys = async (): Promise<string> => {
+      const first = await two.run('sg_persist --in --read-keys /dev/sdb');
+      if (first.exitCode === 6) return two.ok('sg_persist --in --read-keys /dev/sdb');
+      assert.equal(first.exitCode, 0, first.stderr);
+      return first.stdout;
+    };
+    assert.match(await readKeys(), /there are NO registered reservation keys/);
+    await one.ok('sg_persist --out --register --param-sark=0x1111 /dev/sdb');
+    assert.match(await readKeys(), /1 registered reservation key follows:\s+0x1111/);
+    await one.ok('sg_persist --out --clear --param-rk=0x1111 /dev/sdb');
+    assert.match(await readKeys(), /there are NO registered reservation keys/);
+  });
+
+  it('mounts the NFS lease storage in both VMs: what one writes, the other reads', async () => {
+    // actimeo=0 reads back as the four attribute cache times at 0
+    for (const f of facts) assert.match(f.leaseMount, /^192\.168\.58\.254:\/lease\s+nfs4\s+rw,.*acregmin=0,acregmax=0,acdirmin=0,acdirmax=0,hard,proto=tcp/, f.leaseMount);
+    const [one, two] = lab.nodes as [(typeof lab.nodes)[0], (typeof lab.nodes)[0]];
+    const token = `written-by-node1-${Date.now()}`;
+    await one.ok(`echo ${token} > /mnt/lease/vmtest && sync /mnt/lease/vmtest`);
+    assert.equal((await two.ok('cat /mnt/lease/vmtest')).trim(), token);
+    assert.equal(readFileSync(path.join(lab.leaseDir, 'vmtest'), 'utf8').trim(), token, 'the export on the host');
+    await two.ok('rm /mnt/lease/vmtest');
+    assert.equal((await one.run('test -e /mnt/lease/vmtest')).exitCode, 1, 'the removal is seen at once (actimeo=0)');
+  });
+
+  it('joins both VMs and the client namespace on the cluster link, which the lab can cut and restore', async () => {
+    const [one] = lab.nodes as [(typeof lab.nodes)[0]];
+    assert.equal((await one.run('ping -c1 -W3 192.168.57.12')).exitCode, 0, 'node1 → node2');
+    const fromClient = await lab.clientExec(['bash', '-c', 'exec 3<>/dev/tcp/192.168.57.11/22 && head -c 4 <&3'], { timeoutMs: 10_000 });
+    assert.equal(fromClient.stdout, 'SSH-', 'the client namespace reaches node1 on the cluster link');
+    await lab.setLink(1, 'cluster', false);
+    try {
+      assert.notEqual((await one.run('ping -c1 -W2 192.168.57.12')).exitCode, 0, 'cut: node1 no longer reaches node2');
+      assert.equal((await one.run('ping -c1 -W3 192.168.58.254')).exitCode, 0, 'the storage network is another link');
+    } finally {
+      await lab.setLink(1, 'cluster', true);
+    }
+    assert.equal((await one.run('ping -c1 -W3 192.168.57.12')).exitCode, 0, 'restored');
+  });
+
+  it('installs the pair but starts none of it; softdog is watchdog0 with the agent’s 5 s', () => {
+    for (const f of facts) {
+      assert.equal(f.enabled['mariadb.service'], 'disabled');
+      assert.equal(f.enabled['mariadb.socket'], 'masked');
+      assert.equal(f.enabled['keepalived.service'], 'disabled');
+      assert.equal(f.enabled['fence-agent.service'], 'disabled');
+      assert.equal(f.enabled['watchdog.service'], 'masked');
+      for (const unit of ['mariadb.service', 'keepalived.service', 'fence-agent.service']) assert.equal(f.active[unit], 'inactive', unit);
+      assert.equal(f.active['vmlab-iscsi.service'], 'active');
+      assert.equal(f.active['vmlab-lease.service'], 'active');
+      assert.equal(f.watchdog.identity, 'Software Watchdog');
+      assert.equal(f.watchdog.timeoutS, 5);
+      assert.match(f.node, /^v20\./);
+    }
+  });
+
+  it('runs the copied agent in the guest: config check of the generated configuration', () => {
+    for (const f of facts) assert.equal(f.configCheck.exitCode, 0, f.configCheck.output);
+  });
+
+  it('down leaves nothing: no QEMU, tgtd, ganesha, namespace, tap or file', async () => {
+    const { state } = lab;
+    const removed = await VmLab.down(TAG, log);
+    assert.ok(removed.some((line) => line.startsWith('VM node1')), removed.join('\n'));
+    const ns = namespaces(TAG);
+    assert.equal(netnsExists(ns.lab), false);
+    assert.equal(netnsExists(ns.client), false);
+    assert.deepEqual(processesMentioning(`vl-${TAG}-node`), [], 'QEMU');
+    assert.ok(!tgtdControlPorts().includes(state.tgtd?.controlPort ?? -1), 'tgtd');
+    assert.deepEqual(processesMentioning(path.join(state.workDir, 'ganesha')), [], 'ganesha');
+    const { runDir, workDir } = labDirs(TAG);
+    assert.equal(existsSync(runDir), false);
+    assert.equal(existsSync(workDir), false);
+    assert.equal(existsSync(`/var/run/tgtd/socket.${state.tgtd?.controlPort}`), false);
+    assert.deepEqual(await VmLab.down(TAG, log), [], 'a second down finds nothing');
+  });
+});
