@@ -169,9 +169,24 @@ const NAME_EXPECTED = 'a name of letters, digits, ".", "_" or "-" (at most 63)';
 const isUnder = (child: string, parent: string): boolean =>
   child === parent || child.startsWith(parent === '/' ? '/' : `${parent}/`);
 
+const UNIT_TYPES = ['service', 'socket', 'target', 'device', 'mount', 'automount', 'swap', 'timer', 'path', 'slice', 'scope'];
+
+/**
+ * `mysqld.systemdUnit` as a full service unit name: `mariadb` → `mariadb.service`, as systemctl
+ * reads it. Its cgroup (`system.slice/<name>`) is where the agent finds its processes.
+ */
+function serviceUnitName(r: Reader, value: string): string {
+  const expected = 'a systemd service unit name such as mariadb.service';
+  if (value.length > 255 || !/^[A-Za-z0-9:_.@\\-]+$/.test(value)) return r.invalid('systemdUnit', expected, value);
+  const suffix = /\.([a-z]+)$/.exec(value)?.[1];
+  const name = suffix === 'service' ? value : suffix !== undefined && UNIT_TYPES.includes(suffix) ? r.invalid('systemdUnit', expected, value) : `${value}.service`;
+  if (name.endsWith('@.service')) return r.invalid('systemdUnit', `${expected} (a template needs an instance: name@instance.service)`, value);
+  return name;
+}
+
 function readMysqld(r: Reader, mountpoint: string): MysqldConfig {
   r.only(['systemdUnit', 'start', 'stop', 'user', 'pidFile', 'socket', 'processNames', 'outputFile', 'health', 'restartAttempts', 'restartWindowMs']);
-  const systemdUnit = r.nullableString('systemdUnit');
+  const systemdUnit = r.has('systemdUnit') ? serviceUnitName(r, r.string('systemdUnit')) : null;
   const start = r.argv('start');
   if ((systemdUnit === null) === (start === null)) {
     r.invalid('start', 'exactly one of mysqld.systemdUnit and mysqld.start', systemdUnit === null ? undefined : 'both');
@@ -313,12 +328,13 @@ export function resolveConfig(raw: unknown, configPath: string): Config {
   };
 
   const diskR = root.section('disk', true);
-  diskR.only(['device', 'mountpoint', 'fstype', 'options']);
+  diskR.only(['device', 'mountpoint', 'fstype', 'options', 'immutableMountpoint']);
   const disk = {
     device: diskR.absolutePath('device'),
     mountpoint: diskR.absolutePath('mountpoint'),
     fstype: diskR.string('fstype', 'ext4', /^[a-z0-9.]+$/, 'a filesystem type such as ext4 or xfs'),
     options: diskR.string('options', 'defaults', /^[^\s]+$/, 'mount options without spaces'),
+    immutableMountpoint: diskR.boolean('immutableMountpoint', true),
   };
   if (disk.mountpoint === '/') diskR.invalid('mountpoint', 'a directory other than /', '/');
 

@@ -1,9 +1,34 @@
 // The resolved configuration every command works from. The file format (JSON, with defaults)
 // is documented in README "Configuration"; `config/schema.ts` validates it.
 
+/** The shared disk and where it is mounted. */
+export interface DiskConfig {
+  /** the shared block device (matched in mountinfo by major:minor) */
+  device: string;
+  /** where it is mounted; never `/` */
+  mountpoint: string;
+  /** passed to mount(8) as `-t` and `-o` */
+  fstype: string;
+  options: string;
+  /**
+   * Keep the mountpoint directory immutable (`chattr +i`) while the disk is not mounted on it
+   * (default true), as operators of shared-disk pairs do by hand: a mysqld started while the disk
+   * is not mounted — by systemd's `Restart=`, a pending job, an operator — would otherwise create a
+   * fresh, empty datadir on the root filesystem and serve it. Nothing can be created in an immutable
+   * directory, and mounting on it still works. Set at daemon start-up and after every verified
+   * unmount, only while nothing is mounted there; a filesystem without the flag (tmpfs, overlay)
+   * is logged once and otherwise ignored.
+   */
+  immutableMountpoint: boolean;
+}
+
 /** How the agent starts and stops mysqld, and how it asks mysqld whether it answers SQL. */
 export interface MysqldConfig {
-  /** systemd unit to `systemctl start|stop` (e.g. `mariadb.service`); null = spawn `start` ourselves */
+  /**
+   * systemd service to `systemctl start|stop`, always ending in `.service` (`mariadb` is read as
+   * `mariadb.service`); null = spawn `start` ourselves. Its processes are found in its cgroup, so it
+   * must live in `system.slice` (the default for system services).
+   */
   systemdUnit: string | null;
   /** argv spawned detached (new session) to start mysqld; null when `systemdUnit` is used */
   start: string[] | null;
@@ -121,7 +146,7 @@ export interface Config {
   /** cluster name; part of fence identities */
   cluster: string;
   vip: { address: string; prefix: number; interface: string };
-  disk: { device: string; mountpoint: string; fstype: string; options: string };
+  disk: DiskConfig;
   mysqld: MysqldConfig;
   fence: FenceConfig;
   deadlines: Deadlines;

@@ -2,9 +2,13 @@
 // mariadbd/mysqld in this mount namespace whose working directory or command line points into the
 // shared mountpoint (mysqld chdirs to its datadir), or whose command line is exactly our
 // `mysqld.start` (a mysqld we started that has not yet written its pid file or reached its
-// datadir). Processes of another mount namespace — the other node in the lab — are never ours.
+// datadir). Processes of another mount namespace — the other node in the lab — are never ours,
+// except in `mysqld.systemdUnit` mode: there the unit's own processes (its cgroup, see
+// unit-cgroup.ts) called mariadbd/mysqld are ours in whatever namespace they run, because a unit
+// with `ProtectSystem=` (Debian's mariadb.service) runs mysqld in a mount namespace of its own.
 import { readFile } from 'node:fs/promises';
 import { isAlive, isPathUnder, listPids, mountNamespaceOf, ownMountNamespaceSync, readComm, readLinkOrNull } from '../proc.ts';
+import { DEFAULT_CGROUP_ROOT, unitPids } from './unit-cgroup.ts';
 
 export interface MysqldProcesses {
   /** pid read from the pid file, or null (missing, unreadable, not a number) */
@@ -21,14 +25,19 @@ export interface MysqldSelector {
   mountpoint: string;
   /** the configured start argv (`mysqld.start`), or null */
   start: string[] | null;
+  /** the systemd service running mysqld (`mysqld.systemdUnit`, e.g. `mariadb.service`), or null */
+  systemdUnit: string | null;
+  /** where the cgroup filesystem is mounted (default `/sys/fs/cgroup`; tests point it at a fake tree) */
+  cgroupRoot?: string;
 }
 
 /** The selector for a configuration. */
-export const mysqldSelector = (config: { mysqld: { pidFile: string; processNames: string[]; start: string[] | null }; disk: { mountpoint: string } }): MysqldSelector => ({
+export const mysqldSelector = (config: { mysqld: { pidFile: string; processNames: string[]; start: string[] | null; systemdUnit: string | null }; disk: { mountpoint: string } }): MysqldSelector => ({
   pidFile: config.mysqld.pidFile,
   processNames: config.mysqld.processNames,
   mountpoint: config.disk.mountpoint,
   start: config.mysqld.start,
+  systemdUnit: config.mysqld.systemdUnit,
 });
 
 async function readPidFile(pidFile: string): Promise<number | null> {
@@ -57,25 +66,30 @@ async function isOurs(pid: number, selector: MysqldSelector, ownNamespace: strin
   }
 }
 
+/** A live process called one of `processNames`. */
+const isMysqld = (pid: number, selector: MysqldSelector): boolean => {
+  const comm = readComm(pid);
+  return comm !== null && selector.processNames.includes(comm) && isAlive(pid);
+};
+
 /**
- * Lists our live mysqld processes (see the module comment for what "ours" means).
- * Reads the pid file and /proc only; a few milliseconds for a few hundred processes.
+ * Lists our live mysqld processes (see the module comment for what "ours" means): the pid-file
+ * process first, then the unit's (unit mode), then the others found in /proc.
+ * Reads the pid file, the unit's `cgroup.procs` and /proc only — no spawn; a few milliseconds for
+ * a few hundred processes.
  */
 export async function findMysqld(selector: MysqldSelector): Promise<MysqldProcesses> {
   const ownNamespace = ownMountNamespaceSync();
   const pidFilePid = await readPidFile(selector.pidFile);
-  let pidFileAlive = false;
-  if (pidFilePid !== null) {
-    const comm = readComm(pidFilePid);
-    pidFileAlive =
-      comm !== null &&
-      selector.processNames.includes(comm) &&
-      (ownNamespace === null || (mountNamespaceOf(pidFilePid)) === ownNamespace) &&
-      (isAlive(pidFilePid));
-  }
+  const unit = selector.systemdUnit === null ? [] : unitPids(selector.systemdUnit, selector.cgroupRoot ?? DEFAULT_CGROUP_ROOT);
+  const inOurNamespace = (pid: number): boolean => ownNamespace === null || mountNamespaceOf(pid) === ownNamespace;
+  const pidFileAlive = pidFilePid !== null && isMysqld(pidFilePid, selector) && (unit.includes(pidFilePid) || inOurNamespace(pidFilePid));
   const pids = pidFileAlive && pidFilePid !== null ? [pidFilePid] : [];
+  for (const pid of unit) {
+    if (!pids.includes(pid) && isMysqld(pid, selector)) pids.push(pid);
+  }
   for (const pid of listPids()) {
-    if (pid !== pidFilePid && (await isOurs(pid, selector, ownNamespace))) pids.push(pid);
+    if (pid !== pidFilePid && !pids.includes(pid) && (await isOurs(pid, selector, ownNamespace))) pids.push(pid);
   }
   return { pidFilePid, pidFileAlive, pids };
 }

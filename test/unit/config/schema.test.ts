@@ -61,7 +61,7 @@ describe('resolveConfig defaults', () => {
     assert.equal(config.node, 'db1');
     assert.equal(config.cluster, 'fence-agent');
     assert.deepEqual(config.vip, { address: '10.0.0.100', prefix: 32, interface: 'eth0' });
-    assert.deepEqual(config.disk, { device: '/dev/sdb1', mountpoint: '/data', fstype: 'ext4', options: 'defaults' });
+    assert.deepEqual(config.disk, { device: '/dev/sdb1', mountpoint: '/data', fstype: 'ext4', options: 'defaults', immutableMountpoint: true });
     assert.deepEqual(config.mysqld, {
       systemdUnit: 'mariadb.service',
       start: null,
@@ -322,6 +322,26 @@ describe('resolveConfig rejections', () => {
   it('resolveConfig rejects a disk.fstype with capital letters and disk.options with spaces', () => {
     assertRejected(withPatch({ disk: { fstype: 'EXT4' } }), /disk\.fstype: expected a filesystem type such as ext4 or xfs, got "EXT4"/);
     assertRejected(withPatch({ disk: { options: 'rw, noatime' } }), /disk\.options: expected mount options without spaces/);
+  });
+
+  it('resolveConfig keeps disk.immutableMountpoint false when given, and refuses anything but a boolean', () => {
+    assert.equal(resolveConfig(withPatch({ disk: { immutableMountpoint: false } }), CONFIG_PATH).disk.immutableMountpoint, false);
+    assertRejected(withPatch({ disk: { immutableMountpoint: 'no' } }), /disk\.immutableMountpoint: expected true or false, got "no"/);
+  });
+
+  it('resolveConfig reads mysqld.systemdUnit as a service unit name, adding .service as systemctl does', () => {
+    const unit = (systemdUnit: string): string | null => resolveConfig(withPatch({ mysqld: { systemdUnit } }), CONFIG_PATH).mysqld.systemdUnit;
+    assert.equal(unit('mariadb'), 'mariadb.service');
+    assert.equal(unit('mariadb.service'), 'mariadb.service');
+    assert.equal(unit('mariadb@main.service'), 'mariadb@main.service');
+    assert.equal(unit('mysql-8.0'), 'mysql-8.0.service');
+  });
+
+  it('resolveConfig rejects a mysqld.systemdUnit that is not a service, a bare template or not a unit name', () => {
+    assertRejected(withPatch({ mysqld: { systemdUnit: 'mariadb.socket' } }), /mysqld\.systemdUnit: expected a systemd service unit name such as mariadb\.service, got "mariadb\.socket"/);
+    assertRejected(withPatch({ mysqld: { systemdUnit: 'mariadb@.service' } }), /mysqld\.systemdUnit: expected .*a template needs an instance/);
+    assertRejected(withPatch({ mysqld: { systemdUnit: 'system.slice/mariadb.service' } }), /mysqld\.systemdUnit: expected a systemd service unit name/);
+    assertRejected(withPatch({ mysqld: { systemdUnit: 'maria db' } }), /mysqld\.systemdUnit: expected a systemd service unit name/);
   });
 
   it('resolveConfig rejects mysqld with both systemdUnit and start', () => {

@@ -41,17 +41,18 @@ const selector = (patch: Partial<MysqldSelector> = {}): MysqldSelector => ({
   processNames: [NAME],
   mountpoint,
   start: null,
+  systemdUnit: null,
   ...patch,
 });
 
-/** Starts `program args` in `cwd` and waits until /proc shows it under its own name. */
-const start = async (program: string, args: string[], cwd: string, argv0?: string): Promise<number> => {
+/** Starts `program args` in `cwd` and waits until /proc shows it under its own name (or `comm`). */
+const start = async (program: string, args: string[], cwd: string, argv0?: string, comm = path.basename(program)): Promise<number> => {
   const child = spawn(program, args, { cwd, stdio: 'ignore', ...(argv0 === undefined ? {} : { argv0 }) });
   children.push(child);
   await new Promise((resolve, reject) => child.once('spawn', resolve).once('error', reject));
   const pid = child.pid!;
   const deadline = Date.now() + 5000;
-  while (readComm(pid) !== path.basename(program)) {
+  while (readComm(pid) !== comm) {
     if (Date.now() > deadline) throw new Error(`${program} did not start`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -173,8 +174,81 @@ describe('findMysqld', () => {
 
   it('mysqldSelector takes the pid file, names and start command from mysqld and the mountpoint from disk', () => {
     assert.deepEqual(
-      mysqldSelector({ mysqld: { pidFile: '/run/mysqld/mysqld.pid', processNames: ['mariadbd', 'mysqld'], start: null }, disk: { mountpoint: '/data' } }),
-      { pidFile: '/run/mysqld/mysqld.pid', processNames: ['mariadbd', 'mysqld'], mountpoint: '/data', start: null },
+      mysqldSelector({ mysqld: { pidFile: '/run/mysqld/mysqld.pid', processNames: ['mariadbd', 'mysqld'], start: null, systemdUnit: 'mariadb.service' }, disk: { mountpoint: '/data' } }),
+      { pidFile: '/run/mysqld/mysqld.pid', processNames: ['mariadbd', 'mysqld'], mountpoint: '/data', start: null, systemdUnit: 'mariadb.service' },
     );
+  });
+});
+
+describe('findMysqld in systemd unit mode', () => {
+  const UNIT = 'mariadb.service';
+
+  /** A fake cgroup tree whose `system.slice/<UNIT>/cgroup.procs` lists `pids` (cgroup v2 layout by default). */
+  const cgroupRoot = (pids: number[], hierarchy = ''): string => {
+    const root = fresh('cgroup');
+    mkdirSync(path.join(root, hierarchy, 'system.slice', UNIT), { recursive: true });
+    writeFileSync(path.join(root, hierarchy, 'system.slice', UNIT, 'cgroup.procs'), pids.map((pid) => `${pid}\n`).join(''));
+    return root;
+  };
+
+  /** `fake 30` in a mount namespace of its own (as ProtectSystem= runs mysqld), in `cwd`. */
+  const startInOwnNamespace = (cwd: string, seconds = '30'): Promise<number> =>
+    start('unshare', ['--mount', '--propagation', 'private', fake, seconds], cwd, undefined, NAME);
+
+  it('findMysqld takes the unit\'s process called mysqld although it runs in another mount namespace', async () => {
+    const pid = await startInOwnNamespace(path.join(mountpoint, 'mysql'));
+    assert.deepEqual(await findMysqld(selector()), { pidFilePid: null, pidFileAlive: false, pids: [] }, 'without the unit it is not ours');
+    assert.deepEqual(await findMysqld(selector({ systemdUnit: UNIT, cgroupRoot: cgroupRoot([pid]) })), { pidFilePid: null, pidFileAlive: false, pids: [pid] });
+  });
+
+  it('findMysqld takes the unit\'s process wherever its working directory is', async () => {
+    const pid = await startInOwnNamespace(elsewhere);
+    assert.deepEqual(await findMysqld(selector({ systemdUnit: UNIT, cgroupRoot: cgroupRoot([pid]) })), { pidFilePid: null, pidFileAlive: false, pids: [pid] });
+  });
+
+  it('findMysqld ignores the unit\'s processes whose name is not configured (ExecStartPost scripts)', async () => {
+    const other = await start('sleep', ['30'], elsewhere);
+    assert.deepEqual(await findMysqld(selector({ systemdUnit: UNIT, cgroupRoot: cgroupRoot([other]) })), { pidFilePid: null, pidFileAlive: false, pids: [] });
+  });
+
+  it('findMysqld counts the pid-file process in another mount namespace as alive when it is in the unit\'s cgroup, once', async () => {
+    const pid = await startInOwnNamespace(elsewhere);
+    const sel = selector({ systemdUnit: UNIT, cgroupRoot: cgroupRoot([pid]) });
+    writeFileSync(sel.pidFile, `${pid}\n`);
+    assert.deepEqual(await findMysqld(sel), { pidFilePid: pid, pidFileAlive: true, pids: [pid] });
+  });
+
+  it('findMysqld does not count a pid-file process in another mount namespace outside the unit\'s cgroup', async () => {
+    const pid = await startInOwnNamespace(elsewhere);
+    const sel = selector({ systemdUnit: UNIT, cgroupRoot: cgroupRoot([]) });
+    writeFileSync(sel.pidFile, `${pid}\n`);
+    assert.deepEqual(await findMysqld(sel), { pidFilePid: pid, pidFileAlive: false, pids: [] });
+  });
+
+  it('findMysqld reads a missing unit cgroup as a unit without processes, and still finds strays in our namespace', async () => {
+    const stray = await start(fake, ['30'], path.join(mountpoint, 'mysql'));
+    const sel = selector({ systemdUnit: UNIT, cgroupRoot: fresh('no-cgroup') });
+    assert.deepEqual(await findMysqld(sel), { pidFilePid: null, pidFileAlive: false, pids: [stray] });
+  });
+
+  it('findMysqld lists the pid-file process, then the unit\'s, then the strays, each once', async () => {
+    const byPidFile = await startInOwnNamespace(elsewhere);
+    const unitChild = await startInOwnNamespace(elsewhere, '31');
+    const stray = await start(fake, ['32'], path.join(mountpoint, 'mysql'));
+    const inBoth = await start(fake, ['33'], path.join(mountpoint, 'mysql'));
+    const sel = selector({ systemdUnit: UNIT, cgroupRoot: cgroupRoot([unitChild, inBoth, byPidFile]) });
+    writeFileSync(sel.pidFile, `${byPidFile}\n`);
+    const found = await findMysqld(sel);
+    assert.deepEqual(found.pids.slice(0, 3), [byPidFile, unitChild, inBoth]);
+    assert.deepEqual([...found.pids].sort(), [byPidFile, unitChild, stray, inBoth].sort());
+  });
+
+  it('findMysqld skips dead pids listed in the unit\'s cgroup', async () => {
+    assert.deepEqual(await findMysqld(selector({ systemdUnit: UNIT, cgroupRoot: cgroupRoot([deadPid()]) })), { pidFilePid: null, pidFileAlive: false, pids: [] });
+  });
+
+  it('findMysqld reads the unit\'s cgroup in the hybrid layout\'s unified hierarchy', async () => {
+    const pid = await startInOwnNamespace(elsewhere);
+    assert.deepEqual(await findMysqld(selector({ systemdUnit: UNIT, cgroupRoot: cgroupRoot([pid], 'unified') })), { pidFilePid: null, pidFileAlive: false, pids: [pid] });
   });
 });
