@@ -31,13 +31,17 @@ export interface MysqldSelector {
   cgroupRoot?: string;
 }
 
-/** The selector for a configuration. */
-export const mysqldSelector = (config: { mysqld: { pidFile: string; processNames: string[]; start: string[] | null; systemdUnit: string | null }; disk: { mountpoint: string } }): MysqldSelector => ({
+/** The selector for a configuration (`cgroupRoot`: see {@link MysqldSelector}; tests only). */
+export const mysqldSelector = (
+  config: { mysqld: { pidFile: string; processNames: string[]; start: string[] | null; systemdUnit: string | null }; disk: { mountpoint: string } },
+  cgroupRoot?: string,
+): MysqldSelector => ({
   pidFile: config.mysqld.pidFile,
   processNames: config.mysqld.processNames,
   mountpoint: config.disk.mountpoint,
   start: config.mysqld.start,
   systemdUnit: config.mysqld.systemdUnit,
+  ...(cgroupRoot === undefined ? {} : { cgroupRoot }),
 });
 
 async function readPidFile(pidFile: string): Promise<number | null> {

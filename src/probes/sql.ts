@@ -1,4 +1,5 @@
 // "Does mysqld answer SQL?" — one connection over the Unix socket, one query, both bounded.
+// Also "where does it serve from?" (`@@datadir`), asked the same way before a promotion ends.
 import type { MysqldConfig } from '../config/types.ts';
 
 export interface SqlPing {
@@ -13,6 +14,25 @@ export interface SqlPing {
   ageMs: number;
 }
 
+type Connection = Awaited<ReturnType<typeof import('mysql2/promise').createConnection>>;
+
+/** One mysql2 connection over `mysqld.socket` with the health credentials, connectTimeout = `timeoutMs`. */
+async function connect(mysqld: MysqldConfig, timeoutMs: number): Promise<Connection> {
+  const { default: mysql } = await import('mysql2/promise');
+  return mysql.createConnection({
+    socketPath: mysqld.socket,
+    user: mysqld.health.user,
+    ...(mysqld.health.password === null ? {} : { password: mysqld.health.password }),
+    connectTimeout: timeoutMs,
+  });
+}
+
+/** One line for a mysql2 error: `CODE: message`. */
+const sqlError = (error: unknown): string => {
+  const { code, message } = error as { code?: string; message?: string };
+  return code && !message?.includes(code) ? `${code}: ${message}` : (message ?? String(error));
+};
+
 /**
  * Connects with mysql2 over `mysqld.socket` (connectTimeout = `timeoutMs`), runs
  * `mysqld.health.query` with a client-side timeout, and closes. Never throws.
@@ -21,20 +41,35 @@ export interface SqlPing {
 export async function pingSql(mysqld: MysqldConfig, timeoutMs: number): Promise<SqlPing> {
   const started = performance.now();
   const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
-  const { default: mysql } = await import('mysql2/promise');
-  let connection: Awaited<ReturnType<typeof mysql.createConnection>> | undefined;
+  let connection: Connection | undefined;
   try {
-    connection = await mysql.createConnection({
-      socketPath: mysqld.socket,
-      user: mysqld.health.user,
-      ...(mysqld.health.password === null ? {} : { password: mysqld.health.password }),
-      connectTimeout: timeoutMs,
-    });
+    connection = await connect(mysqld, timeoutMs);
     await connection.query({ sql: mysqld.health.query, timeout: Math.max(1, timeoutMs - elapsed()) });
     return { ok: true, latencyMs: elapsed(), error: null, source: 'own', ageMs: 0 };
   } catch (error) {
-    const { code, message } = error as { code?: string; message?: string };
-    return { ok: false, latencyMs: elapsed(), error: code && !message?.includes(code) ? `${code}: ${message}` : (message ?? String(error)), source: 'own', ageMs: 0 };
+    return { ok: false, latencyMs: elapsed(), error: sqlError(error), source: 'own', ageMs: 0 };
+  } finally {
+    connection?.destroy();
+  }
+}
+
+/** What `SELECT @@datadir` returned, or why it could not be asked. */
+export type DatadirAnswer = { ok: true; datadir: string } | { ok: false; error: string };
+
+/**
+ * `SELECT @@datadir` (MariaDB prints it with a trailing slash) over `mysqld.socket`, with the health
+ * ping's credentials and bounds: connectTimeout and the query's own timeout = `timeoutMs`. Never throws.
+ */
+export async function queryDatadir(mysqld: MysqldConfig, timeoutMs: number): Promise<DatadirAnswer> {
+  const started = performance.now();
+  let connection: Connection | undefined;
+  try {
+    connection = await connect(mysqld, timeoutMs);
+    const [rows] = await connection.query({ sql: 'SELECT @@datadir AS datadir', timeout: Math.max(1, timeoutMs - (performance.now() - started)) });
+    const datadir = (rows as Array<{ datadir?: unknown }>)[0]?.datadir;
+    return typeof datadir === 'string' && datadir !== '' ? { ok: true, datadir } : { ok: false, error: `@@datadir came back as ${JSON.stringify(datadir)}` };
+  } catch (error) {
+    return { ok: false, error: sqlError(error) };
   } finally {
     connection?.destroy();
   }
