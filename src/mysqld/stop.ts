@@ -95,7 +95,7 @@ export async function stopMysqld(config: Config, signal: AbortSignal, log: Logge
 
   if (mysqld.systemdUnit !== null) {
     // the unit's SendSIGKILL=no and TimeoutStopSec=900 leave the killing to us; its Restart= would undo it
-    const leftMs = Math.max(0, deadlines.mysqldStopMs - UNIT_VERDICT_MARGIN_MS - (monoNow() - started));
+    const leftMs = Math.max(0, Math.floor(deadlines.mysqldStopMs - UNIT_VERDICT_MARGIN_MS - (monoNow() - started)));
     const bound = AbortSignal.any([signal, AbortSignal.timeout(leftMs)]);
     await ensureUnitInactive(mysqld.systemdUnit, bound, log, async (killSignal) => {
       const left = await ours();
