@@ -11,6 +11,7 @@ import { listenControl } from '../control/server.ts';
 import type { ControlRequest, ControlResponse, DaemonStatus } from '../control/protocol.ts';
 import { FenceAgentError, configError, errorLine } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { protectMountpoint } from '../disk/immutable.ts';
 import { killMysqldNow } from '../mysqld/stop.ts';
 import { observe } from '../probes/observe.ts';
 import { probeMount } from '../probes/mountinfo.ts';
@@ -161,6 +162,7 @@ export class Daemon {
     this.fence.onLost((reason) => this.selfFence(reason));
     this.fence.start();
     await this.retakeFenceIfHoldingDisk();
+    await this.protectMountpoint('start-up');
     if (this.config.keepalived.notifyFifo !== null) {
       this.fifo = await readNotifyFifo(this.config.keepalived.notifyFifo, this.config.keepalived.instance, this.log, (desire) => {
         this.request(desire);
@@ -393,7 +395,18 @@ export class Daemon {
     const line = `${kind}: ${outcome} in ${record.durationMs} ms${record.error ? ` (${record.error})` : ''}`;
     if (outcome === 'ok') log.info({ kind, duration_ms: record.durationMs, outcome }, line);
     else log.error({ kind, duration_ms: record.durationMs, outcome }, line);
+    // the filesystem verified gone (a demotion, a rollback): the empty mountpoint is made immutable again
+    if (!this.diskInUse) await this.protectMountpoint(`after ${kind} ${outcome}`);
     if (this.state.role === 'MASTER') this.startSqlMonitor();
+  }
+
+  /**
+   * `disk.immutableMountpoint`: makes the empty mountpoint immutable unless something is mounted
+   * on it (src/disk/immutable.ts); at start-up and after every transition that leaves the
+   * filesystem verified gone. Never fails the daemon: a filesystem without the flag is a warn line.
+   */
+  private async protectMountpoint(when: string): Promise<void> {
+    await protectMountpoint(this.config, AbortSignal.timeout(5000), this.log.child({ when }));
   }
 
   private keepalivedLeftMaster(): boolean {
