@@ -509,6 +509,8 @@ export class PairLab {
     await sh(['ip', 'netns', 'del', this.lanNetns]);
     await this.disk?.detach();
     const fsck = this.disk === null ? null : await fsckImage(this.disk.image);
+    // the agents keep the empty mountpoint immutable (disk.immutableMountpoint): clear it, or rm fails
+    await sh(['chattr', '-i', this.mountpoint]);
     rmSync(this.dir, { recursive: true, force: true });
     return fsck;
   }

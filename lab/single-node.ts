@@ -8,6 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createLoopDisk, DISK_FSTYPE, type LoopDisk } from './disk.ts';
 import { LabNode } from './node.ts';
+import { sh } from './sh.ts';
 
 export interface SingleNodeLab {
   dir: string;
@@ -115,6 +116,8 @@ export async function createSingleNodeLab(options: SingleNodeOptions = {}): Prom
     watchdog?.stop();
     await node.destroy();
     await disk?.detach();
+    // the agent keeps the empty mountpoint immutable (disk.immutableMountpoint): clear it, or rm fails
+    await sh(['chattr', '-i', mountpoint]);
     rmSync(dir, { recursive: true, force: true });
   };
   try {

@@ -3,7 +3,7 @@
 // own node and tears it down, pass or fail. Runs as root.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { REPO } from '../../lab/node.ts';
@@ -102,6 +102,39 @@ describe('one real node', () => {
     // the disk is mounted only inside the node's own mount namespace
     const host = await sh(['findmnt', '-n', '-S', lab.disk.device]);
     assert.equal(host.stdout.trim(), '', 'the host namespace does not see the mount');
+  });
+
+  test('the daemon keeps the empty mountpoint immutable: set at start-up, the disk still mounts on it, set again after the unmount', async () => {
+    const immutable = async (where: 'host' | 'node'): Promise<boolean> => {
+      const ran = where === 'host' ? await sh(['lsattr', '-d', lab.mountpoint]) : await lab.node.exec(['lsattr', '-d', lab.mountpoint]);
+      assert.equal(ran.exitCode, 0, ran.stderr);
+      return (ran.stdout.split(/\s+/)[0] ?? '').includes('i');
+    };
+    assert.equal(await immutable('host'), false, 'a fresh lab directory');
+    await ensureDaemon();
+    await waitFor('the empty mountpoint immutable after start-up', () => immutable('host'), 10_000, 100);
+    const created = await lab.node.exec(['mkdir', `${lab.mountpoint}/mysql`]);
+    assert.notEqual(created.exitCode, 0, 'nothing can be created in the empty mountpoint');
+    assert.match(created.stderr, /Operation not permitted/);
+
+    await becomeMaster();
+    assert.equal(await mountCount(lab.node, lab.disk.device), 1, 'mounted on the immutable directory');
+    assert.equal((await lab.node.sql('SELECT 1')).stdout.trim(), '1');
+    assert.equal(await immutable('node'), false, 'the mounted filesystem\'s root is left as it is');
+    // clear the flag under the mount (the host sees the directory underneath): the demotion sets it again
+    assert.equal((await sh(['chattr', '-i', lab.mountpoint])).exitCode, 0);
+    assert.equal(await immutable('host'), false);
+
+    await lab.delVip();
+    assert.equal((await lab.node.agent(['notify', 'backup'])).exitCode, 0);
+    await waitHealthy(lab.node, 'BACKUP');
+    assert.equal(await mountCount(lab.node, lab.disk.device), 0);
+    await waitFor('the mountpoint immutable again after the verified unmount', () => immutable('node'), 10_000, 100);
+    assert.match(readFileSync(lab.node.logFile, 'utf8'), /made immutable \(chattr \+i\)/);
+
+    // the lab's cleanup clears the flag, or it could not remove the directory
+    await lab.destroy();
+    assert.equal(existsSync(lab.dir), false, 'the lab directory is gone');
   });
 
   test('a SIGKILLed mysqld makes check exit 1 naming mysqld', async () => {
