@@ -16,8 +16,8 @@ export interface DiskConfig {
    * is not mounted — by systemd's `Restart=`, a pending job, an operator — would otherwise create a
    * fresh, empty datadir on the root filesystem and serve it. Nothing can be created in an immutable
    * directory, and mounting on it still works. Set at daemon start-up and after every verified
-   * unmount, only while nothing is mounted there; a filesystem without the flag (tmpfs, overlay)
-   * is logged once and otherwise ignored.
+   * unmount, only while nothing is mounted there; on a filesystem without the flag (FUSE, NFS,
+   * older tmpfs: "Operation not supported") each attempt is one warn line, never an error.
    */
   immutableMountpoint: boolean;
 }
