@@ -37,6 +37,11 @@ export interface ClusterObserver {
   readonly nodeNames: readonly string[];
   start(): Promise<void>;
   observe(): ClusterObservation;
+  /**
+   * Samples per second the observer really takes of the nodes, when that differs from how often
+   * `observe()` is called (the VM lab's guests stream at their own rate); absent = the monitor's rate
+   */
+  rate?(): number | null;
   stop(): void;
 }
 
@@ -51,6 +56,8 @@ export interface LogLine {
 
 export interface ClusterNode {
   readonly name: string;
+  /** how much slower than the netns lab this node answers and boots (waits are multiplied by it) */
+  readonly timeScale: number;
   /** MariaDB `server_id` of this node (the ledger records it per acknowledgement) */
   readonly serverId: number;
   /** Runs the fence-agent CLI on the node with its configuration. */
@@ -98,6 +105,8 @@ export interface LedgerTarget {
 
 export interface Cluster extends LedgerTarget {
   readonly kind: 'netns' | 'vm';
+  /** how much slower than the netns lab the pair is (a scenario's waits are multiplied by it) */
+  readonly timeScale: number;
   /** true when both nodes and the host share one monotonic clock (the netns lab) */
   readonly sharedClock: boolean;
   readonly nodes: readonly ClusterNode[];

@@ -25,6 +25,7 @@ const tail = (text: string, lines: number): string => text.trimEnd().split('\n')
 /** One netns node as a {@link ClusterNode}. */
 export class NetnsClusterNode implements ClusterNode {
   readonly serverId: number;
+  readonly timeScale = 1;
 
   constructor(
     readonly lab: LabNode,
@@ -123,6 +124,7 @@ export class NetnsClusterNode implements ClusterNode {
 export class NetnsCluster implements Cluster {
   readonly kind = 'netns';
   readonly sharedClock = true;
+  readonly timeScale = 1;
   readonly nodes: readonly NetnsClusterNode[];
 
   private constructor(readonly pair: PairLab) {

@@ -8,29 +8,33 @@
 // fsck. The commit is `git rev-parse --short HEAD`, with `-dirty` for uncommitted changes.
 // Exit 0 when every run passed, 1 when some failed, 2 on bad arguments.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO } from '../lab/node.ts';
 import { NetnsCluster } from '../lab/pair-cluster.ts';
 import { SCENARIOS, scenarioById } from '../lab/scenario/catalog.ts';
-import { runScenario, type Scenario, type ScenarioResult } from '../lab/scenario/harness.ts';
+import { runScenario, type ClusterFactory, type Scenario, type ScenarioResult } from '../lab/scenario/harness.ts';
+import { VmLab } from '../lab/vm/lab.ts';
+import { VmCluster } from '../lab/vm/vm-cluster.ts';
 
-const USAGE = 'usage: npm run soak -- [--lab netns] [--runs N] [--scenario ID]... [--dir DIR] [--report-only]';
+const USAGE = 'usage: npm run soak -- [--lab netns|vm] [--vm-tag T] [--runs N] [--scenario ID]... [--dir DIR] [--report-only]';
 const log = (text: string): void => void process.stderr.write(`${text}\n`);
 
-function parse(): { lab: 'netns'; runs: number; scenarios: Scenario[]; dir: string; reportOnly: boolean } {
-  let values: { lab?: string; runs?: string; scenario?: string[]; dir?: string; 'report-only'?: boolean };
+function parse(): { lab: 'netns' | 'vm'; vmTag: string | null; runs: number; scenarios: Scenario[]; dir: string; reportOnly: boolean } {
+  let values: { lab?: string; 'vm-tag'?: string; runs?: string; scenario?: string[]; dir?: string; 'report-only'?: boolean };
   try {
     ({ values } = parseArgs({
-      options: { lab: { type: 'string' }, runs: { type: 'string' }, scenario: { type: 'string', multiple: true }, dir: { type: 'string' }, 'report-only': { type: 'boolean' } },
+      options: { lab: { type: 'string' }, 'vm-tag': { type: 'string' }, runs: { type: 'string' }, scenario: { type: 'string', multiple: true }, dir: { type: 'string' }, 'report-only': { type: 'boolean' } },
       strict: true,
     }));
   } catch (error) {
     throw new UsageError(`${(error as Error).message}; ${USAGE}`);
   }
   const lab = values.lab ?? 'netns';
-  if (lab !== 'netns') throw new UsageError(`--lab: only netns runs the catalog so far (the VM lab is being built), got "${lab}"; ${USAGE}`);
+  if (lab !== 'netns' && lab !== 'vm') throw new UsageError(`--lab: expected netns or vm, got "${lab}"; ${USAGE}`);
+  if (values['vm-tag'] !== undefined && lab !== 'vm') throw new UsageError(`--vm-tag: only with --lab vm; ${USAGE}`);
   const runs = Number(values.runs ?? 20);
   if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new UsageError(`--runs: expected 1..1000, got "${values.runs}"; ${USAGE}`);
   let scenarios: Scenario[];
@@ -39,7 +43,7 @@ function parse(): { lab: 'netns'; runs: number; scenarios: Scenario[]; dir: stri
   } catch (error) {
     throw new UsageError(`--scenario: ${(error as Error).message}`);
   }
-  return { lab, runs, scenarios: scenarios.filter((s) => s.labs === undefined || s.labs.includes(lab)), dir: path.resolve(values.dir ?? path.join(REPO, 'soak-results')), reportOnly: values['report-only'] === true };
+  return { lab, vmTag: values['vm-tag'] ?? null, runs, scenarios: scenarios.filter((s) => s.labs === undefined || s.labs.includes(lab)), dir: path.resolve(values.dir ?? path.join(REPO, 'soak-results')), reportOnly: values['report-only'] === true };
 }
 
 class UsageError extends Error {}
@@ -126,15 +130,25 @@ async function main(): Promise<number> {
   const commit = commitId();
   const base = path.join(options.dir, commit, options.lab);
   if (!options.reportOnly) {
+    // the VM lab: booted once for the whole soak (each scenario gets a freshly restarted pair on
+    // it, lab/vm/vm-cluster.ts), or an existing one (`--vm-tag`, left up afterwards)
+    let vmLab: VmLab | null = null;
+    const ownVmLab = options.lab === 'vm' && options.vmTag === null;
+    if (options.lab === 'vm') vmLab = options.vmTag !== null ? VmLab.load(options.vmTag) : (await VmLab.up({ tag: `soak${process.pid % 100000}`, log })).lab;
+    const factory: ClusterFactory = vmLab === null ? (o) => NetnsCluster.up(o) : (o) => VmCluster.fresh(vmLab, { ...o, dir: mkdtempSync(path.join(os.tmpdir(), 'fa-vm-scenario-')), log });
+    try {
     for (let run = 1; run <= options.runs; run++) {
       for (const scenario of options.scenarios) {
         const file = path.join(base, scenario.id, `${run}.json`);
         if (existsSync(file)) continue; // resumed: done before
         log(`soak ${commit} ${options.lab}: ${scenario.id} run ${run} of ${options.runs}`);
-        const result = await runScenario(scenario, (o) => NetnsCluster.up(o));
+        const result = await runScenario(scenario, factory, options.lab);
         writeJson(file, result);
         log(`  ${result.passed ? 'passed' : `FAILED: ${(result.error ?? '').split('\n')[0] ?? ''}`} in ${(result.durationMs / 1000).toFixed(1)} s`);
       }
+    }
+    } finally {
+      if (vmLab !== null && ownVmLab) await VmLab.down(vmLab.state.tag, log);
     }
   }
   const { markdown, all } = report(base, options.scenarios, commit, options.lab);

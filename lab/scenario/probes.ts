@@ -36,7 +36,7 @@ export async function waitHealthy(node: ClusterNode, role: 'MASTER' | 'BACKUP', 
         last = await check(node);
         return isHealthy(last, role) ? last : null;
       },
-      timeoutMs,
+      timeoutMs * node.timeScale,
       150,
     );
   } catch (error) {
@@ -57,7 +57,7 @@ export async function waitMaster(cluster: Cluster, node?: ClusterNode, timeoutMs
         last = `${holder.name}: ${result.line}`;
         return isHealthy(result, 'MASTER') ? holder : null;
       },
-      timeoutMs,
+      timeoutMs * cluster.timeScale,
       100,
     );
   } catch (error) {
@@ -74,7 +74,7 @@ export async function waitIdle(node: ClusterNode, timeoutMs = 60_000): Promise<S
       const { report } = await status(node);
       return report.daemon.alive && report.daemon.queue.length === 0 && report.daemon.transition === null ? report : null;
     },
-    timeoutMs,
+    timeoutMs * node.timeScale,
     150,
   );
 }

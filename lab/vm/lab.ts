@@ -15,7 +15,7 @@ import { ensureImage, type GuestImage, type ImageOptions } from './image.ts';
 import { createNetwork, destroyNetwork, namespaces, netnsExists, STORAGE_SERVER_IP, vmAddresses, CLUSTER_SUBNET, PREFIX } from './net.ts';
 import { isGanesha, LEASE_EXPORT, startGanesha, stopGanesha, freezeGanesha, thawGanesha } from './nfs.ts';
 import { createOverlay, detectAccel, isQemu, monitorCommand, startVm, stopVm, type VmSpec } from './qemu.ts';
-import { sshOk, sshRun, type SshTarget } from './ssh.ts';
+import { closeSharedConnection, sshOk, sshRun, type SshTarget } from './ssh.ts';
 import { labDirs, readState, writeState, type VmLabState, type VmState } from './state.ts';
 import { freeControlPort, ISCSI_PORT, recreateLun, startTgt, stopTgt, TARGET_IQN } from './tgt.ts';
 
@@ -61,7 +61,7 @@ export class VmNode {
 
   /** How to reach the guest over ssh (from the lab's namespace). */
   get ssh(): SshTarget {
-    return { netns: this.lab.state.netns.lab, port: this.vm.sshPort, key: this.lab.state.image.sshKey };
+    return { netns: this.lab.state.netns.lab, port: this.vm.sshPort, key: this.lab.state.image.sshKey, control: path.join(this.lab.state.runDir, `${this.name}.ssh`) };
   }
 
   /** Runs a shell command line (or an argv) in the guest as root. Exit 255: ssh failed. */
@@ -130,6 +130,38 @@ export class VmNode {
       }
       await delay(1000);
     }
+  }
+
+  /** Pulls the plug (QEMU `quit`): the guest is gone at once, nothing flushed. Idempotent. */
+  async powerOff(): Promise<void> {
+    await stopVm(this.vm.pid, this.vm);
+    await closeSharedConnection(this.ssh);
+  }
+
+  /**
+   * Starts a powered-off VM again from its overlay (a cold boot) and waits for ssh and its
+   * storage; resolves with the ms from QEMU start to the storage ready.
+   * @throws when the VM runs already, its start spec is unknown, or it does not come up in `timeoutMs`
+   */
+  async powerOn(timeoutMs = 300_000): Promise<number> {
+    if (this.running) throw new Error(`${this.name} is running already`);
+    const spec = this.vm.spec;
+    if (spec === undefined) throw new Error(`${this.name}: the lab's state has no QEMU spec to start it from`);
+    await closeSharedConnection(this.ssh);
+    const started = Date.now();
+    this.vm.pid = await startVm(this.lab.state.netns.lab, spec);
+    writeState(this.lab.state);
+    await this.waitSsh(started, timeoutMs);
+    return this.waitStorage(started, 120_000);
+  }
+
+  /** Pauses the whole VM (QEMU `stop`: its vCPU, clocks and watchdog stop with it). */
+  async pause(): Promise<void> {
+    await this.monitor('stop');
+  }
+
+  async resume(): Promise<void> {
+    await this.monitor('cont');
   }
 
   /** What the guest sees (lab/vm/facts.ts). */
@@ -289,6 +321,7 @@ export class VmLab {
           hosts,
         },
       };
+      vm.spec = spec;
       starts[name] = Date.now();
       vm.pid = await startVm(state.netns.lab, spec);
       writeState(state);

@@ -4,6 +4,7 @@
 // export) live in `/var/tmp/fence-agent-vmlab/<tag>/`, its sockets and pid files in the run dir.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { VmSpec } from './qemu.ts';
 
 export const VMLAB_RUN = process.env.FENCE_AGENT_VMLAB_RUN ?? '/run/fence-agent-vmlab';
 export const VMLAB_WORK = process.env.FENCE_AGENT_VMLAB_WORK ?? '/var/tmp/fence-agent-vmlab';
@@ -19,6 +20,8 @@ export interface VmState {
   monitor: string;
   overlay: string;
   console: string;
+  /** how QEMU was started (lab/vm/qemu.ts), so that a powered-off VM can be started again */
+  spec?: VmSpec;
 }
 
 export interface VmLabState {

@@ -1,0 +1,135 @@
+// The pair in the two-VM lab, set up as an operator would on two servers: the agent's
+// configuration in /etc/fence-agent/config.json, keepalived.conf generated *in the guest* by the
+// agent's own `fence-agent config keepalived`, keepalived and fence-agent as systemd services,
+// MariaDB through Debian's stock mariadb.service (started only by the agent). Between scenarios
+// the pair is stopped and cleaned the way an operator would take it down — keepalived first
+// (its STOP notify demotes a MASTER), then the agent, then whatever a failed scenario left —
+// so one booted lab serves every scenario (a fresh boot of both VMs costs minutes under TCG).
+import { sh } from '../sh.ts';
+import { GUEST_CONFIG_PATH, vmAgentConfig } from './agent.ts';
+import { vmAddresses, VIP } from './net.ts';
+import { GUEST_SAMPLER_PATH, SAMPLER_SCRIPT } from './sampler.ts';
+import type { VmNode } from './lab.ts';
+
+/** keepalived's priority per VM id: node1 wins the first election. */
+export const priorityOf = (id: number): number => (id === 1 ? 150 : 100);
+/** The agent command keepalived runs (the image's node and the installed agent; root-owned paths). */
+export const GUEST_AGENT_COMMAND = '/usr/local/bin/node /opt/fence-agent/dist/cli.cjs';
+/** The agent's log in the guest (pino JSON lines). */
+export const GUEST_AGENT_LOG = '/var/log/fence-agent.log';
+/** The agent's state directory in the guest (defaults of the configuration). */
+export const GUEST_STATE_DIR = '/var/lib/fence-agent';
+export const GUEST_RUN_DIR = '/run/fence-agent';
+/** The shared disk in the guests. */
+export const GUEST_DEVICE = '/dev/sdb1';
+export const GUEST_MOUNTPOINT = '/data';
+
+export interface VmPairOptions {
+  /** `mysqld.restartAttempts` (default 0: a dead mysqld fails over) */
+  mysqldRestartAttempts?: number;
+  /** run with the guest's watchdog (default true); false = `fence.allowNoWatchdog` */
+  watchdog?: boolean;
+}
+
+/** The agent configuration of VM `name` for a scenario. */
+export function pairConfig(name: string, options: VmPairOptions = {}): Record<string, unknown> {
+  const base = vmAgentConfig(name) as { fence: Record<string, unknown>; mysqld: Record<string, unknown>; keepalived: Record<string, unknown> } & Record<string, unknown>;
+  const fence = { ...base.fence };
+  if (options.watchdog === false) {
+    delete fence.watchdog;
+    fence.allowNoWatchdog = true;
+  }
+  return {
+    ...base,
+    fence,
+    mysqld: { ...base.mysqld, restartAttempts: options.mysqldRestartAttempts ?? 0 },
+    // keepalived's check is a Node start under TCG (~0.8 s of a guest's one vCPU idle, over 2 s
+    // while mysqld recovers): twice the production interval and timeout (issue 8: VM deadlines at
+    // most 2× the defaults); check's own deadline below keepalived's timeout (relation (e))
+    keepalived: { ...base.keepalived, notifyFifo: `${GUEST_RUN_DIR}/keepalived.fifo`, checkIntervalMs: 4000, checkTimeoutMs: 4000 },
+    deadlines: { ...((base.deadlines) ?? {}), checkMs: 3000 },
+  };
+}
+
+/** A shell command writing `text` to `file` (mode 0600, root's; base64 on the command line). */
+const writeFile = (file: string, text: string, mode = '0600'): string =>
+  `install -d -m 0755 "$(dirname ${file})" && echo ${Buffer.from(text).toString('base64')} | base64 -d > ${file}.new && chmod ${mode} ${file}.new && mv ${file}.new ${file}`;
+
+/**
+ * Writes the node's configuration for a scenario, generates its keepalived.conf with the agent
+ * (`fence-agent config keepalived`), installs the monitor's sampler, and checks the configuration
+ * (`fence-agent config check`).
+ * @throws when a step fails in the guest (its output in the message)
+ */
+export async function configureNode(node: VmNode, peers: readonly VmNode[], options: VmPairOptions = {}): Promise<void> {
+  const own = vmAddresses(node.id);
+  const keepalivedFlags = [
+    '--interface eth1',
+    '--router-id 51',
+    `--priority ${priorityOf(node.id)}`,
+    '--advert-ms 1000',
+    `--src ${own.cluster}`,
+    ...peers.filter((peer) => peer.id !== node.id).map((peer) => `--peer ${vmAddresses(peer.id).cluster}`),
+    '--garp-refresh 2',
+    `--agent-command '${GUEST_AGENT_COMMAND}'`,
+  ].join(' ');
+  const script = [
+    'set -e',
+    writeFile(GUEST_CONFIG_PATH, `${JSON.stringify(pairConfig(node.name, options), null, 2)}\n`),
+    writeFile(GUEST_SAMPLER_PATH, SAMPLER_SCRIPT, '0644'),
+    `/usr/local/bin/fence-agent config keepalived ${keepalivedFlags} > /etc/keepalived/keepalived.conf.new`,
+    'mv /etc/keepalived/keepalived.conf.new /etc/keepalived/keepalived.conf',
+    '/usr/local/bin/fence-agent config check >/dev/null',
+    // as on a real server: both start at boot (fence-agent first), so a node that was reset or
+    // powered off rejoins on its own
+    'systemctl enable -q fence-agent.service keepalived.service',
+  ].join('\n');
+  await node.ok(script, { timeoutMs: 120_000 });
+}
+
+/**
+ * Stops the pair's services on the node as an operator would and removes what a scenario left:
+ * keepalived (a MASTER's STOP notify demotes it), the agent (a daemon still holding the disk
+ * demotes on SIGTERM), then mariadb.service, any mysqld and mount left, the agent's state, run
+ * files and log. The watchdog: a daemon that exits armed gets the VM reset — the caller waits for
+ * the VM to answer again. Resolves with what had to be cleaned by force (empty = a clean stop).
+ */
+export async function stopNode(node: VmNode): Promise<string[]> {
+  const script = [
+    'forced=""',
+    'systemctl stop keepalived.service 2>/dev/null || true',
+    'timeout 150 systemctl stop fence-agent.service 2>/dev/null || forced="$forced fence-agent-stop"',
+    'systemctl kill -s SIGKILL fence-agent.service 2>/dev/null || true',
+    'if systemctl is-active -q mariadb.service; then forced="$forced mariadb.service"; fi',
+    'systemctl stop mariadb.service 2>/dev/null || true',
+    'if pgrep -x mariadbd >/dev/null; then forced="$forced mariadbd"; pkill -9 -x mariadbd; sleep 1; fi',
+    'systemctl reset-failed mariadb.service fence-agent.service keepalived.service 2>/dev/null || true',
+    `if grep -q ' ${GUEST_DEVICE} ' /proc/1/mountinfo; then forced="$forced mount"; umount -l ${GUEST_MOUNTPOINT} 2>/dev/null || true; fi`,
+    `ip -4 addr del ${VIP}/24 dev eth1 2>/dev/null && forced="$forced vip" || true`,
+    `rm -rf ${GUEST_STATE_DIR} ${GUEST_RUN_DIR}`,
+    `: > ${GUEST_AGENT_LOG}`,
+    'echo "forced:$forced"',
+  ].join('\n');
+  const out = await node.ok(script, { timeoutMs: 240_000 });
+  const forced = /forced:(.*)/.exec(out)?.[1]?.trim() ?? '';
+  return forced === '' ? [] : forced.split(/\s+/);
+}
+
+/** Starts the agent, then keepalived (as systemd orders them at boot), on the node. */
+export async function startNode(node: VmNode): Promise<void> {
+  await node.ok('systemctl start fence-agent.service && systemctl start keepalived.service', { timeoutMs: 120_000 });
+}
+
+/** `fsck -n` of partition 1 of the LUN file (read-only loop device; run only with the disk mounted nowhere). */
+export async function fsckLun(lun: string): Promise<{ clean: boolean; output: string }> {
+  const attach = await sh(['losetup', '--find', '--show', '--read-only', '--partscan', lun]);
+  if (attach.exitCode !== 0) return { clean: false, output: `losetup: ${attach.stderr.trim()}` };
+  const loop = attach.stdout.trim();
+  try {
+    for (let i = 0; i < 50 && (await sh(['test', '-b', `${loop}p1`])).exitCode !== 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    const ran = await sh(['fsck.ext4', '-n', '-f', `${loop}p1`], { timeoutMs: 120_000 });
+    return { clean: ran.exitCode === 0, output: `${ran.stdout}${ran.stderr}` };
+  } finally {
+    await sh(['losetup', '-d', loop]);
+  }
+}

@@ -1,0 +1,202 @@
+// What the invariant monitor sees of a VM: one long-lived sampler process per guest (the script
+// below, run by the guest's node over one ssh session), streaming a JSON line per sample —
+// whether the shared device is mounted in the root mount namespace, whether its superblock is
+// alive (/sys/fs/ext4/<kname>: a lazily unmounted filesystem still held open counts), the VIP on
+// the cluster interface (/proc/net/fib_trie), how many mysqld processes run — with the guest's
+// boot id. Reading /proc and /sys only: no process spawned per sample, and never a read of the
+// lease storage (which a scenario may hang). The host side keeps the last sample of each guest,
+// reconnects after a reboot, and reports the rate actually received.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { monoNow } from '../../src/clock.ts';
+import { sshArgv, type SshTarget } from './ssh.ts';
+
+/** Where the sampler script lives in the guest (installed by lab/vm/pair.ts). */
+export const GUEST_SAMPLER_PATH = '/opt/vmlab/sampler.cjs';
+
+/**
+ * The guest side: `node sampler.cjs INTERVAL_MS DEVICE_KNAME VIP` prints one line per interval:
+ * `{"b":BOOT_ID,"t":MONO_MS,"m":MOUNTED,"s":SUPERBLOCK,"v":VIP,"d":MYSQLD}`.
+ */
+export const SAMPLER_SCRIPT = `'use strict';
+// fence-agent two-VM lab: the invariant monitor's sampler (lab/vm/sampler.ts)
+const fs = require('fs');
+const [intervalMs, kname, vip] = process.argv.slice(2);
+const device = '/dev/' + kname;
+const boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+const read = (file) => { try { return fs.readFileSync(file, 'utf8'); } catch { return ''; } };
+function mounted() {
+  for (const line of read('/proc/1/mountinfo').split('\\n')) {
+    const fields = line.split(' ');
+    const dash = fields.indexOf('-');
+    if (dash > 0 && fields[dash + 2] === device) return true;
+  }
+  return false;
+}
+function vipLocal() {
+  const lines = read('/proc/net/fib_trie').split('\\n');
+  for (let i = 0; i < lines.length - 1; i++) {
+    if (lines[i].trim() === '|-- ' + vip && lines[i + 1].includes('/32 host LOCAL')) return true;
+  }
+  return false;
+}
+function mysqld() {
+  let count = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (entry.charCodeAt(0) > 57) continue;
+    const comm = read('/proc/' + entry + '/comm').trim();
+    if (comm === 'mariadbd' || comm === 'mysqld') count++;
+  }
+  return count;
+}
+function sample() {
+  const line = JSON.stringify({ b: boot, t: Math.round(performance.now() + 0), m: mounted(), s: fs.existsSync('/sys/fs/ext4/' + kname), v: vipLocal(), d: mysqld() });
+  process.stdout.write(line + '\\n');
+}
+process.stdout.on('error', () => process.exit(0));
+sample();
+setInterval(sample, Number(intervalMs));
+`;
+
+/** One sample as the guest sent it. */
+export interface GuestSample {
+  /** the guest's boot id */
+  b: string;
+  /** the sampler's own clock, ms */
+  t: number;
+  /** the shared device in the root namespace's mountinfo */
+  m: boolean;
+  /** its superblock alive */
+  s: boolean;
+  /** the VIP a local address */
+  v: boolean;
+  /** mysqld processes */
+  d: number;
+}
+
+/** Parses one sampler line. @returns null for anything that is not a complete sample */
+export function parseSample(line: string): GuestSample | null {
+  try {
+    const value = JSON.parse(line) as Partial<GuestSample>;
+    if (typeof value.b !== 'string' || typeof value.m !== 'boolean' || typeof value.s !== 'boolean' || typeof value.v !== 'boolean' || typeof value.d !== 'number') return null;
+    return value as GuestSample;
+  } catch {
+    return null;
+  }
+}
+
+export interface SamplerOptions {
+  target: SshTarget;
+  /** the shared device's kernel name in the guest (`sdb1`) */
+  kname: string;
+  vip: string;
+  /** sampling period in the guest, ms (default 100: 10 Hz) */
+  intervalMs?: number;
+  /** called when a sample arrives with a boot id other than the previous one (a reboot) */
+  onBoot?: (bootId: string, previous: string | null, atMono: number) => void;
+}
+
+/** The host side of one guest's sampler: keeps it running (reconnecting after a reboot) and the last sample. */
+export class Sampler {
+  /** the last sample and the host's monotonic time it arrived, or null */
+  last: { sample: GuestSample; atMono: number } | null = null;
+  /** whether a sampler session is connected and has sent a sample */
+  connected = false;
+  /** samples received, and the ms spent connected, since {@link resetRate} */
+  private received = 0;
+  private connectedMs = 0;
+  private connectedSince: number | null = null;
+  private child: ChildProcess | null = null;
+  private running = false;
+  private retry: NodeJS.Timeout | null = null;
+  private bootId: string | null = null;
+
+  constructor(private readonly options: SamplerOptions) {}
+
+  /** Starts (or keeps) the sampler session; resolves once a first sample arrived or `timeoutMs` passed. */
+  async start(timeoutMs = 30_000): Promise<void> {
+    if (!this.running) {
+      this.running = true;
+      this.connect();
+    }
+    const deadline = monoNow() + timeoutMs;
+    while (!this.connected && monoNow() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
+  private connect(): void {
+    if (!this.running) return;
+    const { target, kname, vip, intervalMs = 100 } = this.options;
+    const [file, ...args] = sshArgv(target, ['/usr/local/bin/node', GUEST_SAMPLER_PATH, String(intervalMs), kname, vip], { connectTimeoutS: 5 });
+    const child = spawn(file as string, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    this.child = child;
+    let buffer = '';
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      buffer += chunk;
+      let newline = buffer.indexOf('\n');
+      while (newline !== -1) {
+        const sample = parseSample(buffer.slice(0, newline));
+        buffer = buffer.slice(newline + 1);
+        newline = buffer.indexOf('\n');
+        if (sample === null) continue;
+        const now = monoNow();
+        if (!this.connected) {
+          this.connected = true;
+          this.connectedSince = now;
+        }
+        if (sample.b !== this.bootId) {
+          const previous = this.bootId;
+          this.bootId = sample.b;
+          this.options.onBoot?.(sample.b, previous, now);
+        }
+        this.received++;
+        this.last = { sample, atMono: now };
+      }
+    });
+    const ended = (): void => {
+      if (this.child !== child) return;
+      this.child = null;
+      this.disconnect();
+      if (this.running) this.retry = setTimeout(() => this.connect(), 1000);
+    };
+    child.on('close', ended);
+    child.on('error', ended);
+  }
+
+  private disconnect(): void {
+    if (this.connectedSince !== null) this.connectedMs += monoNow() - this.connectedSince;
+    this.connectedSince = null;
+    this.connected = false;
+  }
+
+  /** Ms since the last sample arrived (Infinity when none did). */
+  ageMs(): number {
+    return this.last === null ? Infinity : monoNow() - this.last.atMono;
+  }
+
+  /** Forgets the last sample (after a power-off: nothing of the old boot is current). */
+  forget(): void {
+    this.last = null;
+  }
+
+  /** Restarts the rate count (the monitor's window). */
+  resetRate(): void {
+    this.received = 0;
+    this.connectedMs = 0;
+    if (this.connectedSince !== null) this.connectedSince = monoNow();
+  }
+
+  /** Samples per second received while connected since {@link resetRate}, or null with < 5 s connected. */
+  rate(): number | null {
+    const ms = this.connectedMs + (this.connectedSince === null ? 0 : monoNow() - this.connectedSince);
+    return ms < 5000 ? null : (this.received * 1000) / ms;
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.retry !== null) clearTimeout(this.retry);
+    this.retry = null;
+    this.child?.kill('SIGKILL');
+    this.child = null;
+    this.disconnect();
+  }
+}

@@ -1,0 +1,517 @@
+// The two-VM lab (lab/vm/lab.ts) behind the scenario layer's interfaces (lab/cluster.ts): each
+// node is a QEMU guest reached over ssh (one shared connection per guest), the monitor reads each
+// guest through its long-lived sampler (lab/vm/sampler.ts), the lease holder from the lease file
+// on the host side of the NFS export, watchdog resets from the guest's serial console (softdog
+// prints "Initiating system reboot") or, failing that, a boot id that changed unasked.
+//
+// One booted lab serves many scenarios: `VmCluster.fresh` stops and cleans the pair, writes the
+// scenario's configuration and starts it again (lab/vm/pair.ts); `destroy` stops it and runs
+// `fsck -n` on the LUN, leaving the VMs up for the next scenario. `VmLab.down` ends the lab.
+import { closeSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { monoNow } from '../../src/clock.ts';
+import type { AgentState } from '../../src/state.ts';
+import type { Cluster, ClusterNode, ClusterObservation, ClusterObserver, LogLine, NodeSample } from '../cluster.ts';
+import { leaseHolderFrom } from '../monitor.ts';
+import { sh, shOk, type Ran } from '../sh.ts';
+import { delay, waitFor } from '../wait.ts';
+import { check, isHealthy } from '../scenario/probes.ts';
+import type { VmLab, VmNode } from './lab.ts';
+import { STORAGE_SERVER_IP, vmAddresses, VIP } from './net.ts';
+import { configureNode, fsckLun, GUEST_AGENT_LOG, GUEST_MOUNTPOINT, GUEST_STATE_DIR, startNode, stopNode, type VmPairOptions } from './pair.ts';
+import { Sampler } from './sampler.ts';
+import { shellQuote } from './ssh.ts';
+
+/** The lease file's name in the export (agent.ts GUEST_LEASE_PATH is /mnt/lease/<this>). */
+const LEASE_FILE = 'vmlab.lease';
+/** Routing table of the lab namespace used to black-hole one VM's NFS traffic. */
+const BLACKHOLE_TABLE = 100;
+/** What a guest kernel prints on its console when its watchdog fires. */
+const WATCHDOG_LINE = /softdog: Initiating system reboot|watchdog: watchdog\d+: watchdog did not stop|i6300esb.*(reset|expired)/i;
+
+const DOWN: NodeSample = { down: true, mounted: false, superblock: false, vip: false, mysqld: 0 };
+
+interface Fire {
+  mono: number;
+  at: string;
+  why?: string;
+}
+
+/** Follows a VM's serial console file for watchdog messages. */
+class ConsoleWatch {
+  private offset: number;
+  private timer: NodeJS.Timeout;
+  private partial = '';
+  readonly fires: Fire[] = [];
+
+  constructor(private readonly file: string) {
+    this.offset = this.size();
+    this.timer = setInterval(() => this.poll(), 100);
+  }
+
+  private size(): number {
+    try {
+      return statSync(this.file).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  poll(): void {
+    const size = this.size();
+    if (size < this.offset) this.offset = 0;
+    if (size === this.offset) return;
+    const fd = openSync(this.file, 'r');
+    try {
+      const buffer = Buffer.alloc(size - this.offset);
+      readSync(fd, buffer, 0, buffer.length, this.offset);
+      this.offset = size;
+      const lines = (this.partial + buffer.toString('utf8')).split('\n');
+      this.partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (WATCHDOG_LINE.test(line)) this.fires.push({ mono: monoNow(), at: new Date().toISOString(), why: line.trim() });
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.poll();
+  }
+}
+
+/** One lab VM as a {@link ClusterNode}. */
+export class VmClusterNode implements ClusterNode {
+  readonly timeScale = 2;
+  readonly sampler: Sampler;
+  readonly console: ConsoleWatch;
+  /** boot-id changes nobody asked for (not a power cycle by the lab), with the host's time */
+  readonly unaskedBoots: Fire[] = [];
+  /** set while the lab itself power-cycles the VM */
+  expectingBoot = false;
+
+  constructor(readonly vm: VmNode) {
+    this.sampler = new Sampler({
+      target: vm.ssh,
+      kname: 'sdb1',
+      vip: VIP,
+      onBoot: (bootId, previous, atMono) => {
+        if (previous === null) return;
+        if (this.expectingBoot) {
+          this.expectingBoot = false;
+          return;
+        }
+        this.unaskedBoots.push({ mono: this.sampler.last?.atMono ?? atMono, at: new Date().toISOString(), why: `boot id ${previous.slice(0, 8)} → ${bootId.slice(0, 8)}` });
+      },
+    });
+    this.console = new ConsoleWatch(vm.vm.console);
+  }
+
+  get name(): string {
+    return this.vm.name;
+  }
+
+  get serverId(): number {
+    return this.vm.id;
+  }
+
+  agent(args: readonly string[]): Promise<Ran> {
+    return this.vm.run(['/usr/local/bin/fence-agent', ...args], { timeoutMs: 60_000 });
+  }
+
+  sql(query: string): Promise<Ran> {
+    return this.vm.run(['mariadb', '-N', '-B', '-e', query], { timeoutMs: 60_000 });
+  }
+
+  async state(): Promise<AgentState | null> {
+    const ran = await this.vm.run(`cat ${GUEST_STATE_DIR}/state.json 2>/dev/null`, { timeoutMs: 30_000 });
+    if (ran.exitCode !== 0 || ran.stdout.trim() === '') return null;
+    try {
+      return JSON.parse(ran.stdout) as AgentState;
+    } catch {
+      return null;
+    }
+  }
+
+  async logLines(pattern?: RegExp): Promise<LogLine[]> {
+    const ran = await this.vm.run(`cat ${GUEST_AGENT_LOG} 2>/dev/null`, { timeoutMs: 30_000 });
+    const lines: LogLine[] = [];
+    for (const line of ran.stdout.split('\n')) {
+      if (!line.startsWith('{')) continue;
+      try {
+        const parsed = JSON.parse(line) as LogLine;
+        if (pattern === undefined || pattern.test(parsed.msg)) lines.push(parsed);
+      } catch {
+        // a line being written
+      }
+    }
+    return lines;
+  }
+
+  async logTail(lines: number): Promise<string> {
+    const ran = await this.vm.run(
+      `echo "--- ${this.name} agent log"; grep -v '"cmd":"check"' ${GUEST_AGENT_LOG} 2>/dev/null | tail -n ${lines}; echo "--- ${this.name} keepalived"; journalctl -b -u keepalived --no-pager -n 12 -o short-monotonic 2>/dev/null; echo "--- ${this.name} mariadb"; journalctl -b -u mariadb --no-pager -n 6 -o short-monotonic 2>/dev/null`,
+      { timeoutMs: 20_000 },
+    ).catch((error: Error) => ({ exitCode: -1, stdout: '', stderr: error.message }));
+    return ran.exitCode === 0 ? ran.stdout.trimEnd() : `--- ${this.name}: no log (${ran.stderr.trim() || `exit ${ran.exitCode}`})\n${this.vm.consoleTail(6)}`;
+  }
+
+  async daemonPids(): Promise<number[]> {
+    const out = await this.vm.ok('systemctl show -p MainPID --value fence-agent.service', { timeoutMs: 30_000 });
+    const pid = Number(out.trim());
+    return pid > 0 ? [pid] : [];
+  }
+
+  async mysqldPids(): Promise<number[]> {
+    const ran = await this.vm.run('pgrep -x mariadbd || pgrep -x mysqld', { timeoutMs: 30_000 });
+    return ran.stdout.split('\n').filter(Boolean).map(Number);
+  }
+
+  async signal(pid: number, signalName: NodeJS.Signals): Promise<void> {
+    await this.vm.ok(['kill', `-${signalName.replace(/^SIG/, '')}`, String(pid)], { timeoutMs: 30_000 });
+  }
+
+  async mountCount(): Promise<number> {
+    const out = await this.vm.ok("grep -c ' /dev/sdb1 ' /proc/1/mountinfo || true", { timeoutMs: 30_000 });
+    return Number(out.trim()) || 0;
+  }
+
+  async startDaemon(): Promise<void> {
+    await this.vm.ok('systemctl start fence-agent.service', { timeoutMs: 60_000 });
+    await waitFor(`daemon listening on ${this.name}`, async () => (await this.agent(['status', '--json'])).stdout.includes('"alive":true'), 60_000, 500);
+  }
+
+  async holdFileOpen(file: string): Promise<{ exited: Promise<NodeJS.Signals | null> }> {
+    // the outer shell reports how the holder ended (128 + signal number)
+    const ran = this.vm.run(`sh -c ${shellQuote(`exec 3<${file}; trap '' TERM; exec sleep 1000`)}; echo "holder-exit $?"`, { timeoutMs: 600_000 });
+    const exited = ran.then((result) => {
+      const code = Number(/holder-exit (\d+)/.exec(result.stdout)?.[1] ?? -1);
+      return code === 137 ? 'SIGKILL' : code === 143 ? 'SIGTERM' : null;
+    });
+    await waitFor(`a process holding ${file} on ${this.name}`, async () => (await this.vm.run('pgrep -x sleep', { timeoutMs: 20_000 })).exitCode === 0, 30_000, 300);
+    return { exited };
+  }
+
+  async notifyHeldBack(args: readonly string[]): Promise<{ release(): Promise<number | null> }> {
+    const line = ['/usr/local/bin/fence-agent', 'notify', ...args].map(shellQuote).join(' ');
+    const ran = this.vm.run(`${line} & pid=$!; kill -STOP $pid; echo "held $pid" > /run/vmlab-held; wait $pid; echo "notify-exit $?"`, { timeoutMs: 300_000 });
+    const pid = await waitFor('the held-back notify', async () => /held (\d+)/.exec((await this.vm.run('cat /run/vmlab-held 2>/dev/null; rm -f /run/vmlab-held')).stdout)?.[1], 30_000, 200);
+    return {
+      release: async () => {
+        await this.vm.ok(['kill', '-CONT', pid]);
+        const result = await ran;
+        const code = /notify-exit (\d+)/.exec(result.stdout)?.[1];
+        return code === undefined ? null : Number(code);
+      },
+    };
+  }
+}
+
+/** The samplers of both guests and the lease file, as the invariant monitor's observer. */
+class VmObserver implements ClusterObserver {
+  constructor(private readonly cluster: VmCluster) {}
+
+  get nodeNames(): readonly string[] {
+    return this.cluster.nodes.map((n) => n.name);
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.cluster.nodes.map((n) => n.sampler.start()));
+    for (const node of this.cluster.nodes) node.sampler.resetRate();
+  }
+
+  observe(): ClusterObservation {
+    const nodes: Record<string, NodeSample> = {};
+    for (const node of this.cluster.nodes) {
+      const last = node.sampler.last;
+      // powered off, or rebooting (the sampler's session ended with the old kernel): nothing is mounted
+      if (!node.vm.running || last === null || (!node.sampler.connected && !this.cluster.paused.has(node.name))) {
+        nodes[node.name] = DOWN;
+        continue;
+      }
+      // connected (or paused: a paused guest keeps its mounts): what it streamed last
+      const s = last.sample;
+      nodes[node.name] = { down: false, mounted: s.m || s.s, superblock: s.s, vip: s.v, mysqld: s.d };
+    }
+    return { nodes, leaseHolder: this.cluster.leaseHolder() };
+  }
+
+  /** The slowest guest's sample rate (the monitor's own calls only repeat the last sample). */
+  rate(): number | null {
+    const rates = this.cluster.nodes.map((n) => n.sampler.rate()).filter((r): r is number => r !== null);
+    return rates.length === 0 ? null : Math.min(...rates);
+  }
+
+  stop(): void {
+    // the samplers run for the cluster's lifetime (vipHolder reads them too)
+  }
+}
+
+/** The two-VM lab as a {@link Cluster}. */
+export class VmCluster implements Cluster {
+  readonly kind = 'vm';
+  readonly sharedClock = false;
+  readonly timeScale = 2;
+  readonly nodes: readonly VmClusterNode[];
+  readonly mountpoint = GUEST_MOUNTPOINT;
+  readonly vip = VIP;
+  /** nodes whose VM the lab paused */
+  readonly paused = new Set<string>();
+  private destroyed = false;
+
+  private constructor(
+    readonly lab: VmLab,
+    readonly dir: string,
+    private readonly log: (line: string) => void,
+  ) {
+    this.nodes = lab.nodes.map((vm) => new VmClusterNode(vm));
+  }
+
+  /**
+   * Prepares the booted lab for one scenario: both VMs running, links and storage restored, the
+   * pair stopped and cleaned (lab/vm/pair.ts stopNode), the lease removed, the scenario's
+   * configuration written, the agent and keepalived started on node1 then node2, a healthy
+   * MASTER and BACKUP, the ledger's database.
+   * @param dir a host directory for the scenario's files (the ledger's)
+   */
+  static async fresh(lab: VmLab, options: VmPairOptions & { dir: string; log?: (line: string) => void }): Promise<VmCluster> {
+    const log = options.log ?? (() => undefined);
+    mkdirSync(options.dir, { recursive: true });
+    const cluster = new VmCluster(lab, options.dir, log);
+    try {
+      await cluster.restoreLab();
+      const started = Date.now();
+      await cluster.stopPair();
+      for (const entry of readdirSync(lab.leaseDir)) rmSync(path.join(lab.leaseDir, entry), { recursive: true, force: true });
+      await Promise.all(cluster.nodes.map((n) => configureNode(n.vm, lab.nodes, options)));
+      const [first, second] = cluster.nodes as [VmClusterNode, VmClusterNode];
+      await startNode(first.vm);
+      await delay(1500);
+      await startNode(second.vm);
+      await Promise.all(cluster.nodes.map((n) => n.sampler.start()));
+      const { master } = await cluster.waitConverged(180_000);
+      await cluster.prepareDatabase(master);
+      log(`vmlab: pair ready in ${((Date.now() - started) / 1000).toFixed(1)} s (MASTER ${master.name})`);
+      return cluster;
+    } catch (error) {
+      await cluster.destroy().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Both VMs running and unpaused, links up, NFS not black-holed, ganesha running. */
+  private async restoreLab(): Promise<void> {
+    this.lab.thawLeaseStorage();
+    for (const node of this.nodes) {
+      await this.unblockNfs(node);
+      await this.lab.setLink(node.vm.id, 'cluster', true);
+      await this.lab.setLink(node.vm.id, 'storage', true);
+      if (!node.vm.running) {
+        this.log(`vmlab: ${node.name} is powered off: starting it`);
+        node.expectingBoot = true;
+        await node.vm.powerOn();
+      } else if (/paused/.test(await node.vm.monitor('info status').catch(() => ''))) {
+        await node.vm.resume();
+      }
+    }
+  }
+
+  /**
+   * Stops and cleans the pair on both VMs (lab/vm/pair.ts stopNode). A daemon that exits with its
+   * watchdog armed gets its VM reset under the stop: then the stop runs again once it is back.
+   */
+  private async stopPair(): Promise<void> {
+    const first = await Promise.all(this.nodes.map((n) => stopNode(n.vm).catch((error: Error) => [`failed: ${error.message.split('\n')[0]}`])));
+    for (const [i, list] of first.entries()) if (list.length > 0) this.log(`vmlab: ${this.nodes[i]?.name}: stopped by force: ${list.join(', ')}`);
+    await this.waitBothUp();
+    for (const node of this.nodes) node.expectingBoot = false;
+    await Promise.all(this.nodes.map((n) => stopNode(n.vm)));
+  }
+
+  /** Waits until both guests answer ssh (after a stop that reset one, it boots again). */
+  private async waitBothUp(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.vm.waitSsh(Date.now(), 300_000)));
+  }
+
+  get clientNetns(): string {
+    return this.lab.state.netns.client;
+  }
+
+  node(name: string): VmClusterNode {
+    const found = this.nodes.find((n) => n.name === name);
+    if (found === undefined) throw new Error(`no node ${name}`);
+    return found;
+  }
+
+  other(node: ClusterNode): VmClusterNode {
+    return this.nodes.find((n) => n.name !== node.name) as VmClusterNode;
+  }
+
+  private own(node: ClusterNode): VmClusterNode {
+    return this.node(node.name);
+  }
+
+  /** Who the lease file names as holder, read on the host side of the export. */
+  leaseHolder(): string | null {
+    let text: string | null;
+    try {
+      text = readFileSync(path.join(this.lab.leaseDir, LEASE_FILE), 'utf8');
+    } catch {
+      text = null;
+    }
+    return leaseHolderFrom(text, null);
+  }
+
+  async vipHolder(): Promise<VmClusterNode | null> {
+    const holders: VmClusterNode[] = [];
+    for (const node of this.nodes) {
+      if (!node.vm.running) continue;
+      if (node.sampler.connected && node.sampler.ageMs() < 1000) {
+        if (node.sampler.last?.sample.v === true) holders.push(node);
+        continue;
+      }
+      const ran = await node.vm.run('ip -4 -o addr show dev eth1', { timeoutMs: 10_000 });
+      if (ran.exitCode === 0 && ran.stdout.includes(` ${VIP}/`)) holders.push(node);
+    }
+    if (holders.length > 1) throw new Error(`VIP on ${holders.map((n) => n.name).join(' and ')}`);
+    return holders[0] ?? null;
+  }
+
+  async waitConverged(timeoutMs = 120_000): Promise<{ master: VmClusterNode; backup: VmClusterNode }> {
+    let last = '';
+    try {
+      return await waitFor(
+        'one healthy MASTER and one healthy BACKUP',
+        async () => {
+          const master = await this.vipHolder().catch(() => null);
+          if (master === null) {
+            last = 'no VIP';
+            return null;
+          }
+          const backup = this.other(master);
+          const [m, b] = await Promise.all([check(master), check(backup)]);
+          last = `${master.name}: ${m.line}; ${backup.name}: ${b.line}`;
+          return isHealthy(m, 'MASTER') && isHealthy(b, 'BACKUP') ? { master, backup } : null;
+        },
+        timeoutMs,
+        500,
+      );
+    } catch (error) {
+      const logs = await Promise.all(this.nodes.map((n) => n.logTail(15)));
+      throw new Error(`${(error as Error).message}; last: ${last}\n${logs.join('\n')}`, { cause: error });
+    }
+  }
+
+  async prepareDatabase(master: ClusterNode): Promise<void> {
+    await waitFor('mysqld answering on the MASTER', async () => (await master.sql('SELECT 1')).exitCode === 0, 120_000, 500);
+    const sql = [
+      'CREATE DATABASE IF NOT EXISTS lab',
+      'CREATE TABLE IF NOT EXISTS lab.ledger (id BIGINT PRIMARY KEY, server INT NOT NULL, at TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP(3)) ENGINE=InnoDB',
+      "CREATE USER IF NOT EXISTS 'ledger'@'%' IDENTIFIED BY 'ledger'",
+      "GRANT INSERT, SELECT, DELETE ON lab.* TO 'ledger'@'%'",
+    ].join('; ');
+    const ran = await master.sql(sql);
+    if (ran.exitCode !== 0) throw new Error(`preparing the ledger database on ${master.name}: ${ran.stderr.trim()}`);
+  }
+
+  observer(): ClusterObserver {
+    return new VmObserver(this);
+  }
+
+  /** Power-off (QEMU `quit`). */
+  async crash(node: ClusterNode): Promise<void> {
+    const own = this.own(node);
+    await own.vm.powerOff();
+    own.sampler.forget();
+  }
+
+  /** Cold boot from its disk; fence-agent and keepalived start at boot (enabled by configureNode). */
+  async revive(node: ClusterNode): Promise<void> {
+    const own = this.own(node);
+    own.expectingBoot = true;
+    await own.vm.powerOn();
+    await own.sampler.start(60_000);
+  }
+
+  /** Pauses the whole VM (QEMU `stop`): its clocks and its watchdog stop with it. */
+  async freeze(node: ClusterNode): Promise<void> {
+    this.paused.add(node.name);
+    await this.own(node).vm.pause();
+  }
+
+  async thaw(node: ClusterNode): Promise<void> {
+    await this.own(node).vm.resume();
+    this.paused.delete(node.name);
+  }
+
+  /**
+   * The node's NFS traffic to and from the lease server is black-holed in the lab's namespace
+   * (policy routing on the TCP port: requests from it and replies to it): its lease storage hangs
+   * while the peer's keeps answering and its iSCSI path stays up.
+   */
+  async freezeLeaseStorage(node: ClusterNode): Promise<void> {
+    const ip = vmAddresses(this.own(node).vm.id).storage;
+    const ns = this.lab.state.netns.lab;
+    await shOk(['ip', '-n', ns, 'route', 'replace', 'blackhole', 'default', 'table', String(BLACKHOLE_TABLE)]);
+    await shOk(['ip', '-n', ns, 'rule', 'add', 'from', ip, 'to', STORAGE_SERVER_IP, 'ipproto', 'tcp', 'dport', '2049', 'lookup', String(BLACKHOLE_TABLE)]);
+    await shOk(['ip', '-n', ns, 'rule', 'add', 'to', ip, 'ipproto', 'tcp', 'sport', '2049', 'lookup', String(BLACKHOLE_TABLE)]);
+  }
+
+  async thawLeaseStorage(node: ClusterNode): Promise<void> {
+    await this.unblockNfs(this.own(node));
+  }
+
+  private async unblockNfs(node: VmClusterNode): Promise<void> {
+    const ip = vmAddresses(node.vm.id).storage;
+    const ns = this.lab.state.netns.lab;
+    for (const rule of [['from', ip, 'to', STORAGE_SERVER_IP, 'ipproto', 'tcp', 'dport', '2049'], ['to', ip, 'ipproto', 'tcp', 'sport', '2049']]) {
+      while ((await sh(['ip', '-n', ns, 'rule', 'del', ...rule, 'lookup', String(BLACKHOLE_TABLE)])).exitCode === 0);
+    }
+  }
+
+  async stopKeepalived(node: ClusterNode): Promise<void> {
+    await this.own(node).vm.ok('systemctl stop keepalived.service', { timeoutMs: 60_000 });
+  }
+
+  async startKeepalived(node: ClusterNode): Promise<void> {
+    await this.own(node).vm.ok('systemctl start keepalived.service', { timeoutMs: 60_000 });
+  }
+
+  async cutClusterLink(node: ClusterNode): Promise<void> {
+    await this.lab.setLink(this.own(node).vm.id, 'cluster', false);
+  }
+
+  async restoreClusterLink(node: ClusterNode): Promise<void> {
+    await this.lab.setLink(this.own(node).vm.id, 'cluster', true);
+  }
+
+  /** Watchdog resets of the VM: console messages, else boot id changes nobody asked for. */
+  watchdogFires(node: ClusterNode): Promise<Fire[]> {
+    const own = this.own(node);
+    own.console.poll();
+    return Promise.resolve(own.console.fires.length > 0 ? [...own.console.fires] : [...own.unaskedBoots]);
+  }
+
+  /**
+   * Ends the scenario, not the lab: the pair stopped on both VMs (a VM a scenario left off or
+   * paused is started or continued first), then `fsck -n` of the LUN. Returns fsck's verdict.
+   */
+  async destroy(): Promise<{ clean: boolean; output: string } | null> {
+    if (this.destroyed) return null;
+    this.destroyed = true;
+    try {
+      await this.restoreLab();
+      await this.stopPair();
+      return await fsckLun(this.lab.state.lun);
+    } finally {
+      for (const node of this.nodes) {
+        node.sampler.stop();
+        node.console.stop();
+      }
+      writeFileSync(path.join(this.dir, 'destroyed'), new Date().toISOString());
+    }
+  }
+}
