@@ -54,6 +54,21 @@ export interface LogLine {
   [key: string]: unknown;
 }
 
+/** The agent's JSON log lines in `text` whose message matches `pattern` (all without one); other lines skipped. */
+export function parseLogLines(text: string, pattern?: RegExp): LogLine[] {
+  const lines: LogLine[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const parsed = JSON.parse(line) as LogLine;
+      if (pattern === undefined || pattern.test(parsed.msg)) lines.push(parsed);
+    } catch {
+      // a line being written
+    }
+  }
+  return lines;
+}
+
 export interface ClusterNode {
   readonly name: string;
   /** how much slower than the netns lab this node answers and boots (waits are multiplied by it) */

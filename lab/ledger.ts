@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { ClusterNode, LedgerTarget } from './cluster.ts';
 import { REPO } from './node.ts';
 import { NODES } from './pair.ts';
+import { waitFor } from './wait.ts';
 
 export interface Ack {
   id: number;
@@ -40,6 +41,22 @@ export function parseAcks(text: string): Ack[] {
       const [id, at, server] = line.split(' ').map(Number) as [number, number, number];
       return { id, at, server };
     });
+}
+
+/**
+ * Creates the ledger's database, table and user on `master` (idempotent), once its mysqld answers.
+ * @throws when mysqld does not answer within `timeoutMs` or the SQL fails
+ */
+export async function prepareLedgerDatabase(master: Pick<ClusterNode, 'name' | 'sql'>, timeoutMs = 60_000): Promise<void> {
+  await waitFor('mysqld answering on the MASTER', async () => (await master.sql('SELECT 1')).exitCode === 0, timeoutMs, 200);
+  const sql = [
+    'CREATE DATABASE IF NOT EXISTS lab',
+    'CREATE TABLE IF NOT EXISTS lab.ledger (id BIGINT PRIMARY KEY, server INT NOT NULL, at TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP(3)) ENGINE=InnoDB',
+    "CREATE USER IF NOT EXISTS 'ledger'@'%' IDENTIFIED BY 'ledger'",
+    "GRANT INSERT, SELECT, DELETE ON lab.* TO 'ledger'@'%'",
+  ].join('; ');
+  const ran = await master.sql(sql);
+  if (ran.exitCode !== 0) throw new Error(`preparing the ledger database on ${master.name}: ${ran.stderr.trim()}`);
 }
 
 export class Ledger {

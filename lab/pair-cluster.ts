@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ClusterObserver, Cluster, ClusterNode, LogLine } from './cluster.ts';
+import { parseLogLines, type ClusterObserver, type Cluster, type ClusterNode, type LogLine } from './cluster.ts';
 import { CLI, type LabNode } from './node.ts';
 import { NetnsObserver } from './netns-observer.ts';
 import { LEASE, NODES, PairLab, VIP, type PairOptions } from './pair.ts';
@@ -51,17 +51,7 @@ export class NetnsClusterNode implements ClusterNode {
   }
 
   logLines(pattern?: RegExp): Promise<LogLine[]> {
-    const lines: LogLine[] = [];
-    for (const line of readText(this.lab.logFile).split('\n')) {
-      if (!line.startsWith('{')) continue;
-      try {
-        const parsed = JSON.parse(line) as LogLine;
-        if (pattern === undefined || pattern.test(parsed.msg)) lines.push(parsed);
-      } catch {
-        // a line being written
-      }
-    }
-    return Promise.resolve(lines);
+    return Promise.resolve(parseLogLines(readText(this.lab.logFile), pattern));
   }
 
   logTail(lines: number): Promise<string> {

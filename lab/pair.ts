@@ -13,6 +13,7 @@ import path from 'node:path';
 import { loadConfig } from '../src/config/load.ts';
 import { keepalivedConf } from '../src/keepalived-conf.ts';
 import { createSharedDisk, DISK_FSTYPE, fsckImage, sharedDisk, type SharedDisk } from './disk.ts';
+import { prepareLedgerDatabase } from './ledger.ts';
 import { CLI, LabNode, REPO } from './node.ts';
 import { LAB_DEADLINES, LAB_KEEPALIVED_CHECK, LAB_LEASE, LAB_WATCHDOG, labFence } from './single-node.ts';
 import { sh, shOk, type Ran } from './sh.ts';
@@ -446,16 +447,8 @@ export class PairLab {
   }
 
   /** Creates the ledger database and a TCP user for the clients (idempotent; run on the MASTER). */
-  async prepareDatabase(master: LabNode): Promise<void> {
-    await waitFor('mysqld answering on the MASTER', async () => (await master.sql('SELECT 1')).exitCode === 0, 60_000, 200);
-    const sql = [
-      'CREATE DATABASE IF NOT EXISTS lab',
-      'CREATE TABLE IF NOT EXISTS lab.ledger (id BIGINT PRIMARY KEY, server INT NOT NULL, at TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP(3)) ENGINE=InnoDB',
-      "CREATE USER IF NOT EXISTS 'ledger'@'%' IDENTIFIED BY 'ledger'",
-      "GRANT INSERT, SELECT, DELETE ON lab.* TO 'ledger'@'%'",
-    ].join('; ');
-    const ran = await master.sql(sql);
-    if (ran.exitCode !== 0) throw new Error(`preparing the ledger database on ${master.name}: ${ran.stderr.trim()}`);
+  prepareDatabase(master: LabNode): Promise<void> {
+    return prepareLedgerDatabase(master);
   }
 
   /** Builds, starts both nodes (db1 first, so it wins the first election) and waits for a healthy pair. */

@@ -103,10 +103,11 @@ export async function createSingleNodeLab(options: SingleNodeOptions = {}): Prom
           fifoPath: node.watchdogPath,
           timeoutMs: LAB_WATCHDOG.timeoutMs,
           onFire: async (why) => {
-            // the "reset": the node's processes die and its mount goes with them
-            watchdogFires.push(why);
+            // the "reset": the node's processes die and its mount goes with them; recorded once
+            // done, so whoever sees the fire sees the node already reset
             await node.killAll().catch(() => undefined);
             await node.exec(['umount', '-l', mountpoint]).catch(() => undefined);
+            watchdogFires.push(why);
           },
         })
       : null;

@@ -11,13 +11,13 @@ export interface CheckResult {
 }
 
 /** Runs `fence-agent check` on the node. */
-export async function check(node: ClusterNode, args: string[] = []): Promise<CheckResult> {
+export async function check(node: Pick<ClusterNode, 'agent'>, args: string[] = []): Promise<CheckResult> {
   const ran = await node.agent(['check', ...args]);
   return { code: ran.exitCode, line: ran.stderr.trim() };
 }
 
 /** Runs `fence-agent status --json` on the node. */
-export async function status(node: ClusterNode): Promise<{ code: number; report: StatusReport }> {
+export async function status(node: Pick<ClusterNode, 'agent'>): Promise<{ code: number; report: StatusReport }> {
   const ran = await node.agent(['status', '--json']);
   return { code: ran.exitCode, report: JSON.parse(ran.stdout) as StatusReport };
 }

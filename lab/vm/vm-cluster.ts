@@ -12,7 +12,8 @@ import { mkdirSync, rmSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { monoNow } from '../../src/clock.ts';
 import type { AgentState } from '../../src/state.ts';
-import type { Cluster, ClusterNode, ClusterObservation, ClusterObserver, LogLine, NodeSample } from '../cluster.ts';
+import { parseLogLines, type Cluster, type ClusterNode, type ClusterObservation, type ClusterObserver, type LogLine, type NodeSample } from '../cluster.ts';
+import { prepareLedgerDatabase } from '../ledger.ts';
 import { leaseHolderFrom } from '../monitor.ts';
 import { sh, shOk, type Ran } from '../sh.ts';
 import { delay, waitFor } from '../wait.ts';
@@ -138,17 +139,7 @@ export class VmClusterNode implements ClusterNode {
 
   async logLines(pattern?: RegExp): Promise<LogLine[]> {
     const ran = await this.vm.run(`cat ${GUEST_AGENT_LOG} 2>/dev/null`, { timeoutMs: 30_000 });
-    const lines: LogLine[] = [];
-    for (const line of ran.stdout.split('\n')) {
-      if (!line.startsWith('{')) continue;
-      try {
-        const parsed = JSON.parse(line) as LogLine;
-        if (pattern === undefined || pattern.test(parsed.msg)) lines.push(parsed);
-      } catch {
-        // a line being written
-      }
-    }
-    return lines;
+    return parseLogLines(ran.stdout, pattern);
   }
 
   async logTail(lines: number): Promise<string> {
@@ -405,16 +396,8 @@ export class VmCluster implements Cluster {
     }
   }
 
-  async prepareDatabase(master: ClusterNode): Promise<void> {
-    await waitFor('mysqld answering on the MASTER', async () => (await master.sql('SELECT 1')).exitCode === 0, 120_000, 500);
-    const sql = [
-      'CREATE DATABASE IF NOT EXISTS lab',
-      'CREATE TABLE IF NOT EXISTS lab.ledger (id BIGINT PRIMARY KEY, server INT NOT NULL, at TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP(3)) ENGINE=InnoDB',
-      "CREATE USER IF NOT EXISTS 'ledger'@'%' IDENTIFIED BY 'ledger'",
-      "GRANT INSERT, SELECT, DELETE ON lab.* TO 'ledger'@'%'",
-    ].join('; ');
-    const ran = await master.sql(sql);
-    if (ran.exitCode !== 0) throw new Error(`preparing the ledger database on ${master.name}: ${ran.stderr.trim()}`);
+  prepareDatabase(master: ClusterNode): Promise<void> {
+    return prepareLedgerDatabase(master, 120_000);
   }
 
   observer(): ClusterObserver {

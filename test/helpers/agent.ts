@@ -6,22 +6,10 @@ import { waitFor } from '../../lab/wait.ts';
 import type { StatusReport } from '../../src/commands/status.ts';
 import { readState, type AgentState } from '../../src/state.ts';
 
-export interface CheckResult {
-  code: number;
-  line: string;
-}
+// `check` and `status` through the CLI, as the scenarios use them (lab/scenario/probes.ts)
+import { check, status, type CheckResult } from '../../lab/scenario/probes.ts';
 
-/** Runs `fence-agent check` inside the node. */
-export async function check(node: LabNode, args: string[] = []): Promise<CheckResult> {
-  const ran = await node.agent(['check', ...args]);
-  return { code: ran.exitCode, line: ran.stderr.trim() };
-}
-
-/** Runs `fence-agent status --json` inside the node. */
-export async function status(node: LabNode): Promise<{ code: number; report: StatusReport }> {
-  const ran = await node.agent(['status', '--json']);
-  return { code: ran.exitCode, report: JSON.parse(ran.stdout) as StatusReport };
-}
+export { check, status, type CheckResult };
 
 /** How many times `device` (default the node's own) is mounted inside the node (any mountpoint). */
 export const mountCount = (node: LabNode, device = node.device ?? ''): Promise<number> => node.mountCount(device);
