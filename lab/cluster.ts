@@ -85,6 +85,8 @@ export interface ClusterNode {
   logLines(pattern?: RegExp): Promise<LogLine[]>;
   /** The last `lines` lines of the agent log and keepalived's, for failure messages. */
   logTail(lines: number): Promise<string>;
+  /** Everything the node logged during the scenario (agent, keepalived, and what else the lab keeps), for a failed run's files. */
+  fullLog(): Promise<string>;
   /** fence-agent daemon processes on the node. */
   daemonPids(): Promise<number[]>;
   /** mysqld processes on the node. */
@@ -150,6 +152,13 @@ export interface Cluster extends LedgerTarget {
   /** keepalived stopped as an operator does (it notifies STOP and releases the VIP). */
   stopKeepalived(node: ClusterNode): Promise<void>;
   startKeepalived(node: ClusterNode): Promise<void>;
+  /** Every keepalived process of the node SIGKILLed: no notify, its VIP left on the interface. */
+  killKeepalived(node: ClusterNode): Promise<void>;
+  /**
+   * `systemctl restart fence-agent` on the node (the VM lab; the netns lab has no systemd and throws).
+   * Resolves once the new daemon answers `status`.
+   */
+  restartDaemonService(node: ClusterNode): Promise<void>;
   /** The node's cluster link is cut (VRRP adverts stop both ways; storage stays). */
   cutClusterLink(node: ClusterNode): Promise<void>;
   restoreClusterLink(node: ClusterNode): Promise<void>;

@@ -63,6 +63,12 @@ export class NetnsClusterNode implements ClusterNode {
     );
   }
 
+  fullLog(): Promise<string> {
+    return Promise.resolve(
+      `=== ${this.name}\n--- agent log\n${readText(this.lab.logFile)}\n--- keepalived\n${readText(path.join(this.lab.dir, 'keepalived.log'))}\n--- watchdog\n${readText(this.pair.watchdogLog(this.lab))}\n`,
+    );
+  }
+
   daemonPids(): Promise<number[]> {
     return Promise.resolve(this.lab.daemonPids());
   }
@@ -213,6 +219,14 @@ export class NetnsCluster implements Cluster {
   startKeepalived(node: ClusterNode): Promise<void> {
     this.pair.startKeepalived(this.labOf(node));
     return Promise.resolve();
+  }
+
+  killKeepalived(node: ClusterNode): Promise<void> {
+    return this.pair.killKeepalived(this.labOf(node));
+  }
+
+  restartDaemonService(): Promise<void> {
+    return Promise.reject(new Error('the netns lab runs no systemd: `systemctl restart fence-agent` exists in the VM lab only'));
   }
 
   /** Detaches the node's port from the bridge: its link stays up, VRRP adverts stop both ways. */

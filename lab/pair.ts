@@ -194,7 +194,7 @@ export class PairLab {
       runDir: node.runDir,
       stateDir: node.stateDir,
       log: { destination: node.logFile, level: 'debug' },
-      keepalived: { instance: 'VI_1', notifyFifo: this.fifoPath(node), ...LAB_KEEPALIVED_CHECK },
+      keepalived: { instance: 'VI_1', notifyFifo: this.fifoPath(node), vrrpPidFile: path.join(node.dir, 'vrrp.pid'), ...LAB_KEEPALIVED_CHECK },
     });
   }
 
@@ -346,6 +346,8 @@ export class PairLab {
 
   startKeepalived(node: LabNode): void {
     const pid = (file: string): string => path.join(node.dir, file);
+    // a SIGKILLed keepalived left its pid files: keepalived refuses to start beside one naming a live process
+    if (node.pidsNamed('keepalived').length === 0) for (const file of ['keepalived.pid', 'vrrp.pid']) rmSync(pid(file), { force: true });
     node.spawn(['keepalived', '-n', '-l', '-D', '-P', '-G', '-f', this.keepalivedConf(node), '-p', pid('keepalived.pid'), '-r', pid('vrrp.pid')], {
       logFile: path.join(node.dir, 'keepalived.log'),
     });
@@ -367,6 +369,16 @@ export class PairLab {
     if (pid === null) return;
     process.kill(pid, 'SIGTERM');
     await waitFor(`keepalived stopped on ${node.name}`, () => !node.pids().includes(pid) && node.pidsNamed('keepalived').length === 0, 15_000);
+  }
+
+  /**
+   * Every keepalived process of the node SIGKILLed (the OOM killer, a `kill -9`): no notify, no
+   * clean-up — its VIP stays on the interface and its pid files stay behind.
+   */
+  async killKeepalived(node: LabNode): Promise<void> {
+    const pids = node.pidsNamed('keepalived');
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    await waitFor(`keepalived gone on ${node.name}`, () => node.pidsNamed('keepalived').length === 0, 15_000);
   }
 
   /**

@@ -138,7 +138,7 @@ export async function createSingleNodeLab(options: SingleNodeOptions = {}): Prom
       fence: options.fence === 'none' ? { method: 'none' } : labFence(agentLeasePath, node.watchdogPath, options.fence !== 'lockfile-no-watchdog'),
       deadlines: { ...LAB_DEADLINES, ...options.deadlines },
       monitor: { fenceIntervalMs: 500 },
-      keepalived: LAB_KEEPALIVED_CHECK,
+      keepalived: { ...LAB_KEEPALIVED_CHECK, vrrpPidFile: null }, // no keepalived here: its watch off
       runDir: node.runDir,
       stateDir: node.stateDir,
       log: { destination: node.logFile, level: 'debug' },

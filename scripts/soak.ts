@@ -2,7 +2,8 @@
 // runs the catalog's scenarios (lab/scenario/catalog.ts) again and again on fresh pairs and keeps
 // one JSON result per run at DIR/<commit>/<lab>/<scenario>/<run>.json (DIR default
 // `soak-results/`, git-ignored), so an interrupted soak resumes where it stopped: a run whose file
-// exists is not run again. Failed runs keep the nodes' log tails in their file. At the end (or
+// exists is not run again. Failed runs keep the nodes' log tails in their file and each node's whole
+// log beside it (<run>.<node>.log: the VM lab streams it to the host, so a reset loses none). At the end (or
 // with --report-only) it writes DIR/<commit>/<lab>/report.md and report.json: per scenario, the
 // pass count, min/median/max of its duration and timings, violations, lost rows, watchdog resets,
 // fsck. The commit is `git rev-parse --short HEAD`, with `-dirty` for uncommitted changes.
@@ -142,8 +143,10 @@ async function main(): Promise<number> {
         const file = path.join(base, scenario.id, `${run}.json`);
         if (existsSync(file)) continue; // resumed: done before
         log(`soak ${commit} ${options.lab}: ${scenario.id} run ${run} of ${options.runs}`);
-        const result = await runScenario(scenario, factory, options.lab);
-        writeJson(file, result);
+        const { nodeLogs, ...result } = await runScenario(scenario, factory, options.lab);
+        // a failed run keeps each node's whole log beside its result: <run>.<node>.log
+        for (const [node, text] of Object.entries(nodeLogs ?? {})) writeFileSync(path.join(mkdirp(path.dirname(file)), `${run}.${node}.log`), text);
+        writeJson(file, { ...result, logFiles: Object.keys(nodeLogs ?? {}).map((node) => `${run}.${node}.log`) });
         log(`  ${result.passed ? 'passed' : `FAILED: ${(result.error ?? '').split('\n')[0] ?? ''}`} in ${(result.durationMs / 1000).toFixed(1)} s`);
       }
     }

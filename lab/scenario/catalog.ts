@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { monoNow } from '../../src/clock.ts';
 import { LAB_LEASE } from '../single-node.ts';
 import { delay, waitFor } from '../wait.ts';
+import type { Cluster } from '../cluster.ts';
 import type { Scenario } from './harness.ts';
 import { check, isHealthy, lastTransitionId, waitAcks, waitHealthy, waitMaster } from './probes.ts';
 
@@ -24,8 +25,8 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'clean-start',
     group: 'pair',
     title: '1. clean start: one healthy MASTER and one healthy BACKUP',
-    async body({ master, backup }) {
-      assert.equal(master.name, 'db1', 'the higher priority node started first wins');
+    async body({ cluster, master, backup }) {
+      assert.equal(master.name, cluster.nodes[0]?.name, 'the higher priority node started first wins');
       const [m, b] = await Promise.all([check(master), check(backup)]);
       assert.ok(isHealthy(m, 'MASTER'), m.line);
       assert.ok(isHealthy(b, 'BACKUP'), b.line);
@@ -235,6 +236,8 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'master-daemon-killed',
     group: 'fence',
     title: '12. the daemon SIGKILLed on the MASTER: its watchdog resets the node before the peer mounts, and it rejoins as a healthy BACKUP',
+    // in the VM lab systemd restarts the daemon within its watchdog timeout: master-daemon-killed-systemd
+    labs: ['netns'],
     options: { watchdogMayFire: true },
     async body({ cluster, master, backup, ledger, monitor, timing }) {
       const [daemon] = await master.daemonPids();
@@ -286,10 +289,103 @@ export const SCENARIOS: readonly Scenario[] = [
       return backup;
     },
   },
+  {
+    id: 'keepalived-killed',
+    group: 'pair',
+    title: '14. every keepalived process SIGKILLed on the MASTER (its VIP left behind, no notify): the agent notices on its own, gives the node up, the peer takes over; keepalived back → a healthy BACKUP',
+    async body({ cluster, master, backup, ledger, monitor, timing }) {
+      // the dead keepalived's VIP stays on the old MASTER until its daemon drops it, while the
+      // peer's keepalived (no adverts heard) adds it too: two VIPs for a moment, one writer always
+      monitor.expectSingleVip = false;
+      const killedMono = monoNow();
+      await cluster.killKeepalived(master);
+      await waitMaster(cluster, backup, 90_000);
+      const [gone] = await master.logLines(/^keepalived gone while MASTER/);
+      assert.ok(gone !== undefined, 'the old MASTER noticed keepalived gone');
+      const peerMounted = monitor.firstMounted(backup, killedMono);
+      assert.ok(peerMounted !== null, 'the monitor saw the peer mount');
+      timing('kill → peer mounted', peerMounted.mono - killedMono);
+      assert.deepEqual(ledger.acksFrom(master.serverId, peerMounted.at), [], 'no row acknowledged by the old MASTER after the peer mounted');
+      const last = (await master.state())?.lastTransition;
+      assert.equal(last?.kind, 'demote');
+      assert.equal(last?.outcome, 'ok');
+      assert.ok(last?.steps.some((step) => step.name === 'vip.drop' && step.outcome === 'ok'), 'the demotion dropped the VIP keepalived left');
+      monitor.expectSingleVip = true;
+      await cluster.startKeepalived(master);
+      await waitHealthy(master, 'BACKUP', 60_000);
+      return backup;
+    },
+  },
+  {
+    id: 'master-daemon-frozen',
+    group: 'fence',
+    title: '15. the daemon frozen (SIGSTOP) on the MASTER: nobody feeds its watchdog or refreshes its lease; the watchdog resets the node before the peer mounts, and it rejoins as a healthy BACKUP',
+    options: { watchdogMayFire: true },
+    async body({ cluster, master, backup, ledger, monitor, timing }) {
+      const [daemon] = await master.daemonPids();
+      assert.ok(daemon !== undefined);
+      const frozenMono = monoNow();
+      await master.signal(daemon, 'SIGSTOP');
+      await waitMaster(cluster, backup, 90_000);
+      const peerMounted = monitor.firstMounted(backup, frozenMono);
+      assert.ok(peerMounted !== null, 'the monitor saw the peer mount');
+      const fires = await cluster.watchdogFires(master);
+      assert.equal(fires.length, 1, `one reset of ${master.name}`);
+      timing('freeze → reset', (fires[0]?.mono ?? 0) - frozenMono);
+      timing('freeze → peer mounted', peerMounted.mono - frozenMono);
+      assert.ok((fires[0]?.mono ?? Infinity) < peerMounted.mono, 'the reset came before the peer mounted');
+      assert.deepEqual(ledger.acksFrom(master.serverId, peerMounted.at), [], 'no row acknowledged by the old MASTER after the peer mounted');
+      await waitHealthy(master, 'BACKUP', 90_000);
+      return backup;
+    },
+  },
+  {
+    id: 'master-daemon-killed-systemd',
+    group: 'fence',
+    title: '12b. the daemon SIGKILLed on the MASTER under systemd (Restart=always): the new daemon opens the armed watchdog and takes the fence back in time; nothing moves, no reset',
+    labs: ['vm'],
+    async body({ cluster, master, backup, ledger }) {
+      const [daemon] = await master.daemonPids();
+      const [mysqld] = await master.mysqldPids();
+      assert.ok(daemon !== undefined && mysqld !== undefined);
+      const before = await lastTransitionId(backup);
+      await master.signal(daemon, 'SIGKILL');
+      await waitFor('a new daemon', async () => ((await master.daemonPids())[0] ?? daemon) !== daemon, 60_000, 250);
+      await waitMaster(cluster, master, 60_000);
+      const [taken] = await master.logLines(/^disk in use at start-up: fence taken back/);
+      assert.ok(taken !== undefined, 'the new daemon took the fence back');
+      assert.deepEqual(await master.mysqldPids(), [mysqld], 'the same mysqld kept running');
+      assert.equal(await lastTransitionId(backup), before, 'the BACKUP ran no transition');
+      await waitAcks(ledger, 5);
+      return master;
+    },
+  },
+  {
+    id: 'daemon-restart-keeps-database',
+    group: 'pair',
+    title: '16. `systemctl restart fence-agent` on the MASTER: the database keeps running; the new daemon takes VIP, mount, mysqld and the fence back; no reset, nothing moves',
+    labs: ['vm'],
+    async body({ cluster, master, backup, ledger, timing }) {
+      const [mysqld] = await master.mysqldPids();
+      assert.ok(mysqld !== undefined);
+      const before = await lastTransitionId(backup);
+      const started = monoNow();
+      await cluster.restartDaemonService(master);
+      timing('restart → daemon answering', monoNow() - started);
+      await waitMaster(cluster, master, 60_000);
+      const [handOff] = await master.logLines(/^systemd is restarting fence-agent\.service/);
+      assert.ok(handOff !== undefined, 'the old daemon saw the restart job and handed over');
+      assert.deepEqual(await master.mysqldPids(), [mysqld], 'the same mysqld kept running');
+      assert.equal(await lastTransitionId(backup), before, 'the BACKUP ran no transition');
+      await waitAcks(ledger, 5);
+      return master;
+    },
+  },
 ];
 
-/** The scenarios of one group, in order. */
-export const scenariosOf = (group: Scenario['group']): Scenario[] => SCENARIOS.filter((s) => s.group === group);
+/** The scenarios of one group that run in `lab` (every lab when omitted), in order. */
+export const scenariosOf = (group: Scenario['group'], lab?: Cluster['kind']): Scenario[] =>
+  SCENARIOS.filter((s) => s.group === group && (lab === undefined || s.labs === undefined || s.labs.includes(lab)));
 
 /** One scenario by id. @throws when there is none */
 export function scenarioById(id: string): Scenario {

@@ -63,7 +63,12 @@ export interface ScenarioResult {
   timings: Record<string, number>;
   /** the nodes' log tails, when it failed */
   logs: string | null;
+  /** each node's whole log (lab/cluster.ts fullLog), when it failed; the soak runner writes them to files beside the result */
+  nodeLogs?: Record<string, string>;
 }
+
+/** The whole logs a factory attached to its error (the VM lab does, before tearing the pair down). */
+const attachedLogs = (error: unknown): Record<string, string> | undefined => (error as { nodeLogs?: Record<string, string> } | null)?.nodeLogs;
 
 /** Builds a pair for a scenario, up and converged (NetnsCluster.up, the VM lab's equivalent). */
 export type ClusterFactory = (options: ScenarioOptions) => Promise<Cluster>;
@@ -84,7 +89,7 @@ export async function runScenario(scenario: Scenario, factory: ClusterFactory, k
   try {
     cluster = await factory(scenario.options ?? {});
   } catch (error) {
-    return { id: scenario.id, title: scenario.title, lab: kind, passed: false, error: `the lab did not come up: ${errorLine(error)}`, durationMs: Math.round(monoNow() - started), acked: 0, lost: 0, violations: 0, firstViolations: [], monitorHz: 0, watchdogResets: {}, fsckClean: null, timings, logs: null };
+    return { id: scenario.id, title: scenario.title, lab: kind, passed: false, error: `the lab did not come up: ${errorLine(error)}`, durationMs: Math.round(monoNow() - started), acked: 0, lost: 0, violations: 0, firstViolations: [], monitorHz: 0, watchdogResets: {}, fsckClean: null, timings, logs: null, nodeLogs: attachedLogs(error) };
   }
   const observer = cluster.observer();
   const monitor = new InvariantMonitor(observer);
@@ -122,6 +127,7 @@ export async function runScenario(scenario: Scenario, factory: ClusterFactory, k
     if (fires.length > 0 && scenario.options?.watchdogMayFire !== true) fail(`${node.name}'s watchdog reset it unexpectedly (${fires.map((f) => f.why ?? f.at).join('; ')})`);
   }
   const logs = failures.length > 0 ? (await Promise.all(cluster.nodes.map((n) => n.logTail(20).catch(() => '')))).join('\n') : null;
+  const nodeLogs = failures.length > 0 ? Object.fromEntries(await Promise.all(cluster.nodes.map(async (n) => [n.name, await n.fullLog().catch((e: unknown) => `no log: ${errorLine(e)}`)] as const))) : undefined;
   const fsck = await cluster.destroy().catch((error: unknown) => ({ clean: false, output: errorLine(error) }));
   if (fsck !== null && !fsck.clean) fail(`fsck -n after lab down: ${fsck.output.trim().split('\n').slice(-5).join(' | ')}`);
   return {
@@ -140,5 +146,6 @@ export async function runScenario(scenario: Scenario, factory: ClusterFactory, k
     fsckClean: fsck === null ? null : fsck.clean,
     timings,
     logs,
+    nodeLogs,
   };
 }

@@ -6,9 +6,10 @@
 // but not enabled, and a generated configuration at /etc/fence-agent/config.json. Copied, not
 // shared over 9p: the guest then runs files on its own disk like a real server, a host rebuild
 // cannot change the agent under a running scenario, and ~10 MB take a few seconds.
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { sshPipe, shellQuote, type SshTarget } from './ssh.ts';
+import { sshPipe, sshRun, shellQuote, type SshTarget } from './ssh.ts';
 import { VIP, PREFIX } from './net.ts';
 
 /** Where the agent lives in the guest. */
@@ -63,7 +64,7 @@ function writeFileCommand(file: string, text: string, mode: string, dirMode: str
 
 /**
  * Copies the built agent into the guest (gzip'd tar over ssh, one round trip), installs its
- * systemd unit (not enabled; systemd reloaded so `systemctl start` finds it) and writes its
+ * systemd unit and keepalived's drop-in from contrib/ (not enabled; systemd reloaded so `systemctl start` finds it) and writes its
  * configuration. `repo` must hold a built dist/ (npm run build). Run again to update the agent.
  * @throws when dist/ is missing or a step in the guest fails
  */
@@ -72,7 +73,9 @@ export async function installAgent(target: SshTarget, repo: string, name: string
   const packages = productionPackages(readFileSync(path.join(repo, 'package-lock.json'), 'utf8')).filter((entry) => existsSync(path.join(repo, entry)));
   const next = `${GUEST_AGENT_DIR}.new`;
   const unit = readFileSync(path.join(repo, 'contrib', 'fence-agent.service'), 'utf8');
+  const keepalivedDropIn = readFileSync(path.join(repo, 'contrib', 'keepalived.service.d-fence-agent.conf'), 'utf8');
   const config = `${JSON.stringify(vmAgentConfig(name), null, 2)}\n`;
+  const stamp = agentStamp(repo);
   const script = [
     'set -e',
     `rm -rf ${next}`,
@@ -82,8 +85,38 @@ export async function installAgent(target: SshTarget, repo: string, name: string
     `mv ${next} ${GUEST_AGENT_DIR}`,
     `ln -sfn ${GUEST_AGENT_DIR}/dist/cli.cjs /usr/local/bin/fence-agent`,
     writeFileCommand('/etc/systemd/system/fence-agent.service', unit, '0644', '0755'),
+    writeFileCommand('/etc/systemd/system/keepalived.service.d/fence-agent.conf', keepalivedDropIn, '0644', '0755'),
     writeFileCommand(GUEST_CONFIG_PATH, config, '0600', '0700'),
+    `echo ${stamp} > ${GUEST_AGENT_DIR}/.stamp`,
     'systemctl daemon-reload',
   ].join('\n');
   await sshPipe(target, ['tar', '-C', repo, '-cz', '--owner=0', '--group=0', '--exclude=*.map', 'package.json', 'dist', ...packages], script);
+}
+
+/** The files an installation copies from the working tree besides node_modules: dist/ (no maps) and contrib/. */
+function stampedFiles(repo: string): string[] {
+  const list = (dir: string): string[] =>
+    readdirSync(path.join(repo, dir), { withFileTypes: true, recursive: true })
+      .filter((entry) => entry.isFile() && !entry.name.endsWith('.map'))
+      .map((entry) => path.relative(repo, path.join(entry.parentPath, entry.name)));
+  return [...list('dist'), ...list('contrib'), 'package-lock.json'].sort();
+}
+
+/** A hash of what {@link installAgent} would copy (dist/, contrib/, the lockfile): the guest keeps it in /opt/fence-agent/.stamp. */
+export function agentStamp(repo: string): string {
+  const hash = createHash('sha256');
+  for (const file of stampedFiles(repo)) hash.update(file).update('\0').update(readFileSync(path.join(repo, file))).update('\0');
+  return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * Installs the agent again when the guest's copy differs from the working tree's build (its
+ * stamp); a no-op otherwise. Between scenarios only: never under a running pair.
+ * @returns whether it installed
+ */
+export async function ensureAgent(target: SshTarget, repo: string, name: string): Promise<boolean> {
+  const ran = await sshRun(target, ['cat', `${GUEST_AGENT_DIR}/.stamp`], { timeoutMs: 30_000 });
+  if (ran.exitCode === 0 && ran.stdout.trim() === agentStamp(repo)) return false;
+  await installAgent(target, repo, name);
+  return true;
 }

@@ -47,7 +47,8 @@ export function pairConfig(name: string, options: VmPairOptions = {}): Record<st
     // while mysqld recovers): twice the production interval and timeout (issue 8: VM deadlines at
     // most 2× the defaults); check's own deadline below keepalived's timeout (relation (e))
     keepalived: { ...base.keepalived, notifyFifo: `${GUEST_RUN_DIR}/keepalived.fifo`, checkIntervalMs: 4000, checkTimeoutMs: 4000 },
-    deadlines: { ...((base.deadlines) ?? {}), checkMs: 3000 },
+    // the SQL ping (daemon and check) twice its default: mariadb.service's debian-start competes for the one vCPU after each start
+    deadlines: { ...((base.deadlines) ?? {}), checkMs: 3000, sqlPingMs: 2000 },
   };
 }
 
@@ -120,14 +121,23 @@ export async function startNode(node: VmNode): Promise<void> {
   await node.ok('systemctl start fence-agent.service && systemctl start keepalived.service', { timeoutMs: 120_000 });
 }
 
-/** `fsck -n` of partition 1 of the LUN file (read-only loop device; run only with the disk mounted nowhere). */
+/**
+ * `fsck -n` of partition 1 of the LUN file, through a read-only loop device over exactly that
+ * partition (its offset and size from `sfdisk --json`: no partition scan, so no wait for a
+ * `loopNp1` node that a host without udev may never get). Run only with the disk mounted nowhere.
+ */
 export async function fsckLun(lun: string): Promise<{ clean: boolean; output: string }> {
-  const attach = await sh(['losetup', '--find', '--show', '--read-only', '--partscan', lun]);
+  const table = await sh(['sfdisk', '--json', lun]);
+  if (table.exitCode !== 0) return { clean: false, output: `sfdisk --json ${lun}: ${table.stderr.trim()}` };
+  const parsed = JSON.parse(table.stdout) as { partitiontable?: { sectorsize?: number; partitions?: { start: number; size: number }[] } };
+  const part = parsed.partitiontable?.partitions?.[0];
+  const sector = parsed.partitiontable?.sectorsize ?? 512;
+  if (part === undefined) return { clean: false, output: `${lun}: no partition 1` };
+  const attach = await sh(['losetup', '--find', '--show', '--read-only', '--offset', String(part.start * sector), '--sizelimit', String(part.size * sector), lun]);
   if (attach.exitCode !== 0) return { clean: false, output: `losetup: ${attach.stderr.trim()}` };
   const loop = attach.stdout.trim();
   try {
-    for (let i = 0; i < 50 && (await sh(['test', '-b', `${loop}p1`])).exitCode !== 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
-    const ran = await sh(['fsck.ext4', '-n', '-f', `${loop}p1`], { timeoutMs: 120_000 });
+    const ran = await sh(['fsck.ext4', '-n', '-f', loop], { timeoutMs: 120_000 });
     return { clean: ran.exitCode === 0, output: `${ran.stdout}${ran.stderr}` };
   } finally {
     await sh(['losetup', '-d', loop]);

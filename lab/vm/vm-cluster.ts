@@ -22,7 +22,12 @@ import type { VmLab, VmNode } from './lab.ts';
 import { STORAGE_SERVER_IP, vmAddresses, VIP } from './net.ts';
 import { configureNode, fsckLun, GUEST_AGENT_LOG, GUEST_MOUNTPOINT, GUEST_STATE_DIR, startNode, stopNode, type VmPairOptions } from './pair.ts';
 import { Sampler } from './sampler.ts';
+import { LogFollower } from './log-follower.ts';
 import { shellQuote } from './ssh.ts';
+import { ensureAgent } from './agent.ts';
+
+/** The working tree whose build the guests run (lab/vm/agent.ts). */
+const REPO = path.resolve(import.meta.dirname, '..', '..');
 
 /** The lease file's name in the export (agent.ts GUEST_LEASE_PATH is /mnt/lease/<this>). */
 const LEASE_FILE = 'vmlab.lease';
@@ -88,6 +93,8 @@ class ConsoleWatch {
 export class VmClusterNode implements ClusterNode {
   readonly timeScale = 2;
   readonly sampler: Sampler;
+  /** the agent log and the pair's journal, streamed to the host as written (survives a reset) */
+  readonly follower: LogFollower;
   readonly console: ConsoleWatch;
   /** boot-id changes nobody asked for (not a power cycle by the lab), with the host's time */
   readonly unaskedBoots: Fire[] = [];
@@ -109,6 +116,7 @@ export class VmClusterNode implements ClusterNode {
       },
     });
     this.console = new ConsoleWatch(vm.vm.console);
+    this.follower = new LogFollower(vm.ssh, GUEST_AGENT_LOG, PAIR_UNITS);
   }
 
   get name(): string {
@@ -148,6 +156,11 @@ export class VmClusterNode implements ClusterNode {
       { timeoutMs: 20_000 },
     ).catch((error: Error) => ({ exitCode: -1, stdout: '', stderr: error.message }));
     return ran.exitCode === 0 ? ran.stdout.trimEnd() : `--- ${this.name}: no log (${ran.stderr.trim() || `exit ${ran.exitCode}`})\n${this.vm.consoleTail(6)}`;
+  }
+
+  /** Every boot's agent log and journal since the scenario started (streamed), and the console's tail. */
+  fullLog(): Promise<string> {
+    return Promise.resolve(`${this.follower.text(this.name)}--- ${this.name} console (last lines)\n${this.vm.consoleTail(40)}\n`);
   }
 
   async daemonPids(): Promise<number[]> {
@@ -241,6 +254,12 @@ class VmObserver implements ClusterObserver {
   }
 }
 
+/** The pair's systemd units in a guest. */
+const PAIR_UNITS = ['keepalived.service', 'fence-agent.service', 'mariadb.service'] as const;
+
+/** A guest command sending `signal` to every process of each pair unit that is running (an inactive unit is skipped). */
+const signalUnits = (signal: string): string => PAIR_UNITS.map((u) => `if systemctl is-active -q ${u}; then systemctl kill --kill-whom=all -s ${signal} ${u}; fi`).join('; ');
+
 /** The two-VM lab as a {@link Cluster}. */
 export class VmCluster implements Cluster {
   readonly kind = 'vm';
@@ -277,6 +296,12 @@ export class VmCluster implements Cluster {
       const started = Date.now();
       await cluster.stopPair();
       for (const entry of readdirSync(lab.leaseDir)) rmSync(path.join(lab.leaseDir, entry), { recursive: true, force: true });
+      const installed = await Promise.all(cluster.nodes.map((n) => ensureAgent(n.vm.ssh, REPO, n.name)));
+      if (installed.some(Boolean)) log(`vmlab: agent updated from the working tree on ${cluster.nodes.filter((_, i) => installed[i]).map((n) => n.name).join(', ')}`);
+      for (const node of cluster.nodes) {
+        node.follower.clear();
+        node.follower.start();
+      }
       await Promise.all(cluster.nodes.map((n) => configureNode(n.vm, lab.nodes, options)));
       const [first, second] = cluster.nodes as [VmClusterNode, VmClusterNode];
       await startNode(first.vm);
@@ -288,8 +313,9 @@ export class VmCluster implements Cluster {
       log(`vmlab: pair ready in ${((Date.now() - started) / 1000).toFixed(1)} s (MASTER ${master.name})`);
       return cluster;
     } catch (error) {
+      const nodeLogs = Object.fromEntries(await Promise.all(cluster.nodes.map(async (n) => [n.name, await n.fullLog()] as const)));
       await cluster.destroy().catch(() => undefined);
-      throw error;
+      throw Object.assign(error instanceof Error ? error : new Error(String(error)), { nodeLogs });
     }
   }
 
@@ -419,13 +445,29 @@ export class VmCluster implements Cluster {
     await own.sampler.start(60_000);
   }
 
-  /** Pauses the whole VM (QEMU `stop`): its clocks and its watchdog stop with it. */
+  /**
+   * Every process of the pair on the node stops (SIGSTOP to every process of keepalived.service,
+   * fence-agent.service and mariadb.service): a hung userspace on a live kernel, as the netns lab
+   * freezes its node. The kernel keeps running, so its watchdog (softdog) fires when nobody feeds
+   * it. The lab's own sampler and log stream keep running. For a machine whose kernel stops too
+   * (clocks and watchdog with it) see {@link pause}.
+   */
   async freeze(node: ClusterNode): Promise<void> {
+    await this.own(node).vm.ok(signalUnits('SIGSTOP'), { timeoutMs: 30_000 });
+  }
+
+  /** SIGCONT to the pair's processes (harmless after a watchdog reset: the units are new). */
+  async thaw(node: ClusterNode): Promise<void> {
+    await this.own(node).vm.ok(signalUnits('SIGCONT'), { timeoutMs: 30_000 });
+  }
+
+  /** Pauses the whole VM (QEMU `stop`): its clocks and its watchdog stop with it (a hung hypervisor). */
+  async pause(node: ClusterNode): Promise<void> {
     this.paused.add(node.name);
     await this.own(node).vm.pause();
   }
 
-  async thaw(node: ClusterNode): Promise<void> {
+  async resume(node: ClusterNode): Promise<void> {
     await this.own(node).vm.resume();
     this.paused.delete(node.name);
   }
@@ -463,6 +505,17 @@ export class VmCluster implements Cluster {
     await this.own(node).vm.ok('systemctl start keepalived.service', { timeoutMs: 60_000 });
   }
 
+  async killKeepalived(node: ClusterNode): Promise<void> {
+    // keepalived.service has no Restart= in Debian: it stays dead, as a SIGKILLed one does in the netns lab
+    await this.own(node).vm.ok('systemctl kill --kill-whom=all -s SIGKILL keepalived.service; for i in $(seq 50); do pgrep -x keepalived >/dev/null || exit 0; sleep 0.2; done; exit 1', { timeoutMs: 30_000 });
+  }
+
+  async restartDaemonService(node: ClusterNode): Promise<void> {
+    const own = this.own(node);
+    await own.vm.ok('systemctl restart fence-agent.service', { timeoutMs: 180_000 });
+    await waitFor(`daemon answering on ${own.name}`, async () => (await own.agent(['status', '--json'])).stdout.includes('"alive":true'), 60_000, 500);
+  }
+
   async cutClusterLink(node: ClusterNode): Promise<void> {
     await this.lab.setLink(this.own(node).vm.id, 'cluster', false);
   }
@@ -492,6 +545,7 @@ export class VmCluster implements Cluster {
     } finally {
       for (const node of this.nodes) {
         node.sampler.stop();
+        node.follower.stop();
         node.console.stop();
       }
       writeFileSync(path.join(this.dir, 'destroyed'), new Date().toISOString());

@@ -48,6 +48,10 @@ export const DEFAULT_DAEMON_RESTART_MS = 3000;
 export const minimumMarginMs = (staleMs: number): number => Math.max(1000, Math.ceil(0.05 * staleMs));
 
 /** Defaults of the keepalived `vrrp_script` timing (keepalived.conf(5) `vrrp_script`). */
+/** keepalived's VRRP child's pid file (keepalived(8) `--vrrp_pid`; 2.2 writes it under /run). */
+export const DEFAULT_VRRP_PID_FILE = '/run/vrrp.pid';
+/** How long a MASTER tolerates keepalived's VRRP process gone before it demotes on its own: three adverts at advert_int 1. */
+export const DEFAULT_KEEPALIVED_GONE_MS = 3000;
 export const DEFAULT_KEEPALIVED_CHECK = { checkIntervalMs: 2000, checkTimeoutMs: 2000, checkFall: 2, checkRise: 2 } as const;
 
 type Json = Record<string, unknown>;
@@ -79,6 +83,11 @@ class Reader {
         );
       }
     }
+  }
+
+  /** The key is present with the JSON value null. */
+  isNull(key: string): boolean {
+    return this.object[key] === null;
   }
 
   has(key: string): boolean {
@@ -286,7 +295,7 @@ function readDeadlines(r: Reader): Deadlines {
 }
 
 function readKeepalived(r: Reader): KeepalivedConfig {
-  r.only(['instance', 'notifyFifo', 'checkIntervalMs', 'checkTimeoutMs', 'checkFall', 'checkRise']);
+  r.only(['instance', 'notifyFifo', 'checkIntervalMs', 'checkTimeoutMs', 'checkFall', 'checkRise', 'vrrpPidFile', 'goneMs']);
   const d = DEFAULT_KEEPALIVED_CHECK;
   // keepalived 2.2 reads vrrp_script `interval` and `timeout` as whole seconds
   const wholeSeconds = (key: string, fallback: number): number => {
@@ -301,6 +310,9 @@ function readKeepalived(r: Reader): KeepalivedConfig {
     checkTimeoutMs: wholeSeconds('checkTimeoutMs', d.checkTimeoutMs),
     checkFall: r.integer('checkFall', d.checkFall, 1, 100),
     checkRise: r.integer('checkRise', d.checkRise, 1, 100),
+    // absent: keepalived's default; an explicit null turns the watch off
+    vrrpPidFile: r.isNull('vrrpPidFile') ? null : r.absolutePath('vrrpPidFile', DEFAULT_VRRP_PID_FILE),
+    goneMs: r.integer('goneMs', DEFAULT_KEEPALIVED_GONE_MS, 1000, 600000, ' ms'),
   };
 }
 

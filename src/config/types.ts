@@ -175,4 +175,14 @@ export interface KeepalivedConfig {
   /** vrrp_script `fall` and `rise` */
   checkFall: number;
   checkRise: number;
+  /**
+   * keepalived's VRRP process pid file (keepalived(8) `-r`/`--vrrp_pid`, default /run/vrrp.pid),
+   * watched by the daemon while MASTER; null = not watched
+   */
+  vrrpPidFile: string | null;
+  /**
+   * ms a MASTER tolerates that VRRP process gone (SIGKILLed keepalived leaves its VIP behind and
+   * notifies nobody) before the daemon demotes on its own, VIP included (default 3000)
+   */
+  goneMs: number;
 }

@@ -39,6 +39,11 @@ import type { Fence } from '../../fence/types.ts';
 import { acquireDaemonLock } from './lock.ts';
 import { readNotifyFifo, type FifoReader } from './fifo.ts';
 import { WatchdogKeeper } from './watchdog-keeper.ts';
+import { systemdRestartJob, type RestartJob } from './restart-job.ts';
+import { KeepalivedWatch } from './keepalived-watch.ts';
+
+/** The request source of a demotion the daemon starts because keepalived's VRRP process is gone. */
+const KEEPALIVED_GONE = 'keepalived-gone';
 
 /** Request sources that speak for keepalived (its notify, its notify_fifo) or an operator. */
 const KEEPALIVED_SOURCES: ReadonlySet<string> = new Set(['notify', 'fifo', 'manual']);
@@ -71,16 +76,19 @@ export class Daemon {
   private diskInUse = true;
   private readonly ctx: TransitionContext;
   readonly watchdog: WatchdogKeeper;
+  private readonly keepalivedWatch: KeepalivedWatch | null;
 
   /**
    * @param checkPlacement where the fence lives (fence/lease/placement.ts), run once the watchdog
    *   is armed: errors refuse the start (ECONFIG), warnings are logged and published
+   * @param restartJob asked at SIGTERM whether systemd is restarting the daemon's unit (./restart-job.ts)
    */
   constructor(
     private readonly config: Config,
     private readonly fence: Fence,
     private readonly log: Logger,
     private readonly checkPlacement: () => Promise<{ errors: string[]; warnings: string[] }> = () => Promise.resolve({ errors: [], warnings: [] }),
+    private readonly restartJob: () => Promise<RestartJob> = () => systemdRestartJob(),
   ) {
     this.watchdog = new WatchdogKeeper(
       config.fence.method === 'lockfile' ? config.fence.watchdog : null,
@@ -88,6 +96,18 @@ export class Daemon {
       log,
       () => this.persist(),
     );
+    const { vrrpPidFile, goneMs } = config.keepalived;
+    this.keepalivedWatch =
+      vrrpPidFile === null
+        ? null
+        : new KeepalivedWatch({
+            pidFile: vrrpPidFile,
+            goneMs,
+            active: () => this.state.role === 'MASTER' && !this.stopping,
+            onGone: (why) => this.keepalivedGone(why),
+            onNeverSeen: (why) =>
+              this.log.warn({ why }, `keepalived watch idle: never saw keepalived's VRRP process through ${vrrpPidFile} (${why}); set keepalived.vrrpPidFile to keepalived's --vrrp_pid, or null`),
+          });
     this.ctx = {
       config,
       fence,
@@ -169,6 +189,7 @@ export class Daemon {
       });
     }
     await this.reconcile(previous);
+    this.keepalivedWatch?.start();
     this.ready = true;
     this.kick();
     this.log.info({ runDir: this.config.runDir, stateDir: this.config.stateDir, fence: this.fence.describe(), watchdog: this.watchdog.snapshot() }, 'daemon started');
@@ -289,6 +310,17 @@ export class Daemon {
     this.kick();
   }
 
+  /**
+   * keepalived's VRRP process has been gone for `keepalived.goneMs` on a MASTER (daemon/
+   * keepalived-watch.ts): nobody will notify this node or take the VIP off, and the peer is
+   * MASTER too by now. Demote on our own, VIP first; when keepalived comes back it starts as
+   * BACKUP (nopreempt) and its notifies lead again.
+   */
+  private keepalivedGone(why: string): void {
+    this.log.error({ why }, `keepalived gone while MASTER (${why}): demoting on our own and dropping the VIP it left`);
+    this.request({ vrrpState: 'FAULT', source: KEEPALIVED_GONE, issuedAt: Date.now(), detail: why });
+  }
+
   private kick(): void {
     if (!this.ready) return; // start() kicks once it is done
     this.busy ??= this.work().finally(() => {
@@ -365,7 +397,7 @@ export class Daemon {
     log.info({ kind, reason, mode }, `${kind}: start (${reason})`);
     for (const warning of kind === 'promote' ? this.fence.describe().warnings : []) log.warn(`fence: ${warning}`);
     const runner = new StepRunner(record, log, () => this.persist(), abort.signal);
-    const outcome = kind === 'promote' ? await promote({ ...this.ctx, log }, runner) : await demote({ ...this.ctx, log }, runner, '', mode);
+    const outcome = kind === 'promote' ? await promote({ ...this.ctx, log }, runner) : await demote({ ...this.ctx, log }, runner, '', mode, { dropVip: desire.source === KEEPALIVED_GONE });
     this.transitionAbort = null;
     record.durationMs = Math.round(monoNow() - record.startedMono);
     record.endedAt = new Date().toISOString();
@@ -480,6 +512,28 @@ export class Daemon {
     clearSqlHealth(this.config.runDir);
   }
 
+  /**
+   * Whether a SIGTERM is systemd restarting the daemon (a `restart` job for its unit) on a MASTER
+   * that can hand its resources to the next daemon: no self-fence latched, and with the lockfile
+   * method a watchdog armed (without one nothing would stop the node if the next daemon never
+   * came and its lease expired under a running mysqld). Anything else, or anything unknown: false.
+   */
+  private async handOffOnRestart(signalName: string): Promise<boolean> {
+    if (signalName !== 'SIGTERM' || this.state.role !== 'MASTER' || this.state.selfFence !== null) return false;
+    if (this.config.fence.method === 'lockfile' && !this.watchdog.armed) return false;
+    if (this.fence.mayWrite() === false) return false;
+    const job = await this.restartJob();
+    if (!job.restarting) {
+      this.log.info({ unit: job.unit }, `not a restart (${job.why}): the MASTER gives the disk up`);
+      return false;
+    }
+    this.log.warn(
+      { unit: job.unit, watchdog_timeout_ms: this.config.fence.method === 'lockfile' ? this.config.fence.watchdog?.timeoutMs : null },
+      `systemd is restarting ${job.unit}: VIP, mount, mysqld and the fence stay; the next daemon takes them back (the watchdog stays armed until it does)`,
+    );
+    return true;
+  }
+
   private persist(): void {
     this.state.watchdog = this.watchdog.snapshot();
     try {
@@ -494,6 +548,12 @@ export class Daemon {
    * node holds the disk, demote it — the lease must not outlive the process that refreshes it.
    * A node whose demotion could not verify the unmount exits with the watchdog armed: nobody will
    * refresh its lease, so its watchdog resets it before the peer may take over.
+   *
+   * Except a restart: when systemd is restarting this unit (`systemctl restart`, a package
+   * upgrade; see {@link handOffOnRestart}) a healthy MASTER keeps VIP, mount, mysqld and the fence,
+   * and exits with the watchdog armed and freshly petted: the next daemon opens the watchdog and
+   * takes the fence back as after a crash (retakeFenceIfHoldingDisk), or the watchdog resets the
+   * node if it never comes.
    */
   async stop(signalName: string): Promise<void> {
     if (this.stopping) return;
@@ -502,13 +562,17 @@ export class Daemon {
     this.fifo?.close();
     this.server?.close();
     this.stopSqlMonitor();
+    this.keepalivedWatch?.stop();
     await this.busy;
-    if (this.state.role === 'MASTER' || (await this.filesystemInUse()) || this.fence.holding()) {
+    const handOff = await this.handOffOnRestart(signalName);
+    if (handOff) {
+      this.watchdog.tick(); // a full watchdog timeout for the next daemon to open it
+    } else if (this.state.role === 'MASTER' || (await this.filesystemInUse()) || this.fence.holding()) {
       this.log.warn('daemon stopping while holding the disk or the fence: demoting first');
       await this.transition('demote', { vrrpState: 'STOP', source: 'shutdown', issuedAt: Date.now() }, 'shutdown');
     }
     this.fence.stop();
-    if (this.watchdog.armed) {
+    if (this.watchdog.armed && !handOff) {
       this.log.fatal({ timeout_ms: this.config.fence.method === 'lockfile' ? this.config.fence.watchdog?.timeoutMs : null }, 'exiting with the watchdog armed (the unmount was not verified, or nowayout): the node will be reset');
     }
     this.watchdog.stop();

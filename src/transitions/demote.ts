@@ -43,7 +43,7 @@ async function dropVip(config: Config, signal: AbortSignal, log: Logger): Promis
     log.warn({ stderr: result.stderr.trim() }, `could not drop the VIP ${address}`);
     throw new Error(`ip addr del ${address}/${prefix} dev ${ifname}: ${result.stderr.trim()}`);
   }
-  log.warn(`fence lost: VIP ${address} dropped from ${ifname}`);
+  log.warn(`VIP ${address} dropped from ${ifname}`);
   return 'ok';
 }
 
@@ -52,14 +52,17 @@ async function dropVip(config: Config, signal: AbortSignal, log: Logger): Promis
  * kernel) or `failed` (with `run.record.error` set); never throws. `failed` after an unverified
  * unmount means the fence was kept. A release that cannot be written after a verified unmount is
  * recorded but does not fail the demotion: the node writes nothing, and the lease goes stale.
+ * `options.dropVip`: a graceful demotion that takes the VIP off first (keepalived is gone and left it).
  */
-export async function demote(ctx: TransitionContext, run_: StepRunner, prefix = '', mode: DemoteMode = 'graceful'): Promise<'ok' | 'failed'> {
+export async function demote(ctx: TransitionContext, run_: StepRunner, prefix = '', mode: DemoteMode = 'graceful', options: { dropVip?: boolean } = {}): Promise<'ok' | 'failed'> {
   const { config, fence, log } = ctx;
   const { deadlines } = config;
   const fail = (why: string): 'failed' => {
     run_.record.error = run_.record.error === null ? why : `${run_.record.error}; ${why}`;
     return 'failed';
   };
+  // keepalived gone (daemon/keepalived-watch.ts): nobody else takes its VIP off; clients first
+  if (mode === 'graceful' && options.dropVip === true) await run_.step(`${prefix}vip.drop`, 5000, (signal) => dropVip(config, signal, log)).catch(() => undefined);
   // A failed stop is not the end: the unmount escalation kills whatever still uses the disk.
   await run_
     .step(`${prefix}${mode === 'fenced' ? 'mysqld.kill' : 'mysqld.stop'}`, deadlines.mysqldStopMs, (signal) => stopMysqld(config, signal, log, mode))

@@ -7,5 +7,5 @@ import { scenariosOf } from '../../lab/scenario/catalog.ts';
 import { runOnNetns } from './run.ts';
 
 describe('the lease is a fence (watchdog, expiry, SIGKILL on loss)', () => {
-  for (const scenario of scenariosOf('fence')) test(scenario.title, () => runOnNetns(scenario));
+  for (const scenario of scenariosOf('fence', 'netns')) test(scenario.title, () => runOnNetns(scenario));
 });

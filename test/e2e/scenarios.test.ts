@@ -8,5 +8,5 @@ import { scenariosOf } from '../../lab/scenario/catalog.ts';
 import { runOnNetns } from './run.ts';
 
 describe('two-node lab with real keepalived', () => {
-  for (const scenario of scenariosOf('pair')) test(scenario.title, () => runOnNetns(scenario));
+  for (const scenario of scenariosOf('pair', 'netns')) test(scenario.title, () => runOnNetns(scenario));
 });

@@ -1,0 +1,117 @@
+// The guests' logs, kept on the host as they are written. A watchdog reset or a power-off loses
+// what the guest had not yet written back (journald and the agent's log file both sit in the page
+// cache for seconds), and the next scenario's clean-up truncates the agent log: a failed run's
+// evidence would be gone. One ssh session per guest streams the agent log (`tail -F`) and the
+// journal of keepalived, mariadb and fence-agent for the current boot; the host keeps every boot's
+// lines. After a reconnect within the same boot the guest sends the whole boot again and the host
+// replaces that boot's lines (no duplicates, nothing lost that the guest still has).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { sshArgv, type SshTarget } from './ssh.ts';
+
+/** The lines of one boot of the guest, as streamed. */
+export interface BootLogs {
+  bootId: string;
+  /** the agent's log file (JSON lines) */
+  agent: string[];
+  /** `journalctl -o short-monotonic` of the pair's units */
+  journal: string[];
+}
+
+/** Lines kept per boot and source: a run's evidence, not an archive (older lines are dropped first). */
+const MAX_LINES = 50_000;
+
+/** The guest command: its boot id, then `A <agent line>` and `J <journal line>` as they come. */
+export function followCommand(agentLog: string, units: readonly string[]): string {
+  const journal = ['journalctl', '-b', '-f', '-n', 'all', '-o', 'short-monotonic', '--no-hostname', ...units.flatMap((u) => ['-u', u])].join(' ');
+  return [
+    'cat /proc/sys/kernel/random/boot_id',
+    `(${journal} 2>/dev/null | sed -u 's/^/J /') &`,
+    `tail -n +1 -F ${agentLog} 2>/dev/null | sed -u 's/^/A /'`,
+  ].join('\n');
+}
+
+/** Keeps one guest's log stream running (reconnecting after a reboot) and every boot's lines. */
+export class LogFollower {
+  private readonly boots: BootLogs[] = [];
+  private child: ChildProcess | null = null;
+  private running = false;
+  private retry: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly target: SshTarget,
+    private readonly agentLog: string,
+    private readonly units: readonly string[],
+  ) {}
+
+  /** Starts the stream (idempotent); it reconnects every second while the guest does not answer. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.connect();
+  }
+
+  private connect(): void {
+    if (!this.running) return;
+    const [file, ...args] = sshArgv(this.target, ['sh', '-c', followCommand(this.agentLog, this.units)], { connectTimeoutS: 5 });
+    const child = spawn(file as string, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    this.child = child;
+    let boot: BootLogs | null = null;
+    let buffer = '';
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      buffer += chunk;
+      let newline = buffer.indexOf('\n');
+      while (newline !== -1) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        newline = buffer.indexOf('\n');
+        if (boot === null) {
+          boot = this.openBoot(line.trim());
+          continue;
+        }
+        const list = line.startsWith('A ') ? boot.agent : line.startsWith('J ') ? boot.journal : null;
+        if (list === null) continue;
+        list.push(line.slice(2));
+        if (list.length > MAX_LINES) list.splice(0, list.length - MAX_LINES);
+      }
+    });
+    const ended = (): void => {
+      if (this.child !== child) return;
+      this.child = null;
+      if (this.running) this.retry = setTimeout(() => this.connect(), 1000);
+    };
+    child.on('close', ended);
+    child.on('error', ended);
+  }
+
+  /** A fresh record for `bootId`: a reconnect within one boot re-sends it all, so the old lines go. */
+  private openBoot(bootId: string): BootLogs {
+    const existing = this.boots.findIndex((b) => b.bootId === bootId);
+    if (existing !== -1) this.boots.splice(existing, 1);
+    const boot: BootLogs = { bootId, agent: [], journal: [] };
+    this.boots.push(boot);
+    return boot;
+  }
+
+  /** Forgets what was kept (a new scenario starts; the guest's agent log was truncated). */
+  clear(): void {
+    this.boots.length = 0;
+    if (this.child !== null) this.child.kill('SIGKILL'); // reconnects, and re-reads the current boot
+  }
+
+  /** Every boot's lines, oldest boot first, as one text with a header per boot and source. */
+  text(name: string): string {
+    if (this.boots.length === 0) return `--- ${name}: no log streamed\n`;
+    return this.boots
+      .map((b, i) => `=== ${name} boot ${i + 1} of ${this.boots.length} (${b.bootId})\n--- agent log\n${b.agent.join('\n')}\n--- journal (${this.units.join(', ')})\n${b.journal.join('\n')}\n`)
+      .join('');
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.retry !== null) clearTimeout(this.retry);
+    this.retry = null;
+    this.child?.kill('SIGKILL');
+    this.child = null;
+  }
+}
