@@ -26,6 +26,12 @@ export interface ClusterObservation {
   nodes: Record<string, NodeSample>;
   /** the node the fence names as holder (lease record `state: "held"`), or null */
   leaseHolder: string | null;
+  /**
+   * Per node: whether the lease named it at some instant that node's sample may describe. An
+   * observer whose samples arrive late (the VM lab's, streamed from guests) sets it, so a mount
+   * seen late is judged against the lease of its own time (S2); without it, `leaseHolder` counts.
+   */
+  leaseHeldBy?: Record<string, boolean>;
 }
 
 /**
@@ -51,6 +57,8 @@ export interface LogLine {
   level?: number;
   /** the agent's monotonic time of the event (lease and self-fence lines carry it), ms */
   mono?: number;
+  /** pino's wall-clock time of the line, ms since the epoch (the node's clock) */
+  time?: number;
   [key: string]: unknown;
 }
 
@@ -159,6 +167,15 @@ export interface Cluster extends LedgerTarget {
    * Resolves once the new daemon answers `status`.
    */
   restartDaemonService(node: ClusterNode): Promise<void>;
+  /**
+   * The node loses its path to the shared disk (the VM lab; the netns lab's loop devices have no
+   * path and throw): `logout` = a clean iSCSI logout (the device disappears), `hang` = its iSCSI
+   * traffic black-holed (I/O waits until the session's replacement_timeout, then fails;
+   * `replacementTimeoutS` sets it first). {@link restoreStoragePath} brings the path back and
+   * waits for the device.
+   */
+  cutStoragePath(node: ClusterNode, how: 'logout' | 'hang', replacementTimeoutS?: number): Promise<void>;
+  restoreStoragePath(node: ClusterNode): Promise<void>;
   /** The node's cluster link is cut (VRRP adverts stop both ways; storage stays). */
   cutClusterLink(node: ClusterNode): Promise<void>;
   restoreClusterLink(node: ClusterNode): Promise<void>;

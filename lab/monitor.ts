@@ -118,7 +118,7 @@ export class InvariantMonitor {
   sample(): Sample {
     const at = Date.now();
     const mono = monoNow();
-    const { nodes, leaseHolder } = this.observer.observe();
+    const { nodes, leaseHolder, leaseHeldBy } = this.observer.observe();
     const sample = { at, mono, nodes, leaseHolder };
     this.samples.push(sample);
     const flag = (invariant: Invariant, detail: string): void => {
@@ -127,7 +127,7 @@ export class InvariantMonitor {
     const names = Object.keys(nodes);
     const mounted = names.filter((n) => nodes[n]?.mounted);
     if (mounted.length > 1) flag('S1', `disk mounted on ${mounted.join(' and ')}`);
-    for (const name of mounted) if (leaseHolder !== name) flag('S2', `${name} has the disk mounted but the lease is held by ${leaseHolder ?? 'nobody'}`);
+    for (const name of mounted) if (!(leaseHeldBy?.[name] ?? leaseHolder === name)) flag('S2', `${name} has the disk mounted but the lease is held by ${leaseHolder ?? 'nobody'}`);
     for (const name of names) if ((nodes[name]?.mysqld ?? 0) > 0 && !nodes[name]?.mounted) flag('S3', `mysqld runs on ${name} without the mount`);
     const vips = names.filter((n) => nodes[n]?.vip);
     if (this.expectSingleVip && vips.length > 1) flag('VIP', `VIP on ${vips.join(' and ')}`);

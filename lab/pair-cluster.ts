@@ -225,6 +225,14 @@ export class NetnsCluster implements Cluster {
     return this.pair.killKeepalived(this.labOf(node));
   }
 
+  cutStoragePath(): Promise<void> {
+    return Promise.reject(new Error('the netns lab shares one loop device: a storage path to cut exists in the VM lab only'));
+  }
+
+  restoreStoragePath(): Promise<void> {
+    return Promise.reject(new Error('the netns lab has no storage path to restore'));
+  }
+
   restartDaemonService(): Promise<void> {
     return Promise.reject(new Error('the netns lab runs no systemd: `systemctl restart fence-agent` exists in the VM lab only'));
   }

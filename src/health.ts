@@ -73,6 +73,10 @@ function commonProblems({ config, observation: o, state }: VerdictInput): string
   if (o.vip.elsewhere.length > 0) problems.push(`VIP ${config.vip.address} is on ${o.vip.elsewhere.join(', ')}, not on ${config.vip.interface}`);
   if (o.mount !== null) {
     if (o.mount.deviceError !== null) problems.push(`device ${config.disk.device} unusable (${o.mount.deviceError})`);
+    // `blocked` is an iSCSI session recovering (I/O waits, up to replacement_timeout): not yet a verdict
+    if (o.mount.deviceState !== null && o.mount.deviceState !== 'running' && o.mount.deviceState !== 'blocked') {
+      problems.push(`device ${config.disk.device} is ${o.mount.deviceState} (the storage path is gone: its I/O fails)`);
+    }
     const elsewhere = o.mount.mountpoints.filter((m) => m !== config.disk.mountpoint);
     if (elsewhere.length > 0) problems.push(`${config.disk.device} also mounted on ${elsewhere.join(', ')}`);
   }

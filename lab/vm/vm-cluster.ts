@@ -33,6 +33,13 @@ const REPO = path.resolve(import.meta.dirname, '..', '..');
 const LEASE_FILE = 'vmlab.lease';
 /** Routing table of the lab namespace used to black-hole one VM's NFS traffic. */
 const BLACKHOLE_TABLE = 100;
+/** iSCSI's TCP port (tgtd's portal) */
+const ISCSI_PORT = 3260;
+/**
+ * A guest command: the iSCSI session logged in (a scenario may have logged it out), its
+ * replacement_timeout back to the image's 120 s, /dev/sdb1 present.
+ */
+const ISCSI_RESTORE = 'iscsiadm -m session >/dev/null 2>&1 || iscsiadm -m node -l >/dev/null; for f in /sys/class/iscsi_session/session*/recovery_tmo; do echo 120 > $f; done; for i in $(seq 300); do [ -b /dev/sdb1 ] && exit 0; sleep 0.2; done; echo "no /dev/sdb1" >&2; exit 1';
 /** What a guest kernel prints on its console when its watchdog fires. */
 const WATCHDOG_LINE = /softdog: Initiating system reboot|watchdog: watchdog\d+: watchdog did not stop|i6300esb.*(reset|expired)/i;
 
@@ -214,9 +221,30 @@ export class VmClusterNode implements ClusterNode {
   }
 }
 
+/** Margin, ms, by which a sample's time is moved earlier when it is matched against the lease's history. */
+const SAMPLE_TIME_MARGIN_MS = 200;
+/** How long the lease's history is kept, ms (longer than any sample can be late). */
+const LEASE_HISTORY_MS = 30_000;
+
 /** The samplers of both guests and the lease file, as the invariant monitor's observer. */
 class VmObserver implements ClusterObserver {
+  /** the lease holder each time it changed, host monotonic ms */
+  private readonly leaseHistory: { mono: number; holder: string | null }[] = [];
+
   constructor(private readonly cluster: VmCluster) {}
+
+  /** Every holder the lease named between `fromMono` and `toMono` (host monotonic ms). */
+  private holdersBetween(fromMono: number, toMono: number): Set<string | null> {
+    const holders = new Set<string | null>();
+    for (let i = this.leaseHistory.length - 1; i >= 0; i--) {
+      const entry = this.leaseHistory[i] as { mono: number; holder: string | null };
+      if (entry.mono <= toMono) holders.add(entry.holder);
+      if (entry.mono <= fromMono) break;
+    }
+    // a sample older than the history (the monitor just started): the first holder recorded
+    if (holders.size === 0 && this.leaseHistory.length > 0) holders.add((this.leaseHistory[0] as { holder: string | null }).holder);
+    return holders;
+  }
 
   get nodeNames(): readonly string[] {
     return this.cluster.nodes.map((n) => n.name);
@@ -240,7 +268,18 @@ class VmObserver implements ClusterObserver {
       const s = last.sample;
       nodes[node.name] = { down: false, mounted: s.m || s.s, superblock: s.s, vip: s.v, mysqld: s.d };
     }
-    return { nodes, leaseHolder: this.cluster.leaseHolder() };
+    const leaseHolder = this.cluster.leaseHolder();
+    const now = monoNow();
+    if (this.leaseHistory.at(-1)?.holder !== leaseHolder || this.leaseHistory.length === 0) this.leaseHistory.push({ mono: now, holder: leaseHolder });
+    while (this.leaseHistory.length > 1 && (this.leaseHistory[1] as { mono: number }).mono < now - LEASE_HISTORY_MS) this.leaseHistory.shift();
+    // a sample streamed from a starved guest describes an earlier moment than its arrival: judge its
+    // mount against the lease of that moment (S2, within a margin), not the lease as read right now
+    const leaseHeldBy: Record<string, boolean> = {};
+    for (const node of this.cluster.nodes) {
+      const taken = node.sampler.lastSampleHostMono();
+      leaseHeldBy[node.name] = taken === null ? leaseHolder === node.name : this.holdersBetween(taken - SAMPLE_TIME_MARGIN_MS, taken + SAMPLE_TIME_MARGIN_MS).has(node.name);
+    }
+    return { nodes, leaseHolder, leaseHeldBy };
   }
 
   /** The slowest guest's sample rate (the monitor's own calls only repeat the last sample). */
@@ -296,6 +335,7 @@ export class VmCluster implements Cluster {
       const started = Date.now();
       await cluster.stopPair();
       for (const entry of readdirSync(lab.leaseDir)) rmSync(path.join(lab.leaseDir, entry), { recursive: true, force: true });
+      await Promise.all(cluster.nodes.map((n) => n.vm.ok(ISCSI_RESTORE, { timeoutMs: 120_000 })));
       const installed = await Promise.all(cluster.nodes.map((n) => ensureAgent(n.vm.ssh, REPO, n.name)));
       if (installed.some(Boolean)) log(`vmlab: agent updated from the working tree on ${cluster.nodes.filter((_, i) => installed[i]).map((n) => n.name).join(', ')}`);
       for (const node of cluster.nodes) {
@@ -319,11 +359,12 @@ export class VmCluster implements Cluster {
     }
   }
 
-  /** Both VMs running and unpaused, links up, NFS not black-holed, ganesha running. */
+  /** Both VMs running and unpaused, links up, NFS and iSCSI not black-holed, ganesha running. */
   private async restoreLab(): Promise<void> {
     this.lab.thawLeaseStorage();
     for (const node of this.nodes) {
       await this.unblockNfs(node);
+      await this.blackhole(node, ISCSI_PORT, false);
       await this.lab.setLink(node.vm.id, 'cluster', true);
       await this.lab.setLink(node.vm.id, 'storage', true);
       if (!node.vm.running) {
@@ -495,6 +536,45 @@ export class VmCluster implements Cluster {
     for (const rule of [['from', ip, 'to', STORAGE_SERVER_IP, 'ipproto', 'tcp', 'dport', '2049'], ['to', ip, 'ipproto', 'tcp', 'sport', '2049']]) {
       while ((await sh(['ip', '-n', ns, 'rule', 'del', ...rule, 'lookup', String(BLACKHOLE_TABLE)])).exitCode === 0);
     }
+  }
+
+  /**
+   * `logout`: `iscsiadm -m node -u` in the guest (the session ends, /dev/sdb disappears under
+   * whatever is mounted). `hang`: the session's replacement_timeout set (sysfs `recovery_tmo`),
+   * then its iSCSI traffic black-holed in the lab's namespace (TCP 3260 both ways, like the NFS
+   * black-hole): I/O waits, the device goes `blocked`, and `transport-offline` once the timeout passed.
+   */
+  async cutStoragePath(node: ClusterNode, how: 'logout' | 'hang', replacementTimeoutS?: number): Promise<void> {
+    const own = this.own(node);
+    if (how === 'logout') {
+      await own.vm.ok('iscsiadm -m node -u', { timeoutMs: 60_000 });
+      return;
+    }
+    if (replacementTimeoutS !== undefined) await own.vm.ok(`for f in /sys/class/iscsi_session/session*/recovery_tmo; do echo ${replacementTimeoutS} > $f; done`, { timeoutMs: 30_000 });
+    await this.blackhole(own, ISCSI_PORT, true);
+  }
+
+  /** The path back: the black-hole removed, the session logged in again if it was logged out; waits for /dev/sdb1. */
+  async restoreStoragePath(node: ClusterNode): Promise<void> {
+    const own = this.own(node);
+    await this.blackhole(own, ISCSI_PORT, false);
+    await own.vm.ok(ISCSI_RESTORE, { timeoutMs: 120_000 });
+  }
+
+  /** Adds (or removes every copy of) the policy rules black-holing `port` between the node and the storage server. */
+  private async blackhole(node: VmClusterNode, port: number, on: boolean): Promise<void> {
+    const ip = vmAddresses(node.vm.id).storage;
+    const ns = this.lab.state.netns.lab;
+    const rules = [
+      ['from', ip, 'to', STORAGE_SERVER_IP, 'ipproto', 'tcp', 'dport', String(port)],
+      ['to', ip, 'ipproto', 'tcp', 'sport', String(port)],
+    ];
+    if (on) {
+      await shOk(['ip', '-n', ns, 'route', 'replace', 'blackhole', 'default', 'table', String(BLACKHOLE_TABLE)]);
+      for (const rule of rules) await shOk(['ip', '-n', ns, 'rule', 'add', ...rule, 'lookup', String(BLACKHOLE_TABLE)]);
+      return;
+    }
+    for (const rule of rules) while ((await sh(['ip', '-n', ns, 'rule', 'del', ...rule, 'lookup', String(BLACKHOLE_TABLE)])).exitCode === 0);
   }
 
   async stopKeepalived(node: ClusterNode): Promise<void> {

@@ -67,13 +67,37 @@ export interface MountState {
   otherAtMountpoint: string | null;
   /** every mountpoint (in this mount namespace) where the configured device is mounted */
   mountpoints: string[];
+  /**
+   * the SCSI device state of the disk under the configured device (sysfs `device/state`:
+   * `running`, `blocked` while an iSCSI session recovers, `transport-offline` once
+   * `replacement_timeout` passed, `offline`), or null when it has none (a loop device, no node)
+   */
+  deviceState: string | null;
+}
+
+/**
+ * The SCSI device state (`/sys/dev/block/<maj:min>/device/state`, of the parent disk for a
+ * partition) of block device `majorMinor`, or null when there is none. Reads sysfs only: never
+ * blocks on the storage itself. Never throws.
+ * @param sysRoot /sys (tests point it elsewhere)
+ */
+export async function scsiDeviceState(majorMinor: string, sysRoot = '/sys'): Promise<string | null> {
+  const base = `${sysRoot}/dev/block/${majorMinor}`;
+  for (const candidate of [`${base}/device/state`, `${base}/../device/state`]) {
+    try {
+      return (await readFile(candidate, 'utf8')).trim();
+    } catch {
+      // not a SCSI disk at this level
+    }
+  }
+  return null;
 }
 
 /**
  * Probes whether `device` is mounted at `mountpoint` in this process's mount namespace.
  * Reads `/proc/self/mountinfo` and stats only the device node under /dev.
  */
-export async function probeMount(device: string, mountpoint: string, mountinfoPath = '/proc/self/mountinfo'): Promise<MountState> {
+export async function probeMount(device: string, mountpoint: string, mountinfoPath = '/proc/self/mountinfo', sysRoot = '/sys'): Promise<MountState> {
   const [entries, number] = await Promise.all([
     readFile(mountinfoPath, 'utf8').then(parseMountinfo),
     deviceNumber(device).then(
@@ -82,6 +106,7 @@ export async function probeMount(device: string, mountpoint: string, mountinfoPa
     ),
   ]);
   const majorMinor = number.value;
+  const deviceState = majorMinor === null ? null : await scsiDeviceState(majorMinor, sysRoot);
   const mine = (entry: MountEntry): boolean =>
     majorMinor !== null ? entry.majorMinor === majorMinor : entry.source === device;
   const atMountpoint = entries.filter((entry) => entry.mountpoint === mountpoint).at(-1);
@@ -93,5 +118,6 @@ export async function probeMount(device: string, mountpoint: string, mountinfoPa
     deviceError: number.error,
     otherAtMountpoint: atMountpoint !== undefined && !mounted ? atMountpoint.source : null,
     mountpoints: entries.filter(mine).map((entry) => entry.mountpoint),
+    deviceState,
   };
 }

@@ -24,7 +24,7 @@ const BOOT = 'boot-1';
 /** What a clean idle node sees. */
 const backupObservation = (): Observation => ({
   vip: { held: false, interfacePresent: true, elsewhere: [] },
-  mount: { mounted: false, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: [] },
+  mount: { mounted: false, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: [], deviceState: null },
   mysqld: { pidFilePid: null, pidFileAlive: false, pids: [], sql: null },
   fence: { held: false, holder: null, registrants: [], detail: 'lease /nfs/fence-agent/lease free' },
   errors: {},
@@ -33,7 +33,7 @@ const backupObservation = (): Observation => ({
 /** What a working MASTER sees. */
 const masterObservation = (): Observation => ({
   vip: { held: true, interfacePresent: true, elsewhere: [] },
-  mount: { mounted: true, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: ['/data'] },
+  mount: { mounted: true, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: ['/data'], deviceState: null },
   mysqld: { pidFilePid: 4242, pidFileAlive: true, pids: [4242], sql: { ok: true, latencyMs: 3, error: null, source: 'own', ageMs: 0 } },
   fence: { held: true, holder: 'db1', registrants: [], detail: 'lease /nfs/fence-agent/lease held by db1 (pid 100), refreshed 0.4 s ago' },
   errors: {},
@@ -150,19 +150,19 @@ describe('evaluate: MASTER problems', () => {
 
   it('evaluate reports a MASTER whose device is not mounted', () => {
     const o = masterObservation();
-    o.mount = { mounted: false, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: [] };
+    o.mount = { mounted: false, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: [], deviceState: null };
     unhealthyMaster(o, '/dev/sdb1 not mounted on /data');
   });
 
   it('evaluate reports a MASTER with another filesystem on the mountpoint', () => {
     const o = masterObservation();
-    o.mount = { mounted: false, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: '/dev/sdc1', mountpoints: [] };
+    o.mount = { mounted: false, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: '/dev/sdc1', mountpoints: [], deviceState: null };
     unhealthyMaster(o, '/dev/sdc1 (not /dev/sdb1) is mounted on /data');
   });
 
   it('evaluate reports a MASTER whose filesystem is read-only', () => {
     const o = masterObservation();
-    o.mount = { mounted: true, readOnly: true, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: ['/data'] };
+    o.mount = { mounted: true, readOnly: true, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: ['/data'], deviceState: null };
     unhealthyMaster(o, '/dev/sdb1 is mounted read-only on /data');
   });
 
@@ -216,7 +216,7 @@ describe('evaluate: BACKUP problems', () => {
 
   it('evaluate reports a BACKUP that has the device mounted without the VIP', () => {
     const o = backupObservation();
-    o.mount = { mounted: true, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: ['/data'] };
+    o.mount = { mounted: true, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: ['/data'], deviceState: null };
     unhealthyBackup(o, '/dev/sdb1 mounted on /data without the VIP');
   });
 
@@ -250,13 +250,27 @@ describe('evaluate: problems on either side', () => {
 
   it('evaluate reports an unusable device node', () => {
     const o = backupObservation();
-    o.mount = { mounted: false, readOnly: false, majorMinor: null, deviceError: 'ENOENT', otherAtMountpoint: null, mountpoints: [] };
+    o.mount = { mounted: false, readOnly: false, majorMinor: null, deviceError: 'ENOENT', otherAtMountpoint: null, mountpoints: [], deviceState: null };
     assert.deepEqual(evaluate(input(o)).problems, ['device /dev/sdb1 unusable (ENOENT)']);
+  });
+
+  it('evaluate reports a MASTER whose iSCSI device went transport-offline (replacement_timeout passed)', () => {
+    const o = masterObservation();
+    o.mount = { mounted: true, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: ['/data'], deviceState: 'transport-offline' };
+    const verdict = evaluate(input(o));
+    assert.equal(verdict.healthy, false);
+    assert.deepEqual(verdict.problems, ['device /dev/sdb1 is transport-offline (the storage path is gone: its I/O fails)']);
+  });
+
+  it('evaluate keeps a MASTER whose iSCSI session is recovering (device blocked) healthy', () => {
+    const o = masterObservation();
+    o.mount = { mounted: true, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: ['/data'], deviceState: 'blocked' };
+    assert.equal(evaluate(input(o)).healthy, true);
   });
 
   it('evaluate reports a MASTER whose device is also mounted elsewhere', () => {
     const o = masterObservation();
-    o.mount = { mounted: true, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: ['/data', '/mnt/copy'] };
+    o.mount = { mounted: true, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: ['/data', '/mnt/copy'], deviceState: null };
     const verdict = evaluate(input(o));
     assert.equal(verdict.healthy, false);
     assert.deepEqual(verdict.problems, ['/dev/sdb1 also mounted on /mnt/copy']);

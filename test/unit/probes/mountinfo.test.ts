@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { deviceNumber, parseMountinfo, probeMount } from '../../../src/probes/mountinfo.ts';
+import { deviceNumber, parseMountinfo, probeMount, scsiDeviceState } from '../../../src/probes/mountinfo.ts';
 import { scratchDir } from '../../helpers/scratch.ts';
 
 // /dev/null is a character device with major 1, minor 3 on every Linux system: deviceNumber() only
@@ -88,6 +88,7 @@ describe('probeMount', () => {
       deviceError: null,
       otherAtMountpoint: null,
       mountpoints: ['/data'],
+      deviceState: null,
     });
   });
 
@@ -100,6 +101,7 @@ describe('probeMount', () => {
       deviceError: null,
       otherAtMountpoint: null,
       mountpoints: [],
+      deviceState: null,
     });
   });
 
@@ -182,6 +184,7 @@ describe('probeMount', () => {
       deviceError: 'ENOENT',
       otherAtMountpoint: null,
       mountpoints: ['/data'],
+      deviceState: null,
     });
   });
 
@@ -195,5 +198,26 @@ describe('probeMount', () => {
 
   it('probeMount rejects when the mountinfo file cannot be read', async () => {
     await assert.rejects(probeMount(DEVICE, '/data', path.join(dir, 'no-such-mountinfo')), { code: 'ENOENT' });
+  });
+
+  it('scsiDeviceState reads the parent disk state of a partition (iSCSI: running, blocked, transport-offline)', async () => {
+    const sys = fresh('sys');
+    mkdirSync(path.join(sys, 'devices/platform/host3/target3:0:0/3:0:0:1/block/sdb/sdb1'), { recursive: true });
+    writeFileSync(path.join(sys, 'devices/platform/host3/target3:0:0/3:0:0:1/state'), 'transport-offline\n');
+    symlinkSync(path.join(sys, 'devices/platform/host3/target3:0:0/3:0:0:1'), path.join(sys, 'devices/platform/host3/target3:0:0/3:0:0:1/block/sdb/device'));
+    mkdirSync(path.join(sys, 'dev/block'), { recursive: true });
+    symlinkSync(path.join(sys, 'devices/platform/host3/target3:0:0/3:0:0:1/block/sdb/sdb1'), path.join(sys, 'dev/block/8:17'));
+    symlinkSync(path.join(sys, 'devices/platform/host3/target3:0:0/3:0:0:1/block/sdb'), path.join(sys, 'dev/block/8:16'));
+    assert.equal(await scsiDeviceState('8:17', sys), 'transport-offline');
+    assert.equal(await scsiDeviceState('8:16', sys), 'transport-offline');
+  });
+
+  it('scsiDeviceState is null for a device without a SCSI state (a loop device, an unknown number)', async () => {
+    const sys = fresh('sys');
+    mkdirSync(path.join(sys, 'devices/virtual/block/loop3'), { recursive: true });
+    mkdirSync(path.join(sys, 'dev/block'), { recursive: true });
+    symlinkSync(path.join(sys, 'devices/virtual/block/loop3'), path.join(sys, 'dev/block/7:3'));
+    assert.equal(await scsiDeviceState('7:3', sys), null);
+    assert.equal(await scsiDeviceState('250:9', sys), null);
   });
 });
