@@ -7,7 +7,9 @@
 //   demo    on a lab that is up: the pair started fresh (keepalived, fence-agent, mariadb.service),
 //           the ledger writing through the VIP from the client namespace, the MASTER powered off
 //           (QEMU quit); prints the failover: power-off → first acknowledged INSERT, rows lost,
-//           invariant violations, fsck (lab/scenario/catalog.ts `master-crash` through the harness)
+//           invariant violations, fsck (lab/scenario/catalog.ts `master-crash` through the harness);
+//           `demo --floor` first measures the floor on the same lab (lab/vm/floor.ts: bare VRRP
+//           takeover + mariadb.service's start after a crash) and prints the figure beside it
 //   down    remove everything the lab made, even after a failed or killed up (idempotent)
 // `--tag T` (or FENCE_AGENT_VMLAB_TAG) picks another lab than the default `lab`.
 import { spawn } from 'node:child_process';
@@ -17,12 +19,13 @@ import path from 'node:path';
 import { scenarioById } from '../scenario/catalog.ts';
 import { runScenario } from '../scenario/harness.ts';
 import { VmCluster } from './vm-cluster.ts';
+import { measureFloor, type FloorResult } from './floor.ts';
 import { formatFacts, type GuestFacts } from './facts.ts';
 import { DEFAULT_TAG, VmLab } from './lab.ts';
 import { netnsExists } from './net.ts';
 import { sshArgv } from './ssh.ts';
 
-const USAGE = 'usage: npm run vmlab -- [--tag T] up | status | ssh N [command…] | demo | down';
+const USAGE = 'usage: npm run vmlab -- [--tag T] up | status | ssh N [command…] | demo [--floor] | down';
 
 const bold = (text: string): string => (process.stdout.isTTY ? `\u001b[1m${text}\u001b[0m` : text);
 const say = (text: string): void => console.log(`\n${bold(`== ${text}`)}`);
@@ -83,14 +86,24 @@ async function ssh(tag: string, args: string[]): Promise<number> {
   });
 }
 
-async function demo(tag: string): Promise<number> {
+async function demo(tag: string, args: string[]): Promise<number> {
+  if (args.some((a) => a !== '--floor')) throw new Error(USAGE);
   const lab = VmLab.load(tag);
+  let floor: FloorResult | null = null;
+  if (args.includes('--floor')) {
+    say(`floor (${tag}): bare VRRP takeover + mariadb.service's start after a crash, no agent`);
+    floor = await measureFloor(lab, show);
+  }
   say(`vmlab demo (${tag}): the pair started fresh, the ledger writing through the VIP, then the MASTER powered off`);
   const scenario = scenarioById('master-crash');
   const started = Date.now();
   const result = await runScenario(scenario, (options) => VmCluster.fresh(lab, { ...options, dir: mkdtempSync(path.join(os.tmpdir(), 'fa-vm-demo-')), log: show }), 'vm');
   say(result.passed ? 'failover done' : 'failover FAILED');
-  show(`power-off → first acknowledged INSERT through the VIP: ${result.timings['crash → first ack'] === undefined ? 'none' : seconds(result.timings['crash → first ack'])}`);
+  const figure = result.timings['crash → first ack'];
+  show(`power-off → first acknowledged INSERT through the VIP: ${figure === undefined ? 'none' : seconds(figure)}`);
+  if (floor !== null) {
+    show(`floor: ${seconds(floor.floorMs)} = VRRP takeover ${seconds(floor.vrrpTakeoverMs)} + mariadb.service start after a crash ${seconds(floor.mariadbStartMs)}${figure === undefined ? '' : `; the agent's failover is ${(figure / floor.floorMs).toFixed(2)}× the floor`}`);
+  }
   show(`rows acknowledged ${result.acked}, lost ${result.lost}; invariant violations ${result.violations} (monitor at ${result.monitorHz} Hz); fsck -n ${result.fsckClean === null ? 'not run' : result.fsckClean ? 'clean' : 'NOT clean'}`);
   if (!result.passed) show(result.error ?? '');
   show(`demo in ${seconds(Date.now() - started)}; the powered-off node was started again and the lab is up: npm run vmlab -- status`);
@@ -123,7 +136,7 @@ async function main(argv: string[]): Promise<number> {
     case 'ssh':
       return ssh(tag, rest);
     case 'demo':
-      return demo(tag);
+      return demo(tag, rest);
     case 'down':
       await down(tag);
       return 0;
