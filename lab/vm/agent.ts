@@ -48,7 +48,7 @@ export function vmAgentConfig(name: string): Record<string, unknown> {
       // softdog soft_margin=5 nowayout=0 (lab/vm/guest/rootfs/etc/modprobe.d/vmlab.conf)
       watchdog: { device: '/dev/watchdog0', timeoutMs: 5000, nowayout: false, daemonRestartMs: 3000 },
     },
-    keepalived: { instance: 'VI_1', notifyFifo: '/run/keepalived/fence-agent.fifo' },
+    keepalived: { instance: 'VI_1', notifyFifo: '/run/fence-agent/keepalived.fifo' },
     log: { destination: '/var/log/fence-agent.log', level: 'info' },
   };
 }

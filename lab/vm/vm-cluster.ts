@@ -497,9 +497,14 @@ export class VmCluster implements Cluster {
     await this.own(node).vm.ok(signalUnits('SIGSTOP'), { timeoutMs: 30_000 });
   }
 
-  /** SIGCONT to the pair's processes (harmless after a watchdog reset: the units are new). */
+  /**
+   * SIGCONT to the pair's processes. After a watchdog reset nothing is stopped any more (the units
+   * are new, or the guest is still booting and does not answer ssh): nothing to do then.
+   */
   async thaw(node: ClusterNode): Promise<void> {
-    await this.own(node).vm.ok(signalUnits('SIGCONT'), { timeoutMs: 30_000 });
+    const own = this.own(node);
+    const ran = await own.vm.run(signalUnits('SIGCONT'), { timeoutMs: 30_000 }).catch((error: Error) => ({ exitCode: -1, stdout: '', stderr: error.message }));
+    if (ran.exitCode !== 0) this.log(`vmlab: thaw of ${own.name} not applied (${ran.stderr.trim().split('\n')[0] || `exit ${ran.exitCode}`}): reset or booting, nothing left stopped`);
   }
 
   /** Pauses the whole VM (QEMU `stop`): its clocks and its watchdog stop with it (a hung hypervisor). */

@@ -45,12 +45,31 @@ export async function pingSql(mysqld: MysqldConfig, timeoutMs: number): Promise<
   try {
     connection = await connect(mysqld, timeoutMs);
     await connection.query({ sql: mysqld.health.query, timeout: Math.max(1, timeoutMs - elapsed()) });
-    return { ok: true, latencyMs: elapsed(), error: null, source: 'own', ageMs: 0 };
+    const latencyMs = elapsed();
+    await close(connection);
+    connection = undefined;
+    return { ok: true, latencyMs, error: null, source: 'own', ageMs: 0 };
   } catch (error) {
     return { ok: false, latencyMs: elapsed(), error: sqlError(error), source: 'own', ageMs: 0 };
   } finally {
     connection?.destroy();
   }
+}
+
+/** How long a polite close may take before the socket is simply destroyed, ms. */
+const CLOSE_MS = 250;
+
+/**
+ * Ends a connection that answered with COM_QUIT (`end()`), bounded by {@link CLOSE_MS}, then
+ * destroys the socket. A bare destroy() makes MariaDB log "Aborted connection … Got an error
+ * reading communication packets" (log_warnings ≥ 2, the 10.11 default) for every ping: once a
+ * second per MASTER in the error log.
+ */
+async function close(connection: Connection): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([connection.end().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_MS)))]);
+  clearTimeout(timer);
+  connection.destroy();
 }
 
 /** What `SELECT @@datadir` returned, or why it could not be asked. */
@@ -67,6 +86,8 @@ export async function queryDatadir(mysqld: MysqldConfig, timeoutMs: number): Pro
     connection = await connect(mysqld, timeoutMs);
     const [rows] = await connection.query({ sql: 'SELECT @@datadir AS datadir', timeout: Math.max(1, timeoutMs - (performance.now() - started)) });
     const datadir = (rows as Array<{ datadir?: unknown }>)[0]?.datadir;
+    await close(connection);
+    connection = undefined;
     return typeof datadir === 'string' && datadir !== '' ? { ok: true, datadir } : { ok: false, error: `@@datadir came back as ${JSON.stringify(datadir)}` };
   } catch (error) {
     return { ok: false, error: sqlError(error) };

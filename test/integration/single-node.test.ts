@@ -104,6 +104,16 @@ describe('one real node', () => {
     assert.equal(host.stdout.trim(), '', 'the host namespace does not see the mount');
   });
 
+  test("the daemon's SQL pings end with COM_QUIT: mysqld logs no aborted connection", async () => {
+    await becomeMaster();
+    const errorLog = path.join(lab.node.mysqlRunDir, 'mysqld.err');
+    await delay(3000); // several pings of the daemon's SQL monitor and a check or two
+    assert.ok((await check(lab.node)).code === 0);
+    const text = readFileSync(errorLog, 'utf8');
+    assert.ok(text.includes('ready for connections'), 'this is the running mysqld\'s log');
+    assert.doesNotMatch(text, /Aborted connection/);
+  });
+
   test('the daemon keeps the empty mountpoint immutable: set at start-up, the disk still mounts on it, set again after the unmount', async () => {
     const immutable = async (where: 'host' | 'node'): Promise<boolean> => {
       const ran = where === 'host' ? await sh(['lsattr', '-d', lab.mountpoint]) : await lab.node.exec(['lsattr', '-d', lab.mountpoint]);
