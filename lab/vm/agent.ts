@@ -45,8 +45,9 @@ export function vmAgentConfig(name: string): Record<string, unknown> {
     fence: {
       method: 'lockfile',
       path: GUEST_LEASE_PATH,
-      // softdog soft_margin=5 nowayout=0 (lab/vm/guest/rootfs/etc/modprobe.d/vmlab.conf)
-      watchdog: { device: '/dev/watchdog0', timeoutMs: 5000, nowayout: false, daemonRestartMs: 3000 },
+      // softdog soft_margin=8 nowayout=0 (lab/vm/guest/rootfs/etc/modprobe.d/vmlab.conf): relation (a)'s
+      // most with the default lease (2·updateMs + ioTimeoutMs = 6 s ≤ S − M − W = 15 − 1 − 8 s)
+      watchdog: { device: '/dev/watchdog0', timeoutMs: 8000, nowayout: false, daemonRestartMs: 3000 },
     },
     keepalived: { instance: 'VI_1', notifyFifo: '/run/fence-agent/keepalived.fifo' },
     log: { destination: '/var/log/fence-agent.log', level: 'info' },

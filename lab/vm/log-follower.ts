@@ -99,6 +99,11 @@ export class LogFollower {
     if (this.child !== null) this.child.kill('SIGKILL'); // reconnects, and re-reads the current boot
   }
 
+  /** The agent log lines of every boot kept, oldest first, or null when nothing was streamed yet. */
+  agentLines(): string[] | null {
+    return this.boots.length === 0 ? null : this.boots.flatMap((b) => b.agent);
+  }
+
   /** Every boot's lines, oldest boot first, as one text with a header per boot and source. */
   text(name: string): string {
     if (this.boots.length === 0) return `--- ${name}: no log streamed\n`;

@@ -189,7 +189,10 @@ export class Sampler {
 
   private disconnect(): void {
     this.minSkew = null;
-    if (this.connectedSince !== null) this.connectedMs += monoNow() - this.connectedSince;
+    // a session counts until its last sample: ssh notices a dead guest (a reset) only after its
+    // ServerAlive probes time out, and that silence is no sampling gap of a live guest
+    const lastAt = this.last?.atMono ?? null;
+    if (this.connectedSince !== null) this.connectedMs += Math.max(0, (lastAt !== null && lastAt >= this.connectedSince ? lastAt : monoNow()) - this.connectedSince);
     this.connectedSince = null;
     this.connected = false;
   }

@@ -40,8 +40,12 @@ const ISCSI_PORT = 3260;
  * replacement_timeout back to the image's 120 s, /dev/sdb1 present.
  */
 const ISCSI_RESTORE = 'iscsiadm -m session >/dev/null 2>&1 || iscsiadm -m node -l >/dev/null; for f in /sys/class/iscsi_session/session*/recovery_tmo; do echo 120 > $f; done; for i in $(seq 300); do [ -b /dev/sdb1 ] && exit 0; sleep 0.2; done; echo "no /dev/sdb1" >&2; exit 1';
-/** What a guest kernel prints on its console when its watchdog fires. */
-const WATCHDOG_LINE = /softdog: Initiating system reboot|watchdog: watchdog\d+: watchdog did not stop|i6300esb.*(reset|expired)/i;
+/**
+ * What a guest kernel prints on its console when its watchdog fires. Not "watchdog did not stop!":
+ * that is a close without the magic character (a daemon killed), and the restarted daemon may open
+ * the device again in time.
+ */
+const WATCHDOG_LINE = /softdog: Initiating system reboot|i6300esb.*(reset|expired)/i;
 
 const DOWN: NodeSample = { down: true, mounted: false, superblock: false, vip: false, mysqld: 0 };
 
@@ -152,7 +156,13 @@ export class VmClusterNode implements ClusterNode {
     }
   }
 
+  /**
+   * The agent log as streamed to the host (every boot since the scenario started: a watchdog reset
+   * loses the guest's unwritten page cache, not these), else the guest's file.
+   */
   async logLines(pattern?: RegExp): Promise<LogLine[]> {
+    const streamed = this.follower.agentLines();
+    if (streamed !== null) return parseLogLines(streamed.join('\n'), pattern);
     const ran = await this.vm.run(`cat ${GUEST_AGENT_LOG} 2>/dev/null`, { timeoutMs: 30_000 });
     return parseLogLines(ran.stdout, pattern);
   }
@@ -259,8 +269,11 @@ class VmObserver implements ClusterObserver {
     const nodes: Record<string, NodeSample> = {};
     for (const node of this.cluster.nodes) {
       const last = node.sampler.last;
-      // powered off, or rebooting (the sampler's session ended with the old kernel): nothing is mounted
-      if (!node.vm.running || last === null || (!node.sampler.connected && !this.cluster.paused.has(node.name))) {
+      // powered off, or rebooting (the sampler's session ended with the old kernel, or its console
+      // showed the watchdog reset after the last sample — ssh notices a dead guest only after
+      // ServerAlive times out): nothing is mounted
+      const resetMono = node.console.fires.at(-1)?.mono ?? -Infinity;
+      if (!node.vm.running || last === null || (!node.sampler.connected && !this.cluster.paused.has(node.name)) || resetMono > last.atMono) {
         nodes[node.name] = DOWN;
         continue;
       }

@@ -116,6 +116,11 @@ export class Daemon {
       beforeMount: () => {
         this.diskInUse = true;
       },
+      afterUnmount: async () => {
+        // the unmount step verified the filesystem gone: petting (mayPet) resumes now, not after the release
+        this.diskInUse = await this.filesystemInUse();
+        if (!this.diskInUse) this.watchdog.tick();
+      },
     };
     this.state = {
       version: 1,
@@ -212,12 +217,36 @@ export class Daemon {
    */
   private async retakeFenceIfHoldingDisk(): Promise<void> {
     if (!this.diskInUse || this.config.fence.method === 'none') return;
+    const boundMs = Math.min(this.config.deadlines.fenceAcquireMs, 4 * (this.config.fence.ioTimeoutMs + 500));
+    // published as a transition in progress, so that `check` keeps a MASTER whose daemon was just
+    // restarted healthy while the fence is taken back (seconds, with the lease's read-back), as it
+    // does for any transition within its deadline: otherwise keepalived counts failed checks and
+    // moves the VIP away from a node that keeps its database (measured in the two-VM lab)
+    const startedAt = new Date().toISOString();
+    this.state.transition = {
+      id: `t-${Date.now()}-${++this.counter}`,
+      kind: 'promote',
+      reason: 'start-up: disk in use, taking the fence back',
+      desire: this.state.desired ?? { vrrpState: 'MASTER', source: 'startup', issuedAt: 0 },
+      startedAt,
+      startedMono: monoNow(),
+      deadlineMs: boundMs,
+      endedAt: null,
+      durationMs: null,
+      outcome: null,
+      error: null,
+      steps: [{ name: 'fence.retake', startedAt, deadlineMs: boundMs, durationMs: null, outcome: 'running', detail: null }],
+    };
+    this.persist();
     try {
-      const status = await this.fence.acquire(AbortSignal.timeout(Math.min(this.config.deadlines.fenceAcquireMs, 4 * (this.config.fence.ioTimeoutMs + 500))));
+      const status = await this.fence.acquire(AbortSignal.timeout(boundMs));
       this.log.info({ fence: status.detail }, 'disk in use at start-up: fence taken back');
     } catch (error) {
       this.state.selfFence = null; // let the self-fence below latch with this reason
       this.selfFence(`disk in use at start-up but the fence could not be taken back (${errorLine(error)})`);
+    } finally {
+      this.state.transition = null;
+      this.persist();
     }
   }
 

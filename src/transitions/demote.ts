@@ -26,6 +26,13 @@ export interface TransitionContext {
   armWatchdog?: () => void;
   /** called right before mounting: from here on the node may write, so the watchdog is petted only while the fence allows it */
   beforeMount?: () => void;
+  /**
+   * called as soon as the unmount step succeeded, before the fence is released: the filesystem is
+   * gone from the kernel, so the watchdog may be petted again at once. A self-fence whose lease
+   * storage hangs would otherwise wait out the release's I/O bound with the watchdog unpetted and
+   * be reset although nothing can write any more (measured in the two-VM lab).
+   */
+  afterUnmount?: () => Promise<void>;
 }
 
 export type DemoteMode = 'graceful' | 'fenced';
@@ -74,6 +81,7 @@ export async function demote(ctx: TransitionContext, run_: StepRunner, prefix = 
     log.fatal({ tid: run_.record.id }, `unmount of ${config.disk.mountpoint} not verified: keeping the fence (fenced-in); operator action needed`);
     return fail(`unmount not verified (${errorLine(error)}): fence kept, node fenced-in`);
   }
+  await ctx.afterUnmount?.();
   const left = await findMysqld(mysqldSelector(config));
   if (left.pids.length > 0) return fail(`mysqld ${left.pids.join(', ')} still running after the unmount`);
   try {

@@ -108,7 +108,7 @@ describe('two-VM lab: two kernels on one iSCSI LUN', () => {
     assert.equal((await one.run('ping -c1 -W3 192.168.57.12')).exitCode, 0, 'restored');
   });
 
-  it('installs the pair but starts none of it; softdog is watchdog0 with the agent’s 5 s', () => {
+  it('installs the pair but starts none of it; softdog is watchdog0 with the agent’s 8 s', () => {
     for (const f of facts) {
       assert.equal(f.enabled['mariadb.service'], 'disabled');
       assert.equal(f.enabled['mariadb.socket'], 'masked');
@@ -119,7 +119,7 @@ describe('two-VM lab: two kernels on one iSCSI LUN', () => {
       assert.equal(f.active['vmlab-iscsi.service'], 'active');
       assert.equal(f.active['vmlab-lease.service'], 'active');
       assert.equal(f.watchdog.identity, 'Software Watchdog');
-      assert.equal(f.watchdog.timeoutS, 5);
+      assert.equal(f.watchdog.timeoutS, 8);
       assert.match(f.node, /^v20\./);
     }
   });
