@@ -137,6 +137,8 @@ export interface Cluster extends LedgerTarget {
   readonly nodes: readonly ClusterNode[];
   /** the shared filesystem's mountpoint on the nodes (the datadir is `<mountpoint>/mysql`) */
   readonly mountpoint: string;
+  /** the agents' lease timers, ms: S (`fence.staleMs`) and M (`fence.marginMs`) */
+  readonly lease: { staleMs: number; marginMs: number };
   node(name: string): ClusterNode;
   other(node: ClusterNode): ClusterNode;
   /** Which node holds the VIP now, or null; throws if both do. */

@@ -10,6 +10,7 @@ import { LEASE, NODES, PairLab, VIP, type PairOptions } from './pair.ts';
 import type { Ran } from './sh.ts';
 import { shOk } from './sh.ts';
 import { readState, type AgentState } from '../src/state.ts';
+import { LAB_LEASE } from './single-node.ts';
 import { delay, waitFor } from './wait.ts';
 
 const readText = (file: string): string => {
@@ -143,6 +144,8 @@ export class NetnsCluster implements Cluster {
   get vip(): string {
     return VIP;
   }
+
+  readonly lease = { staleMs: LAB_LEASE.staleMs, marginMs: LAB_LEASE.marginMs };
 
   get mountpoint(): string {
     return this.pair.mountpoint;

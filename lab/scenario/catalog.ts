@@ -4,18 +4,16 @@
 // situation and returns the node that must end as the healthy MASTER; the harness
 // (lab/scenario/harness.ts) checks the invariants, the ledger and fsck around it.
 //
-// Lease timers of the labs (lab/single-node.ts LAB_LEASE): S 6 s, M 1 s, W 2.5 s — the holder may
-// write until t_g + 2.5 s, is fenced or dead by t_g + 5 s; the peer takes over after 7 s unchanged.
+// Lease timers come from cluster.lease. The netns lab's (lab/single-node.ts LAB_LEASE): S 6 s, M 1 s,
+// W 2.5 s — the holder may write until t_g + 2.5 s, is fenced or dead by t_g + 5 s; the peer takes
+// over after 7 s unchanged. The VM lab's: the defaults, S 15 s, M 1 s, with softdog's W 8 s.
 import assert from 'node:assert/strict';
 import { monoNow } from '../../src/clock.ts';
-import { LAB_LEASE } from '../single-node.ts';
 import { delay, waitFor } from '../wait.ts';
 import type { Cluster } from '../cluster.ts';
 import type { Scenario } from './harness.ts';
 import { check, isHealthy, lastTransitionId, waitAcks, waitHealthy, waitMaster } from './probes.ts';
 
-const S = LAB_LEASE.staleMs;
-const M = LAB_LEASE.marginMs;
 
 /** The notify arguments keepalived passes (`INSTANCE VI_1 STATE PRIORITY`). */
 const notifyArgs = (state: string): string[] => ['notify', 'INSTANCE', 'VI_1', state, '100'];
@@ -233,6 +231,7 @@ export const SCENARIOS: readonly Scenario[] = [
       timing('freeze → reset', reset - frozenMono);
       timing('freeze → peer mounted', peerMounted.mono - frozenMono);
       assert.ok(reset < peerMounted.mono, `reset at ${reset}, peer mounted at ${Math.round(peerMounted.mono)}: the reset came first`);
+      const { staleMs: S, marginMs: M } = cluster.lease;
       assert.ok(peerMounted.mono - frozenMono >= S + M - 2000, `the peer mounted ${Math.round(peerMounted.mono - frozenMono)} ms after the freeze: it waited out the lease`);
       await delay(Math.max(0, 15_000 - (monoNow() - frozenMono)));
       await cluster.thaw(master);
@@ -281,6 +280,7 @@ export const SCENARIOS: readonly Scenario[] = [
       assert.ok(complete !== undefined && typeof complete.mono === 'number', 'the MASTER completed its self-fence');
       const tg = lost.t_g;
       timing('t_g → self-fence complete', complete.mono - tg);
+      const { staleMs: S, marginMs: M } = cluster.lease;
       assert.ok(complete.mono <= tg + S - M, `self-fence complete ${complete.mono - tg} ms after t_g (bound S − M = ${S - M} ms)`);
       const [taken] = await backup.logLines(/^lease acquired \(taken over from/);
       assert.ok(taken !== undefined && typeof taken.mono === 'number', 'the peer took the lease over');

@@ -11,6 +11,7 @@ import { closeSync, openSync, readFileSync, readSync, statSync, writeFileSync } 
 import { mkdirSync, rmSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { monoNow } from '../../src/clock.ts';
+import { DEFAULT_LEASE, minimumMarginMs } from '../../src/config/schema.ts';
 import type { AgentState } from '../../src/state.ts';
 import { parseLogLines, type Cluster, type ClusterNode, type ClusterObservation, type ClusterObserver, type LogLine, type NodeSample } from '../cluster.ts';
 import { prepareLedgerDatabase } from '../ledger.ts';
@@ -319,6 +320,8 @@ export class VmCluster implements Cluster {
   readonly timeScale = 2;
   readonly nodes: readonly VmClusterNode[];
   readonly mountpoint = GUEST_MOUNTPOINT;
+  /** the guests run the default lease (lab/vm/agent.ts sets no lease timer) */
+  readonly lease = { staleMs: DEFAULT_LEASE.staleMs, marginMs: minimumMarginMs(DEFAULT_LEASE.staleMs) };
   readonly vip = VIP;
   /** nodes whose VM the lab paused */
   readonly paused = new Set<string>();

@@ -87,7 +87,7 @@ describe('the agent copied into a lab VM', () => {
     assert.equal(config.fence.method, 'lockfile');
     if (config.fence.method === 'lockfile') {
       assert.equal(config.fence.path, '/mnt/lease/vmlab.lease');
-      assert.deepEqual(config.fence.watchdog, { device: '/dev/watchdog0', timeoutMs: 5000, nowayout: false, daemonRestartMs: 3000 });
+      assert.deepEqual(config.fence.watchdog, { device: '/dev/watchdog0', timeoutMs: 8000, nowayout: false, daemonRestartMs: 3000 });
     }
   });
 });
