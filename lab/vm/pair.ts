@@ -46,7 +46,11 @@ export function pairConfig(name: string, options: VmPairOptions = {}): Record<st
     // keepalived's check is a Node start under TCG (~0.8 s of a guest's one vCPU idle, over 2 s
     // while mysqld recovers): twice the production interval and timeout (issue 8: VM deadlines at
     // most 2× the defaults); check's own deadline below keepalived's timeout (relation (e))
-    keepalived: { ...base.keepalived, notifyFifo: `${GUEST_RUN_DIR}/keepalived.fifo`, checkIntervalMs: 4000, checkTimeoutMs: 4000 },
+    // fall 3: even with CPUWeight, the first mariadb start after a boot (cold page cache, crash
+    // recovery, debian-start; TCG emulates the disk in QEMU's main thread) kept two 4 s checks in a
+    // row from finishing and the node went FAULT mid-promotion (measured twice on clean-start).
+    // Issue 12's zero-spawn health path removes the spawn this depends on.
+    keepalived: { ...base.keepalived, notifyFifo: `${GUEST_RUN_DIR}/keepalived.fifo`, checkIntervalMs: 4000, checkTimeoutMs: 4000, checkFall: 3 },
     // the SQL ping (daemon and check) twice its default: mariadb.service's debian-start competes for the one vCPU after each start
     deadlines: { ...((base.deadlines) ?? {}), checkMs: 3000, sqlPingMs: 2000 },
   };
