@@ -19,6 +19,12 @@ export interface NodeSample {
   vip: boolean;
   /** mysqld processes on the node */
   mysqld: number;
+  /**
+   * this sample describes an earlier instant than another node's in the same observation (the VM
+   * lab's samples arrive late from a starved guest): the cross-node invariants (S1, the single
+   * VIP) skip it until a sample of the same moment arrives
+   */
+  behind?: boolean;
 }
 
 /** Both nodes at one instant, and who the lease names. */

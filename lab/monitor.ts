@@ -126,11 +126,13 @@ export class InvariantMonitor {
     };
     const names = Object.keys(nodes);
     const mounted = names.filter((n) => nodes[n]?.mounted);
-    if (mounted.length > 1) flag('S1', `disk mounted on ${mounted.join(' and ')}`);
+    // across nodes only samples of the same moment count (NodeSample.behind)
+    const current = (n: string): boolean => nodes[n]?.behind !== true;
+    if (mounted.length > 1 && mounted.every(current)) flag('S1', `disk mounted on ${mounted.join(' and ')}`);
     for (const name of mounted) if (!(leaseHeldBy?.[name] ?? leaseHolder === name)) flag('S2', `${name} has the disk mounted but the lease is held by ${leaseHolder ?? 'nobody'}`);
     for (const name of names) if ((nodes[name]?.mysqld ?? 0) > 0 && !nodes[name]?.mounted) flag('S3', `mysqld runs on ${name} without the mount`);
     const vips = names.filter((n) => nodes[n]?.vip);
-    if (this.expectSingleVip && vips.length > 1) flag('VIP', `VIP on ${vips.join(' and ')}`);
+    if (this.expectSingleVip && vips.length > 1 && vips.every(current)) flag('VIP', `VIP on ${vips.join(' and ')}`);
     return sample;
   }
 

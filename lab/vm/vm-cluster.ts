@@ -282,6 +282,14 @@ class VmObserver implements ClusterObserver {
       const s = last.sample;
       nodes[node.name] = { down: false, mounted: s.m || s.s, superblock: s.s, vip: s.v, mysqld: s.d };
     }
+    // samples taken more than the margin before the newest one describe an earlier moment
+    const taken = this.cluster.nodes.map((n) => (nodes[n.name]?.down === false ? n.sampler.lastSampleHostMono() : null));
+    const newest = Math.max(...taken.map((t) => t ?? -Infinity));
+    for (const [i, node] of this.cluster.nodes.entries()) {
+      const t = taken[i];
+      const sample = nodes[node.name];
+      if (sample !== undefined && t !== null && t !== undefined && newest - t > SAMPLE_TIME_MARGIN_MS) nodes[node.name] = { ...sample, behind: true };
+    }
     const leaseHolder = this.cluster.leaseHolder();
     const now = monoNow();
     if (this.leaseHistory.at(-1)?.holder !== leaseHolder || this.leaseHistory.length === 0) this.leaseHistory.push({ mono: now, holder: leaseHolder });

@@ -7,6 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { ClusterObservation, ClusterObserver, NodeSample } from '../../lab/cluster.ts';
 import { fibHasLocal, InvariantMonitor, kernelName, leaseHolderFrom } from '../../lab/monitor.ts';
 import { NetnsObserver, type ObservedLab } from '../../lab/netns-observer.ts';
 import { LEASE, VIP } from '../../lab/pair.ts';
@@ -197,5 +198,34 @@ describe('InvariantMonitor', () => {
     assert.equal(fibHasLocal(fib, '10.88.0.100'), true);
     assert.equal(fibHasLocal(fib, '10.88.0.0'), false);
     assert.equal(fibHasLocal(fib, '10.88.0.1'), false);
+  });
+});
+
+describe('InvariantMonitor with samples of different moments (the VM lab)', () => {
+  /** An observer that returns `observation` (no processes: the shape the VM observer produces). */
+  const observerOf = (observation: ClusterObservation): ClusterObserver => ({
+    nodeNames: Object.keys(observation.nodes),
+    start: () => Promise.resolve(),
+    observe: () => observation,
+    stop: () => undefined,
+  });
+  const node = (over: Partial<NodeSample>): NodeSample => ({ down: false, mounted: false, superblock: false, vip: false, mysqld: 0, ...over });
+
+  test('flags S1 and two VIPs only when both samples are of the same moment', () => {
+    const both = new InvariantMonitor(observerOf({ nodes: { n1: node({ mounted: true, vip: true }), n2: node({ mounted: true, vip: true }) }, leaseHolder: 'n1', leaseHeldBy: { n1: true, n2: true } }));
+    both.sample();
+    assert.deepEqual(both.violations.map((v) => v.invariant).sort(), ['S1', 'VIP']);
+    const late = new InvariantMonitor(observerOf({ nodes: { n1: node({ mounted: true, vip: true, behind: true }), n2: node({ mounted: true, vip: true }) }, leaseHolder: 'n2', leaseHeldBy: { n1: true, n2: true } }));
+    late.sample();
+    assert.deepEqual(late.violations, [], 'n1 describes an earlier moment: unknown, not a violation');
+  });
+
+  test('judges S2 by the lease of the sample\'s own moment when the observer gives it', () => {
+    const then = new InvariantMonitor(observerOf({ nodes: { n1: node({ mounted: true }) }, leaseHolder: null, leaseHeldBy: { n1: true } }));
+    then.sample();
+    assert.deepEqual(then.violations, [], 'the lease named n1 when the sample was taken');
+    const never = new InvariantMonitor(observerOf({ nodes: { n1: node({ mounted: true }) }, leaseHolder: null, leaseHeldBy: { n1: false } }));
+    never.sample();
+    assert.deepEqual(never.violations.map((v) => v.invariant), ['S2']);
   });
 });
