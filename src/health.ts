@@ -101,7 +101,7 @@ export function evaluate(input: VerdictInput): Verdict {
   const problems = [...commonProblems(input), ...(role === 'MASTER' ? masterProblems(input) : backupProblems(input))];
   const known = Object.keys(input.observation.errors).length === 0;
   const transition = input.state?.transition;
-  if (problems.length > 0 && transition && input.daemonAlive && input.state?.bootId === input.bootId && typeof transition.startedMono === 'number') {
+  if (problems.length > 0 && transition && (input.daemonAlive || transition.handOff === true) && input.state?.bootId === input.bootId && typeof transition.startedMono === 'number') {
     const elapsed = input.nowMono - transition.startedMono;
     if (elapsed >= 0 && elapsed <= transition.deadlineMs) {
       const step = transition.steps.at(-1)?.name ?? 'starting';

@@ -79,6 +79,12 @@ export interface TransitionRecord {
   outcome: TransitionOutcome | null;
   error: string | null;
   steps: StepRecord[];
+  /**
+   * written by a daemon that exits on a systemd restart and leaves VIP, mount, mysqld and the fence
+   * to the next one (src/daemon/restart-job.ts): `check` counts it without a live daemon, until
+   * its deadline (the watchdog's timeout plus the next daemon's fence retake)
+   */
+  handOff?: boolean;
 }
 
 export interface AgentState {

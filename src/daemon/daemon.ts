@@ -150,7 +150,24 @@ export class Daemon {
     chmodSync(this.config.runDir, 0o700);
     mkdirSync(this.config.stateDir, { recursive: true, mode: 0o755 });
     this.releaseLock = await acquireDaemonLock(this.config.runDir);
+    const previous = readState(this.config.stateDir);
+    if (previous !== null) {
+      this.state.desired = previous.desired;
+      this.state.keepalivedState = previous.keepalivedState ?? null;
+      this.state.selfFence = previous.selfFence;
+      this.state.lastTransition =
+        previous.transition === null
+          ? previous.lastTransition
+          : previous.transition.handOff === true
+            ? { ...previous.transition, outcome: 'ok', endedAt: new Date().toISOString() }
+            : { ...previous.transition, outcome: 'failed', error: 'interrupted: the daemon running it died', endedAt: new Date().toISOString() };
+    }
     this.diskInUse = await this.filesystemInUse();
+    // the disk in use (a crash or a restart of the daemon under a MASTER): published at once as a
+    // transition in progress, so `check` keeps the node healthy while this daemon starts and takes
+    // the fence back (retakeFenceIfHoldingDisk), as for any transition within its deadline
+    if (this.diskInUse && this.config.fence.method !== 'none') this.state.transition = this.resumeRecord();
+    this.persist();
     if (this.diskInUse && this.watchdog.enabled) {
       // The previous daemon died with the disk in use and left the watchdog counting: open it
       // first thing, before anything that may wait on storage (timer relation (d)).
@@ -173,17 +190,6 @@ export class Daemon {
     }
     if ('addWarnings' in this.fence && typeof this.fence.addWarnings === 'function') (this.fence.addWarnings as (lines: string[]) => void)(placement.warnings);
     for (const warning of this.fence.describe().warnings) this.log.warn(`fence: ${warning}`);
-    const previous = readState(this.config.stateDir);
-    if (previous !== null) {
-      this.state.desired = previous.desired;
-      this.state.keepalivedState = previous.keepalivedState ?? null;
-      this.state.selfFence = previous.selfFence;
-      this.state.lastTransition =
-        previous.transition !== null
-          ? { ...previous.transition, outcome: 'failed', error: 'interrupted: the daemon running it died', endedAt: new Date().toISOString() }
-          : previous.lastTransition;
-    }
-    this.persist();
     this.fence.onLost((reason) => this.selfFence(reason));
     this.fence.start();
     await this.retakeFenceIfHoldingDisk();
@@ -217,26 +223,8 @@ export class Daemon {
    */
   private async retakeFenceIfHoldingDisk(): Promise<void> {
     if (!this.diskInUse || this.config.fence.method === 'none') return;
-    const boundMs = Math.min(this.config.deadlines.fenceAcquireMs, 4 * (this.config.fence.ioTimeoutMs + 500));
-    // published as a transition in progress, so that `check` keeps a MASTER whose daemon was just
-    // restarted healthy while the fence is taken back (seconds, with the lease's read-back), as it
-    // does for any transition within its deadline: otherwise keepalived counts failed checks and
-    // moves the VIP away from a node that keeps its database (measured in the two-VM lab)
-    const startedAt = new Date().toISOString();
-    this.state.transition = {
-      id: `t-${Date.now()}-${++this.counter}`,
-      kind: 'promote',
-      reason: 'start-up: disk in use, taking the fence back',
-      desire: this.state.desired ?? { vrrpState: 'MASTER', source: 'startup', issuedAt: 0 },
-      startedAt,
-      startedMono: monoNow(),
-      deadlineMs: boundMs,
-      endedAt: null,
-      durationMs: null,
-      outcome: null,
-      error: null,
-      steps: [{ name: 'fence.retake', startedAt, deadlineMs: boundMs, durationMs: null, outcome: 'running', detail: null }],
-    };
+    const boundMs = this.retakeBoundMs();
+    this.state.transition ??= this.resumeRecord();
     this.persist();
     try {
       const status = await this.fence.acquire(AbortSignal.timeout(boundMs));
@@ -248,6 +236,37 @@ export class Daemon {
       this.state.transition = null;
       this.persist();
     }
+  }
+
+  /** The bound on taking the fence back at start-up, ms. */
+  private retakeBoundMs(): number {
+    const ioTimeoutMs = this.config.fence.method === 'lockfile' ? this.config.fence.ioTimeoutMs : 0;
+    return Math.min(this.config.deadlines.fenceAcquireMs, 4 * (ioTimeoutMs + 500));
+  }
+
+  /**
+   * The transition record a daemon starting with the disk in use publishes until it has the fence
+   * back: `check` counts a transition within its deadline as healthy (a MASTER whose daemon was
+   * restarted keeps its database; keepalived must not count failed checks meanwhile — measured in
+   * the two-VM lab). Deadline: the retake's bound twice (start-up before it included).
+   */
+  private resumeRecord(): TransitionRecord {
+    const startedAt = new Date().toISOString();
+    const deadlineMs = 2 * this.retakeBoundMs();
+    return {
+      id: `t-${Date.now()}-${++this.counter}`,
+      kind: 'promote',
+      reason: 'start-up: disk in use, taking the fence back',
+      desire: this.state.desired ?? { vrrpState: 'MASTER', source: 'startup', issuedAt: 0 },
+      startedAt,
+      startedMono: monoNow(),
+      deadlineMs,
+      endedAt: null,
+      durationMs: null,
+      outcome: null,
+      error: null,
+      steps: [{ name: 'fence.retake', startedAt, deadlineMs, durationMs: null, outcome: 'running', detail: null }],
+    };
   }
 
   /** Decides the start-up target from what is observed, the previous state and a pending notify. */
@@ -596,6 +615,9 @@ export class Daemon {
     const handOff = await this.handOffOnRestart(signalName);
     if (handOff) {
       this.watchdog.tick(); // a full watchdog timeout for the next daemon to open it
+      // `check` keeps the MASTER healthy until the next daemon publishes its own record
+      const watchdogMs = this.config.fence.method === 'lockfile' ? (this.config.fence.watchdog?.timeoutMs ?? 0) : 0;
+      this.state.transition = { ...this.resumeRecord(), reason: 'restart: VIP, mount, mysqld and the fence left to the next daemon', deadlineMs: watchdogMs + 2 * this.retakeBoundMs(), handOff: true };
     } else if (this.state.role === 'MASTER' || (await this.filesystemInUse()) || this.fence.holding()) {
       this.log.warn('daemon stopping while holding the disk or the fence: demoting first');
       await this.transition('demote', { vrrpState: 'STOP', source: 'shutdown', issuedAt: Date.now() }, 'shutdown');

@@ -346,6 +346,15 @@ describe('evaluate: transitions in progress', () => {
     assert.match(verdict.line, /^UNHEALTHY MASTER: /);
   });
 
+  it('evaluate counts a hand-off to the next daemon (systemctl restart) as healthy without a live daemon, until its deadline', () => {
+    const handOff = { ...transition('promote', 2000, 10000, ['fence.retake']), handOff: true };
+    const during = evaluate(input(promoting(), { state: state({ transition: handOff }), daemonAlive: false }));
+    assert.equal(during.healthy, true);
+    assert.equal(during.inTransition, true);
+    const late = evaluate(input(promoting(), { state: state({ transition: { ...transition('promote', 10001, 10000, ['fence.retake']), handOff: true } }), daemonAlive: false }));
+    assert.equal(late.healthy, false, 'past its deadline: the next daemon never came');
+  });
+
   it('evaluate does not count a transition past its deadline as healthy', () => {
     const s = state({ transition: transition('promote', 10001, 10000, ['mount']) });
     const verdict = evaluate(input(promoting(), { state: s, daemonAlive: true }));
