@@ -203,7 +203,7 @@ export class VmClusterNode implements ClusterNode {
 
   async startDaemon(): Promise<void> {
     await this.vm.ok('systemctl start fence-agent.service', { timeoutMs: 60_000 });
-    await waitFor(`daemon listening on ${this.name}`, async () => (await this.agent(['status', '--json'])).stdout.includes('"alive":true'), 60_000, 500);
+    await waitFor(`daemon listening on ${this.name}`, async () => daemonAnswers(await this.agent(['status', '--json'])), 60_000, 500);
   }
 
   async holdFileOpen(file: string): Promise<{ exited: Promise<NodeJS.Signals | null> }> {
@@ -312,6 +312,15 @@ class VmObserver implements ClusterObserver {
 
   stop(): void {
     // the samplers run for the cluster's lifetime (vipHolder reads them too)
+  }
+}
+
+/** Whether `fence-agent status --json` (pretty-printed) reports a live daemon. */
+function daemonAnswers(ran: Ran): boolean {
+  try {
+    return (JSON.parse(ran.stdout) as { daemon?: { alive?: boolean } }).daemon?.alive === true;
+  } catch {
+    return false;
   }
 }
 
@@ -622,7 +631,7 @@ export class VmCluster implements Cluster {
   async restartDaemonService(node: ClusterNode): Promise<void> {
     const own = this.own(node);
     await own.vm.ok('systemctl restart fence-agent.service', { timeoutMs: 180_000 });
-    await waitFor(`daemon answering on ${own.name}`, async () => (await own.agent(['status', '--json'])).stdout.includes('"alive":true'), 60_000, 500);
+    await waitFor(`daemon answering on ${own.name}`, async () => daemonAnswers(await own.agent(['status', '--json'])), 60_000, 500);
   }
 
   async cutClusterLink(node: ClusterNode): Promise<void> {
