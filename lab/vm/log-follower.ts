@@ -5,8 +5,8 @@
 // journal of keepalived, mariadb and fence-agent for the current boot; the host keeps every boot's
 // lines. After a reconnect within the same boot the guest sends the whole boot again and the host
 // replaces that boot's lines (no duplicates, nothing lost that the guest still has).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { sshArgv, type SshTarget } from './ssh.ts';
+import type { SshTarget } from './ssh.ts';
+import { SshLineStream } from './ssh-stream.ts';
 
 /** The lines of one boot of the guest, as streamed. */
 export interface BootLogs {
@@ -33,55 +33,40 @@ export function followCommand(agentLog: string, units: readonly string[]): strin
 /** Keeps one guest's log stream running (reconnecting after a reboot) and every boot's lines. */
 export class LogFollower {
   private readonly boots: BootLogs[] = [];
-  private child: ChildProcess | null = null;
-  private running = false;
-  private retry: NodeJS.Timeout | null = null;
+  private readonly stream: SshLineStream;
+  /** the boot the current session streams, once its first line (the boot id) arrived */
+  private boot: BootLogs | null = null;
 
   constructor(
-    private readonly target: SshTarget,
-    private readonly agentLog: string,
+    target: SshTarget,
+    agentLog: string,
     private readonly units: readonly string[],
-  ) {}
+  ) {
+    this.stream = new SshLineStream({
+      target,
+      command: ['sh', '-c', followCommand(agentLog, units)],
+      onSession: () => {
+        this.boot = null;
+      },
+      onLine: (line) => this.handle(line),
+    });
+  }
 
   /** Starts the stream (idempotent); it reconnects every second while the guest does not answer. */
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.connect();
+    this.stream.start();
   }
 
-  private connect(): void {
-    if (!this.running) return;
-    const [file, ...args] = sshArgv(this.target, ['sh', '-c', followCommand(this.agentLog, this.units)], { connectTimeoutS: 5 });
-    const child = spawn(file as string, args, { stdio: ['ignore', 'pipe', 'ignore'] });
-    this.child = child;
-    let boot: BootLogs | null = null;
-    let buffer = '';
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
-      buffer += chunk;
-      let newline = buffer.indexOf('\n');
-      while (newline !== -1) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        newline = buffer.indexOf('\n');
-        if (boot === null) {
-          boot = this.openBoot(line.trim());
-          continue;
-        }
-        const list = line.startsWith('A ') ? boot.agent : line.startsWith('J ') ? boot.journal : null;
-        if (list === null) continue;
-        list.push(line.slice(2));
-        if (list.length > MAX_LINES) list.splice(0, list.length - MAX_LINES);
-      }
-    });
-    const ended = (): void => {
-      if (this.child !== child) return;
-      this.child = null;
-      if (this.running) this.retry = setTimeout(() => this.connect(), 1000);
-    };
-    child.on('close', ended);
-    child.on('error', ended);
+  private handle(line: string): void {
+    if (this.boot === null) {
+      // a session starts with the boot id; lines of a session being ended (clear) are dropped
+      if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(line.trim())) this.boot = this.openBoot(line.trim());
+      return;
+    }
+    const list = line.startsWith('A ') ? this.boot.agent : line.startsWith('J ') ? this.boot.journal : null;
+    if (list === null) return;
+    list.push(line.slice(2));
+    if (list.length > MAX_LINES) list.splice(0, list.length - MAX_LINES);
   }
 
   /** A fresh record for `bootId`: a reconnect within one boot re-sends it all, so the old lines go. */
@@ -96,7 +81,8 @@ export class LogFollower {
   /** Forgets what was kept (a new scenario starts; the guest's agent log was truncated). */
   clear(): void {
     this.boots.length = 0;
-    if (this.child !== null) this.child.kill('SIGKILL'); // reconnects, and re-reads the current boot
+    this.boot = null;
+    this.stream.restartSession(); // a new session re-reads the current boot
   }
 
   /** The agent log lines of every boot kept, oldest first, or null when nothing was streamed yet. */
@@ -113,10 +99,6 @@ export class LogFollower {
   }
 
   stop(): void {
-    this.running = false;
-    if (this.retry !== null) clearTimeout(this.retry);
-    this.retry = null;
-    this.child?.kill('SIGKILL');
-    this.child = null;
+    this.stream.stop();
   }
 }

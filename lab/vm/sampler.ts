@@ -6,9 +6,9 @@
 // boot id. Reading /proc and /sys only: no process spawned per sample, and never a read of the
 // lease storage (which a scenario may hang). The host side keeps the last sample of each guest,
 // reconnects after a reboot, and reports the rate actually received.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { monoNow } from '../../src/clock.ts';
-import { sshArgv, type SshTarget } from './ssh.ts';
+import type { SshTarget } from './ssh.ts';
+import { SshLineStream } from './ssh-stream.ts';
 
 /** Where the sampler script lives in the guest (installed by lab/vm/pair.ts). */
 export const GUEST_SAMPLER_PATH = '/opt/vmlab/sampler.cjs';
@@ -118,64 +118,45 @@ export class Sampler {
   private received = 0;
   private connectedMs = 0;
   private connectedSince: number | null = null;
-  private child: ChildProcess | null = null;
-  private running = false;
-  private retry: NodeJS.Timeout | null = null;
   private bootId: string | null = null;
   /** min(arrival − guest clock) this session: the guest-to-host clock offset plus the least transport delay */
   private minSkew: number | null = null;
 
-  constructor(private readonly options: SamplerOptions) {}
+  private readonly stream: SshLineStream;
+
+  constructor(private readonly options: SamplerOptions) {
+    const { target, kname, vip, intervalMs = 100 } = options;
+    this.stream = new SshLineStream({
+      target,
+      command: ['/usr/local/bin/node', GUEST_SAMPLER_PATH, String(intervalMs), kname, vip],
+      onLine: (line) => this.handle(line),
+      onEnd: () => this.disconnect(),
+    });
+  }
 
   /** Starts (or keeps) the sampler session; resolves once a first sample arrived or `timeoutMs` passed. */
   async start(timeoutMs = 30_000): Promise<void> {
-    if (!this.running) {
-      this.running = true;
-      this.connect();
-    }
+    this.stream.start();
     const deadline = monoNow() + timeoutMs;
     while (!this.connected && monoNow() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
   }
 
-  private connect(): void {
-    if (!this.running) return;
-    const { target, kname, vip, intervalMs = 100 } = this.options;
-    const [file, ...args] = sshArgv(target, ['/usr/local/bin/node', GUEST_SAMPLER_PATH, String(intervalMs), kname, vip], { connectTimeoutS: 5 });
-    const child = spawn(file as string, args, { stdio: ['ignore', 'pipe', 'ignore'] });
-    this.child = child;
-    let buffer = '';
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
-      buffer += chunk;
-      let newline = buffer.indexOf('\n');
-      while (newline !== -1) {
-        const sample = parseSample(buffer.slice(0, newline));
-        buffer = buffer.slice(newline + 1);
-        newline = buffer.indexOf('\n');
-        if (sample === null) continue;
-        const now = monoNow();
-        if (!this.connected) {
-          this.connected = true;
-          this.connectedSince = now;
-        }
-        if (sample.b !== this.bootId) {
-          const previous = this.bootId;
-          this.bootId = sample.b;
-          this.options.onBoot?.(sample.b, previous, now);
-        }
-        this.received++;
-        this.minSkew = this.minSkew === null ? now - sample.t : Math.min(this.minSkew, now - sample.t);
-        this.last = { sample, atMono: now };
-      }
-    });
-    const ended = (): void => {
-      if (this.child !== child) return;
-      this.child = null;
-      this.disconnect();
-      if (this.running) this.retry = setTimeout(() => this.connect(), 1000);
-    };
-    child.on('close', ended);
-    child.on('error', ended);
+  private handle(line: string): void {
+    const sample = parseSample(line);
+    if (sample === null) return;
+    const now = monoNow();
+    if (!this.connected) {
+      this.connected = true;
+      this.connectedSince = now;
+    }
+    if (sample.b !== this.bootId) {
+      const previous = this.bootId;
+      this.bootId = sample.b;
+      this.options.onBoot?.(sample.b, previous, now);
+    }
+    this.received++;
+    this.minSkew = this.minSkew === null ? now - sample.t : Math.min(this.minSkew, now - sample.t);
+    this.last = { sample, atMono: now };
   }
 
   /**
@@ -221,11 +202,7 @@ export class Sampler {
   }
 
   stop(): void {
-    this.running = false;
-    if (this.retry !== null) clearTimeout(this.retry);
-    this.retry = null;
-    this.child?.kill('SIGKILL');
-    this.child = null;
+    this.stream.stop();
     this.disconnect();
   }
 }
