@@ -10,13 +10,37 @@
 import assert from 'node:assert/strict';
 import { monoNow } from '../../src/clock.ts';
 import { delay, waitFor } from '../wait.ts';
-import type { Cluster } from '../cluster.ts';
-import type { Scenario } from './harness.ts';
+import type { Cluster, ClusterNode } from '../cluster.ts';
+import type { Scenario, ScenarioContext } from './harness.ts';
 import { check, isHealthy, lastTransitionId, waitAcks, waitHealthy, waitMaster } from './probes.ts';
 
 
 /** The notify arguments keepalived passes (`INSTANCE VI_1 STATE PRIORITY`). */
 const notifyArgs = (state: string): string[] => ['notify', 'INSTANCE', 'VI_1', state, '100'];
+
+/**
+ * The MASTER's daemon stops — SIGKILLed (in a lab without systemd to restart it) or frozen — so
+ * nobody feeds its watchdog or refreshes its lease: the watchdog must reset the node before the
+ * peer mounts, nothing is acknowledged by the old MASTER after that, and it rejoins as a healthy
+ * BACKUP. Timings are named after `what` ("kill → reset", "freeze → peer mounted").
+ */
+async function daemonStoppedResetsNode({ cluster, master, backup, ledger, monitor, timing }: ScenarioContext, signal: NodeJS.Signals, what: string): Promise<ClusterNode> {
+  const [daemon] = await master.daemonPids();
+  assert.ok(daemon !== undefined);
+  const stoppedMono = monoNow();
+  await master.signal(daemon, signal);
+  await waitMaster(cluster, backup, 90_000);
+  const peerMounted = monitor.firstMounted(backup, stoppedMono);
+  assert.ok(peerMounted !== null, 'the monitor saw the peer mount');
+  const fires = await cluster.watchdogFires(master);
+  assert.equal(fires.length, 1, `one reset of ${master.name}`);
+  timing(`${what} → reset`, (fires[0]?.mono ?? 0) - stoppedMono);
+  timing(`${what} → peer mounted`, peerMounted.mono - stoppedMono);
+  assert.ok((fires[0]?.mono ?? Infinity) < peerMounted.mono, 'the reset came before the peer mounted');
+  assert.deepEqual(ledger.acksFrom(master.serverId, peerMounted.at), [], 'no row acknowledged by the old MASTER after the peer mounted');
+  await waitHealthy(master, 'BACKUP', 90_000);
+  return backup;
+}
 
 export const SCENARIOS: readonly Scenario[] = [
   {
@@ -248,23 +272,7 @@ export const SCENARIOS: readonly Scenario[] = [
     // in the VM lab systemd restarts the daemon within its watchdog timeout: master-daemon-killed-systemd
     labs: ['netns'],
     options: { watchdogMayFire: true },
-    async body({ cluster, master, backup, ledger, monitor, timing }) {
-      const [daemon] = await master.daemonPids();
-      assert.ok(daemon !== undefined);
-      const killedMono = monoNow();
-      await master.signal(daemon, 'SIGKILL');
-      await waitMaster(cluster, backup, 90_000);
-      const peerMounted = monitor.firstMounted(backup, killedMono);
-      assert.ok(peerMounted !== null);
-      const fires = await cluster.watchdogFires(master);
-      assert.equal(fires.length, 1, `one reset of ${master.name}`);
-      timing('kill → reset', (fires[0]?.mono ?? 0) - killedMono);
-      timing('kill → peer mounted', peerMounted.mono - killedMono);
-      assert.ok((fires[0]?.mono ?? Infinity) < peerMounted.mono, 'the reset came before the peer mounted');
-      assert.deepEqual(ledger.acksFrom(master.serverId, peerMounted.at), [], 'no row acknowledged by the old MASTER after the peer mounted');
-      await waitHealthy(master, 'BACKUP', 90_000);
-      return backup;
-    },
+    body: (ctx) => daemonStoppedResetsNode(ctx, 'SIGKILL', 'kill'),
   },
   {
     id: 'master-lease-storage-hung',
@@ -331,23 +339,7 @@ export const SCENARIOS: readonly Scenario[] = [
     group: 'fence',
     title: '15. the daemon frozen (SIGSTOP) on the MASTER: nobody feeds its watchdog or refreshes its lease; the watchdog resets the node before the peer mounts, and it rejoins as a healthy BACKUP',
     options: { watchdogMayFire: true },
-    async body({ cluster, master, backup, ledger, monitor, timing }) {
-      const [daemon] = await master.daemonPids();
-      assert.ok(daemon !== undefined);
-      const frozenMono = monoNow();
-      await master.signal(daemon, 'SIGSTOP');
-      await waitMaster(cluster, backup, 90_000);
-      const peerMounted = monitor.firstMounted(backup, frozenMono);
-      assert.ok(peerMounted !== null, 'the monitor saw the peer mount');
-      const fires = await cluster.watchdogFires(master);
-      assert.equal(fires.length, 1, `one reset of ${master.name}`);
-      timing('freeze → reset', (fires[0]?.mono ?? 0) - frozenMono);
-      timing('freeze → peer mounted', peerMounted.mono - frozenMono);
-      assert.ok((fires[0]?.mono ?? Infinity) < peerMounted.mono, 'the reset came before the peer mounted');
-      assert.deepEqual(ledger.acksFrom(master.serverId, peerMounted.at), [], 'no row acknowledged by the old MASTER after the peer mounted');
-      await waitHealthy(master, 'BACKUP', 90_000);
-      return backup;
-    },
+    body: (ctx) => daemonStoppedResetsNode(ctx, 'SIGSTOP', 'freeze'),
   },
   {
     id: 'master-daemon-killed-systemd',

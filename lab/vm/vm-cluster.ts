@@ -36,6 +36,8 @@ const LEASE_FILE = 'vmlab.lease';
 const BLACKHOLE_TABLE = 100;
 /** iSCSI's TCP port (tgtd's portal) */
 const ISCSI_PORT = 3260;
+/** NFS's TCP port (the lease storage, nfs-ganesha) */
+const NFS_PORT = 2049;
 /**
  * A guest command: the iSCSI session logged in (a scenario may have logged it out), its
  * replacement_timeout back to the image's 120 s, /dev/sdb1 present.
@@ -203,7 +205,12 @@ export class VmClusterNode implements ClusterNode {
 
   async startDaemon(): Promise<void> {
     await this.vm.ok('systemctl start fence-agent.service', { timeoutMs: 60_000 });
-    await waitFor(`daemon listening on ${this.name}`, async () => daemonAnswers(await this.agent(['status', '--json'])), 60_000, 500);
+    await this.waitDaemon();
+  }
+
+  /** Waits until the daemon answers `status` (at most 60 s). */
+  async waitDaemon(): Promise<void> {
+    await waitFor(`daemon answering on ${this.name}`, async () => daemonAnswers(await this.agent(['status', '--json'])), 60_000, 500);
   }
 
   async holdFileOpen(file: string): Promise<{ exited: Promise<NodeJS.Signals | null> }> {
@@ -283,12 +290,13 @@ class VmObserver implements ClusterObserver {
       nodes[node.name] = { down: false, mounted: s.m || s.s, superblock: s.s, vip: s.v, mysqld: s.d };
     }
     // samples taken more than the margin before the newest one describe an earlier moment
-    const taken = this.cluster.nodes.map((n) => (nodes[n.name]?.down === false ? n.sampler.lastSampleHostMono() : null));
-    const newest = Math.max(...taken.map((t) => t ?? -Infinity));
-    for (const [i, node] of this.cluster.nodes.entries()) {
-      const t = taken[i];
+    const taken = new Map(this.cluster.nodes.map((n) => [n.name, n.sampler.lastSampleHostMono()] as const));
+    const up = this.cluster.nodes.filter((n) => nodes[n.name]?.down === false);
+    const newest = Math.max(...up.map((n) => taken.get(n.name) ?? -Infinity));
+    for (const node of up) {
+      const t = taken.get(node.name) ?? null;
       const sample = nodes[node.name];
-      if (sample !== undefined && t !== null && t !== undefined && newest - t > SAMPLE_TIME_MARGIN_MS) nodes[node.name] = { ...sample, behind: true };
+      if (sample !== undefined && t !== null && newest - t > SAMPLE_TIME_MARGIN_MS) nodes[node.name] = { ...sample, behind: true };
     }
     const leaseHolder = this.cluster.leaseHolder();
     const now = monoNow();
@@ -298,8 +306,8 @@ class VmObserver implements ClusterObserver {
     // mount against the lease of that moment (S2, within a margin), not the lease as read right now
     const leaseHeldBy: Record<string, boolean> = {};
     for (const node of this.cluster.nodes) {
-      const taken = node.sampler.lastSampleHostMono();
-      leaseHeldBy[node.name] = taken === null ? leaseHolder === node.name : this.holdersBetween(taken - SAMPLE_TIME_MARGIN_MS, taken + SAMPLE_TIME_MARGIN_MS).has(node.name);
+      const t = taken.get(node.name) ?? null;
+      leaseHeldBy[node.name] = t === null ? leaseHolder === node.name : this.holdersBetween(t - SAMPLE_TIME_MARGIN_MS, t + SAMPLE_TIME_MARGIN_MS).has(node.name);
     }
     return { nodes, leaseHolder, leaseHeldBy };
   }
@@ -396,7 +404,7 @@ export class VmCluster implements Cluster {
   private async restoreLab(): Promise<void> {
     this.lab.thawLeaseStorage();
     for (const node of this.nodes) {
-      await this.unblockNfs(node);
+      await this.blackhole(node, NFS_PORT, false);
       await this.blackhole(node, ISCSI_PORT, false);
       await this.lab.setLink(node.vm.id, 'cluster', true);
       await this.lab.setLink(node.vm.id, 'storage', true);
@@ -557,23 +565,11 @@ export class VmCluster implements Cluster {
    * while the peer's keeps answering and its iSCSI path stays up.
    */
   async freezeLeaseStorage(node: ClusterNode): Promise<void> {
-    const ip = vmAddresses(this.own(node).vm.id).storage;
-    const ns = this.lab.state.netns.lab;
-    await shOk(['ip', '-n', ns, 'route', 'replace', 'blackhole', 'default', 'table', String(BLACKHOLE_TABLE)]);
-    await shOk(['ip', '-n', ns, 'rule', 'add', 'from', ip, 'to', STORAGE_SERVER_IP, 'ipproto', 'tcp', 'dport', '2049', 'lookup', String(BLACKHOLE_TABLE)]);
-    await shOk(['ip', '-n', ns, 'rule', 'add', 'to', ip, 'ipproto', 'tcp', 'sport', '2049', 'lookup', String(BLACKHOLE_TABLE)]);
+    await this.blackhole(this.own(node), NFS_PORT, true);
   }
 
   async thawLeaseStorage(node: ClusterNode): Promise<void> {
-    await this.unblockNfs(this.own(node));
-  }
-
-  private async unblockNfs(node: VmClusterNode): Promise<void> {
-    const ip = vmAddresses(node.vm.id).storage;
-    const ns = this.lab.state.netns.lab;
-    for (const rule of [['from', ip, 'to', STORAGE_SERVER_IP, 'ipproto', 'tcp', 'dport', '2049'], ['to', ip, 'ipproto', 'tcp', 'sport', '2049']]) {
-      while ((await sh(['ip', '-n', ns, 'rule', 'del', ...rule, 'lookup', String(BLACKHOLE_TABLE)])).exitCode === 0);
-    }
+    await this.blackhole(this.own(node), NFS_PORT, false);
   }
 
   /**
@@ -631,7 +627,7 @@ export class VmCluster implements Cluster {
   async restartDaemonService(node: ClusterNode): Promise<void> {
     const own = this.own(node);
     await own.vm.ok('systemctl restart fence-agent.service', { timeoutMs: 180_000 });
-    await waitFor(`daemon answering on ${own.name}`, async () => daemonAnswers(await own.agent(['status', '--json'])), 60_000, 500);
+    await own.waitDaemon();
   }
 
   async cutClusterLink(node: ClusterNode): Promise<void> {

@@ -47,11 +47,11 @@ export const DEFAULT_DAEMON_RESTART_MS = 3000;
  */
 export const minimumMarginMs = (staleMs: number): number => Math.max(1000, Math.ceil(0.05 * staleMs));
 
-/** Defaults of the keepalived `vrrp_script` timing (keepalived.conf(5) `vrrp_script`). */
 /** keepalived's VRRP child's pid file (keepalived(8) `--vrrp_pid`; 2.2 writes it under /run). */
 export const DEFAULT_VRRP_PID_FILE = '/run/vrrp.pid';
 /** How long a MASTER tolerates keepalived's VRRP process gone before it demotes on its own: three adverts at advert_int 1. */
 export const DEFAULT_KEEPALIVED_GONE_MS = 3000;
+/** Defaults of the keepalived `vrrp_script` timing (keepalived.conf(5) `vrrp_script`). */
 export const DEFAULT_KEEPALIVED_CHECK = { checkIntervalMs: 2000, checkTimeoutMs: 2000, checkFall: 2, checkRise: 2 } as const;
 
 type Json = Record<string, unknown>;

@@ -223,11 +223,9 @@ export class Daemon {
    */
   private async retakeFenceIfHoldingDisk(): Promise<void> {
     if (!this.diskInUse || this.config.fence.method === 'none') return;
-    const boundMs = this.retakeBoundMs();
-    this.state.transition ??= this.resumeRecord();
-    this.persist();
+    // start() published the resume record (resumeRecord) under the same condition
     try {
-      const status = await this.fence.acquire(AbortSignal.timeout(boundMs));
+      const status = await this.fence.acquire(AbortSignal.timeout(this.retakeBoundMs()));
       this.log.info({ fence: status.detail }, 'disk in use at start-up: fence taken back');
     } catch (error) {
       this.state.selfFence = null; // let the self-fence below latch with this reason
