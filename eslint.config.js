@@ -25,6 +25,7 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
-  { files: ['scripts/**/*.mjs', 'eslint.config.js'], ...tseslint.configs.disableTypeChecked },
-  { files: ['scripts/**/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
+  { files: ['scripts/**/*.mjs', 'eslint.config.js', 'test/**/*.cjs'], ...tseslint.configs.disableTypeChecked },
+  { files: ['scripts/**/*.mjs', 'test/**/*.cjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
+  { files: ['test/**/*.cjs'], languageOptions: { sourceType: 'commonjs' } },
 );

@@ -4,6 +4,7 @@ import type { Config } from '../src/config/types.ts';
 import { bootId, machineId } from '../src/proc.ts';
 import type { Fence } from './types.ts';
 import type { FenceLog } from './lockfile.ts';
+import type { HelperLeaseIo } from '../src/lease-io.ts';
 
 export type { Fence, FenceDescription, FenceLostListener, FenceStatus } from './types.ts';
 
@@ -23,7 +24,7 @@ export async function createFence(config: Config, options: CreateFenceOptions = 
       const [{ createLockfileFence }, io] = await Promise.all([import('./lockfile.ts'), import('../src/lease-io.ts')]);
       return createLockfileFence(config.fence, {
         identity: { node: config.node, bootId: bootId(), machineId: machineId() },
-        io: options.role === 'daemon' ? io.createHelperLeaseIo({ log: (line) => options.log?.info({ lease_io: line }, line) }) : io.createInlineLeaseIo(),
+        io: options.role === 'daemon' ? prestarted(io.createHelperLeaseIo({ log: (line) => options.log?.info({ lease_io: line }, line) })) : io.createInlineLeaseIo(),
         runDir: config.runDir,
         log: options.log ?? null,
       });
@@ -33,4 +34,10 @@ export async function createFence(config: Config, options: CreateFenceOptions = 
       return createNoneFence(config.node);
     }
   }
+}
+
+/** The daemon's helper, started at once: it comes up while the daemon starts (src/lease-io.ts prestart). */
+function prestarted(io: HelperLeaseIo): HelperLeaseIo {
+  io.prestart();
+  return io;
 }

@@ -13,6 +13,17 @@
 //   refresh never overwrites a takeover and a takeover never overwrites a refresh it did not see.
 //   After taking the lease, the taker waits 2·T_io and reads it back: a competing write that was
 //   in flight has landed by then, and whoever's record is there holds the lease.
+// - A daemon restarted on the holder (crashed, SIGKILLed, `systemctl restart`) continues the dead
+//   daemon's tenure without that wait when the record still carries the confirmed tenure the dead
+//   daemon published (lease-tenure.json of this boot: same pid, same nonce) and its write completes, within
+//   T_io, by that tenure's dead-by time t_g + S − M. Why no competing write can be in flight: the
+//   record last changed at or after t_g, so the peer, which takes over only after seeing it
+//   unchanged for takeoverAfterMs ≥ S + M on its own clock, starts its takeover write no earlier
+//   than t_g + S + M − (drift ≤ M) ≥ t_g + S; our write has landed by t_g + S − M, so the peer's
+//   compare-and-replace reads our record and fails, and its observation starts afresh. The write
+//   is a refresh in all but the nonce: t_g moves to its start. Between the dead daemon's right's end
+//   (t_g + S − M − W) and this write nobody pets the watchdog (src/daemon/watchdog-keeper.ts), so a
+//   node that does not get here in time is reset by t_g + S − M, before the peer could take over.
 // - Lease I/O goes through a bounded `LeaseIo`: the daemon's is a helper process abandoned when it
 //   hangs; `check` and `status` read in-process with a timer.
 //
@@ -93,6 +104,15 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
   if (config.allowLocalLease) warnings.push('lease placement checks off (fence.allowLocalLease): for the netns lab only; on a real pair the peer cannot see a local lease');
 
   let tenure: Tenure | null = null;
+  /** the tenure file a previous daemon of this boot left, read once before this fence first publishes its own */
+  let previousFile: TenureFile | null | undefined;
+  const previousTenureFile = (): TenureFile | null => {
+    if (previousFile === undefined) {
+      const file = runDir === null ? null : readTenureFile(runDir, identity.bootId);
+      previousFile = file !== null && file.pid !== pid ? file : null;
+    }
+    return previousFile;
+  };
   let lost: { reason: string; atMs: number } | null = null;
   let observedHolder: string | null = null;
   let background = false;
@@ -112,6 +132,7 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
 
   const publish = (): void => {
     if (runDir === null || !background) return;
+    previousTenureFile(); // read before it is overwritten
     const t = tenure;
     const file: TenureFile = {
       version: 1,
@@ -120,7 +141,7 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
       tenure:
         t === null || t.clock.lastGoodStartMs === null
           ? null
-          : { nonce: t.nonce, counter: t.counter, lastGoodStartMs: t.clock.lastGoodStartMs, rightEndsAtMs: t.clock.rightEndsAtMs ?? 0, deadByMs: t.clock.deadByMs ?? 0 },
+          : { nonce: t.nonce, counter: t.counter, lastGoodStartMs: t.clock.lastGoodStartMs, rightEndsAtMs: t.clock.rightEndsAtMs ?? 0, deadByMs: t.clock.deadByMs ?? 0, confirmed: t.confirmed },
       lost,
       observing: t === null && observer.lastText !== undefined ? { holder: observedHolder, sinceMs: clock() - (observer.unchangedForMs(clock()) ?? 0), takeoverAfterMs: config.takeoverAfterMs } : null,
       warnings,
@@ -226,9 +247,19 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
       t.counter = view.record.counter;
       return;
     }
+    if (view.kind === 'held' && sameIdentity(view.record, identity) && view.record.pid !== pid && !alive(view.record.pid)) {
+      // the dead daemon whose tenure this one continued had a write in flight (its lease I/O helper
+      // outlives it by one call), landed now: another change the peer sees, not a taker. The next
+      // refresh replaces it; t_g unchanged.
+      log?.warn({ lease: config.path, left_by: view.record.pid }, `a late write of this node's dead daemon (pid ${view.record.pid}) landed on the lease; replaced at the next refresh`);
+      t.text = result.current ?? '';
+      return;
+    }
     lose(`the lease was taken: ${config.path} now ${view.kind === 'held' ? `names ${describeHolder(view.record)}` : view.kind === 'free' ? 'is free' : 'holds an unreadable record'}`);
   };
 
+  /** the timer's refresh while it runs (refreshNow waits for it, so its own write starts after) */
+  let timerRefresh: Promise<void> | null = null;
   const scheduleRefresh = (): void => {
     if (refreshTimer !== null) clearTimeout(refreshTimer);
     if (halted) return;
@@ -237,9 +268,11 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
       if (tenure === null) return;
       // Not serialised with acquire/release: every write is a compare-and-replace, so a refresh
       // racing a release either lands first (the release then replaces it) or finds the lease gone.
-      void refresh().finally(() => {
+      const running = refresh().finally(() => {
+        if (timerRefresh === running) timerRefresh = null;
         if (tenure !== null) scheduleRefresh();
       });
+      timerRefresh = running;
     }, config.updateMs);
   };
 
@@ -252,8 +285,12 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
       : `lease ${config.path} names ${describeHolder(t.record)} but its right to write ended ${seconds(now - (t.clock.rightEndsAtMs ?? now))} ago`,
   });
 
-  /** Writes our record over `expected`; on success, a provisional tenure starts (t_g = start of the write). */
-  const take = async (expected: string | null, why: string): Promise<'taken' | 'raced'> => {
+  /**
+   * Writes our record over `expected`; on success, a provisional tenure starts (t_g = start of the
+   * write). With `continueByMs` (the dead daemon's dead-by time, see the header), a good write that
+   * completed by then is confirmed at once: 'continued'.
+   */
+  const take = async (expected: string | null, why: string, continueByMs: number | null = null): Promise<'taken' | 'continued' | 'raced'> => {
     const nonce = newNonce();
     const record: LeaseRecord = { version: 2, state: 'held', ...identity, pid, nonce, counter: 0, writtenAt: new Date().toISOString() };
     const text = serializeLease(record);
@@ -270,13 +307,35 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
       log?.warn({ duration_ms: Math.round(completed - started), bound_ms: T_io }, 'lease write took longer than ioTimeoutMs; trying again');
       return 'raced'; // the record names us now; the next turn reclaims it with a timely write
     }
-    tenure = { nonce, counter: 0, text, record, clock: holderClock, confirmed: false };
+    const continued = continueByMs !== null && completed <= continueByMs;
+    tenure = { nonce, counter: 0, text, record, clock: holderClock, confirmed: continued };
     lost = null;
-    log?.info({ lease: config.path, why }, `lease written (${why}); confirming in ${2 * T_io} ms`);
+    if (continued) {
+      log?.info(
+        { lease: config.path, why, counter: 0, mono: Math.round(completed), t_g: started, before_dead_by_ms: Math.round((continueByMs ?? completed) - completed) },
+        `lease acquired (${why}): the dead daemon's tenure continued, written ${Math.round((continueByMs ?? completed) - completed)} ms before its dead-by time t_g + S − M; no read-back wait needed`,
+      );
+    } else {
+      if (continueByMs !== null) log?.warn({ lease: config.path, late_ms: Math.round(completed - continueByMs) }, "lease written after the dead daemon's dead-by time: confirming as a takeover");
+      log?.info({ lease: config.path, why }, `lease written (${why}); confirming in ${2 * T_io} ms`);
+    }
     scheduleExpiry();
     scheduleRefresh();
     publish();
-    return 'taken';
+    return continued ? 'continued' : 'taken';
+  };
+
+  /**
+   * The dead-by time (t_g + S − M, monotonic ms) of the confirmed tenure a dead daemon of this node
+   * published when `view` still carries that tenure (same pid and nonce, this boot), else null. An
+   * unconfirmed one may still have a competing write in flight: that needs the read-back.
+   */
+  const continuableBy = (view: LeaseView): number | null => {
+    if (view.kind !== 'held') return null;
+    const file = previousTenureFile();
+    const published = file?.tenure;
+    if (file === null || !published || published.confirmed !== true || file.pid !== view.record.pid || published.nonce !== view.record.nonce) return null;
+    return published.deadByMs;
   };
 
   const acquireLoop = async (signal: AbortSignal): Promise<FenceStatus> => {
@@ -300,9 +359,11 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
       }
       const { text, view, atMs } = seen;
       let why: string | null = null;
+      let continueByMs: number | null = null;
       if (view.kind === 'free') why = view.record === null ? 'free' : `released by ${view.record.node}`;
       else if (view.kind === 'held' && sameIdentity(view.record, identity) && (view.record.pid === pid || !alive(view.record.pid))) {
         why = view.record.pid === pid ? 'our own earlier tenure' : `left by this node's dead daemon (pid ${view.record.pid})`;
+        if (view.record.pid !== pid) continueByMs = continuableBy(view);
       } else if (observer.mayTakeOver(atMs)) {
         why = `taken over from ${view.kind === 'held' ? describeHolder(view.record) : 'an unreadable record'}: unchanged for ${seconds(observer.unchangedForMs(atMs) ?? 0)} on this node's clock`;
       }
@@ -310,9 +371,9 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
         await sleep(Math.min(config.updateMs, Math.max(50, observer.remainingMs(atMs) ?? config.updateMs)), signal).catch(() => undefined);
         continue;
       }
-      let outcome: 'taken' | 'raced';
+      let outcome: 'taken' | 'continued' | 'raced';
       try {
-        outcome = await take(text, why);
+        outcome = await take(text, why, continueByMs);
       } catch (error) {
         log?.warn({ err: errorLine(error), lease: config.path }, 'lease write failed while acquiring; retrying');
         await sleep(config.updateMs, signal).catch(() => undefined);
@@ -320,6 +381,7 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
       }
       if (outcome === 'raced') continue;
       const t = tenure;
+      if (outcome === 'continued' && t !== null) return heldStatus(t, clock());
       // Confirm: after 2·T_io every competing write that was in flight has landed.
       await sleep(2 * T_io, signal).catch(() => undefined);
       if (signal.aborted) {
@@ -488,6 +550,16 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
 
     mayWrite: () => tenure !== null && tenure.clock.mayWrite(clock()),
     holding: () => tenure !== null,
+
+    async refreshNow() {
+      const t = tenure;
+      if (t === null || !t.confirmed) return false;
+      // a timer's refresh in flight would make ours find its write and adopt it (t_g unchanged)
+      await timerRefresh?.catch(() => undefined);
+      const before = t.clock.lastGoodStartMs;
+      await refresh().catch(() => undefined);
+      return tenure === t && t.clock.lastGoodStartMs !== before;
+    },
 
     tenureTimes() {
       const t = tenure;

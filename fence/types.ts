@@ -71,4 +71,11 @@ export interface Fence {
   mayWrite(): boolean | null;
   /** Whether this process holds the fence (acquired, not yet released or lost). */
   holding(): boolean;
+  /**
+   * Renews a held fence now rather than at the next interval, for a daemon handing the node to
+   * the next one (a systemd restart): the next daemon inherits the longest right to write.
+   * Resolves true when the renewal counted (lockfile: a good refresh), false otherwise; never
+   * throws. Absent for methods with nothing to renew.
+   */
+  refreshNow?(): Promise<boolean>;
 }

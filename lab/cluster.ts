@@ -119,9 +119,9 @@ export interface ClusterNode {
   /**
    * Starts `fence-agent notify ARGS` on the node and holds the process back right after it is
    * forked (SIGSTOP), as a scheduler may deschedule a notify keepalived forked first; `release()`
-   * lets it run and resolves with its exit code.
+   * lets it run and resolves with its exit code (null: killed or unknown) and what it wrote to stderr.
    */
-  notifyHeldBack(args: readonly string[]): Promise<{ release(): Promise<number | null> }>;
+  notifyHeldBack(args: readonly string[]): Promise<{ release(): Promise<{ exitCode: number | null; stderr: string }> }>;
 }
 
 /** Where the ledger's client runs and writes. */

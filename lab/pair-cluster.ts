@@ -101,10 +101,12 @@ export class NetnsClusterNode implements ClusterNode {
     return { exited };
   }
 
-  async notifyHeldBack(args: readonly string[]): Promise<{ release(): Promise<number | null> }> {
+  async notifyHeldBack(args: readonly string[]): Promise<{ release(): Promise<{ exitCode: number | null; stderr: string }> }> {
     const [file, ...rest] = ['nsenter', `--net=/run/netns/${this.lab.netns}`, `--mount=${this.lab.mntnsFile}`, '--', process.execPath, CLI, 'notify', ...args];
-    const child = spawn(file, rest, { env: { ...process.env, FENCE_AGENT_CONFIG: this.lab.configPath }, stdio: 'ignore' });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const child = spawn(file, rest, { env: { ...process.env, FENCE_AGENT_CONFIG: this.lab.configPath }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = new Promise<{ exitCode: number | null; stderr: string }>((resolve) => child.once('close', (code) => resolve({ exitCode: code, stderr })));
     await new Promise((resolve) => child.once('spawn', resolve));
     child.kill('SIGSTOP');
     await delay(100);

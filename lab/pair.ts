@@ -377,6 +377,10 @@ export class PairLab {
    */
   async killKeepalived(node: LabNode): Promise<void> {
     const pids = node.pidsNamed('keepalived');
+    // all stopped first: killed one by one, the VRRP child outlived its parent by microseconds,
+    // got the SIGTERM keepalived asks for at its parent's death (PR_SET_PDEATHSIG), and shut down
+    // cleanly — priority 0 sent, VIP removed (seen once in the netns e2e run). Stopped, it cannot.
+    for (const pid of pids) process.kill(pid, 'SIGSTOP');
     for (const pid of pids) process.kill(pid, 'SIGKILL');
     await waitFor(`keepalived gone on ${node.name}`, () => node.pidsNamed('keepalived').length === 0, 15_000);
   }

@@ -19,7 +19,9 @@ fi
 tap=$(mktemp)
 trap 'rm -f "$tap"' EXIT
 status=0
-node --import tsx --test --test-concurrency=1 --test-timeout=1800000 \
+# --test-timeout also bounds each whole file (Node 20): the scenario file runs every VM scenario
+# (~50 min), so the bound here is the whole suite's; the files set their own per-test timeouts.
+node --import tsx --test --test-concurrency=1 --test-timeout=10800000 \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$tap" \
   "$@" "${files[@]}" || status=$?

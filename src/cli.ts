@@ -10,6 +10,9 @@ async function main(argv: string[]): Promise<number> {
   const wantsHelp = rest.includes('--help') || rest.includes('-h');
   if (command === 'check' && !wantsHelp) return (await import('./commands/check.ts')).main(rest);
   if (command === 'notify' && !wantsHelp) return (await import('./commands/notify.ts')).main(rest);
+  // a daemon restarted under a mounted disk opens the watchdog its predecessor left counting before
+  // loading anything else (src/daemon/early-watchdog.ts)
+  if (command === 'daemon' && !wantsHelp) (await import('./daemon/early-watchdog.ts')).openWatchdogEarly(rest);
   // A specifier in a variable: esbuild leaves it alone, Node resolves it next to dist/cli.cjs.
   const full = (await import(FULL_CLI)) as { runFull: (argv: string[]) => Promise<number> };
   return full.runFull(argv);

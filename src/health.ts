@@ -95,26 +95,27 @@ function describeHealthy(input: VerdictInput, role: 'MASTER' | 'BACKUP'): string
   return `healthy MASTER: VIP ${config.vip.address} held, ${config.disk.device} mounted on ${config.disk.mountpoint}, mysqld pid ${o.mysqld?.pids[0] ?? '?'}${sql}, ${fence}`;
 }
 
+/**
+ * The transition that makes the node count as healthy whatever the probes find: one the daemon
+ * runs (alive) or handed over to the next daemon (`handOff`), recorded on this boot, within its
+ * deadline. Null when there is none. Its `line` reads `<kind> in progress (step S, E s of D s)`.
+ */
+export function transitionInProgress(state: AgentState | null, daemonAlive: boolean, nowMono: number, bootId: string): { line: string } | null {
+  const transition = state?.transition;
+  if (!transition || !(daemonAlive || transition.handOff === true) || state?.bootId !== bootId || typeof transition.startedMono !== 'number') return null;
+  const elapsed = nowMono - transition.startedMono;
+  if (elapsed < 0 || elapsed > transition.deadlineMs) return null;
+  const step = transition.steps.at(-1)?.name ?? 'starting';
+  return { line: `${transition.kind} in progress (step ${step}, ${seconds(elapsed)} of ${seconds(transition.deadlineMs)})` };
+}
+
 /** Applies the rule. Pure: all inputs are passed in. */
 export function evaluate(input: VerdictInput): Verdict {
   const role = input.observation.vip.held ? 'MASTER' : 'BACKUP';
   const problems = [...commonProblems(input), ...(role === 'MASTER' ? masterProblems(input) : backupProblems(input))];
   const known = Object.keys(input.observation.errors).length === 0;
-  const transition = input.state?.transition;
-  if (problems.length > 0 && transition && (input.daemonAlive || transition.handOff === true) && input.state?.bootId === input.bootId && typeof transition.startedMono === 'number') {
-    const elapsed = input.nowMono - transition.startedMono;
-    if (elapsed >= 0 && elapsed <= transition.deadlineMs) {
-      const step = transition.steps.at(-1)?.name ?? 'starting';
-      return {
-        healthy: true,
-        known,
-        role,
-        inTransition: true,
-        line: `healthy ${role}: ${transition.kind} in progress (step ${step}, ${seconds(elapsed)} of ${seconds(transition.deadlineMs)})`,
-        problems,
-      };
-    }
-  }
+  const inProgress = problems.length > 0 ? transitionInProgress(input.state, input.daemonAlive, input.nowMono, input.bootId) : null;
+  if (inProgress !== null) return { healthy: true, known, role, inTransition: true, line: `healthy ${role}: ${inProgress.line}`, problems };
   if (problems.length === 0) return { healthy: true, known, role, inTransition: false, line: describeHealthy(input, role), problems };
   return { healthy: false, known, role, inTransition: false, line: `UNHEALTHY ${role}: ${problems.join('; ')}`, problems };
 }

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { configError, usageError } from './errors.ts';
 import type { Config } from './config/types.ts';
+import { healthFilePath } from './daemon/health-file.ts';
 
 /** The per-node settings of the VRRP instance that the agent's configuration does not hold. */
 export interface KeepalivedInstanceSpec {
@@ -33,6 +34,8 @@ export interface KeepalivedInstanceSpec {
 
 /** The name of the `vrrp_script` block the instance tracks. */
 export const CHECK_SCRIPT_NAME = 'chk_fence_agent';
+/** The `track_file` block naming the daemon's health file (src/daemon/health-file.ts). */
+export const HEALTH_FILE_NAME = 'fence_agent_health';
 
 /** What is wrong with one field of a spec: the field, what was expected, the value given. */
 export interface SpecProblem {
@@ -112,11 +115,13 @@ const withComment = (text: string, comment: string): string => `${text.padEnd(36
  *
  * - `global_defs`: `enable_script_security`, `script_user root`, `router_id` when given,
  *   `notify_fifo` when `config.keepalived.notifyFifo` is set;
+ * - `track_file fence_agent_health`: `<runDir>/health`, `weight 0` — the daemon's verdict, read by
+ *   inotify (src/daemon/health-file.ts): non-zero puts the instance in FAULT at once;
  * - `vrrp_script chk_fence_agent`: `"<agentCommand> check[ --config PATH]"`, `interval` and
  *   `timeout` from `keepalived.checkIntervalMs` / `checkTimeoutMs` (whole seconds), `fall`/`rise`,
  *   no `weight`;
  * - `vrrp_instance <keepalived.instance ?? VI_1>`: BACKUP, `nopreempt`, the spec's interface,
- *   virtual_router_id, priority, advert_int, unicast addresses, the VIP, `track_script`,
+ *   virtual_router_id, priority, advert_int, unicast addresses, the VIP, `track_file`, `track_script`,
  *   `notify "<agentCommand> notify[ --config PATH]"`, `garp_master_refresh` when given.
  *
  * @param options.agentCommand how keepalived runs the agent: an absolute path, optionally followed
@@ -170,6 +175,18 @@ export function keepalivedConf(config: Config, instance: KeepalivedInstanceSpec,
         ]),
     '}',
     '',
+    "# the daemon's verdict on this node's health, kept current every monitor.healthIntervalMs",
+    `# (${config.monitor.healthIntervalMs} ms; keepalived.checkFall/checkRise verdicts in a row change it): 0 healthy, 1 FAULT.`,
+    '# keepalived reads it by inotify (no process per check). Its directory must exist before',
+    '# keepalived starts (keepalived drops a tracked file whose directory is missing): the daemon',
+    '# creates it; start the daemon first. A missing file counts as healthy.',
+    `track_file ${HEALTH_FILE_NAME} {`,
+    `    file "${healthFilePath(config.runDir)}"`,
+    withComment('    weight 0', 'non-zero → FAULT (the VIP moves away), not a lower priority'),
+    '}',
+    '',
+    "# a second opinion in its own process: reads the fence back from its storage, and still judges",
+    '# the node when the daemon is frozen or gone (its tracked file then keeps its last value)',
     `vrrp_script ${CHECK_SCRIPT_NAME} {`,
     `    script "${agentCommand} check${withConfig}"`,
     withComment(`    interval ${formatSeconds(k.checkIntervalMs)}`, 'seconds between checks (keepalived.checkIntervalMs)'),
@@ -194,6 +211,9 @@ export function keepalivedConf(config: Config, instance: KeepalivedInstanceSpec,
     ...(peers.length === 0 ? [] : ['    unicast_peer {', ...peers.map((peer) => `        ${peer}`), '    }']),
     '    virtual_ipaddress {',
     `        ${vip.address}/${vip.prefix} dev ${vip.interface}`,
+    '    }',
+    '    track_file {',
+    `        ${HEALTH_FILE_NAME}`,
     '    }',
     '    track_script {',
     `        ${CHECK_SCRIPT_NAME}`,

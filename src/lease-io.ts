@@ -16,6 +16,11 @@
 //   tsx) doing synchronous fs calls, spoken to in JSON lines over its stdin/stdout, one request at
 //   a time. It costs one spawn, until it hangs: a request not answered in time SIGKILLs it and
 //   abandons it (unref'd, pipes destroyed, never waited for); the next request spawns a fresh one.
+//   A request is sent only once the helper has said it is ready: a helper still starting (a node
+//   process needs seconds on a loaded or emulated machine) is not hung on storage, so a request
+//   that times out before it was sent leaves the helper starting for the next one (killing it and
+//   starting another, as this did, only repeated the slow start: measured in the two-VM lab after
+//   a boot, every lease request timed out and each spawned a new helper).
 //   The old way (a `cat`/`stat` child per read) cost a process per read: ~40× the CPU.
 // - createInlineLeaseIo() (`check`, `status`: short-lived): fs.promises in-process, raced with a
 //   timer. A call still pending when the command ends makes exitProcess() SIGKILL the process
@@ -65,8 +70,14 @@ export interface LeaseIo {
 
 /** The helper implementation, with the pid of its current helper for diagnostics and tests. */
 export interface HelperLeaseIo extends LeaseIo {
-  /** pid of the running helper; null before the first request, after one died or timed out, and after close() */
+  /** pid of the running helper; null before the first request (or prestart()), after one died or timed out, and after close() */
   readonly helperPid: number | null;
+  /**
+   * Starts the helper now if none runs, so that the first request does not wait for its start (a
+   * node process: seconds on a loaded or emulated machine — the daemon's first lease read after a
+   * restart, measured in the two-VM lab). It does not keep the event loop alive. A no-op after close().
+   */
+  prestart(): void;
 }
 
 const timedOut = (what: string, timeoutMs: number): FenceAgentError =>
@@ -185,6 +196,8 @@ process.stdin.on('data', (chunk) => {
     if (line.trim() !== '') answer(line);
   }
 });
+// Started: the parent sends requests only after this line.
+process.stdout.write(JSON.stringify({ ready: true }) + '\n');
 `;
 
 interface Helper {
@@ -194,7 +207,20 @@ interface Helper {
   gone: boolean;
   /** stdout not yet ended by a newline */
   buffered: string;
+  /** performance.now() at spawn */
+  spawnedAt: number;
+  /** performance.now() of its ready line; null before it: no request may be sent yet */
+  readyAt: number | null;
+  /** abandons it if it is still not ready after HELPER_START_LIMIT_MS */
+  startTimer: NodeJS.Timeout | undefined;
 }
+
+/**
+ * A helper not ready this long after its spawn is abandoned and the next request starts another
+ * (its start does not touch the lease storage, so this is a machine too loaded to start a process,
+ * or a helper that cannot run at all).
+ */
+export const HELPER_START_LIMIT_MS = 30_000;
 
 interface Call {
   id: number;
@@ -203,7 +229,7 @@ interface Call {
   /** `<op> <path>` for messages */
   what: string;
   timeoutMs: number;
-  /** performance.now() at which the call times out */
+  /** performance.now() at which the call times out (its call + `timeoutMs`) */
   deadline: number;
   timer: NodeJS.Timeout | undefined;
   settled: boolean;
@@ -211,7 +237,7 @@ interface Call {
   reject: (error: Error) => void;
 }
 
-type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; code: string; message: string };
+type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; code: string; message: string } | { ready: true };
 
 interface Refable {
   ref(): unknown;
@@ -222,16 +248,23 @@ interface Refable {
  * The daemon's lease I/O: one long-lived helper process (see the module comment). Requests are
  * queued and sent one at a time. One not answered within its `timeoutMs` rejects `ETIMEDOUT`, and
  * its helper is SIGKILLed, unref'd, its pipes destroyed, never waited for; the next request spawns
- * a fresh helper (so the bound of the first request after that also covers the start of a node
- * process: 40–170 ms, more on a loaded host; keep `timeoutMs` well above it). A helper that dies rejects the request it was running with `EIO` and is replaced on
+ * a fresh helper. Requests are sent only once the helper has written its ready line: one whose
+ * bound ends while the helper is still starting (a node process: 40–170 ms here, seconds on a
+ * loaded or emulated machine), or that waited for the start and has less than half its bound
+ * left when it ends, rejects `ETIMEDOUT` saying so, unsent, and the helper is kept for the next
+ * request; a helper not ready after {@link HELPER_START_LIMIT_MS} is
+ * abandoned. A helper that dies rejects the request it was running with `EIO` and is replaced on
  * the next request. The helper never keeps the event loop alive on its own: it is referenced only
  * while a request is in flight. The helper runs in `/` (never holding a mount busy), so relative
  * paths are resolved here first. After close(), every call rejects `EIO`.
  *
- * `log` receives one line when a helper starts, times out or dies.
+ * `log` receives one line when a helper starts, is slow to start, times out or dies.
+ * `helperExecArgv`: node options put before the helper's program (the tests delay its start with a
+ * `--require` fixture); none by default.
  */
-export function createHelperLeaseIo(options: { log?: (line: string) => void } = {}): HelperLeaseIo {
+export function createHelperLeaseIo(options: { log?: (line: string) => void; helperExecArgv?: readonly string[] } = {}): HelperLeaseIo {
   const log = options.log ?? (() => undefined);
+  const execArgv = options.helperExecArgv ?? [];
   let helper: Helper | null = null;
   let inFlight: Call | null = null;
   let queue: Call[] = [];
@@ -257,6 +290,7 @@ export function createHelperLeaseIo(options: { log?: (line: string) => void } = 
   /** SIGKILLs `h` and lets go of it: no reference, no pipes, never waited for. */
   const abandon = (h: Helper): void => {
     h.gone = true;
+    clearTimeout(h.startTimer);
     if (helper === h) helper = null;
     try {
       h.child.kill('SIGKILL');
@@ -269,9 +303,17 @@ export function createHelperLeaseIo(options: { log?: (line: string) => void } = 
     h.child.stderr.destroy();
   };
 
+  /** Rejects `call` ETIMEDOUT without having sent it: the helper `h` was `why` (its start, which says nothing about the storage); `h` is kept. */
+  const rejectUnsent = (call: Call, h: Helper, why: string): void => {
+    const sinceSpawnMs = Math.round((h.readyAt ?? performance.now()) - h.spawnedAt);
+    settle(call, { error: new FenceAgentError('ETIMEDOUT', `${call.what} did not run within ${call.timeoutMs} ms: the lease I/O helper was ${why} (${sinceSpawnMs} ms after its spawn; a loaded machine), the request was not sent`) });
+    log(`lease I/O helper pid ${h.pid ?? '?'} ${why} (${sinceSpawnMs} ms after its spawn): ${call.what} timed out unsent, the helper is kept for the next request`);
+  };
+
   const onGone = (h: Helper, how: string): void => {
     if (h.gone) return;
     h.gone = true;
+    clearTimeout(h.startTimer);
     if (helper === h) helper = null;
     const call = inFlight;
     log(`lease I/O helper pid ${h.pid ?? '?'} ${how}${call ? ` during ${call.what}` : ''}`);
@@ -290,6 +332,14 @@ export function createHelperLeaseIo(options: { log?: (line: string) => void } = 
       log(`lease I/O helper pid ${h.pid ?? '?'} wrote something that is not JSON: ${line.slice(0, 200)}`);
       return;
     }
+    if ('ready' in reply) {
+      h.readyAt = performance.now();
+      clearTimeout(h.startTimer);
+      const tookMs = h.readyAt - h.spawnedAt;
+      if (tookMs >= 1000) log(`lease I/O helper pid ${h.pid ?? '?'} ready ${Math.round(tookMs)} ms after its spawn (a loaded machine)`);
+      pump();
+      return;
+    }
     const call = inFlight;
     if (call === null || reply.id !== call.id) return;
     inFlight = null;
@@ -300,8 +350,15 @@ export function createHelperLeaseIo(options: { log?: (line: string) => void } = 
   const start = (): Helper => {
     const env = { ...process.env };
     delete env.NODE_OPTIONS; // nothing to preload (tsx, --inspect, ...) into a plain-JS helper
-    const child = spawn(process.execPath, ['-e', HELPER_SOURCE], { cwd: '/', env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const h: Helper = { child, pid: child.pid ?? null, gone: false, buffered: '' };
+    const child = spawn(process.execPath, [...execArgv, '-e', HELPER_SOURCE], { cwd: '/', env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const h: Helper = { child, pid: child.pid ?? null, gone: false, buffered: '', spawnedAt: performance.now(), readyAt: null, startTimer: undefined };
+    h.startTimer = setTimeout(() => {
+      if (h.gone || h.readyAt !== null) return;
+      log(`lease I/O helper pid ${h.pid ?? '?'} not ready ${HELPER_START_LIMIT_MS} ms after its spawn: SIGKILLed and abandoned`);
+      abandon(h);
+      pump();
+    }, HELPER_START_LIMIT_MS);
+    h.startTimer.unref();
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       if (h.gone) return;
       h.buffered += chunk;
@@ -320,28 +377,43 @@ export function createHelperLeaseIo(options: { log?: (line: string) => void } = 
     return h;
   };
 
-  /** Sends the next queued request when none is in flight; references the helper only while one is. */
+  /**
+   * Sends the next queued request when none is in flight and the helper is ready (starting one if
+   * there is none); references the helper only while a request is in flight or waits for it.
+   */
   function pump(): void {
     while (inFlight === null && queue.length > 0 && !closed) {
-      const call = queue.shift() as Call;
-      if (call.settled) continue;
+      const call = queue[0] as Call;
       // Its timer is due (it fires right after the one of the call ahead of it, whose helper just
       // hung): do not start a helper only to kill it. (+1: libuv's timers count whole ms.)
-      if (performance.now() + 1 >= call.deadline) {
+      if (call.settled || performance.now() + 1 >= call.deadline) {
+        queue.shift();
         settle(call, { error: timedOut(call.what, call.timeoutMs) });
         continue;
       }
       helper ??= start();
-      inFlight = call;
       setReferenced(helper, true);
+      if (helper.readyAt === null) return; // sent when its ready line arrives (onReply)
+      // It waited for this helper to start and has less than half its bound left: sent now, a
+      // helper that just started (its first fs calls, on a loaded machine) could miss the rest and
+      // be killed as hung, and the next request would wait for yet another start (measured in
+      // the two-VM lab). Rejected unsent instead; the next request gets the whole of its bound.
+      if (call.deadline - call.timeoutMs < helper.readyAt && call.deadline - performance.now() < call.timeoutMs / 2) {
+        queue.shift();
+        rejectUnsent(call, helper, 'ready with less than half of the bound left');
+        continue;
+      }
+      queue.shift();
+      inFlight = call;
       helper.child.stdin.write(call.line);
     }
-    if (inFlight === null && helper !== null && !helper.gone) setReferenced(helper, false);
+    if (inFlight === null && queue.length === 0 && helper !== null && !helper.gone) setReferenced(helper, false);
   }
 
   const onTimeout = (call: Call): void => {
     if (call.settled) return;
-    settle(call, { error: timedOut(call.what, call.timeoutMs) });
+    if (inFlight !== call && helper !== null && helper.readyAt === null) rejectUnsent(call, helper, 'still starting');
+    else settle(call, { error: timedOut(call.what, call.timeoutMs) });
     if (inFlight === call) {
       inFlight = null;
       if (helper !== null) {
@@ -392,6 +464,11 @@ export function createHelperLeaseIo(options: { log?: (line: string) => void } = 
     },
     get helperPid() {
       return helper?.pid ?? null;
+    },
+    prestart: () => {
+      if (closed || helper !== null) return;
+      helper = start();
+      setReferenced(helper, false);
     },
   };
 }

@@ -128,12 +128,22 @@ export function readState(stateDir: string): AgentState | null {
   }
 }
 
-/** Writes `value` as JSON to `file` atomically: a reader sees the old or the new file, never half. */
+/**
+ * Writes `text` to `file` atomically (a temp file in the same directory, renamed over it): a
+ * reader sees the old or the new file, never half; a watcher following the name (keepalived's
+ * track_file) sees one change. The directory must exist.
+ * @throws the fs error (ENOENT for a missing directory, ...)
+ */
+export function writeTextAtomic(file: string, text: string, mode = 0o644): void {
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, text, { mode });
+  renameSync(temp, file);
+}
+
+/** Writes `value` as JSON to `file` atomically (see {@link writeTextAtomic}), making its directory if needed. */
 export function writeJsonAtomic(file: string, value: unknown, mode = 0o644): void {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
-  const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(value, null, 2)}\n`, { mode });
-  renameSync(temp, file);
+  writeTextAtomic(file, `${JSON.stringify(value, null, 2)}\n`, mode);
 }
 
 /** Writes the state file atomically. */

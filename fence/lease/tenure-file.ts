@@ -21,6 +21,8 @@ export interface TenureFile {
     rightEndsAtMs: number;
     /** t_g + S − M: fenced or reset by the watchdog by then, ms (monotonic) */
     deadByMs: number;
+    /** the acquisition's read-back confirmed it (absent in files of earlier versions: not confirmed) */
+    confirmed?: boolean;
   } | null;
   /** the last loss of a tenure, or null */
   lost: { reason: string; atMs: number } | null;

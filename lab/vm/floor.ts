@@ -25,7 +25,7 @@ export interface FloorResult {
 }
 
 /**
- * keepalived.conf without what the agent adds: the `vrrp_script` and `track_script` blocks, the
+ * keepalived.conf without what the agent adds: the `track_file`, `vrrp_script` and `track_script` blocks, the
  * `notify` and `notify_fifo` lines. The VRRP instance itself (priorities, peers, advert, VIP,
  * nopreempt) stays as the agent's generator wrote it.
  */
@@ -39,7 +39,7 @@ export function bareKeepalivedConf(text: string): string {
       if (trimmed.startsWith('}')) skipping--;
       continue;
     }
-    if (/^(vrrp_script\s|track_script\s*\{)/.test(trimmed)) {
+    if (/^(vrrp_script\s|track_script\s*\{|track_file\s)/.test(trimmed)) {
       skipping = trimmed.endsWith('{') ? 1 : 0;
       continue;
     }

@@ -5,8 +5,9 @@
 // the pair is stopped and cleaned the way an operator would take it down — keepalived first
 // (its STOP notify demotes a MASTER), then the agent, then whatever a failed scenario left —
 // so one booted lab serves every scenario (a fresh boot of both VMs costs minutes under TCG).
+import { createHash } from 'node:crypto';
 import { sh } from '../sh.ts';
-import { GUEST_CONFIG_PATH, vmAgentConfig } from './agent.ts';
+import { GUEST_AGENT_DIR, GUEST_CONFIG_PATH, vmAgentConfig } from './agent.ts';
 import { vmAddresses, VIP } from './net.ts';
 import { GUEST_SAMPLER_PATH, SAMPLER_SCRIPT } from './sampler.ts';
 import type { VmNode } from './lab.ts';
@@ -43,18 +44,26 @@ export function pairConfig(name: string, options: VmPairOptions = {}): Record<st
     ...base,
     fence,
     mysqld: { ...base.mysqld, restartAttempts: options.mysqldRestartAttempts ?? 0 },
-    // keepalived's check is a Node start under TCG (~0.8 s of a guest's one vCPU idle, over 2 s
-    // while mysqld recovers): twice the production interval and timeout (issue 8: VM deadlines at
-    // most 2× the defaults); check's own deadline below keepalived's timeout (relation (e))
-    // fall 3: even with CPUWeight, the first mariadb start after a boot (cold page cache, crash
-    // recovery, debian-start; TCG emulates the disk in QEMU's main thread) kept two 4 s checks in a
-    // row from finishing and the node went FAULT mid-promotion (measured twice on clean-start).
-    // Issue 12's zero-spawn health path removes the spawn this depends on.
-    keepalived: { ...base.keepalived, notifyFifo: `${GUEST_RUN_DIR}/keepalived.fifo`, checkIntervalMs: 4000, checkTimeoutMs: 4000, checkFall: 3 },
-    // the SQL ping (daemon and check) twice its default: mariadb.service's debian-start competes for the one vCPU after each start
-    deadlines: { ...((base.deadlines) ?? {}), checkMs: 3000, sqlPingMs: 2000 },
+    // keepalived learns the node's health from the daemon's tracked file (no process per check);
+    // `fence-agent check` is the slow second opinion: a Node start under TCG (~0.8 s of the guest's
+    // one vCPU idle, over 4 s while mariadb recovers after a crash), so every 10 s with 8 s to
+    // finish and 3 failures in a row. At 4 s/4 s/fall 3 it was what kept failing during promotions
+    // (three checks starved by the mariadb start → FAULT → ping-pong: mysqld-crash in CI at c103e3e).
+    // check's own deadline stays below keepalived's timeout (relation (e)).
+    keepalived: { ...base.keepalived, notifyFifo: `${GUEST_RUN_DIR}/keepalived.fifo`, checkIntervalMs: 10_000, checkTimeoutMs: 8000, checkFall: 3 },
+    // the daemon's verdict every 2 s (twice the default), so fall 3 = 6 s: a SQL ping the mariadb
+    // start starved (sqlPingMs below) in two verdicts in a row does not put a promoted node in FAULT
+    monitor: { ...(base.monitor ?? {}), healthIntervalMs: 2000 },
+    // the SQL ping (daemon and check) twice its default: mariadb.service's debian-start competes for the one vCPU after each start;
+    // mysqld.start twice its default: `systemctl start mariadb` returns only after the stock unit's
+    // ExecStartPre (galera_recovery, ~10 s here) and ExecStartPost (debian-start), and took over
+    // 30 s after a crash with the ledger connecting (measured: master-frozen, a9249ef)
+    deadlines: { ...((base.deadlines) ?? {}), checkMs: 3000, sqlPingMs: 2000, mysqldStartMs: 60_000 },
   };
 }
+
+/** What keepalived.conf was last generated from (a hash of the configuration and the flags). */
+const KEEPALIVED_STAMP = '/etc/keepalived/.fence-agent-generated-from';
 
 /** A shell command writing `text` to `file` (mode 0600, root's; base64 on the command line). */
 const writeFile = (file: string, text: string, mode = '0600'): string =>
@@ -62,8 +71,11 @@ const writeFile = (file: string, text: string, mode = '0600'): string =>
 
 /**
  * Writes the node's configuration for a scenario, generates its keepalived.conf with the agent
- * (`fence-agent config keepalived`), installs the monitor's sampler, and checks the configuration
- * (`fence-agent config check`).
+ * (`fence-agent config keepalived`, which also validates the configuration: exit 6 on a bad one)
+ * unless the configuration, flags and agent build are those it was last generated from,
+ * installs the monitor's sampler, and enables both units if they are not (`systemctl enable` runs
+ * Debian's update-rc.d, seconds of the one vCPU: only when needed). `fence-agent config check`
+ * (lease placement, watchdog) runs once per lab, in the lab's own test.
  * @throws when a step fails in the guest (its output in the message)
  */
 export async function configureNode(node: VmNode, peers: readonly VmNode[], options: VmPairOptions = {}): Promise<void> {
@@ -78,16 +90,23 @@ export async function configureNode(node: VmNode, peers: readonly VmNode[], opti
     '--garp-refresh 2',
     `--agent-command '${GUEST_AGENT_COMMAND}'`,
   ].join(' ');
+  const configText = `${JSON.stringify(pairConfig(node.name, options), null, 2)}\n`;
+  // keepalived.conf depends only on the configuration, the flags and the agent's build: regenerated
+  // (a full CLI load, seconds of the one vCPU) only when one changed since it was last generated
+  const stamp = createHash('sha256').update(configText).update(keepalivedFlags).digest('hex');
   const script = [
     'set -e',
-    writeFile(GUEST_CONFIG_PATH, `${JSON.stringify(pairConfig(node.name, options), null, 2)}\n`),
+    writeFile(GUEST_CONFIG_PATH, configText),
     writeFile(GUEST_SAMPLER_PATH, SAMPLER_SCRIPT, '0644'),
-    `/usr/local/bin/fence-agent config keepalived ${keepalivedFlags} > /etc/keepalived/keepalived.conf.new`,
-    'mv /etc/keepalived/keepalived.conf.new /etc/keepalived/keepalived.conf',
-    '/usr/local/bin/fence-agent config check >/dev/null',
+    `want="${stamp}-$(cat ${GUEST_AGENT_DIR}/.stamp 2>/dev/null || true)"`,
+    `if [ "$(cat ${KEEPALIVED_STAMP} 2>/dev/null || true)" != "$want" ] || [ ! -s /etc/keepalived/keepalived.conf ]; then`,
+    `  /usr/local/bin/fence-agent config keepalived ${keepalivedFlags} > /etc/keepalived/keepalived.conf.new`,
+    '  mv /etc/keepalived/keepalived.conf.new /etc/keepalived/keepalived.conf',
+    `  echo "$want" > ${KEEPALIVED_STAMP}`,
+    'fi',
     // as on a real server: both start at boot (fence-agent first), so a node that was reset or
     // powered off rejoins on its own
-    'systemctl enable -q fence-agent.service keepalived.service',
+    'systemctl is-enabled -q fence-agent.service keepalived.service || systemctl enable -q fence-agent.service keepalived.service',
   ].join('\n');
   await node.ok(script, { timeoutMs: 120_000 });
 }
@@ -120,9 +139,14 @@ export async function stopNode(node: VmNode): Promise<string[]> {
   return forced === '' ? [] : forced.split(/\s+/);
 }
 
-/** Starts the agent, then keepalived (as systemd orders them at boot), on the node. */
-export async function startNode(node: VmNode): Promise<void> {
-  await node.ok('systemctl start fence-agent.service && systemctl start keepalived.service', { timeoutMs: 120_000 });
+/** Starts the agent on the node; returns once its daemon is ready (the unit's ExecStartPost waits for daemon.ready). */
+export async function startAgent(node: VmNode): Promise<void> {
+  await node.ok('systemctl start fence-agent.service', { timeoutMs: 120_000 });
+}
+
+/** Starts keepalived on the node (after {@link startAgent}, as systemd orders them at boot). */
+export async function startKeepalived(node: VmNode): Promise<void> {
+  await node.ok('systemctl start keepalived.service', { timeoutMs: 120_000 });
 }
 
 /**

@@ -1,20 +1,23 @@
 // `fence-agent check` — keepalived's vrrp_script. Exit 0 for healthy MASTER or healthy BACKUP
 // (or a transition within its deadline), 1 otherwise, 6 for a bad configuration; one line on
 // stderr saying which. Its own deadline (`--timeout-ms`, default `deadlines.checkMs`) ends it with
-// exit 1 rather than letting keepalived time it out. Loads no yargs, execa or systeminformation;
+// exit 1 rather than letting keepalived time it out. A transition within its deadline in the
+// state file is answered from the state file and the VIP alone (src/health.ts
+// transitionInProgress): that verdict does not depend on the other probes. Loads no yargs, execa or systeminformation;
 // mysql2 only when a mysqld runs.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { configPathFrom, loadConfig } from '../config/load.ts';
 import { ExitCode, usageError } from '../errors.ts';
 import type { Config } from '../config/types.ts';
-import { evaluate, type Verdict } from '../health.ts';
+import { evaluate, transitionInProgress, type Verdict } from '../health.ts';
 import { exitProcess } from '../lease-io.ts';
 import { monoNow } from '../clock.ts';
 import { bootId, isAlive } from '../proc.ts';
 import { observe } from '../probes/observe.ts';
 import { readState } from '../state.ts';
+import { probeVip } from '../probes/vip.ts';
 import { createFence } from '../../fence/index.ts';
 import { reportError } from './common.ts';
 
@@ -33,29 +36,48 @@ function parse(args: string[]): { config: string | undefined; timeoutMs: number 
 }
 
 /**
- * Logs the verdict when it differs from the last one this node's checks logged
- * (`<runDir>/check-last`): keepalived runs `check` every few seconds, and a FAULT node would
- * otherwise log the same line all day. Numbers (durations, ages, counters, pids) are ignored in the comparison.
+ * Records `key` (numbers masked: durations, ages, counters, pids change every run) as the last
+ * thing this node's checks reported (`<runDir>/check-last`) and says whether it is news: true when
+ * it differs from the one before, or — with `quietFirst` false — when there was none. keepalived
+ * runs `check` every few seconds, and a FAULT node would otherwise log the same line all day.
  */
-async function logWhenChanged(config: Config, verdict: Verdict): Promise<void> {
+function changedSinceLastCheck(config: Config, key: string, quietFirst: boolean): boolean {
   const file = path.join(config.runDir, 'check-last');
-  // numbers (ages, durations, the lease counter, pids) change every run: compare the words only
-  const key = `${verdict.healthy ? 'healthy' : 'unhealthy'} ${verdict.role}: ${verdict.problems.join('; ')}`.replace(/\d+(\.\d+)?/g, '#');
+  const masked = key.replace(/\d+(\.\d+)?/g, '#');
   let last: string | null = null;
   try {
     last = readFileSync(file, 'utf8');
   } catch {
     // first check, or no runDir yet
   }
-  if (last === key || (last === null && verdict.healthy)) {
-    if (last === null) writeQuietly(file, key);
-    return;
-  }
-  writeQuietly(file, key);
+  if (last === masked) return false;
+  writeQuietly(file, masked);
+  return !(last === null && quietFirst);
+}
+
+/** Logs the verdict when it differs from the last one (a first healthy verdict is not logged). */
+async function logWhenChanged(config: Config, verdict: Verdict): Promise<void> {
+  if (!changedSinceLastCheck(config, `${verdict.healthy ? 'healthy' : 'unhealthy'} ${verdict.role}: ${verdict.problems.join('; ')}`, verdict.healthy)) return;
   const { createLogger } = await import('../log.ts');
   const log = createLogger(config, 'check');
   if (verdict.healthy) log.info({ role: verdict.role }, verdict.line);
   else log.warn({ problems: verdict.problems, role: verdict.role }, verdict.line);
+}
+
+/**
+ * Appends `line` to the agent's log file as a pino-shaped warn line when it differs from what
+ * the last check reported, synchronously: the process exits right after. Loading pino here would
+ * cost the time the check has just run out of; a log to stderr/stdout is skipped.
+ */
+function logTimeoutWhenChanged(config: Config, line: string): void {
+  if (!changedSinceLastCheck(config, `timeout: ${line}`, false)) return;
+  const { destination } = config.log;
+  if (destination === 'stderr' || destination === 'stdout') return;
+  try {
+    appendFileSync(destination, `${JSON.stringify({ level: 40, time: Date.now(), node: config.node, cmd: 'check', pid: process.pid, msg: line })}\n`);
+  } catch {
+    // the log file cannot be written: stderr had it
+  }
 }
 
 const writeQuietly = (file: string, text: string): void => {
@@ -71,9 +93,13 @@ export async function main(args: string[]): Promise<number> {
   const started = monoNow();
   let phase = 'reading the configuration';
   let timer: NodeJS.Timeout | undefined;
+  let loaded: Config | null = null;
   const arm = (ms: number): void => {
     timer = setTimeout(() => {
-      process.stderr.write(`fence-agent check: UNHEALTHY: no verdict within ${ms} ms (stuck ${phase})\n`);
+      const line = `UNHEALTHY: no verdict within ${ms} ms (stuck ${phase})`;
+      process.stderr.write(`fence-agent check: ${line}\n`);
+      // keepalived drops stderr: the agent's log says it too (once per change, as for verdicts)
+      if (loaded !== null) logTimeoutWhenChanged(loaded, line);
       exitProcess(ExitCode.FAILURE);
     }, Math.max(0, ms - (monoNow() - started)));
   };
@@ -81,12 +107,28 @@ export async function main(args: string[]): Promise<number> {
     const options = parse(args);
     if (options.timeoutMs !== undefined) arm(options.timeoutMs);
     const config = loadConfig(configPathFrom(options.config));
+    loaded = config;
     const timeoutMs = options.timeoutMs ?? config.deadlines.checkMs;
     if (options.timeoutMs === undefined) arm(timeoutMs);
+    // A transition within its deadline makes the node healthy whatever the other probes find
+    // (src/health.ts): answer from the state file and the VIP alone, before touching the lease or
+    // mysqld — transitions are when the machine is busiest (a check starved of CPU while a daemon
+    // restarted went FAULT in the two-VM lab).
+    phase = 'reading the state file';
+    const before = readState(config.stateDir);
+    const inProgress = transitionInProgress(before, before?.daemon ? isAlive(before.daemon.pid) : false, monoNow(), bootId());
+    if (inProgress !== null) {
+      const role = probeVip(config.vip).held ? 'MASTER' : 'BACKUP';
+      const verdict: Verdict = { healthy: true, known: true, role, inTransition: true, line: `healthy ${role}: ${inProgress.line}`, problems: [] };
+      process.stderr.write(`fence-agent check: ${verdict.line}\n`);
+      await logWhenChanged(config, verdict);
+      return ExitCode.OK;
+    }
     phase = 'probing VIP, mount, mysqld and fence';
     const fence = await createFence(config, { role: 'reader' });
     const observation = await observe(config, fence, { probeTimeoutMs: Math.max(50, timeoutMs - (monoNow() - started) - 50), sql: 'daemon-or-own' });
     phase = 'reading the state file';
+    // read again after the probes: a transition that started while they ran explains what they saw
     const state = readState(config.stateDir);
     const daemonAlive = state?.daemon ? isAlive(state.daemon.pid) : false;
     const verdict = evaluate({ config, observation, state, daemonAlive, nowMono: monoNow(), bootId: bootId() });

@@ -13,6 +13,8 @@ import { readTenureFile } from '../../fence/lease/tenure-file.ts';
 import { observe } from '../probes/observe.ts';
 import { readState, type AgentState, type Desire, type TransitionRecord } from '../state.ts';
 import { createFence } from '../../fence/index.ts';
+import { healthFilePath } from '../daemon/health-file.ts';
+import { readFileSync } from 'node:fs';
 
 /** The `status --json` document (stable; README "status --json" documents every field). */
 export interface StatusReport {
@@ -68,6 +70,12 @@ export interface StatusReport {
   };
   /** the watchdog the daemon pets (from the state file), or null when none is configured */
   watchdog: { device: string; kind: 'kernel' | 'simulated'; timeoutMs: number; armed: boolean; petting: boolean } | null;
+  /**
+   * keepalived's tracked file, `<runDir>/health`, as the daemon last wrote it
+   * (src/daemon/health-file.ts): 0 healthy, 1 FAULT; null when missing or unreadable (keepalived
+   * counts a missing file as healthy)
+   */
+  healthFile: { path: string; value: 0 | 1 | null };
   /** what weakens the protection right now, one line each (fence overrides, placement, a simulated watchdog) */
   warnings: string[];
   daemon: {
@@ -98,6 +106,18 @@ async function daemonView(config: Config, state: AgentState | null): Promise<Sta
     const alive = pid !== null && (isAlive(pid));
     return { alive, pid, startedAt: state?.daemon?.startedAt ?? null, role: state?.role ?? null, queue: [], transition: state?.transition ?? null, notifyFifo: null, error: errorLine(error) };
   }
+}
+
+/** The daemon's health file for keepalived: its value, or null when missing or not 0/1. */
+function readHealthFile(runDir: string): StatusReport['healthFile'] {
+  const file = healthFilePath(runDir);
+  let text: string | null = null;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch {
+    // missing: no daemon has run on this boot's /run
+  }
+  return { path: file, value: text === '0' ? 0 : text === '1' ? 1 : null };
 }
 
 /** Gathers the whole report. Never throws for probe failures (they land in `error` fields). */
@@ -163,6 +183,7 @@ export async function collectStatus(config: Config): Promise<StatusReport> {
             },
     },
     watchdog: watchdog ?? null,
+    healthFile: readHealthFile(config.runDir),
     warnings,
     daemon,
     desired: state?.desired ?? null,
@@ -220,6 +241,8 @@ export function renderTable(report: StatusReport, colour: boolean): string {
   if (w !== null) {
     rows.push(['watchdog', `${w.device} (${w.kind}, ${ms(w.timeoutMs)})`, w.armed ? (w.petting ? green('armed, petted') : red('armed, NOT petted')) : 'disarmed']);
   }
+  const h = report.healthFile;
+  rows.push(['health file', h.path, h.value === null ? 'missing (keepalived counts it healthy)' : h.value === 0 ? green('0: healthy for keepalived') : red('1: FAULT for keepalived')]);
   const dm = report.daemon;
   rows.push([
     'daemon',

@@ -358,7 +358,7 @@ export function resolveConfig(raw: unknown, configPath: string): Config {
   }
 
   const monitorR = root.section('monitor', false);
-  monitorR.only(['fenceIntervalMs', 'sqlIntervalMs']);
+  monitorR.only(['fenceIntervalMs', 'sqlIntervalMs', 'healthIntervalMs']);
 
   const runDir = root.absolutePath('runDir', '/run/fence-agent');
   const stateDir = root.absolutePath('stateDir', '/var/lib/fence-agent');
@@ -382,6 +382,7 @@ export function resolveConfig(raw: unknown, configPath: string): Config {
     monitor: {
       fenceIntervalMs: monitorR.integer('fenceIntervalMs', 1000, 100, 60000, ' ms'),
       sqlIntervalMs: monitorR.integer('sqlIntervalMs', 1000, 100, 60000, ' ms'),
+      healthIntervalMs: monitorR.integer('healthIntervalMs', 1000, 100, 60000, ' ms'),
     },
     runDir,
     stateDir,

@@ -150,8 +150,12 @@ export interface Config {
   mysqld: MysqldConfig;
   fence: FenceConfig;
   deadlines: Deadlines;
-  /** while MASTER the daemon verifies the fence, and pings mysqld over SQL, this often */
-  monitor: { fenceIntervalMs: number; sqlIntervalMs: number };
+  /**
+   * While MASTER the daemon verifies the fence, and pings mysqld over SQL, this often (ms); on
+   * every role it evaluates the node's health and updates keepalived's tracked file
+   * (`<runDir>/health`, src/daemon/health-file.ts) every `healthIntervalMs` (ms, default 1000).
+   */
+  monitor: { fenceIntervalMs: number; sqlIntervalMs: number; healthIntervalMs: number };
   /** root-only directory: control socket, daemon lock */
   runDir: string;
   /** directory of the state file read by `check` and `status` */

@@ -1,8 +1,8 @@
 // The daemon owns every transition on the node (DESIGN §3): one queue where the latest desired
 // state wins, promote/demote with per-step deadlines, the fence held (refreshed, watched) by the
 // fence itself with the watchdog petted only while writing is allowed, an immediate self-fence on
-// loss — during transitions too — reconciliation at start-up, and the state file `check` and
-// `status` read.
+// loss — during transitions too — reconciliation at start-up, the state file `check` and
+// `status` read, and the health file keepalived tracks (./health-file.ts).
 import type { Server } from 'node:net';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import type { Config } from '../config/types.ts';
@@ -26,6 +26,7 @@ import {
   readPendingDesire,
   readState,
   roleOf,
+  writeJsonAtomic,
   writeState,
   type AgentState,
   type Desire,
@@ -35,12 +36,16 @@ import {
 import { demote, demoteDeadlineMs, type DemoteMode, type TransitionContext } from '../transitions/demote.ts';
 import { promote, promoteDeadlineMs } from '../transitions/promote.ts';
 import { StepRunner } from '../transitions/steps.ts';
-import type { Fence } from '../../fence/types.ts';
-import { acquireDaemonLock } from './lock.ts';
+import type { Fence, FenceStatus } from '../../fence/types.ts';
+import { acquireDaemonLock, daemonReadyPath } from './lock.ts';
 import { readNotifyFifo, type FifoReader } from './fifo.ts';
 import { WatchdogKeeper } from './watchdog-keeper.ts';
+import { takeEarlyWatchdog } from './early-watchdog.ts';
+import { readTenureFile } from '../../fence/lease/tenure-file.ts';
 import { systemdRestartJob, type RestartJob } from './restart-job.ts';
 import { KeepalivedWatch } from './keepalived-watch.ts';
+import { HealthFile, healthFilePath } from './health-file.ts';
+import { evaluate, type Verdict } from '../health.ts';
 
 /** The request source of a demotion the daemon starts because keepalived's VRRP process is gone. */
 const KEEPALIVED_GONE = 'keepalived-gone';
@@ -68,15 +73,31 @@ export class Daemon {
   private releaseLock: (() => Promise<void>) | null = null;
   /** aborts the running transition at once when the fence is lost */
   private transitionAbort: AbortController | null = null;
+  /** the promotion running, and what stops it before its mount when keepalived leaves MASTER (TransitionContext.superseded) */
+  private promotion: { desire: Desire; supersede: AbortController } | null = null;
   /**
    * The shared filesystem may be in use on this node (from right before a mount until an
    * unmount is verified by its superblock): the watchdog is then petted only while the fence
    * allows writing.
    */
   private diskInUse = true;
+  /** monotonic ms at which the running demotion verified the filesystem and mysqld gone, or null */
+  private cleanMono: number | null = null;
+  /**
+   * The right to write of the previous daemon of this boot (its published tenure's
+   * `rightEndsAtMs`, monotonic ms), while this daemon takes the fence back at start-up: the node
+   * may write until then whichever process holds the tenure, so the watchdog may be petted until
+   * then too (the peer cannot take over before t_g + S + M, the node is reset by
+   * rightEndsAtMs + W = t_g + S − M). −∞ once the fence is back, or when there is none.
+   */
+  private inheritedRightEndsMs = -Infinity;
+  /** the previous daemon of this boot left the watchdog open (the kernel counts from its last keepalive) and this daemon has not opened it yet */
+  private watchdogLeftCounting = false;
   private readonly ctx: TransitionContext;
   readonly watchdog: WatchdogKeeper;
   private readonly keepalivedWatch: KeepalivedWatch | null;
+  /** keepalived's tracked file, kept in step with the node's health (./health-file.ts) */
+  readonly health: HealthFile;
 
   /**
    * @param checkPlacement where the fence lives (fence/lease/placement.ts), run once the watchdog
@@ -92,7 +113,7 @@ export class Daemon {
   ) {
     this.watchdog = new WatchdogKeeper(
       config.fence.method === 'lockfile' ? config.fence.watchdog : null,
-      () => this.fence.mayWrite() === true || !this.diskInUse,
+      () => this.fence.mayWrite() === true || !this.diskInUse || monoNow() < this.inheritedRightEndsMs,
       log,
       () => this.persist(),
     );
@@ -108,6 +129,14 @@ export class Daemon {
             onNeverSeen: (why) =>
               this.log.warn({ why }, `keepalived watch idle: never saw keepalived's VRRP process through ${vrrpPidFile} (${why}); set keepalived.vrrpPidFile to keepalived's --vrrp_pid, or null`),
           });
+    this.health = new HealthFile({
+      file: healthFilePath(config.runDir),
+      intervalMs: config.monitor.healthIntervalMs,
+      fall: config.keepalived.checkFall,
+      rise: config.keepalived.checkRise,
+      evaluate: () => this.verdict(),
+      log,
+    });
     this.ctx = {
       config,
       fence,
@@ -119,7 +148,10 @@ export class Daemon {
       afterUnmount: async () => {
         // the unmount step verified the filesystem gone: petting (mayPet) resumes now, not after the release
         this.diskInUse = await this.filesystemInUse();
-        if (!this.diskInUse) this.watchdog.tick();
+        if (!this.diskInUse) {
+          this.cleanMono = monoNow();
+          this.watchdog.tick();
+        }
       },
     };
     this.state = {
@@ -150,7 +182,11 @@ export class Daemon {
     chmodSync(this.config.runDir, 0o700);
     mkdirSync(this.config.stateDir, { recursive: true, mode: 0o755 });
     this.releaseLock = await acquireDaemonLock(this.config.runDir);
+    rmSync(daemonReadyPath(this.config.runDir), { force: true }); // a dead daemon's
+    this.inheritRightToWrite(); // before adopting: the adopted device is petted while the inherited right lasts
+    this.watchdog.adopt(takeEarlyWatchdog());
     const previous = readState(this.config.stateDir);
+    this.watchdogLeftCounting = previous !== null && previous.bootId === this.state.bootId && previous.watchdog?.armed === true;
     if (previous !== null) {
       this.state.desired = previous.desired;
       this.state.keepalivedState = previous.keepalivedState ?? null;
@@ -168,13 +204,19 @@ export class Daemon {
     // the fence back (retakeFenceIfHoldingDisk), as for any transition within its deadline
     if (this.diskInUse && this.config.fence.method !== 'none') this.state.transition = this.resumeRecord();
     this.persist();
+    if (!this.diskInUse) this.stopWatchdog('disk not in use at start-up');
     if (this.diskInUse && this.watchdog.enabled) {
       // The previous daemon died with the disk in use and left the watchdog counting: open it
-      // first thing, before anything that may wait on storage (timer relation (d)).
-      try {
-        this.watchdog.arm();
-      } catch (error) {
-        this.log.error({ err: errorLine(error) }, 'disk in use at start-up but the watchdog cannot be armed');
+      // first thing, before anything that may wait on storage (timer relation (d)) — unless its
+      // right to write has ended: an open is a keepalive the node no longer has the right to
+      // (./early-watchdog.ts); the device is then opened once the fence is back.
+      if (!this.watchdog.armed && this.watchdogLeftCounting && !(monoNow() <= this.inheritedRightEndsMs)) {
+        this.log.error(
+          { right_ended_ms_ago: Number.isFinite(this.inheritedRightEndsMs) ? Math.round(monoNow() - this.inheritedRightEndsMs) : null },
+          "disk in use at start-up and the previous daemon's right to write has ended (or is unknown): the watchdog it left counting is not reopened; the node resets unless the fence is back first",
+        );
+      } else {
+        this.armWatchdog('disk in use at start-up but the watchdog cannot be armed');
       }
     }
     // Listen at once (notify hands over within deadlines.notifyMs, 700 ms by default): requests
@@ -203,7 +245,42 @@ export class Daemon {
     this.keepalivedWatch?.start();
     this.ready = true;
     this.kick();
+    // keepalived reads the tracked file from its start (ExecStartPost waits for daemon.ready): current first
+    await this.health.evaluateNow();
+    this.health.start();
+    writeJsonAtomic(daemonReadyPath(this.config.runDir), process.pid);
     this.log.info({ runDir: this.config.runDir, stateDir: this.config.stateDir, fence: this.fence.describe(), watchdog: this.watchdog.snapshot() }, 'daemon started');
+  }
+
+  /**
+   * The node's health as `check` would judge it (src/health.ts), from this daemon's own view: the
+   * fence from what this process holds (no read of the storage: `check` still reads it back), SQL
+   * from the daemon's monitor when fresh, the state and transition in memory.
+   */
+  private async verdict(): Promise<Verdict> {
+    const idleSince = this.busy === null ? this.counter : null;
+    const observation = await observe(this.config, this.fence, {
+      probeTimeoutMs: this.config.deadlines.checkMs,
+      sql: 'daemon-or-own',
+      fenceStatus: () => this.heldStatus(),
+    });
+    // mysqld gone under an idle MASTER, seen here before the SQL monitor's next tick: the same
+    // path (a local restart if the policy allows one), so that the restart's transition — healthy
+    // while within its deadline — starts before `fall` verdicts put the node in FAULT
+    // (only when no transition ran while the node was observed: `counter` counts them)
+    const idleThroughout = idleSince !== null && idleSince === this.counter && this.busy === null;
+    if (idleThroughout && observation.mysqld?.pids.length === 0 && this.state.role === 'MASTER' && this.sqlTimer !== null && !this.restartPending) this.mysqldGone();
+    return evaluate({ config: this.config, observation, state: this.state, daemonAlive: true, nowMono: monoNow(), bootId: this.state.bootId });
+  }
+
+  private heldStatus(): FenceStatus {
+    const may = this.fence.mayWrite();
+    const target = this.fence.describe().target ?? 'the fence';
+    if (may === null) return { held: null, holder: null, registrants: [], detail: 'no fencing' };
+    if (!this.fence.holding()) return { held: false, holder: null, registrants: [], detail: `${target} not held by this daemon` };
+    return may
+      ? { held: true, holder: this.config.node, registrants: [], detail: `${target} held by this daemon` }
+      : { held: false, holder: this.config.node, registrants: [], detail: `${target} held by this daemon but its right to write ended` };
   }
 
   /** Mounted in our namespace, or the filesystem still alive anywhere on this kernel. */
@@ -222,18 +299,55 @@ export class Daemon {
    * zombie writer: self-fence at once.
    */
   private async retakeFenceIfHoldingDisk(): Promise<void> {
-    if (!this.diskInUse || this.config.fence.method === 'none') return;
+    if (!this.diskInUse || this.config.fence.method === 'none') {
+      this.inheritedRightEndsMs = -Infinity;
+      return;
+    }
     // start() published the resume record (resumeRecord) under the same condition
     try {
       const status = await this.fence.acquire(AbortSignal.timeout(this.retakeBoundMs()));
       this.log.info({ fence: status.detail }, 'disk in use at start-up: fence taken back');
+      // not reopened at start-up (the inherited right had ended): the right to write is back now
+      if (!this.watchdog.armed) this.armWatchdog('fence taken back but the watchdog cannot be armed');
     } catch (error) {
       this.state.selfFence = null; // let the self-fence below latch with this reason
       this.selfFence(`disk in use at start-up but the fence could not be taken back (${errorLine(error)})`);
     } finally {
+      this.inheritedRightEndsMs = -Infinity;
       this.state.transition = null;
       this.persist();
     }
+  }
+
+  /**
+   * Magic-closes the watchdog once nothing can be written (the filesystem verified gone): the
+   * device this daemon armed, or one the previous daemon left counting that this daemon has not
+   * opened (opened first: with nothing mounted, that keepalive cannot hurt).
+   */
+  private stopWatchdog(why: string): void {
+    if (!this.watchdog.armed && this.watchdogLeftCounting) this.armWatchdog('the previous daemon left the watchdog counting and it cannot be opened to stop it: the node may reset');
+    this.watchdogLeftCounting = false;
+    this.watchdog.disarm(why);
+  }
+
+  /** Opens the watchdog (a no-op without one, or when open); a failure is logged as `failure`, never thrown. */
+  private armWatchdog(failure: string): void {
+    try {
+      this.watchdog.arm();
+    } catch (error) {
+      this.log.error({ err: errorLine(error) }, failure);
+    }
+  }
+
+  /** Reads the previous daemon's published tenure (lockfile method) into {@link inheritedRightEndsMs}. */
+  private inheritRightToWrite(): void {
+    if (this.config.fence.method !== 'lockfile') return;
+    const published = readTenureFile(this.config.runDir, this.state.bootId);
+    const tenure = published?.tenure;
+    if (published === null || published.pid === process.pid || !tenure) return;
+    this.inheritedRightEndsMs = tenure.rightEndsAtMs;
+    const leftMs = Math.round(tenure.rightEndsAtMs - monoNow());
+    this.log.info({ previous_pid: published.pid, right_left_ms: leftMs }, `the previous daemon's right to write ${leftMs > 0 ? `ends in ${leftMs} ms` : `ended ${-leftMs} ms ago`}: the watchdog may be petted until then while the fence is taken back`);
   }
 
   /** The bound on taking the fence back at start-up, ms. */
@@ -325,6 +439,12 @@ export class Daemon {
       return this.queue.length;
     }
     this.log.info({ desire }, `request: ${describe(desire)}`);
+    const promotion = this.promotion;
+    if (promotion !== null && !promotion.supersede.signal.aborted && roleOf(desire.vrrpState) === 'BACKUP' && KEEPALIVED_SOURCES.has(desire.source) && desire.issuedAt >= promotion.desire.issuedAt) {
+      // keepalived took the node out of MASTER: a promotion still waiting for the fence stops now
+      // (promote.ts rolls it back; after the mount it runs to its end and this request demotes)
+      promotion.supersede.abort(new FenceAgentError('ESUPERSEDED', `superseded by ${describe(desire)}`));
+    }
     this.queue.push(desire);
     setImmediate(() => this.kick()); // answer the caller first (notify waits for the answer)
     return this.queue.length;
@@ -438,21 +558,27 @@ export class Daemon {
     this.stopSqlMonitor();
     const abort = new AbortController();
     this.transitionAbort = abort;
+    this.cleanMono = null;
     this.state.transition = record;
     this.persist();
     log.info({ kind, reason, mode }, `${kind}: start (${reason})`);
     for (const warning of kind === 'promote' ? this.fence.describe().warnings : []) log.warn(`fence: ${warning}`);
     const runner = new StepRunner(record, log, () => this.persist(), abort.signal);
-    const outcome = kind === 'promote' ? await promote({ ...this.ctx, log }, runner) : await demote({ ...this.ctx, log }, runner, '', mode, { dropVip: desire.source === KEEPALIVED_GONE });
+    const supersede = new AbortController();
+    if (kind === 'promote') this.promotion = { desire, supersede };
+    const outcome = kind === 'promote' ? await promote({ ...this.ctx, log, superseded: supersede.signal }, runner) : await demote({ ...this.ctx, log }, runner, '', mode, { dropVip: desire.source === KEEPALIVED_GONE });
+    this.promotion = null;
     this.transitionAbort = null;
     record.durationMs = Math.round(monoNow() - record.startedMono);
     record.endedAt = new Date().toISOString();
     record.outcome = outcome;
     this.diskInUse = await this.filesystemInUse();
-    if (!this.diskInUse && !this.fence.holding()) this.watchdog.disarm(`${kind} ${outcome}: filesystem verified gone, fence not held`);
+    if (!this.diskInUse && !this.fence.holding()) this.stopWatchdog(`${kind} ${outcome}: filesystem verified gone, fence not held`);
     if (kind === 'demote' && mode === 'fenced') {
       this.state.role = outcome === 'ok' ? 'FENCED' : 'FENCED-IN';
-      if (outcome === 'ok') log.warn({ duration_ms: record.durationMs, mono: Math.round(monoNow()) }, 'self-fence complete: mysqld gone, filesystem gone from the kernel');
+      // mono: when the filesystem was verified gone and mysqld with it (the fence's release, which
+      // may wait out hung lease storage, comes after and writes nothing to the disk)
+      if (outcome === 'ok') log.warn({ duration_ms: record.durationMs, mono: Math.round(this.cleanMono ?? monoNow()) }, 'self-fence complete: mysqld gone, filesystem gone from the kernel');
       // Already out of MASTER (keepalived said so last) and verified clean: that is the clean BACKUP of S6.
       if (outcome === 'ok' && this.keepalivedLeftMaster()) this.clearSelfFence(log, `keepalived's last request was ${this.state.keepalivedState ?? 'none'}`);
     } else if (outcome === 'ok') {
@@ -609,10 +735,15 @@ export class Daemon {
     this.server?.close();
     this.stopSqlMonitor();
     this.keepalivedWatch?.stop();
+    await this.health.stop();
     await this.busy;
     const handOff = await this.handOffOnRestart(signalName);
     if (handOff) {
-      this.watchdog.tick(); // a full watchdog timeout for the next daemon to open it
+      // one last lease refresh, then a keepalive: the next daemon inherits a right to write that
+      // starts now (t_g + S − M − W) and a full watchdog timeout to open the device
+      const refreshed = (await this.fence.refreshNow?.()) ?? false;
+      if (!refreshed && this.fence.holding()) this.log.warn('the last lease refresh before the hand-over did not count: the next daemon inherits the right of the refresh before');
+      this.watchdog.tick();
       // `check` keeps the MASTER healthy until the next daemon publishes its own record
       const watchdogMs = this.config.fence.method === 'lockfile' ? (this.config.fence.watchdog?.timeoutMs ?? 0) : 0;
       this.state.transition = { ...this.resumeRecord(), reason: 'restart: VIP, mount, mysqld and the fence left to the next daemon', deadlineMs: watchdogMs + 2 * this.retakeBoundMs(), handOff: true };
@@ -625,6 +756,7 @@ export class Daemon {
       this.log.fatal({ timeout_ms: this.config.fence.method === 'lockfile' ? this.config.fence.watchdog?.timeoutMs : null }, 'exiting with the watchdog armed (the unmount was not verified, or nowayout): the node will be reset');
     }
     this.watchdog.stop();
+    rmSync(daemonReadyPath(this.config.runDir), { force: true });
     await this.releaseLock?.().catch(() => undefined);
     this.state.daemon = null;
     this.persist();

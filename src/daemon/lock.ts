@@ -15,6 +15,16 @@ import { isAlive } from '../proc.ts';
 
 export const daemonPidPath = (runDir: string): string => path.join(runDir, 'daemon.pid');
 
+/**
+ * `<runDir>/daemon.ready`: the daemon's pid, written atomically once its start-up is done
+ * (listening, fence taken back if the disk was in use, notify_fifo read), removed when it stops
+ * and, a dead daemon's, when the next one holds the lock. contrib's fence-agent.service waits for
+ * it to exist (ExecStartPost) so that keepalived, ordered after the unit, starts only then: its
+ * first `check` does not compete with the daemon's start, and its first notify finds the daemon
+ * instead of starting a second one.
+ */
+export const daemonReadyPath = (runDir: string): string => path.join(runDir, 'daemon.ready');
+
 /** The abstract socket name that is the lock for `runDir` (NUL first: unix(7) abstract namespace). */
 export const daemonLockName = (runDir: string): string => `\0fence-agent-daemon:${path.resolve(runDir)}`;
 

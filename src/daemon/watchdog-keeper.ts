@@ -12,6 +12,7 @@ import { monoNow } from '../clock.ts';
 import { errorLine } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { inspectWatchdog, Watchdog, type WatchdogInfo } from '../watchdog/device.ts';
+import type { EarlyWatchdog } from './early-watchdog.ts';
 
 export interface WatchdogSnapshot {
   device: string;
@@ -23,7 +24,7 @@ export interface WatchdogSnapshot {
 }
 
 export class WatchdogKeeper {
-  private readonly device: Watchdog | null;
+  private device: Watchdog | null;
   private timer: NodeJS.Timeout | null = null;
   private petting = true;
   private readonly petIntervalMs: number;
@@ -77,11 +78,48 @@ export class WatchdogKeeper {
   }
 
   /**
-   * Opens the device (its timer starts) unless it is open already, and starts the keepalive loop.
+   * Takes over the device the entry opened before the daemon was loaded (./early-watchdog.ts) when
+   * it is the configured one and open: the entry's keepalives stop and this keeper's loop starts at
+   * once, petting only while `mayPet`. Logs what the entry did either way. Call before `arm()`.
+   */
+  adopt(early: EarlyWatchdog | null): void {
+    early?.stop();
+    if (early === null || this.config === null || this.device === null || this.device.armed) return;
+    if (early.watchdog === null) {
+      if (early.skipped !== null) {
+        const line = `watchdog not opened by the entry: ${early.skipped}`;
+        if (early.skipped.startsWith('early open failed') || early.skipped.startsWith('the previous daemon')) this.log.warn({ device: this.config.device }, line);
+        else this.log.info({ device: this.config.device }, line);
+      }
+      return;
+    }
+    if (early.device !== this.config.device || !early.watchdog.armed) return;
+    this.device = early.watchdog;
+    this.log.info(
+      {
+        device: early.device,
+        opened_after_ms: early.openedMono === null ? null : Math.round(early.openedMono - early.startedMono),
+        adopted_after_ms: Math.round(monoNow() - early.startedMono),
+        petter_pid: early.petterPid,
+      },
+      'watchdog left armed by the previous daemon: opened and petted by the entry before the daemon loaded, now adopted',
+    );
+    this.petting = true;
+    this.startLoop();
+    this.onChange();
+  }
+
+  /**
+   * Opens the device (its timer starts) unless it is open already, and starts the keepalive loop
+   * (also for a device that {@link adopt} took over).
    * @throws FenceAgentError `EWATCHDOG` (src/watchdog/device.ts) when it cannot be armed.
    */
   arm(): void {
-    if (this.device === null || this.device.armed) return;
+    if (this.device === null) return;
+    if (this.device.armed) {
+      this.startLoop(); // adopted: running already
+      return;
+    }
     this.device.arm();
     const info = this.device.info;
     if (info?.kind === 'simulated') this.log.warn({ device: info.device }, 'watchdog armed: SIMULATED (a FIFO watched by the lab), not a kernel watchdog');

@@ -30,6 +30,11 @@ export interface ObserveOptions {
    * for that pid if there is one (`check`); `never` skips SQL (the daemon's reconciliation).
    */
   sql: 'own' | 'daemon-or-own' | 'never';
+  /**
+   * The fence's status without I/O (the daemon's own knowledge of what it holds), used instead of
+   * reading the fence back from storage (`fence.verify`); omit to read it back.
+   */
+  fenceStatus?: () => FenceStatus;
 }
 
 const settle = async <T>(what: string, ms: number, work: () => Promise<T>): Promise<{ value: T } | { error: string }> => {
@@ -47,7 +52,7 @@ export async function observe(config: Config, fence: Fence, options: ObserveOpti
   const [mount, processes, fenceStatus] = await Promise.all([
     settle('mount probe', ms, () => probeMount(config.disk.device, config.disk.mountpoint)),
     settle('mysqld probe', ms, () => findMysqld(mysqldSelector(config))),
-    settle('fence verification', ms, () => fence.verify(ms)),
+    settle('fence verification', ms, () => (options.fenceStatus ? Promise.resolve(options.fenceStatus()) : fence.verify(ms))),
   ]);
   let mysqld: Observation['mysqld'] = null;
   if ('value' in processes) {

@@ -24,11 +24,17 @@ export interface TransitionContext {
   log: Logger;
   /** opens the watchdog before the fence is acquired (promotion); absent = no watchdog */
   armWatchdog?: () => void;
+  /**
+   * aborted when keepalived has taken the node out of MASTER while the promotion has not mounted
+   * yet (a newer BACKUP/FAULT/STOP request): the watchdog and fence steps stop and the promotion
+   * rolls back instead of waiting out `deadlines.fenceAcquireMs` for a role it no longer has
+   */
+  superseded?: AbortSignal;
   /** called right before mounting: from here on the node may write, so the watchdog is petted only while the fence allows it */
   beforeMount?: () => void;
   /**
-   * called as soon as the unmount step succeeded, before the fence is released: the filesystem is
-   * gone from the kernel, so the watchdog may be petted again at once. A self-fence whose lease
+   * called as soon as the unmount step succeeded and no mysqld is left, before the fence is
+   * released: the filesystem is gone from the kernel, so the watchdog may be petted again at once. A self-fence whose lease
    * storage hangs would otherwise wait out the release's I/O bound with the watchdog unpetted and
    * be reset although nothing can write any more (measured in the two-VM lab).
    */
@@ -81,9 +87,9 @@ export async function demote(ctx: TransitionContext, run_: StepRunner, prefix = 
     log.fatal({ tid: run_.record.id }, `unmount of ${config.disk.mountpoint} not verified: keeping the fence (fenced-in); operator action needed`);
     return fail(`unmount not verified (${errorLine(error)}): fence kept, node fenced-in`);
   }
-  await ctx.afterUnmount?.();
   const left = await findMysqld(mysqldSelector(config));
   if (left.pids.length > 0) return fail(`mysqld ${left.pids.join(', ')} still running after the unmount`);
+  await ctx.afterUnmount?.();
   try {
     await run_.step(`${prefix}fence.release`, deadlines.fenceReleaseMs, async (signal) => {
       // release only what names this node: held, lost but still naming us, or left by our own dead daemon

@@ -1,6 +1,8 @@
 // promote (DESIGN §4): open the watchdog → acquire the fence → mount → start mysqld → wait until it
 // answers SQL. A failed step rolls back what was done, in reverse order, through the demotion
 // steps, leaving a clean BACKUP (`rolled-back`) or, if even that fails, a fenced-in node (`failed`).
+// A promotion superseded by a newer BACKUP request before its mount (the fence still being waited
+// for) rolls back the same way (`ESUPERSEDED`).
 // A promotion stopped because the fence was lost meanwhile (`EFENCELOST`) is `aborted` without a
 // rollback: the daemon's self-fence demotion (mode fenced) follows at once.
 import type { Config } from '../config/types.ts';
@@ -24,13 +26,15 @@ export async function promote(ctx: TransitionContext, run: StepRunner): Promise<
   // the whole promotion's deadline bounds the forward steps; the rollback gets its own step deadlines
   const overall = new AbortController();
   const overallTimer = setTimeout(() => overall.abort(new DeadlineError('promotion', deadlines.promoteMs)), deadlines.promoteMs);
+  // before the mount a newer BACKUP request stops the promotion too (TransitionContext.superseded)
+  const beforeMount = ctx.superseded === undefined ? overall.signal : AbortSignal.any([overall.signal, ctx.superseded]);
   try {
     const armWatchdog = ctx.armWatchdog;
     if (armWatchdog !== undefined) {
       await run.step('watchdog.arm', 5000, () => {
         armWatchdog();
         return Promise.resolve('ok' as const);
-      }, overall.signal);
+      }, beforeMount);
     }
     await run.step('fence.acquire', deadlines.fenceAcquireMs, async (signal) => {
       const before = fence.holding() ? await fence.verify() : null;
@@ -38,7 +42,8 @@ export async function promote(ctx: TransitionContext, run: StepRunner): Promise<
       const after = await fence.acquire(signal);
       if (after.held === false) throw new FenceAgentError('EFENCE', `fence not held after acquire: ${after.detail}`);
       return after.held === null ? 'skipped' : 'ok'; // null: method none
-    }, overall.signal);
+    }, beforeMount);
+    if (ctx.superseded?.aborted === true) throw ctx.superseded.reason; // acquired as the BACKUP request came: roll back, do not mount
     await run.step('mount', deadlines.mountMs, async (signal) => {
       // S2: mount only while holding the fence — by this node's own clock, right before mounting.
       if (fence.mayWrite() === false) throw new FenceAgentError('EFENCE', `fence not held before mount: ${(await fence.verify()).detail}`);

@@ -242,6 +242,14 @@ export class Watchdog {
     return this.fd !== null;
   }
 
+  /**
+   * The open descriptor while armed, else null: for a keepalive thread of this process that
+   * must stop writing before `disarm()` (src/daemon/early-petter.ts).
+   */
+  get descriptor(): number | null {
+    return this.fd;
+  }
+
   /** monotonic ms (the `clock` option) of the last successful keepalive, null before the first */
   get lastPetMs(): number | null {
     return this.petAt;

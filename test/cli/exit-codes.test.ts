@@ -1,12 +1,15 @@
 // Exit paths of the built CLI (dist/cli.cjs), spawned for real: exit codes and the one stderr
 // line. Nothing here needs a namespace, a disk or MariaDB.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { CLI } from '../../lab/node.ts';
 import { sh } from '../../lab/sh.ts';
 import { scratchDir } from '../helpers/scratch.ts';
+import { writeState } from '../../src/state.ts';
+import { bootId } from '../../src/proc.ts';
+import { monoNow } from '../../src/clock.ts';
 
 const { dir } = scratchDir('cli');
 
@@ -59,6 +62,44 @@ describe('fence-agent exit codes', () => {
     const ran = await cli(['check', '--timeout-ms', 'soon']);
     assert.equal(ran.exitCode, 2);
     assert.match(ran.stderr, /--timeout-ms: expected milliseconds/);
+  });
+
+  test('check that runs out of its own deadline fails and says where it was stuck, in the agent log once per change', async () => {
+    // the lease is a FIFO nobody writes to: reading it blocks, as a hung NFS read does
+    const fifoDir = path.join(dir, 'stuck');
+    mkdirSync(fifoDir, { recursive: true });
+    const lease = path.join(fifoDir, 'lease');
+    await sh(['mkfifo', lease]);
+    const logFile = path.join(fifoDir, 'agent.log');
+    const file = writeConfig('stuck-lease.json', { ...minimal, fence: { method: 'lockfile', path: lease, allowLocalLease: true, allowNoWatchdog: true }, runDir: path.join(fifoDir, 'run'), log: { destination: logFile } });
+    mkdirSync(path.join(fifoDir, 'run'), { recursive: true });
+    for (let i = 0; i < 2; i++) {
+      // 10 ms: shorter than the probes' own bound (50 ms at least), so the deadline ends it first
+      const ran = await cli(['check', '--config', file, '--timeout-ms', '10']);
+      assert.notEqual(ran.exitCode, 0);
+      assert.match(ran.stderr, /UNHEALTHY: no verdict within 10 ms \(stuck probing VIP, mount, mysqld and fence\)/);
+    }
+    const lines = readFileSync(logFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { level: number; cmd: string; msg: string });
+    assert.deepEqual(lines.map((l) => [l.level, l.cmd, l.msg]), [[40, 'check', 'UNHEALTHY: no verdict within 10 ms (stuck probing VIP, mount, mysqld and fence)']], 'logged once for two timeouts in a row');
+  });
+
+  test('check during a transition within its deadline answers from the state file and the VIP, without touching the lease', async () => {
+    const stuckDir = path.join(dir, 'stuck-transition');
+    mkdirSync(path.join(stuckDir, 'run'), { recursive: true });
+    const lease = path.join(stuckDir, 'lease');
+    await sh(['mkfifo', lease]);
+    const stateDir = path.join(stuckDir, 'state');
+    const file = writeConfig('stuck-transition.json', { ...minimal, fence: { method: 'lockfile', path: lease, allowLocalLease: true, allowNoWatchdog: true }, runDir: path.join(stuckDir, 'run'), stateDir, log: { destination: path.join(stuckDir, 'agent.log') } });
+    const desire = { vrrpState: 'MASTER' as const, source: 'notify', issuedAt: Date.now() };
+    writeState(stateDir, {
+      version: 1, node: 'db1', bootId: bootId(), daemon: { pid: process.pid, startedAt: new Date().toISOString() }, desired: desire, keepalivedState: 'MASTER', role: 'BACKUP',
+      transition: { id: 't-1', kind: 'promote', reason: 'notify', desire, startedAt: new Date().toISOString(), startedMono: monoNow(), deadlineMs: 60_000, endedAt: null, durationMs: null, outcome: null, error: null, steps: [] },
+      lastTransition: null, selfFence: null, watchdog: null, updatedAt: new Date().toISOString(),
+    });
+    // the lease is a FIFO nobody writes to: a read of it would hang past the 2 s deadline
+    const ran = await cli(['check', '--config', file, '--timeout-ms', '2000']);
+    assert.equal(ran.exitCode, 0, ran.stderr);
+    assert.match(ran.stderr, /^fence-agent check: healthy BACKUP: promote in progress \(step starting, [\d.]+ s of 60\.0 s\)$/);
   });
 
   test('config check refuses a lease on a local filesystem with exit 6, naming the directory and the filesystem type', async () => {

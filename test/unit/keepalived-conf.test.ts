@@ -94,11 +94,17 @@ describe('keepalivedConf', () => {
       { agentCommand: AGENT },
     );
     assert.deepEqual(block(text, 'vrrp_script chk_fence_agent'), [`script "${AGENT} check"`, 'interval 5', 'timeout 3', 'fall 3', 'rise 4']);
-    assert.ok(!/\bweight\b/.test(directives(text).join('\n')), 'no weight directive');
+    assert.ok(!/\bweight\b/.test(block(text, 'vrrp_script chk_fence_agent').join('\n')), 'no weight directive');
     assert.match(text, /# no weight: a failing check must put the instance in FAULT/);
   });
 
-  it('keepalivedConf writes a BACKUP, nopreempt instance tracking the check and notifying the agent', () => {
+  it("keepalivedConf tracks the daemon's health file under runDir with weight 0", () => {
+    const text = keepalivedConf(config({ runDir: '/run/fa' }), SPEC, { agentCommand: AGENT });
+    assert.deepEqual(block(text, 'track_file fence_agent_health'), ['file "/run/fa/health"', 'weight 0']);
+    assert.deepEqual(block(block(text, 'vrrp_instance VI_1').join('\n'), 'track_file'), ['fence_agent_health']);
+  });
+
+  it("keepalivedConf writes a BACKUP, nopreempt instance tracking the daemon's health file and the check, and notifying the agent", () => {
     const text = keepalivedConf(config(), SPEC, { agentCommand: AGENT });
     assert.deepEqual(block(text, 'vrrp_instance VI_1'), [
       'state BACKUP',
@@ -109,6 +115,9 @@ describe('keepalivedConf', () => {
       'advert_int 1',
       'virtual_ipaddress {',
       '192.168.6.176/24 dev eth0',
+      '}',
+      'track_file {',
+      'fence_agent_health',
       '}',
       'track_script {',
       'chk_fence_agent',

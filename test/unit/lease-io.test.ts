@@ -6,8 +6,11 @@ import path from 'node:path';
 import { FenceAgentError } from '../../src/errors.ts';
 import { createHelperLeaseIo, createInlineLeaseIo, type HelperLeaseIo, type LeaseIo } from '../../src/lease-io.ts';
 import { scratchDir } from '../helpers/scratch.ts';
+import { waitFor } from '../../lab/wait.ts';
 
 const FIXTURE = path.join(import.meta.dirname, 'fixtures', 'lease-io-child.ts');
+/** `--require` it to delay a node process's start by 1.5 s */
+const SLOW_START = path.join(import.meta.dirname, 'fixtures', 'slow-start.cjs');
 const PROJECT = path.resolve(import.meta.dirname, '..', '..');
 
 const { dir, fresh } = scratchDir('lease-io');
@@ -319,6 +322,46 @@ describe('createHelperLeaseIo', () => {
     assert.equal(await io.read(file, 2000), 'held', 'a fresh helper answers afterwards');
   });
 
+  /** A helper lease I/O whose helper needs 1.5 s and more to start, its log lines, and a lease file holding 'held'. */
+  const slowStarting = (): { io: HelperLeaseIo; lines: string[]; file: string } => {
+    const lines: string[] = [];
+    const io = createHelperLeaseIo({ log: (line) => lines.push(line), helperExecArgv: ['--require', SLOW_START] });
+    ios.push(io);
+    const file = fresh('lease');
+    writeFileSync(file, 'held');
+    return { io, lines, file };
+  };
+
+  it('a request that times out while the helper is still starting rejects ETIMEDOUT unsent, and that same helper serves the next request', async () => {
+    const { io, lines, file } = slowStarting();
+    await assert.rejects(io.read(file, 300), rejectsWith('ETIMEDOUT', /helper was still starting .* the request was not sent/));
+    const starting = io.helperPid;
+    assert.ok(starting !== null && !gone(starting), 'the starting helper is kept, not killed');
+    assert.equal(await io.read(file, 5000), 'held');
+    assert.equal(io.helperPid, starting, 'served by the helper that was starting, not a new one');
+    assert.ok(lines.some((line) => line.includes(`pid ${starting} still starting`) && line.includes('timed out unsent')), lines.join('\n'));
+    assert.ok(lines.some((line) => line.includes(`pid ${starting} ready`)), lines.join('\n'));
+  });
+
+  it('a request left with less than half its bound when the helper it waited for gets ready is rejected unsent, and the helper is kept', async () => {
+    const { io, lines, file } = slowStarting();
+    // the helper needs 1.5 s and more to start: 1.8 s ends before it is ready, or leaves less than 0.9 s
+    await assert.rejects(io.read(file, 1800), rejectsWith('ETIMEDOUT', /the request was not sent/));
+    const kept = io.helperPid;
+    assert.ok(kept !== null && !gone(kept), 'the helper is not killed');
+    assert.equal(await io.read(file, 5000), 'held');
+    assert.equal(io.helperPid, kept);
+    assert.ok(!lines.some((line) => line.includes('SIGKILLed')), lines.join('\n'));
+  });
+
+  it('requests made while the helper starts are sent once it is ready, each within its own bound', async () => {
+    const { io, file } = slowStarting();
+    const results = await Promise.all([io.read(file, 5000), io.deviceOf(file, 5000), io.read(file, 5000)]);
+    assert.equal(results[0], 'held');
+    assert.match(results[1], /^\d+:\d+$/);
+    assert.equal(results[2], 'held');
+  });
+
   it('a helper that dies rejects its request EIO, and the next request runs on a new helper', async () => {
     const lines: string[] = [];
     const io = createHelperLeaseIo({ log: (line) => lines.push(line) });
@@ -369,6 +412,27 @@ describe('createHelperLeaseIo', () => {
     assert.equal(run.signal, null, `the script did not exit on its own: ${run.stderr}`);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, '"held by db1\\n"\n');
+  });
+
+  it('prestart starts the helper before any request, and the first request is served by it', async () => {
+    const { io, lines, file } = slowStarting();
+    io.prestart();
+    const started = io.helperPid;
+    assert.ok(started !== null, 'a helper runs before the first request');
+    io.prestart();
+    assert.equal(io.helperPid, started, 'a second prestart starts nothing');
+    // the fixture's start (1.5 s and more) is over before the request is made: it logs its ready line
+    await waitFor('the prestarted helper ready', () => lines.some((line) => line.includes(`pid ${started} ready`)), 15_000, 50);
+    assert.equal(await io.read(file, 300), 'held', 'a bound shorter than the start: the helper was already ready');
+    assert.equal(io.helperPid, started);
+    assert.equal(lines.filter((line) => line.includes('started')).length, 1, lines.join('\n'));
+  });
+
+  it('prestart does not keep a process alive: a script that only prestarted the helper exits on its own', async () => {
+    const run = await runFixture(['helper-prestart', 'unused'], 8000);
+    assert.equal(run.signal, null, `the script did not exit on its own: ${run.stderr}`);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, 'helper started\n');
   });
 
   it('a helper request in flight keeps the process alive until it is answered or timed out', async () => {

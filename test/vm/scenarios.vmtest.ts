@@ -4,7 +4,9 @@
 // monitor reading the guests' samplers, `fsck -n` of the LUN afterwards. A failed scenario writes
 // each node's whole log (agent log and journal of every boot, streamed to the host as written,
 // and the console's tail) to $VM_SCENARIO_LOGS (default /var/tmp/fence-agent-vm-scenarios) and
-// names the files in its error.
+// names the files in its error; its error and result (without the logs) go to <id>.error there.
+// $VM_SCENARIOS (comma-separated ids) runs only those; an id the catalog does not have fails the
+// file before the lab boots.
 import { after, before, describe, test } from 'node:test';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,25 +20,51 @@ const TAG = `s${process.pid % 100000}`;
 const LOGS = process.env.VM_SCENARIO_LOGS ?? '/var/tmp/fence-agent-vm-scenarios';
 const log = (line: string): void => console.log(`# ${line}`);
 
+/** A scenario that runs longer than this failed (the longest passing one took ~4 min under TCG). */
+const SCENARIO_TIMEOUT_MS = 15 * 60_000;
+
+const IN_VM = SCENARIOS.filter((s) => s.labs === undefined || s.labs.includes('vm'));
+
+/** The VM scenarios $VM_SCENARIOS names (all when unset or empty). @throws on an id no VM scenario has */
+function selected(list: string | undefined): typeof IN_VM {
+  const ids = (list ?? '').split(',').map((id) => id.trim()).filter((id) => id !== '');
+  if (ids.length === 0) return IN_VM;
+  const unknown = ids.filter((id) => !IN_VM.some((s) => s.id === id));
+  if (unknown.length > 0) throw new Error(`VM_SCENARIOS: no VM scenario ${unknown.join(', ')} (expected ids from: ${IN_VM.map((s) => s.id).join(', ')})`);
+  return IN_VM.filter((s) => ids.includes(s.id));
+}
+const RUN = selected(process.env.VM_SCENARIOS);
+
 describe('the scenarios on two VMs (two kernels, systemd, mariadb.service, one iSCSI LUN)', () => {
   let lab: VmLab;
 
-  before(async () => {
-    const up = await VmLab.up({ tag: TAG, log });
-    lab = up.lab;
-    log(`lab up in ${(up.timings.total / 1000).toFixed(1)} s`);
-  });
+  // the first up of a fresh machine builds the guest image (~8 min cold here)
+  before(
+    async () => {
+      const up = await VmLab.up({ tag: TAG, log });
+      lab = up.lab;
+      log(`lab up in ${(up.timings.total / 1000).toFixed(1)} s`);
+    },
+    { timeout: 30 * 60_000 },
+  );
 
-  after(async () => {
-    await VmLab.down(TAG, log);
-  });
+  after(
+    async () => {
+      await VmLab.down(TAG, log);
+    },
+    { timeout: 5 * 60_000 },
+  );
 
-  for (const scenario of SCENARIOS.filter((s) => s.labs === undefined || s.labs.includes('vm'))) {
-    test(scenario.title, async () => {
+  for (const scenario of RUN) {
+    // one scenario: a fresh pair (≤ 4 min), the body, the pair's stop and fsck; the longest took 4 min
+    test(scenario.title, { timeout: SCENARIO_TIMEOUT_MS }, async () => {
       const result = await runScenario(scenario, (options) => VmCluster.fresh(lab, { ...options, dir: mkdtempSync(path.join(os.tmpdir(), 'fa-vm-scenario-')), log }), 'vm');
       log(`${scenario.id}: ${result.passed ? 'passed' : 'FAILED'} in ${(result.durationMs / 1000).toFixed(1)} s; acked ${result.acked}, monitor ${result.monitorHz} Hz, timings ${JSON.stringify(result.timings)}`);
       if (result.passed) return;
       mkdirSync(LOGS, { recursive: true });
+      // the failure itself, short, for .ci/run to print last (CI keeps only the output's tail)
+      const summary = JSON.stringify({ ...result, nodeLogs: undefined, logs: undefined });
+      writeFileSync(path.join(LOGS, `${scenario.id}.error`), `${scenario.id}: ${result.error ?? 'failed'}\n${summary}\n`);
       const files = Object.entries(result.nodeLogs ?? {}).map(([node, text]) => {
         const file = path.join(LOGS, `${scenario.id}.${node}.log`);
         writeFileSync(file, text);

@@ -33,15 +33,22 @@ describe('two-VM lab: two kernels on one iSCSI LUN', () => {
   let timings: UpTimings;
   let facts: GuestFacts[];
 
-  before(async () => {
-    ({ lab, timings } = await VmLab.up({ tag: TAG, log }));
-    facts = await Promise.all(lab.nodes.map((node) => node.facts()));
-    log(`up in ${(timings.total / 1000).toFixed(1)} s (image ${(timings.image / 1000).toFixed(1)} s, ssh ${JSON.stringify(timings.ssh)} ms)`);
-  });
+  // the first up of a fresh machine builds the guest image (~8 min cold here)
+  before(
+    async () => {
+      ({ lab, timings } = await VmLab.up({ tag: TAG, log }));
+      facts = await Promise.all(lab.nodes.map((node) => node.facts()));
+      log(`up in ${(timings.total / 1000).toFixed(1)} s (image ${(timings.image / 1000).toFixed(1)} s, ssh ${JSON.stringify(timings.ssh)} ms)`);
+    },
+    { timeout: 30 * 60_000 },
+  );
 
-  after(async () => {
-    await VmLab.down(TAG, log);
-  });
+  after(
+    async () => {
+      await VmLab.down(TAG, log);
+    },
+    { timeout: 5 * 60_000 },
+  );
 
   it('boots two VMs with their own hostname, machine id and iSCSI initiator name', () => {
     assert.equal(facts.length, 2);

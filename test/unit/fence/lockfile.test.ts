@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLockfileFence, type LockfileFence } from '../../../fence/lockfile.ts';
 import { parseLease, serializeLease, type LeaseIdentity, type LeaseRecord } from '../../../fence/lease/record.ts';
+import { writeTenureFile } from '../../../fence/lease/tenure-file.ts';
 import { monoNow } from '../../../src/clock.ts';
 import type { LockfileFenceConfig } from '../../../src/config/types.ts';
 import { FenceAgentError } from '../../../src/errors.ts';
@@ -175,6 +176,72 @@ describe('lockfile fence', () => {
     await fence.acquire(AbortSignal.timeout(5000));
     assert.ok(monoNow() - started < config.takeoverAfterMs);
     assert.notEqual(recordIn(store)?.nonce, dead.nonce);
+  });
+
+  /** a run directory holding the tenure file a dead daemon (pid 4242) of boot-1 published */
+  const deadDaemonRunDir = (tenure: { nonce: string; deadByMs: number; confirmed?: boolean }): string => {
+    const runDir = mkdtempSync(path.join(tmpdir(), 'fa-tenure-'));
+    dirs.push(runDir);
+    const tg = tenure.deadByMs - (config.staleMs - config.marginMs);
+    writeTenureFile(runDir, { version: 1, bootId: db1.bootId, pid: 4242, tenure: { nonce: tenure.nonce, counter: 9, lastGoodStartMs: tg, rightEndsAtMs: tg + RIGHT_MS, deadByMs: tenure.deadByMs, confirmed: tenure.confirmed ?? true }, lost: null, observing: null, warnings: [], writtenAtMs: tg });
+    return runDir;
+  };
+  const dead: LeaseRecord = { version: 2, state: 'held', ...db1, pid: 4242, nonce: '1111111111111111', counter: 9, writtenAt: '' };
+
+  it("a restarted daemon continues its dead predecessor's published tenure without the 2·T_io read-back wait, before its dead-by time", async () => {
+    const store = new LeaseStore();
+    store.files.set(LEASE, serializeLease(dead));
+    const runDir = deadDaemonRunDir({ nonce: dead.nonce, deadByMs: monoNow() + 5000 });
+    const { fence } = node(store, db1, { runDir, pid: 5000, isAlive: (pid) => pid !== 4242 });
+    fence.start(); // publishes its own tenure file first: the predecessor's was read before
+    const started = monoNow();
+    const status = await fence.acquire(AbortSignal.timeout(5000));
+    assert.equal(status.held, true);
+    assert.ok(monoNow() - started < 2 * config.ioTimeoutMs, `continued in ${Math.round(monoNow() - started)} ms, without waiting 2·T_io`);
+    assert.equal(recordIn(store)?.pid, 5000);
+    assert.notEqual(recordIn(store)?.nonce, dead.nonce);
+  });
+
+  it("past the dead daemon's dead-by time, for a record that is not its published tenure, or for an unconfirmed one, the reclaim waits for the read-back", async () => {
+    for (const [what, deadByMs, nonce, confirmed] of [
+      ['dead-by time passed', monoNow() - 1, dead.nonce, true],
+      ['another nonce than the published one', monoNow() + 5000, '2222222222222222', true],
+      ['a tenure the dead daemon had not confirmed yet', monoNow() + 5000, dead.nonce, false],
+    ] as const) {
+      const store = new LeaseStore();
+      store.files.set(LEASE, serializeLease(dead));
+      const { fence } = node(store, db1, { runDir: deadDaemonRunDir({ nonce, deadByMs, confirmed }), pid: 5000, isAlive: (pid) => pid !== 4242 });
+      const started = monoNow();
+      await fence.acquire(AbortSignal.timeout(5000));
+      assert.ok(monoNow() - started >= 2 * config.ioTimeoutMs, `${what}: it waited 2·T_io before reading back`);
+    }
+  });
+
+  it("a late write of the dead daemon landing after the continuation is replaced at the next refresh, not taken for a takeover", async () => {
+    const store = new LeaseStore();
+    store.files.set(LEASE, serializeLease(dead));
+    const { fence, lost } = node(store, db1, { runDir: deadDaemonRunDir({ nonce: dead.nonce, deadByMs: monoNow() + 5000 }), pid: 5000, isAlive: (pid) => pid !== 4242 });
+    await fence.acquire(AbortSignal.timeout(5000));
+    store.files.set(LEASE, serializeLease({ ...dead, counter: 10 })); // the dead daemon's helper's last call landing
+    await delay(4 * config.updateMs);
+    assert.equal(recordIn(store)?.pid, 5000, 'the record names the new daemon again');
+    assert.equal(fence.mayWrite(), true);
+    assert.deepEqual(lost, []);
+  });
+
+  it('refreshNow renews a held lease at once, moving t_g, and reports false without a tenure', async () => {
+    const store = new LeaseStore();
+    const { fence } = node(store, db1);
+    assert.equal(await fence.refreshNow?.(), false, 'nothing held');
+    await fence.acquire(AbortSignal.timeout(5000));
+    const before = fence.tenureTimes()?.lastGoodStartMs ?? Infinity;
+    const counter = recordIn(store)?.counter ?? -1;
+    fence.stop(); // no timer's refresh racing this one (the daemon stops the fence right after, too)
+    const asked = monoNow();
+    assert.equal(await fence.refreshNow?.(), true);
+    assert.ok((fence.tenureTimes()?.lastGoodStartMs ?? 0) >= asked, 't_g is the start of this refresh');
+    assert.ok((fence.tenureTimes()?.lastGoodStartMs ?? 0) > before);
+    assert.ok((recordIn(store)?.counter ?? -1) > counter, 'the record changed');
   });
 
   it('the same node name on another boot is another holder, not this node', async () => {

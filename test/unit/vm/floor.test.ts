@@ -11,9 +11,9 @@ const EXAMPLE = readFileSync(path.resolve(import.meta.dirname, '../../../contrib
 describe('bareKeepalivedConf', () => {
   const bare = bareKeepalivedConf(EXAMPLE);
 
-  it('removes the check, its tracking and the notifies the agent adds', () => {
-    assert.ok(EXAMPLE.includes('vrrp_script') && EXAMPLE.includes('track_script') && /^\s*notify\s/m.test(EXAMPLE), 'the example has what is to be removed');
-    assert.doesNotMatch(bare, /vrrp_script|track_script|chk_fence_agent|^\s*notify(_fifo)?\s/m);
+  it("removes the check, the daemon's health file, their tracking and the notifies the agent adds", () => {
+    assert.ok(EXAMPLE.includes('vrrp_script') && EXAMPLE.includes('track_script') && EXAMPLE.includes('track_file') && /^\s*notify\s/m.test(EXAMPLE), 'the example has what is to be removed');
+    assert.doesNotMatch(bare, /vrrp_script|track_script|track_file|fence_agent_health|chk_fence_agent|^\s*notify(_fifo)?\s/m);
   });
 
   it('keeps the VRRP instance as generated: state, nopreempt, interface, router id, priority, advert, VIP', () => {
