@@ -26,6 +26,6 @@ export default tseslint.config(
     },
   },
   { files: ['scripts/**/*.mjs', 'eslint.config.js', 'test/**/*.cjs'], ...tseslint.configs.disableTypeChecked },
-  { files: ['scripts/**/*.mjs', 'test/**/*.cjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
-  { files: ['test/**/*.cjs'], languageOptions: { sourceType: 'commonjs' } },
+  { files: ['scripts/**/*.mjs', 'test/**/*.cjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly' } } },
+  { files: ['test/**/*.cjs'], languageOptions: { sourceType: 'commonjs' }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );
