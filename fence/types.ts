@@ -24,7 +24,7 @@ export interface FenceStatus {
 
 /** Static description of the fence (for `status` and logs). */
 export interface FenceDescription {
-  method: 'lockfile' | 'none';
+  method: 'lockfile' | 'scsi-pr' | 'none';
   /** what is fenced: the lease path, the device; null for `none` */
   target: string | null;
   /** this node's identity on the fence: its name, or its reservation key */

@@ -1,0 +1,234 @@
+// Fencing method `scsi-pr`: SCSI-3 persistent reservations (SPC-4 §5.13) on the shared LU, so the
+// storage itself refuses writes from a node whose key was removed — a paused VM or a hung
+// hypervisor that resumes can no longer write, whatever its clocks say. Reservation type 5, Write
+// Exclusive – Registrants Only (WERO): every registrant may write, so
+//
+//     registered ⟺ may write ⟺ MASTER
+//
+// and a BACKUP is unregistered. A node that registers finishes the take-over or unregisters again.
+//
+// acquire (the promotion's fence step), in this order:
+//   1. TEST UNIT READY through pending unit attentions (≤ 5 tries, fence_scsi does the same);
+//   2. read keys and reservation. Ours alone and reserved WERO: held (idempotent). Another key
+//      registered: ask the heartbeat (ext4 MMP, fence/scsi-pr/mmp.ts) *before* registering: a
+//      holder whose kernel still writes it is alive (a cluster-link partition): no preempt,
+//      EFENCE "holder alive", the promotion rolls back;
+//   3. REGISTER AND IGNORE EXISTING KEY with our key (clears a stale registration of our own);
+//   4. no reservation: RESERVE WERO. Other keys: PREEMPT AND ABORT each, falling back to PREEMPT
+//      on ILLEGAL REQUEST (tgtd), and then wait `drainMs`, since the victim's queued commands were
+//      not aborted;
+//   5. read back: held only when the reservation is ours, WERO, and no other key is registered.
+//      Any PR OUT that failed or timed out is followed by this read-back (a killed sg_persist may
+//      have executed). Not held → unregister again, EFENCE.
+// release: unregister (the reservation goes with it); call only once the filesystem is gone.
+// watch (start(), while held): read keys every `watchIntervalMs`; our key gone or a reservation
+// conflict → fence lost (listeners: the daemon SIGKILLs mysqld and self-fences). A read that
+// times out is "unknown", never "lost" and never "held anew": it is reported, and the next read
+// decides. No keys at all plus a power-on/reset unit attention is a target restart (tgtd keeps no
+// reservations across one), not a preemption: re-register, re-reserve, read back, log loudly.
+import { FenceAgentError, errorLine } from '../src/errors.ts';
+import { formatKey } from './scsi-pr/key.ts';
+import type { HolderVerdict } from './scsi-pr/mmp.ts';
+import { PrCommandError, WERO, type PrDevice, type PrKeys, type PrReservation } from './scsi-pr/sg-persist.ts';
+import type { Fence, FenceLostListener, FenceStatus } from './types.ts';
+import type { FenceLog } from './lockfile.ts';
+
+export interface ScsiPrOptions {
+  /** the LU's PR commands (fence/scsi-pr/sg-persist.ts) */
+  device: PrDevice;
+  /** this node's reservation key (fence/scsi-pr/key.ts) */
+  key: bigint;
+  /**
+   * Is the current holder's kernel still writing to the disk? (fence/scsi-pr/mmp.ts watchHolder on
+   * the partition). Called before preempting another key; `alive`/`fsck` → no preempt.
+   */
+  checkHolder: (signal: AbortSignal) => Promise<HolderVerdict>;
+  /** after a plain PREEMPT (no ABORT), wait this long before the caller mounts, ms */
+  drainMs: number;
+  /** how often the daemon reads the keys back while it holds the fence, ms (≤ 1000) */
+  watchIntervalMs: number;
+  /** register with APTPL (the target keeps registrations through a power loss) */
+  aptpl?: boolean;
+  log?: FenceLog | null;
+}
+
+export interface ScsiPrFence extends Fence {
+  /** how the last take-over removed the other key, for `status` */
+  lastPreempt(): 'preempt-and-abort' | 'preempt' | null;
+}
+
+const PROBLEM_SENSE_RESET = /power on|reset|bus device reset/i;
+
+/** Builds the `scsi-pr` fence. */
+export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
+  const { device, key } = options;
+  const ours = formatKey(key);
+  const log = options.log ?? null;
+  const listeners: FenceLostListener[] = [];
+  let held = false;
+  let preempted: 'preempt-and-abort' | 'preempt' | null = null;
+  let watchTimer: NodeJS.Timeout | null = null;
+  let stopped = true;
+
+  const statusOf = (keys: PrKeys, reservation: PrReservation): FenceStatus => {
+    const registrants = keys.keys.map(formatKey);
+    const holder = reservation.holder === null ? null : formatKey(reservation.holder.key);
+    const mine = reservation.holder?.key === key && reservation.holder.type === WERO && keys.keys.includes(key) && keys.keys.every((k) => k === key);
+    const type = reservation.holder === null ? '' : reservation.holder.type === WERO ? ' WERO' : ` type ${reservation.holder.type}`;
+    return {
+      held: mine,
+      holder,
+      registrants,
+      detail: `${device.device}: ${holder === null ? 'no reservation' : `reserved${type} by ${holder}${holder === ours ? ' (this node)' : ''}`}; keys ${registrants.length === 0 ? 'none' : registrants.join(', ')} (generation ${keys.generation})`,
+    };
+  };
+
+  const readBack = async (): Promise<FenceStatus> => {
+    const keys = await device.readKeys();
+    const reservation = await device.readReservation();
+    return statusOf(keys, reservation);
+  };
+
+  /** A PR OUT whose failure is followed by the read-back rather than trusted. */
+  const attempt = async (what: string, run: () => Promise<void>): Promise<PrCommandError | null> => {
+    try {
+      await run();
+      return null;
+    } catch (error) {
+      if (!(error instanceof PrCommandError)) throw error;
+      log?.warn({ err: errorLine(error), device: device.device }, `${what} failed; reading the keys back`);
+      return error;
+    }
+  };
+
+  const unregisterQuietly = async (why: string): Promise<void> => {
+    const failed = await attempt('unregister', () => device.unregister(key));
+    log?.warn({ device: device.device, why }, failed === null ? `unregistered ${ours}: ${why}` : `could not unregister ${ours} (${errorLine(failed)}): ${why}`);
+  };
+
+  const lose = (reason: string): void => {
+    if (!held) return;
+    held = false;
+    log?.error({ device: device.device, reason }, `FENCE LOST: ${reason}`);
+    for (const listener of listeners) listener(reason);
+  };
+
+  const watchOnce = async (): Promise<void> => {
+    let keys: PrKeys;
+    try {
+      keys = await device.readKeys();
+    } catch (error) {
+      if (error instanceof PrCommandError && error.code === 'EPRCONFLICT') return lose(`reservation conflict reading the keys of ${device.device}`);
+      if (error instanceof PrCommandError && error.code === 'EPRUNITATTENTION') {
+        // one unit attention per command: the next read says what changed
+        log?.warn({ device: device.device, sense: error.sense }, `unit attention on ${device.device}: ${error.sense ?? 'unknown'}`);
+        return;
+      }
+      log?.warn({ err: errorLine(error), device: device.device }, 'reading the keys failed: fence state unknown until the next read');
+      return;
+    }
+    if (keys.keys.includes(key)) return;
+    if (keys.keys.length > 0) return lose(`key ${ours} removed from ${device.device}: now registered ${keys.keys.map(formatKey).join(', ')} (preempted)`);
+    // no keys at all: a target restart (tgtd keeps none) or a CLEAR. A preemption leaves the
+    // preempter's key; nobody is registered, so nobody else can write: take it back, loudly.
+    log?.error({ device: device.device }, `no key registered on ${device.device} any more (target restarted?): registering and reserving again`);
+    const failed = (await attempt('register', () => device.registerIgnore(key, options.aptpl))) ?? (await attempt('reserve', () => device.reserve(key)));
+    const status = await readBack().catch(() => null);
+    if (status?.held !== true) return lose(`key ${ours} gone from ${device.device} and not re-registered${failed === null ? '' : ` (${errorLine(failed)})`}: ${status?.detail ?? 'state unknown'}`);
+    log?.error({ device: device.device }, `re-registered and reserved ${device.device} after the keys were lost: ${status.detail}`);
+  };
+
+  const scheduleWatch = (): void => {
+    if (stopped || !held) return;
+    watchTimer = setTimeout(() => {
+      watchTimer = null;
+      void watchOnce().finally(scheduleWatch);
+    }, options.watchIntervalMs);
+  };
+
+  const fence: ScsiPrFence = {
+    describe: () => ({ method: 'scsi-pr', target: device.device, identity: ours, warnings: [] }),
+
+    async acquire(signal) {
+      const throwIfAborted = (): void => signal.throwIfAborted();
+      const resets = (await device.clearUnitAttentions()).filter((sense) => PROBLEM_SENSE_RESET.test(sense));
+      if (resets.length > 0) log?.warn({ device: device.device, senses: resets }, `${device.device} was reset (target restart?): ${resets.join('; ')}`);
+      throwIfAborted();
+      const keys = await device.readKeys();
+      const before = statusOf(keys, await device.readReservation());
+      if (before.held === true) {
+        held = true;
+        scheduleWatch();
+        return before;
+      }
+      const others = [...new Set(keys.keys.filter((k) => k !== key))];
+      if (others.length > 0) {
+        const verdict = await options.checkHolder(signal);
+        if (verdict.state === 'alive' || verdict.state === 'fsck') {
+          if (before.registrants.includes(ours)) await unregisterQuietly('the holder is alive');
+          throw new FenceAgentError('EFENCE', `holder alive: the filesystem on ${device.device} is ${verdict.state === 'fsck' ? 'being checked by e2fsck' : `being updated by ${verdict.last.nodename || 'another node'} (MMP sequence moving)`}; not preempting ${others.map(formatKey).join(', ')} (${before.detail})`);
+        }
+        log?.warn({ device: device.device, verdict: verdict.state, waited_ms: verdict.waitedMs, last_writer: verdict.last.nodename }, `holder ${verdict.state} (MMP): preempting ${others.map(formatKey).join(', ')}`);
+      }
+      throwIfAborted();
+      let failure = await attempt('register', () => device.registerIgnore(key, options.aptpl));
+      if (others.length === 0) {
+        if (before.holder === null) failure ??= await attempt('reserve', () => device.reserve(key));
+      } else {
+        for (const victim of others) {
+          let abort = true;
+          let failed = await attempt('PREEMPT AND ABORT', () => device.preempt(key, victim, { abort: true }));
+          if (failed?.code === 'EPRILLEGAL') {
+            abort = false;
+            failed = await attempt('PREEMPT', () => device.preempt(key, victim, { abort: false }));
+          }
+          failure ??= failed;
+          if (failed === null) preempted = abort ? 'preempt-and-abort' : 'preempt';
+        }
+        // a victim that held no reservation leaves none: reserve it (already ours: a no-op)
+        const reservation = await device.readReservation();
+        if (reservation.holder === null) failure ??= await attempt('reserve', () => device.reserve(key));
+        if (preempted === 'preempt') {
+          log?.warn({ device: device.device, drain_ms: options.drainMs }, `PREEMPT AND ABORT refused: preempted without abort; waiting ${options.drainMs} ms for the victim's queued commands to drain`);
+          await new Promise((resolve) => setTimeout(resolve, options.drainMs));
+        }
+      }
+      const after = await readBack();
+      if (after.held !== true) {
+        await unregisterQuietly('the take-over did not complete');
+        throw new FenceAgentError('EFENCE', `could not take the fence: ${after.detail}${failure === null ? '' : ` (${errorLine(failure)})`}`);
+      }
+      held = true;
+      log?.info({ device: device.device }, `fence held: ${after.detail}`);
+      scheduleWatch();
+      return after;
+    },
+
+    async release() {
+      held = false;
+      if (watchTimer !== null) clearTimeout(watchTimer);
+      watchTimer = null;
+      const failed = await attempt('unregister', () => device.unregister(key));
+      const keys = await device.readKeys().catch((error: unknown) => {
+        throw new FenceAgentError('EFENCE', `release of ${device.device}: keys unreadable after unregistering (${errorLine(error)})`);
+      });
+      if (keys.keys.includes(key)) throw new FenceAgentError('EFENCE', `release of ${device.device}: key ${ours} still registered${failed === null ? '' : ` (${errorLine(failed)})`}`);
+    },
+
+    verify: () => readBack(),
+    onLost: (listener) => void listeners.push(listener),
+    start() {
+      stopped = false;
+      scheduleWatch();
+    },
+    stop() {
+      stopped = true;
+      if (watchTimer !== null) clearTimeout(watchTimer);
+      watchTimer = null;
+    },
+    mayWrite: () => held,
+    holding: () => held,
+    lastPreempt: () => preempted,
+  };
+  return fence;
+}

@@ -1,0 +1,173 @@
+// The scsi-pr fence against the scripted PR target (test/unit/fixtures/fake-sg): two nodes, each
+// its own I_T nexus; the holder's heartbeat (MMP) is given per test.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { monoNow } from '../../../src/clock.ts';
+import { createScsiPrFence, type ScsiPrFence } from '../../../fence/scsi-pr.ts';
+import type { HolderState, HolderVerdict } from '../../../fence/scsi-pr/mmp.ts';
+import { PrDevice } from '../../../fence/scsi-pr/sg-persist.ts';
+import { FakeTarget } from '../../helpers/fake-sg.ts';
+import { waitFor } from '../../../lab/wait.ts';
+
+const K1 = 0x1111n;
+const K2 = 0x2222n;
+const targets: FakeTarget[] = [];
+const fences: ScsiPrFence[] = [];
+after(() => {
+  for (const f of fences) f.stop();
+  for (const t of targets) t.remove();
+});
+
+const verdict = (state: HolderState): HolderVerdict => {
+  const block = { seq: 1, timeS: 0, nodename: 'node1', bdevname: 'sdb1', checkIntervalS: 5 };
+  return { state, first: block, last: { ...block, seq: state === 'alive' ? 2 : 1 }, waitedMs: state === 'silent' ? 11_000 : 300 };
+};
+
+function node(lu: FakeTarget, name: string, key: bigint, holder: HolderState = 'silent', extra: { drainMs?: number; commandTimeoutMs?: number } = {}) {
+  const checks: number[] = [];
+  const lost: string[] = [];
+  const fence = createScsiPrFence({
+    device: new PrDevice('/dev/sdb', lu.deviceOptions(`iqn.test:${name}`, extra.commandTimeoutMs ?? 5000)),
+    key,
+    checkHolder: () => {
+      checks.push(monoNow());
+      return Promise.resolve(verdict(holder));
+    },
+    drainMs: extra.drainMs ?? 0,
+    watchIntervalMs: 100,
+  });
+  fence.onLost((reason) => lost.push(reason));
+  fences.push(fence);
+  return { fence, checks, lost };
+}
+
+function lu(): FakeTarget {
+  const t = new FakeTarget();
+  targets.push(t);
+  return t;
+}
+
+const signal = (): AbortSignal => AbortSignal.timeout(30_000);
+const keysOf = (t: FakeTarget): string[] => t.read().registrations.map((r) => r.key);
+
+describe('scsi-pr fence', () => {
+  it('acquire on a free LU registers, reserves WERO and holds; again, it changes nothing', async () => {
+    const t = lu();
+    const { fence, checks } = node(t, 'node1', K1);
+    const status = await fence.acquire(signal());
+    assert.equal(status.held, true, status.detail);
+    assert.deepEqual(t.read().reservation, { key: '0x1111', type: 5, initiator: 'iqn.test:node1' });
+    assert.equal(fence.holding(), true);
+    assert.equal(fence.mayWrite(), true);
+    assert.deepEqual(checks, [], 'nobody else registered: no heartbeat check');
+    const generation = t.read().generation;
+    assert.equal((await fence.acquire(signal())).held, true);
+    assert.equal(t.read().generation, generation, 'no PR OUT the second time');
+  });
+
+  it('acquire consumes unit attentions first and clears a stale registration of our own', async () => {
+    const t = lu();
+    t.update((s) => {
+      s.registrations.push({ initiator: 'iqn.test:node1', key: '0x9999' });
+      s.ua['iqn.test:node1'] = ['Power on, reset, or bus device reset occurred'];
+    });
+    const { fence } = node(t, 'node1', K1);
+    assert.equal((await fence.acquire(signal())).held, true);
+    assert.deepEqual(keysOf(t), ['0x1111']);
+  });
+
+  it('a holder alive by its heartbeat is not preempted: EFENCE, and the challenger stays unregistered', async () => {
+    const t = lu();
+    const one = node(t, 'node1', K1);
+    await one.fence.acquire(signal());
+    const two = node(t, 'node2', K2, 'alive');
+    await assert.rejects(two.fence.acquire(signal()), { code: 'EFENCE', message: /holder alive: .* being updated by node1/ });
+    assert.equal(two.checks.length, 1);
+    assert.deepEqual(keysOf(t), ['0x1111'], 'the holder keeps its key; the challenger never registered');
+    assert.equal(t.read().reservation?.key, '0x1111');
+    assert.equal(two.fence.holding(), false);
+  });
+
+  it('a silent holder is preempted with PREEMPT AND ABORT, and its watch reports the loss', async () => {
+    const t = lu();
+    const one = node(t, 'node1', K1);
+    await one.fence.acquire(signal());
+    one.fence.start();
+    const two = node(t, 'node2', K2, 'silent');
+    const status = await two.fence.acquire(signal());
+    assert.equal(status.held, true, status.detail);
+    assert.equal(two.fence.lastPreempt(), 'preempt-and-abort');
+    assert.deepEqual(keysOf(t), ['0x2222']);
+    assert.deepEqual(t.read().reservation, { key: '0x2222', type: 5, initiator: 'iqn.test:node2' });
+    await waitFor('the old holder notices', () => one.lost.length > 0, 10_000, 50);
+    assert.match(one.lost[0] ?? '', /key 0x1111 removed .* 0x2222/);
+    assert.equal(one.fence.holding(), false);
+    assert.equal(one.fence.mayWrite(), false);
+  });
+
+  it('PREEMPT AND ABORT refused as tgtd refuses it: plain PREEMPT, then the drain time before the mount', async () => {
+    const t = lu();
+    await node(t, 'node1', K1).fence.acquire(signal());
+    t.update((s) => s.faults.push({ op: 'preempt-abort', exit: 5, stderr: 'sg_persist failed: Illegal request\n' }));
+    const two = node(t, 'node2', K2, 'silent', { drainMs: 600 });
+    const started = monoNow();
+    assert.equal((await two.fence.acquire(signal())).held, true);
+    assert.ok(monoNow() - started >= 600, 'waited the drain time');
+    assert.equal(two.fence.lastPreempt(), 'preempt');
+    assert.deepEqual(keysOf(t), ['0x2222']);
+  });
+
+  it('a PREEMPT that timed out but executed is judged by the read-back: held', async () => {
+    const t = lu();
+    await node(t, 'node1', K1).fence.acquire(signal());
+    t.update((s) => s.faults.push({ op: 'preempt-abort', hangMs: 30_000, apply: true }));
+    const two = node(t, 'node2', K2, 'silent', { commandTimeoutMs: 3000 });
+    assert.equal((await two.fence.acquire(signal())).held, true);
+    assert.deepEqual(keysOf(t), ['0x2222']);
+  });
+
+  it('a take-over that does not complete unregisters again and fails EFENCE: a BACKUP stays unregistered', async () => {
+    const t = lu();
+    await node(t, 'node1', K1).fence.acquire(signal());
+    t.update((s) => s.faults.push({ op: 'preempt-abort', exit: 99, stderr: 'sg_persist failed: Other SCSI error\n' }));
+    const two = node(t, 'node2', K2, 'silent');
+    await assert.rejects(two.fence.acquire(signal()), { code: 'EFENCE', message: /could not take the fence: \/dev\/sdb: reserved WERO by 0x1111/ });
+    assert.deepEqual(keysOf(t), ['0x1111'], 'the challenger unregistered again');
+    assert.equal(two.fence.holding(), false);
+  });
+
+  it('release unregisters: no key and no reservation left', async () => {
+    const t = lu();
+    const { fence } = node(t, 'node1', K1);
+    await fence.acquire(signal());
+    await fence.release(signal());
+    assert.deepEqual(keysOf(t), []);
+    assert.equal(t.read().reservation, null);
+    assert.equal(fence.holding(), false);
+    await fence.release(signal()); // idempotent
+  });
+
+  it('a target restart (no keys, a power-on unit attention) is not a preemption: the watch registers and reserves again', async () => {
+    const t = lu();
+    const one = node(t, 'node1', K1);
+    await one.fence.acquire(signal());
+    one.fence.start();
+    t.update((s) => {
+      s.registrations = [];
+      s.reservation = null;
+      s.ua['iqn.test:node1'] = ['Power on, reset, or bus device reset occurred'];
+    });
+    await waitFor('registered again', () => keysOf(t).includes('0x1111') && t.read().reservation?.key === '0x1111', 10_000, 50);
+    assert.deepEqual(one.lost, []);
+    assert.equal(one.fence.holding(), true);
+  });
+
+  it('verify reads who holds the LU from any process', async () => {
+    const t = lu();
+    await node(t, 'node1', K1).fence.acquire(signal());
+    const reader = node(t, 'node2', K2);
+    const status = await reader.fence.verify();
+    assert.deepEqual({ held: status.held, holder: status.holder, registrants: status.registrants }, { held: false, holder: '0x1111', registrants: ['0x1111'] });
+    assert.match(status.detail, /reserved WERO by 0x1111; keys 0x1111/);
+  });
+});
