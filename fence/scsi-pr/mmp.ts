@@ -92,18 +92,20 @@ export interface MmpReadOptions {
   /** bound on each command (dumpe2fs, dd), ms */
   timeoutMs: number;
   signal?: AbortSignal;
+  /** the programs to run, by name on PATH or path (default `dumpe2fs`, `dd`) */
+  programs?: { dumpe2fs?: string; dd?: string };
 }
 
 /** Reads the MMP location from the superblock (`dumpe2fs -h`, read-only). null: no MMP. @throws FenceAgentError `EMMP` */
 export async function readMmpLocation(device: string, options: MmpReadOptions): Promise<MmpLocation | null> {
-  const ran = await execa('dumpe2fs', ['-h', device], { reject: false, timeout: options.timeoutMs, cancelSignal: options.signal, stdin: 'ignore' });
+  const ran = await execa(options.programs?.dumpe2fs ?? 'dumpe2fs', ['-h', device], { reject: false, timeout: options.timeoutMs, cancelSignal: options.signal, stdin: 'ignore' });
   if (ran.exitCode !== 0) throw new FenceAgentError('EMMP', `dumpe2fs -h ${device}: ${ran.timedOut ? `no answer within ${options.timeoutMs} ms` : (String(ran.stderr).trim().split('\n').at(-1) ?? `exit ${ran.exitCode}`)}`);
   return parseDumpe2fs(String(ran.stdout));
 }
 
 /** Reads the MMP block with O_DIRECT. @throws FenceAgentError `EMMP` */
 export async function readMmpBlock(device: string, location: MmpLocation, options: MmpReadOptions): Promise<MmpBlock> {
-  const ran = await execa('dd', [`if=${device}`, 'iflag=direct', `bs=${location.blockSize}`, `skip=${location.block}`, 'count=1', 'status=none'], {
+  const ran = await execa(options.programs?.dd ?? 'dd', [`if=${device}`, 'iflag=direct', `bs=${location.blockSize}`, `skip=${location.block}`, 'count=1', 'status=none'], {
     reject: false,
     timeout: options.timeoutMs,
     cancelSignal: options.signal,

@@ -2,6 +2,7 @@
 // lab's network namespace (QEMU runs there), so ssh runs there too (nsenter --net). The guests
 // are clones with throwaway host keys: no host key checking, nothing written to known_hosts.
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { sh, type Ran } from '../sh.ts';
 
 export interface SshTarget {
@@ -123,4 +124,16 @@ export async function closeSharedConnection(target: SshTarget): Promise<void> {
   const argv = sshArgv(target);
   const at = argv.indexOf('-T');
   await sh([...argv.slice(0, at), '-O', 'exit', 'root@127.0.0.1'], { timeoutMs: 5000 }).catch(() => undefined);
+}
+
+/**
+ * Writes an executable `dir/<program>` that runs `<program>` in the guest with its arguments
+ * (`exec ssh … -- <program> "$@"`): the exit status comes back through ssh (255 = ssh failed).
+ * Host code that runs a program by path (fence/scsi-pr's sg_persist, say) then drives the guest's.
+ * Arguments go through the guest's shell: pass only words {@link shellQuote} leaves unquoted.
+ */
+export function writeRemoteProgram(target: SshTarget, dir: string, program: string): string {
+  const file = `${dir}/${program}`;
+  writeFileSync(file, `#!/bin/sh\nexec ${sshArgv(target, [program]).map(shellQuote).join(' ')} "$@"\n`, { mode: 0o755 });
+  return file;
 }

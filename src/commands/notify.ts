@@ -17,6 +17,31 @@ import { reportError } from './common.ts';
 
 const NO_DAEMON = new Set(['ENOENT', 'ECONNREFUSED']);
 
+/**
+ * How long a MASTER, BACKUP or FAULT notify keeps handing its request over, ms. keepalived kills
+ * only STOP notifies (after ~1 s), so those get `deadlines.notifyMs` in all; the others are not
+ * waited for by anyone and keep trying: a daemon busy on a loaded or emulated machine answered a
+ * BACKUP notify after its 700 ms, and the notify reported a failure for a request the daemon had
+ * queued (measured in the two-VM lab).
+ */
+export const PATIENT_HANDOVER_MS = 10_000;
+
+/**
+ * Hands `desire` over by `deadline` (monotonic ms), each attempt bounded by `attemptMs`: an
+ * attempt that got no answer is repeated (the request may have arrived; the daemon applies a
+ * repeat of the request it applied last as a no-op: same `issuedAt`).
+ * @throws the last attempt's error (code `ETIMEDOUT`, or `ENOENT`/`ECONNREFUSED`: no daemon)
+ */
+async function handOverBy(config: Config, desire: Desire, deadline: number, attemptMs: number): Promise<number> {
+  for (;;) {
+    try {
+      return await handOver(config, desire, Math.max(50, Math.round(Math.min(attemptMs, deadline - monoNow()))));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ETIMEDOUT' || monoNow() > deadline - 50) throw error;
+    }
+  }
+}
+
 async function handOver(config: Config, desire: Desire, timeoutMs: number): Promise<number> {
   const response = await request(controlSocketPath(config.runDir), { op: 'desire', desire }, timeoutMs);
   if (!response.ok) throw new Error(`daemon refused the request: ${response.error}`);
@@ -32,7 +57,7 @@ async function startDaemonAndHandOver(config: Config, desire: Desire, deadline: 
   spawnDetached([process.execPath, process.argv[1] as string, 'daemon', '--config', config.configPath], path.join(config.runDir, 'daemon.out')).catch(() => undefined);
   for (;;) {
     try {
-      return await handOver(config, desire, Math.max(50, deadline - monoNow()));
+      return await handOver(config, desire, Math.max(50, Math.round(deadline - monoNow())));
     } catch (error) {
       if (!NO_DAEMON.has((error as NodeJS.ErrnoException).code ?? '') || monoNow() > deadline - 30) throw error;
       await new Promise((resolve) => setTimeout(resolve, 25));
@@ -64,17 +89,19 @@ export async function main(args: string[]): Promise<number> {
       issuedAt,
       detail: `${event.name === null ? 'notify_*' : `${event.type} ${event.name} priority ${event.priority}`}, pid ${process.pid}`,
     };
-    const deadline = monoNow() + config.deadlines.notifyMs;
+    const { notifyMs } = config.deadlines;
+    const short = event.vrrpState === 'STOP' || event.vrrpState === 'DELETED';
+    const deadline = monoNow() + (short ? notifyMs : Math.max(notifyMs, PATIENT_HANDOVER_MS));
     let queued: number;
     try {
-      queued = await handOver(config, desire, config.deadlines.notifyMs);
+      queued = await handOverBy(config, desire, deadline, notifyMs);
     } catch (error) {
       if (!NO_DAEMON.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
       try {
         queued = await startDaemonAndHandOver(config, desire, deadline);
       } catch (late) {
         process.stderr.write(
-          `fence-agent notify: ${event.vrrpState} recorded in ${pendingDesirePath(config.stateDir)}; the daemon started for it did not answer within ${config.deadlines.notifyMs} ms (${errorLine(late)})\n`,
+          `fence-agent notify: ${event.vrrpState} recorded in ${pendingDesirePath(config.stateDir)}; the daemon started for it did not answer in time (${errorLine(late)})\n`,
         );
         return ExitCode.FAILURE;
       }

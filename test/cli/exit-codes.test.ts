@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
 import { CLI } from '../../lab/node.ts';
 import { sh } from '../../lab/sh.ts';
@@ -183,6 +184,42 @@ describe('fence-agent exit codes', () => {
     const ran = await cli(['notify', 'INSTANCE', 'VI_WEB', 'MASTER', '100'], { FENCE_AGENT_CONFIG: file });
     assert.equal(ran.exitCode, 0, ran.stderr);
     assert.match(ran.stderr, /ignored: INSTANCE VI_WEB is not the configured instance VI_DB/);
+  });
+
+  test('notify backup hands its request over again when the daemon answers after notifyMs; notify stop gives up at notifyMs', async () => {
+    const runDir = path.join(dir, 'slow-daemon-run');
+    const file = writeConfig('slow-daemon.json', { ...minimal, runDir });
+    mkdirSync(runDir, { recursive: true, mode: 0o700 });
+    // a daemon too busy to answer its first connection in time, answering every later one
+    const connections: string[] = [];
+    const server = createServer((socket) => {
+      socket.setEncoding('utf8');
+      socket.on('error', () => undefined);
+      socket.once('data', (line: string) => {
+        connections.push(line);
+        if (connections.length > 1) socket.end(`${JSON.stringify({ ok: true, op: 'desire', queued: 1 })}\n`);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(path.join(runDir, 'control.sock'), resolve));
+    try {
+      const backup = await cli(['notify', 'backup', '--config', file]);
+      assert.equal(backup.exitCode, 0, backup.stderr);
+      assert.match(backup.stderr, /BACKUP handed to the daemon/);
+      assert.equal(connections.length, 2, 'asked again after the first attempt got no answer');
+      assert.equal(JSON.parse(connections[0] ?? '{}').desire.issuedAt, JSON.parse(connections[1] ?? '{}').desire.issuedAt, 'the same request (a repeat the daemon skips)');
+      connections.length = 0;
+      server.removeAllListeners('connection');
+      server.on('connection', (socket) => {
+        socket.on('error', () => undefined);
+        socket.once('data', (line: Buffer) => connections.push(line.toString()));
+      });
+      const stop = await cli(['notify', 'stop', '--config', file]);
+      assert.equal(stop.exitCode, 1, stop.stderr);
+      assert.match(stop.stderr, /no answer from .*control\.sock within 700 ms/);
+      assert.equal(connections.length, 1, 'keepalived kills STOP notifies after ~1 s: one attempt within notifyMs');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   test('an unknown option stops the command before it runs: exit 2', async () => {
