@@ -127,7 +127,8 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
       log?.warn({ err: errorLine(error), device: device.device }, 'reading the keys failed: fence state unknown until the next read');
       return;
     }
-    if (keys.keys.includes(key)) return;
+    // released meanwhile (release sets held first): an empty list is our own unregister
+    if (!held || keys.keys.includes(key)) return;
     if (keys.keys.length > 0) return lose(`key ${ours} removed from ${device.device}: now registered ${keys.keys.map(formatKey).join(', ')} (preempted)`);
     // no keys at all: a target restart (tgtd keeps none) or a CLEAR. A preemption leaves the
     // preempter's key; nobody is registered, so nobody else can write: take it back, loudly.
@@ -171,34 +172,44 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
         log?.warn({ device: device.device, verdict: verdict.state, waited_ms: verdict.waitedMs, last_writer: verdict.last.nodename }, `holder ${verdict.state} (MMP): preempting ${others.map(formatKey).join(', ')}`);
       }
       throwIfAborted();
-      let failure = await attempt('register', () => device.registerIgnore(key, options.aptpl));
-      if (others.length === 0) {
-        if (before.holder === null) failure ??= await attempt('reserve', () => device.reserve(key));
-      } else {
-        for (const victim of others) {
-          let abort = true;
-          let failed = await attempt('PREEMPT AND ABORT', () => device.preempt(key, victim, { abort: true }));
-          if (failed?.code === 'EPRILLEGAL') {
-            abort = false;
-            failed = await attempt('PREEMPT', () => device.preempt(key, victim, { abort: false }));
+      // From the register on, every way out but "held" unregisters again: a BACKUP is never a
+      // registrant (under WERO a registrant may write).
+      let after: FenceStatus;
+      let failure: PrCommandError | null;
+      let plain: boolean | null = null; // null: nobody preempted; true: PREEMPT without ABORT was used
+      try {
+        failure = await attempt('register', () => device.registerIgnore(key, options.aptpl));
+        if (others.length === 0) {
+          if (before.holder === null) failure ??= await attempt('reserve', () => device.reserve(key));
+        } else {
+          plain = false;
+          for (const victim of others) {
+            let failed = await attempt('PREEMPT AND ABORT', () => device.preempt(key, victim, { abort: true }));
+            if (failed?.code === 'EPRILLEGAL') {
+              failed = await attempt('PREEMPT', () => device.preempt(key, victim, { abort: false }));
+              if (failed === null) plain = true;
+            }
+            failure ??= failed;
           }
-          failure ??= failed;
-          if (failed === null) preempted = abort ? 'preempt-and-abort' : 'preempt';
+          // a victim that held no reservation leaves none: reserve it (already ours: a no-op)
+          const reservation = await device.readReservation();
+          if (reservation.holder === null) failure ??= await attempt('reserve', () => device.reserve(key));
+          if (plain) {
+            log?.warn({ device: device.device, drain_ms: options.drainMs }, `PREEMPT AND ABORT refused: preempted without abort; waiting ${options.drainMs} ms for the victim's queued commands to drain`);
+            await new Promise((resolve) => setTimeout(resolve, options.drainMs));
+          }
         }
-        // a victim that held no reservation leaves none: reserve it (already ours: a no-op)
-        const reservation = await device.readReservation();
-        if (reservation.holder === null) failure ??= await attempt('reserve', () => device.reserve(key));
-        if (preempted === 'preempt') {
-          log?.warn({ device: device.device, drain_ms: options.drainMs }, `PREEMPT AND ABORT refused: preempted without abort; waiting ${options.drainMs} ms for the victim's queued commands to drain`);
-          await new Promise((resolve) => setTimeout(resolve, options.drainMs));
-        }
+        after = await readBack();
+      } catch (error) {
+        await unregisterQuietly(`the take-over failed: ${errorLine(error)}`);
+        throw error;
       }
-      const after = await readBack();
       if (after.held !== true) {
         await unregisterQuietly('the take-over did not complete');
         throw new FenceAgentError('EFENCE', `could not take the fence: ${after.detail}${failure === null ? '' : ` (${errorLine(failure)})`}`);
       }
       held = true;
+      if (plain !== null) preempted = plain ? 'preempt' : 'preempt-and-abort';
       log?.info({ device: device.device }, `fence held: ${after.detail}`);
       scheduleWatch();
       return after;

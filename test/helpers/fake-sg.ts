@@ -10,6 +10,8 @@ export const FAKE_SG_DIR = fileURLToPath(new URL('../unit/fixtures/fake-sg/', im
 export interface FakeFault {
   op: string;
   initiator?: string;
+  /** let this many matching calls pass before the fault applies */
+  skip?: number;
   exit?: number;
   stderr?: string;
   hangMs?: number;

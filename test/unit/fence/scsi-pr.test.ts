@@ -7,7 +7,7 @@ import { createScsiPrFence, type ScsiPrFence } from '../../../fence/scsi-pr.ts';
 import type { HolderState, HolderVerdict } from '../../../fence/scsi-pr/mmp.ts';
 import { PrDevice } from '../../../fence/scsi-pr/sg-persist.ts';
 import { FakeTarget } from '../../helpers/fake-sg.ts';
-import { waitFor } from '../../../lab/wait.ts';
+import { delay, waitFor } from '../../../lab/wait.ts';
 
 const K1 = 0x1111n;
 const K2 = 0x2222n;
@@ -134,6 +134,29 @@ describe('scsi-pr fence', () => {
     await assert.rejects(two.fence.acquire(signal()), { code: 'EFENCE', message: /could not take the fence: \/dev\/sdb: reserved WERO by 0x1111/ });
     assert.deepEqual(keysOf(t), ['0x1111'], 'the challenger unregistered again');
     assert.equal(two.fence.holding(), false);
+  });
+
+  it('an error after registering (the read-back fails) unregisters again before it is thrown', async () => {
+    const t = lu();
+    // the second READ KEYS is the read-back after the register and reserve
+    t.update((s) => s.faults.push({ op: 'read-keys', skip: 1, exit: 2, stderr: ' Additional sense: Logical unit not ready\nsg_persist failed: Not ready\n' }));
+    const { fence } = node(t, 'node1', K1);
+    await assert.rejects(fence.acquire(signal()), { code: 'EPRNOTREADY' });
+    assert.deepEqual(keysOf(t), [], 'not left registered');
+    assert.equal(t.read().reservation, null);
+    assert.equal(fence.holding(), false);
+  });
+
+  it('a release racing the watch is not taken for a lost registration: nothing registered again', async () => {
+    const t = lu();
+    const { fence, lost } = node(t, 'node1', K1);
+    await fence.acquire(signal());
+    fence.start();
+    await delay(150); // a watch read in flight or due
+    await fence.release(signal());
+    await delay(500); // several watch intervals
+    assert.deepEqual(keysOf(t), []);
+    assert.deepEqual(lost, []);
   });
 
   it('release unregisters: no key and no reservation left', async () => {
