@@ -59,6 +59,17 @@ describe('sg_persist output', () => {
   });
 });
 
+/** A fresh LU reserved WERO by node1 (K1), with node2 registered (K2) beside it. */
+async function reservedByNode1WithNode2Registered(): Promise<{ lu: FakeTarget; node1: PrDevice; node2: PrDevice }> {
+  const lu = target();
+  const node1 = new PrDevice(DEV, lu.deviceOptions('iqn.test:node1'));
+  const node2 = new PrDevice(DEV, lu.deviceOptions('iqn.test:node2'));
+  await node1.register(K1);
+  await node1.reserve(K1);
+  await node2.register(K2);
+  return { lu, node1, node2 };
+}
+
 describe('PrDevice', () => {
   it('registers, reserves WERO and reads both back', async () => {
     const lu = target();
@@ -81,22 +92,12 @@ describe('PrDevice', () => {
   });
 
   it('a reserve while the peer holds the reservation fails with EPRCONFLICT', async () => {
-    const lu = target();
-    const node1 = new PrDevice(DEV, lu.deviceOptions('iqn.test:node1'));
-    const node2 = new PrDevice(DEV, lu.deviceOptions('iqn.test:node2'));
-    await node1.register(K1);
-    await node1.reserve(K1);
-    await node2.register(K2);
+    const { node2 } = await reservedByNode1WithNode2Registered();
     await rejectsWith(node2.reserve(K2), 'EPRCONFLICT');
   });
 
   it('PREEMPT removes the victim key and moves the reservation; the victim sees a unit attention once', async () => {
-    const lu = target();
-    const node1 = new PrDevice(DEV, lu.deviceOptions('iqn.test:node1'));
-    const node2 = new PrDevice(DEV, lu.deviceOptions('iqn.test:node2'));
-    await node1.register(K1);
-    await node1.reserve(K1);
-    await node2.register(K2);
+    const { node1, node2 } = await reservedByNode1WithNode2Registered();
     await node2.preempt(K2, K1, { abort: false });
     assert.deepEqual((await node2.readKeys()).keys, [K2]);
     assert.deepEqual((await node2.readReservation()).holder?.key, K2);
@@ -106,12 +107,7 @@ describe('PrDevice', () => {
   });
 
   it('PREEMPT AND ABORT refused as tgtd refuses it fails with EPRILLEGAL and changes nothing', async () => {
-    const lu = target();
-    const node1 = new PrDevice(DEV, lu.deviceOptions('iqn.test:node1'));
-    const node2 = new PrDevice(DEV, lu.deviceOptions('iqn.test:node2'));
-    await node1.register(K1);
-    await node1.reserve(K1);
-    await node2.register(K2);
+    const { lu, node2 } = await reservedByNode1WithNode2Registered();
     lu.update((s) => s.faults.push({ op: 'preempt-abort', exit: 5, stderr: 'PR out (Preempt and abort): bad field in cdb or parameter list (perhaps unsupported service action)\nsg_persist failed: Illegal request\n' }));
     const error = await rejectsWith(node2.preempt(K2, K1, { abort: true }), 'EPRILLEGAL');
     assert.equal(error.status, 5);
