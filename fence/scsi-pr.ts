@@ -57,7 +57,8 @@ export interface ScsiPrFence extends Fence {
   lastPreempt(): 'preempt-and-abort' | 'preempt' | null;
 }
 
-const PROBLEM_SENSE_RESET = /power on|reset|bus device reset/i;
+/** the sense of a unit attention after a power-on or reset of the LU (SPC-4 ASC 29h): a target restart */
+const RESET_SENSE = /power on|reset/i;
 
 /** Builds the `scsi-pr` fence. */
 export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
@@ -151,10 +152,9 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
     describe: () => ({ method: 'scsi-pr', target: device.device, identity: ours, warnings: [] }),
 
     async acquire(signal) {
-      const throwIfAborted = (): void => signal.throwIfAborted();
-      const resets = (await device.clearUnitAttentions()).filter((sense) => PROBLEM_SENSE_RESET.test(sense));
+      const resets = (await device.clearUnitAttentions()).filter((sense) => RESET_SENSE.test(sense));
       if (resets.length > 0) log?.warn({ device: device.device, senses: resets }, `${device.device} was reset (target restart?): ${resets.join('; ')}`);
-      throwIfAborted();
+      signal.throwIfAborted();
       const keys = await device.readKeys();
       const before = statusOf(keys, await device.readReservation());
       if (before.held === true) {
@@ -171,7 +171,7 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
         }
         log?.warn({ device: device.device, verdict: verdict.state, waited_ms: verdict.waitedMs, last_writer: verdict.last.nodename }, `holder ${verdict.state} (MMP): preempting ${others.map(formatKey).join(', ')}`);
       }
-      throwIfAborted();
+      signal.throwIfAborted();
       // From the register on, every way out but "held" unregisters again: a BACKUP is never a
       // registrant (under WERO a registrant may write).
       let after: FenceStatus;
