@@ -17,7 +17,11 @@ export interface CreateFenceOptions {
   log?: FenceLog | null;
 }
 
-/** Builds the configured fence (`fence.method`) for this node. */
+/**
+ * Builds the configured fence (`fence.method`) for this node.
+ * @throws FenceAgentError code `EPRDEVICE` (scsi-pr) when `fence.device` is not a SCSI LU or a
+ *   partition of one (fence/scsi-pr/device.ts resolveLu)
+ */
 export async function createFence(config: Config, options: CreateFenceOptions = { role: 'reader' }): Promise<Fence> {
   switch (config.fence.method) {
     case 'lockfile': {
@@ -26,6 +30,28 @@ export async function createFence(config: Config, options: CreateFenceOptions = 
         identity: { node: config.node, bootId: bootId(), machineId: machineId() },
         io: options.role === 'daemon' ? prestarted(io.createHelperLeaseIo({ log: (line) => options.log?.info({ lease_io: line }, line) })) : io.createInlineLeaseIo(),
         runDir: config.runDir,
+        log: options.log ?? null,
+      });
+    }
+    case 'scsi-pr': {
+      const [{ createScsiPrFence }, { PrDevice }, { resolveLu }, { reservationKey }, { watchHolder }] = await Promise.all([
+        import('./scsi-pr.ts'),
+        import('./scsi-pr/sg-persist.ts'),
+        import('./scsi-pr/device.ts'),
+        import('./scsi-pr/key.ts'),
+        import('./scsi-pr/mmp.ts'),
+      ]);
+      const { fence } = config;
+      // the LU the configured device lives on (EPRDEVICE: absent, device-mapper, not SCSI); the
+      // heartbeat is the filesystem's own (ext4 MMP on disk.device)
+      const lu = resolveLu(fence.device);
+      return createScsiPrFence({
+        device: new PrDevice(lu.device, { commandTimeoutMs: fence.commandTimeoutMs }),
+        key: reservationKey(config.cluster, fence.nodeId),
+        checkHolder: (signal) => watchHolder(config.disk.device, { timeoutMs: fence.commandTimeoutMs, signal }),
+        drainMs: fence.drainMs,
+        watchIntervalMs: fence.watchIntervalMs,
+        aptpl: fence.aptpl,
         log: options.log ?? null,
       });
     }

@@ -28,15 +28,20 @@ export const GUEST_MOUNTPOINT = '/data';
 export interface VmPairOptions {
   /** `mysqld.restartAttempts` (default 0: a dead mysqld fails over) */
   mysqldRestartAttempts?: number;
-  /** run with the guest's watchdog (default true); false = `fence.allowNoWatchdog` */
+  /** run with the guest's watchdog (default true); false = `fence.allowNoWatchdog` (lockfile only) */
   watchdog?: boolean;
+  /** the fencing method (default lockfile on the NFS lease storage); scsi-pr needs MMP on the LUN */
+  fence?: 'lockfile' | 'scsi-pr';
 }
 
 /** The agent configuration of VM `name` for a scenario. */
 export function pairConfig(name: string, options: VmPairOptions = {}): Record<string, unknown> {
   const base = vmAgentConfig(name) as { fence: Record<string, unknown>; mysqld: Record<string, unknown>; keepalived: Record<string, unknown> } & Record<string, unknown>;
-  const fence = { ...base.fence };
-  if (options.watchdog === false) {
+  // scsi-pr: the LU's persistent reservations, no watchdog; each command gets 5 s on the one
+  // vCPU (relation (c): 11 s MMP wait + 5 s drain + 2·5 s ≤ fenceAcquireMs, 40 s here)
+  const scsiPr = options.fence === 'scsi-pr';
+  const fence: Record<string, unknown> = scsiPr ? { method: 'scsi-pr', commandTimeoutMs: 5000 } : { ...base.fence };
+  if (options.watchdog === false && !scsiPr) {
     delete fence.watchdog;
     fence.allowNoWatchdog = true;
   }
@@ -58,7 +63,7 @@ export function pairConfig(name: string, options: VmPairOptions = {}): Record<st
     // mysqld.start twice its default: `systemctl start mariadb` returns only after the stock unit's
     // ExecStartPre (galera_recovery, ~10 s here) and ExecStartPost (debian-start), and took over
     // 30 s after a crash with the ledger connecting (measured: master-frozen, a9249ef)
-    deadlines: { ...((base.deadlines) ?? {}), checkMs: 3000, sqlPingMs: 2000, mysqldStartMs: 60_000 },
+    deadlines: { ...((base.deadlines) ?? {}), checkMs: 3000, sqlPingMs: 2000, mysqldStartMs: 60_000, ...(scsiPr ? { fenceAcquireMs: 40_000 } : {}) },
   };
 }
 

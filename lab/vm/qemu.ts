@@ -46,13 +46,20 @@ export interface VmSpec {
   guest: Record<string, string>;
 }
 
-/** The kernel command line: root on sda, the serial console, classic NIC names, the VM's identity. */
+/**
+ * The kernel command line: root on sda, the serial console, classic NIC names, the VM's identity.
+ * Not `quiet`: the console keeps systemd's unit status ("A start job is running for …") and, at
+ * loglevel 7, the hung-task detector's call traces (KERN_INFO); the detector reports a task blocked
+ * 30 s (not 120), so a guest hung in boot shows which task and where while the lab can still act
+ * on it (VmCluster's boot guard). Both came in after a CI run whose node1 hung in boot after a
+ * watchdog reset ("task mount:153 blocked", no sshd) with nothing else on its console.
+ */
 export function kernelCmdline(spec: Pick<VmSpec, 'id' | 'guest'>): string {
   for (const [key, value] of Object.entries(spec.guest)) {
     if (!/^[a-z]+$/.test(key) || /\s/.test(value) || value === '') throw new Error(`vmlab: bad guest parameter vmlab.${key}=${JSON.stringify(value)}`);
   }
   const vmlab = Object.entries({ id: String(spec.id), ...spec.guest }).map(([key, value]) => `vmlab.${key}=${value}`);
-  return ['root=/dev/sda', 'rw', 'console=ttyS0', 'net.ifnames=0', 'quiet', ...vmlab].join(' ');
+  return ['root=/dev/sda', 'rw', 'console=ttyS0', 'net.ifnames=0', 'loglevel=7', 'sysctl.kernel.hung_task_timeout_secs=30', ...vmlab].join(' ');
 }
 
 /** QEMU's argv (without `nice`/`ip netns exec`): daemonizes once the VM is set up, writes its pid file. */

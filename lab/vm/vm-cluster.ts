@@ -49,6 +49,15 @@ const ISCSI_RESTORE = 'iscsiadm -m session >/dev/null 2>&1 || iscsiadm -m node -
  * the device again in time.
  */
 const WATCHDOG_LINE = /softdog: Initiating system reboot|i6300esb.*(reset|expired)/i;
+/** The kernel's hung-task detector (30 s in the lab: lab/vm/qemu.ts kernelCmdline). */
+const HUNG_TASK_LINE = /INFO: task .* blocked for more than \d+ seconds/;
+/** How often the boot guard reads the consoles, ms. */
+const BOOT_GUARD_INTERVAL_MS = 5000;
+/** The boot guard's ssh probe: its bound, and the pause before the second probe, ms. */
+const BOOT_GUARD_PROBE_MS = 30_000;
+const BOOT_GUARD_RETRY_MS = 10_000;
+/** Between scenarios: how long a guest may go without answering ssh before the lab resets it, ms. */
+const UNANSWERED_RESET_MS = 150_000;
 
 const DOWN: NodeSample = { down: true, mounted: false, superblock: false, vip: false, mysqld: 0 };
 
@@ -64,6 +73,8 @@ class ConsoleWatch {
   private timer: NodeJS.Timeout;
   private partial = '';
   readonly fires: Fire[] = [];
+  /** hung-task reports (a task blocked in the kernel for 30 s) */
+  readonly hung: Fire[] = [];
 
   constructor(private readonly file: string) {
     this.offset = this.size();
@@ -91,6 +102,7 @@ class ConsoleWatch {
       this.partial = lines.pop() ?? '';
       for (const line of lines) {
         if (WATCHDOG_LINE.test(line)) this.fires.push({ mono: monoNow(), at: new Date().toISOString(), why: line.trim() });
+        if (HUNG_TASK_LINE.test(line)) this.hung.push({ mono: monoNow(), at: new Date().toISOString(), why: line.trim() });
       }
     } finally {
       closeSync(fd);
@@ -114,6 +126,8 @@ export class VmClusterNode implements ClusterNode {
   readonly unaskedBoots: Fire[] = [];
   /** set while the lab itself power-cycles the VM */
   expectingBoot = false;
+  /** how many of the console's hung-task reports the boot guard has dealt with */
+  hungHandled = 0;
 
   constructor(readonly vm: VmNode) {
     this.sampler = new Sampler({
@@ -352,7 +366,11 @@ export class VmCluster implements Cluster {
   readonly vip = VIP;
   /** nodes whose VM the lab paused */
   readonly paused = new Set<string>();
+  /** resets the lab itself did to a guest hung in its kernel (the boot guard, {@link guardBoots}) */
+  readonly labResets: Fire[] = [];
   private destroyed = false;
+  private readonly bootGuard: NodeJS.Timeout;
+  private guarding = false;
 
   private constructor(
     readonly lab: VmLab,
@@ -360,6 +378,51 @@ export class VmCluster implements Cluster {
     private readonly log: (line: string) => void,
   ) {
     this.nodes = lab.nodes.map((vm) => new VmClusterNode(vm));
+    this.bootGuard = setInterval(() => void this.guardBoots(), BOOT_GUARD_INTERVAL_MS);
+    this.bootGuard.unref();
+  }
+
+  /**
+   * The boot guard: a guest whose kernel reports a hung task (console) and that answers no ssh
+   * twice, 10 s apart, is reset by the lab (QEMU `system_reset`), logged loudly with its console,
+   * and counted in {@link labResets}. A paused or powered-off guest is left alone. It exists for
+   * a fault of the lab's guests, not of the agent: a CI run's node1, reset by its watchdog as the
+   * scenario wanted, hung in its next boot before sshd (a `mount` and a kworker blocked for 10
+   * minutes) and every later scenario waited on it. A guest that stays hung in a later boot, or
+   * hangs without a hung-task report, still fails the scenario's own waits.
+   */
+  private async guardBoots(): Promise<void> {
+    if (this.guarding || this.destroyed) return;
+    this.guarding = true;
+    try {
+      for (const node of this.nodes) {
+        node.console.poll();
+        const reports = node.console.hung.length;
+        if (reports === node.hungHandled) continue;
+        if (!node.vm.running || this.paused.has(node.name)) {
+          node.hungHandled = reports;
+          continue;
+        }
+        const answers = async (): Promise<boolean> => (await node.vm.run('true', { timeoutMs: BOOT_GUARD_PROBE_MS })).exitCode === 0;
+        let answered = await answers();
+        if (!answered) {
+          await delay(BOOT_GUARD_RETRY_MS);
+          answered = await answers();
+        }
+        if (answered || this.destroyed) {
+          node.hungHandled = reports;
+          continue;
+        }
+        const why = node.console.hung.at(-1)?.why ?? 'a hung task';
+        this.log(`vmlab: ${node.name}'s kernel reports "${why}" and it answers no ssh: RESET BY THE LAB (a fault of the guest, not a watchdog fire). Its console:\n${node.vm.consoleTail(80)}`);
+        node.expectingBoot = true;
+        await node.vm.monitor('system_reset').catch((error: Error) => this.log(`vmlab: system_reset of ${node.name} failed: ${error.message}`));
+        this.labResets.push({ mono: monoNow(), at: new Date().toISOString(), why: `${node.name}: ${why}` });
+        node.hungHandled = node.console.hung.length;
+      }
+    } finally {
+      this.guarding = false;
+    }
   }
 
   /**
@@ -454,9 +517,27 @@ export class VmCluster implements Cluster {
     await Promise.all(this.nodes.map((n) => stopNode(n.vm)));
   }
 
-  /** Waits until both guests answer ssh (after a stop that reset one, it boots again). */
+  /**
+   * Waits until both guests answer ssh (after a stop that reset one, it boots again). A guest
+   * that does not within 150 s is reset by the lab (logged with its console) and given 300 s more:
+   * between scenarios nothing is under test, and one guest hung in boot must not fail every later
+   * scenario (it did: a CI run's node1 hung after a watchdog reset, five scenarios waited 10 min each).
+   */
   private async waitBothUp(): Promise<void> {
-    await Promise.all(this.nodes.map((n) => n.vm.waitSsh(Date.now(), 300_000)));
+    await Promise.all(
+      this.nodes.map(async (node) => {
+        try {
+          await node.vm.waitSsh(Date.now(), UNANSWERED_RESET_MS);
+        } catch (error) {
+          if (!node.vm.running) throw error;
+          this.log(`vmlab: ${node.name} answered no ssh for ${UNANSWERED_RESET_MS / 1000} s: RESET BY THE LAB. Its console:\n${node.vm.consoleTail(80)}`);
+          node.expectingBoot = true;
+          await node.vm.monitor('system_reset');
+          this.labResets.push({ mono: monoNow(), at: new Date().toISOString(), why: `${node.name}: no ssh for ${UNANSWERED_RESET_MS / 1000} s` });
+          await node.vm.waitSsh(Date.now(), 300_000);
+        }
+      }),
+    );
   }
 
   get clientNetns(): string {
@@ -676,6 +757,7 @@ export class VmCluster implements Cluster {
   async destroy(): Promise<{ clean: boolean; output: string } | null> {
     if (this.destroyed) return null;
     this.destroyed = true;
+    clearInterval(this.bootGuard);
     try {
       await this.restoreLab();
       await this.stopPair();

@@ -6,6 +6,12 @@ import { configError } from '../errors.ts';
 import type { Config } from './types.ts';
 
 /**
+ * The wait relation (c) assumes for the holder's MMP heartbeat (fence/scsi-pr/mmp.ts), ms: ext4's
+ * default mmp_update_interval of 5 s gives 2·5 + 1 s. `config check` reads the filesystem's own.
+ */
+export const DEFAULT_MMP_WAIT_MS = 11000;
+
+/**
  * Every violated timer relation of `config`, in the order (a)..(e), one line each:
  * `config FILE: timer relation (X): LEFT = N ms must be OP RIGHT = M ms (why)`, where LEFT and
  * RIGHT name the keys. Empty when all hold. W = `fence.watchdog.timeoutMs`, or 0 without a watchdog.
@@ -13,6 +19,7 @@ import type { Config } from './types.ts';
  * - (a) lockfile: 2·updateMs + ioTimeoutMs ≤ staleMs − marginMs − W
  * - (b) lockfile: takeoverAfterMs ≥ staleMs + marginMs
  * - (c) lockfile: deadlines.fenceAcquireMs ≥ takeoverAfterMs + 2·ioTimeoutMs;
+ *       scsi-pr: deadlines.fenceAcquireMs ≥ MMP wait (11 000 ms) + drainMs + 2·commandTimeoutMs;
  *       every method: deadlines.promoteMs ≥ fenceAcquireMs + mountMs + mysqldStartMs
  * - (d) lockfile with a watchdog: W > watchdog.daemonRestartMs
  * - (e) every method: deadlines.checkMs < keepalived.checkTimeoutMs ≤ keepalived.checkIntervalMs
@@ -55,6 +62,17 @@ export function relationProblems(config: Config): string[] {
       'fence.takeoverAfterMs + 2·fence.ioTimeoutMs',
       fence.takeoverAfterMs + 2 * fence.ioTimeoutMs,
       "acquiring must outlast the wait for a dead holder's lease and the reads on either side of it",
+    );
+  }
+  if (fence.method === 'scsi-pr') {
+    relation(
+      'c',
+      'deadlines.fenceAcquireMs',
+      deadlines.fenceAcquireMs,
+      '≥',
+      `MMP wait (${DEFAULT_MMP_WAIT_MS}) + fence.drainMs + 2·fence.commandTimeoutMs`,
+      DEFAULT_MMP_WAIT_MS + fence.drainMs + 2 * fence.commandTimeoutMs,
+      "acquiring must outlast the wait on a silent holder's heartbeat, the drain after a plain PREEMPT and the commands around them",
     );
   }
   relation(

@@ -38,6 +38,9 @@ export const DEFAULT_DEADLINES: Deadlines = {
 /** Lease defaults, ms (README "Configuration"): S, R, T_io; M and takeoverAfterMs derive from S. */
 export const DEFAULT_LEASE = { staleMs: 15000, updateMs: 2000, ioTimeoutMs: 2000 } as const;
 
+/** scsi-pr defaults, ms (README "Configuration"). */
+export const DEFAULT_SCSI_PR = { drainMs: 5000, watchIntervalMs: 1000, commandTimeoutMs: 3000 } as const;
+
 /** Default `fence.watchdog.daemonRestartMs`: systemd `RestartSec=1` plus a cold start of the daemon. */
 export const DEFAULT_DAEMON_RESTART_MS = 3000;
 
@@ -244,11 +247,24 @@ function readWatchdog(r: Reader): WatchdogConfig {
   };
 }
 
-function readFence(r: Reader, mountpoint: string): FenceConfig {
-  const method = r.oneOf('method', ['lockfile', 'none'] as const);
+function readFence(r: Reader, disk: { device: string; mountpoint: string }, node: string): FenceConfig {
+  const mountpoint = disk.mountpoint;
+  const method = r.oneOf('method', ['lockfile', 'scsi-pr', 'none'] as const);
   if (method === 'none') {
     r.only(['method']);
     return { method };
+  }
+  if (method === 'scsi-pr') {
+    r.only(['method', 'device', 'nodeId', 'drainMs', 'watchIntervalMs', 'commandTimeoutMs', 'aptpl']);
+    return {
+      method,
+      device: r.absolutePath('device', disk.device),
+      nodeId: r.string('nodeId', node, NAME, NAME_EXPECTED),
+      drainMs: r.integer('drainMs', DEFAULT_SCSI_PR.drainMs, 0, 600000, ' ms'),
+      watchIntervalMs: r.integer('watchIntervalMs', DEFAULT_SCSI_PR.watchIntervalMs, 100, 1000, ' ms'),
+      commandTimeoutMs: r.integer('commandTimeoutMs', DEFAULT_SCSI_PR.commandTimeoutMs, 500, 60000, ' ms'),
+      aptpl: r.boolean('aptpl', false),
+    };
   }
   r.only(['method', 'path', 'staleMs', 'updateMs', 'ioTimeoutMs', 'marginMs', 'takeoverAfterMs', 'watchdog', 'allowNoWatchdog', 'allowLocalLease']);
   const leasePath = r.absolutePath('path');
@@ -370,14 +386,15 @@ export function resolveConfig(raw: unknown, configPath: string): Config {
   offDisk(root, 'stateDir', stateDir);
   if (path.isAbsolute(destination)) offDisk(logR, 'destination', destination);
 
+  const node = root.string('node', undefined, NAME, NAME_EXPECTED);
   const config: Config = {
     configPath,
-    node: root.string('node', undefined, NAME, NAME_EXPECTED),
+    node,
     cluster: root.string('cluster', 'fence-agent', NAME, NAME_EXPECTED),
     vip,
     disk,
     mysqld: readMysqld(root.section('mysqld', true), disk.mountpoint),
-    fence: readFence(root.section('fence', true), disk.mountpoint),
+    fence: readFence(root.section('fence', true), disk, node),
     deadlines: readDeadlines(root.section('deadlines', false)),
     monitor: {
       fenceIntervalMs: monitorR.integer('fenceIntervalMs', 1000, 100, 60000, ' ms'),

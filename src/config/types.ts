@@ -102,11 +102,32 @@ export interface LockfileFenceConfig {
   allowLocalLease: boolean;
 }
 
+/**
+ * SCSI-3 persistent reservations on the shared LU (fence/scsi-pr.ts): WERO (type 5), the node's
+ * key registered only while it is MASTER. No watchdog key: the storage itself refuses a fenced
+ * node's writes, whatever its clocks say.
+ */
+export interface ScsiPrFenceConfig {
+  method: 'scsi-pr';
+  /** the shared disk's partition or LU, or a /dev/disk/by-id link to one (default `disk.device`); resolved to its LU through sysfs */
+  device: string;
+  /** this node's id in its reservation key (fence/scsi-pr/key.ts; default the node's name): stable, distinct on the two nodes */
+  nodeId: string;
+  /** after a plain PREEMPT (the target refused PREEMPT AND ABORT: tgtd), wait this long before mounting, ms */
+  drainMs: number;
+  /** while MASTER, how often the daemon reads the keys back, ms (100 … 1000) */
+  watchIntervalMs: number;
+  /** the bound on one sg_persist / sg_turs command, ms; a command past it is "unknown", never "free" */
+  commandTimeoutMs: number;
+  /** register with APTPL (the target keeps the registration through its power loss), where the target offers it */
+  aptpl: boolean;
+}
+
 export interface NoneFenceConfig {
   method: 'none';
 }
 
-export type FenceConfig = LockfileFenceConfig | NoneFenceConfig;
+export type FenceConfig = LockfileFenceConfig | ScsiPrFenceConfig | NoneFenceConfig;
 
 /** Every bounded wait, in milliseconds. */
 export interface Deadlines {
@@ -116,7 +137,10 @@ export interface Deadlines {
   notifyMs: number;
   /** SQL ping (connect + query) */
   sqlPingMs: number;
-  /** acquiring the fence; for a lease at least takeoverAfterMs + 2·ioTimeoutMs (relation (c)) */
+  /**
+   * acquiring the fence; for a lease at least takeoverAfterMs + 2·ioTimeoutMs, for scsi-pr at
+   * least the MMP wait + drainMs + 2·commandTimeoutMs (relation (c))
+   */
   fenceAcquireMs: number;
   fenceReleaseMs: number;
   mountMs: number;

@@ -352,7 +352,9 @@ export class Daemon {
 
   /** The bound on taking the fence back at start-up, ms. */
   private retakeBoundMs(): number {
-    const ioTimeoutMs = this.config.fence.method === 'lockfile' ? this.config.fence.ioTimeoutMs : 0;
+    // lockfile: a read and a refresh; scsi-pr: unit attentions, the keys and the reservation read back
+    const { fence } = this.config;
+    const ioTimeoutMs = fence.method === 'lockfile' ? fence.ioTimeoutMs : fence.method === 'scsi-pr' ? fence.commandTimeoutMs : 0;
     return Math.min(this.config.deadlines.fenceAcquireMs, 4 * (ioTimeoutMs + 500));
   }
 

@@ -148,6 +148,27 @@ describe('fence-agent exit codes', () => {
     assert.match(ran.stderr, /warning: no watchdog \(fence\.allowNoWatchdog\)/);
   });
 
+  test('config check refuses scsi-pr on a device that is no block device, on a loop device (not SCSI), and on a filesystem other than ext4, with exit 6', async () => {
+    const notBlock = await cli(['config', 'check', '--config', writeConfig('pr-null.json', { ...minimal, fence: { method: 'scsi-pr', device: '/dev/null' } })]);
+    assert.equal(notBlock.exitCode, 6, notBlock.stderr);
+    assert.match(notBlock.stderr, /fence device \/dev\/null \(\/dev\/null\) is not a block device the kernel lists in \/sys\/class\/block$/m);
+    const image = path.join(dir, 'pr-loop.img');
+    writeFileSync(image, Buffer.alloc(1 << 20));
+    const loop = (await sh(['losetup', '--find', '--show', image])).stdout.trim();
+    assert.match(loop, /^\/dev\/loop\d+$/);
+    try {
+      const notScsi = await cli(['config', 'check', '--config', writeConfig('pr-loop.json', { ...minimal, fence: { method: 'scsi-pr', device: loop } })]);
+      assert.equal(notScsi.exitCode, 6, notScsi.stderr);
+      assert.match(notScsi.stderr, new RegExp(`fence device ${loop} \\(${path.basename(loop)}\\) is not a SCSI device: persistent reservations need a SCSI LU`));
+    } finally {
+      await sh(['losetup', '-d', loop]);
+    }
+    const xfs = await cli(['config', 'check', '--config', writeConfig('pr-xfs.json', { ...minimal, disk: { ...minimal.disk, fstype: 'xfs' }, fence: { method: 'scsi-pr' } })]);
+    assert.equal(xfs.exitCode, 6, xfs.stderr);
+    assert.match(xfs.stderr, /fence\.method scsi-pr needs disk\.fstype ext4 \(its multi-mount protection is the holder's heartbeat\), not xfs/);
+    assert.equal(xfs.stderr.trim().split('\n').length, 1, xfs.stderr);
+  });
+
   test('check, notify, status, daemon and config check exit 6 on a missing configuration, in one line', async () => {
     for (const args of [['check'], ['notify', 'master'], ['status'], ['status', '--json'], ['daemon'], ['config', 'check']]) {
       const ran = await cli(args);

@@ -6,7 +6,9 @@
 // and the console's tail) to $VM_SCENARIO_LOGS (default /var/tmp/fence-agent-vm-scenarios) and
 // names the files in its error; its error and result (without the logs) go to <id>.error there.
 // $VM_SCENARIOS (comma-separated ids) runs only those; an id the catalog does not have fails the
-// file before the lab boots.
+// file before the lab boots. $VM_SCENARIOS_START_BY (epoch ms, set by .ci/run from CI's time
+// limit) is the last moment a scenario may start: a later one fails at once, saying so, so that a
+// run slowed by failures ends red with its reasons instead of being cut off by CI's limit.
 import { after, before, describe, test } from 'node:test';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -34,6 +36,14 @@ function selected(list: string | undefined): typeof IN_VM {
   return IN_VM.filter((s) => ids.includes(s.id));
 }
 const RUN = selected(process.env.VM_SCENARIOS);
+
+/** $VM_SCENARIOS_START_BY as epoch ms (Infinity when unset). @throws on a value that is not a positive integer */
+function startBy(value: string | undefined): number {
+  if (value === undefined || value === '') return Infinity;
+  if (!/^\d+$/.test(value) || Number(value) <= 0) throw new Error(`VM_SCENARIOS_START_BY: ${JSON.stringify(value)} is not epoch milliseconds (expected a positive integer)`);
+  return Number(value);
+}
+const START_BY = startBy(process.env.VM_SCENARIOS_START_BY);
 
 describe('the scenarios on two VMs (two kernels, systemd, mariadb.service, one iSCSI LUN)', () => {
   let lab: VmLab;
@@ -73,6 +83,9 @@ describe('the scenarios on two VMs (two kernels, systemd, mariadb.service, one i
   for (const scenario of RUN) {
     // one scenario: a fresh pair (≤ 4 min), the body, the pair's stop and fsck; the longest took 4 min
     test(scenario.title, { timeout: SCENARIO_TIMEOUT_MS }, async () => {
+      if (Date.now() > START_BY) {
+        throw new Error(`${scenario.id}: not started: the suite's time ran out at ${new Date(START_BY).toISOString()} (VM_SCENARIOS_START_BY: earlier scenarios took too long; see their errors)`);
+      }
       const result = await runScenario(scenario, (options) => VmCluster.fresh(lab, { ...options, dir: mkdtempSync(path.join(os.tmpdir(), 'fa-vm-scenario-')), log }), 'vm');
       log(`${scenario.id}: ${result.passed ? 'passed' : 'FAILED'} in ${(result.durationMs / 1000).toFixed(1)} s; acked ${result.acked}, monitor ${result.monitorHz} Hz, timings ${JSON.stringify(result.timings)}`);
       if (result.passed) return;

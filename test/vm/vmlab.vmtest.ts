@@ -16,6 +16,7 @@ import { formatKey, reservationKey } from '../../fence/scsi-pr/key.ts';
 import { watchHolder } from '../../fence/scsi-pr/mmp.ts';
 import { createScsiPrFence } from '../../fence/scsi-pr.ts';
 import { PrDevice, WERO } from '../../fence/scsi-pr/sg-persist.ts';
+import { pairConfig } from '../../lab/vm/pair.ts';
 
 const TAG = `t${process.pid % 100000}`;
 const log = (line: string): void => console.log(`# ${line}`);
@@ -210,7 +211,19 @@ describe('two-VM lab: two kernels on one iSCSI LUN', () => {
     const fence2 = fenceOf(two, '2');
     try {
       await one.ok('tune2fs -O mmp -E mmp_update_interval=1 /dev/sdb1');
+      // the agent's own `config check` of a scsi-pr configuration, in the guest: the LU from
+      // sysfs, the MMP heartbeat, the keys read through the real initiator
+      const prConfig = (node: typeof one): string => `${JSON.stringify(pairConfig(node.name, { fence: 'scsi-pr' }))}\n`;
+      const configCheck = async (node: typeof one): Promise<string> => {
+        const ran = await node.run('umask 077 && cat > /tmp/fa-pr.json && /usr/local/bin/fence-agent config check --config /tmp/fa-pr.json >/dev/null', { input: prConfig(node), timeoutMs: 120_000 });
+        assert.equal(ran.exitCode, 0, ran.stderr);
+        return ran.stderr;
+      };
+      const unregistered = await configCheck(one);
+      assert.match(unregistered, /\/dev\/sdb1: MMP block \d+, update interval 1 s/);
+      assert.match(unregistered, new RegExp(`/dev/sdb: this node's key ${formatKey(reservationKey('vmlab', 'node1'))}; registered none; no reservation`));
       assert.equal((await fence1.acquire(AbortSignal.timeout(120_000))).held, true);
+      assert.match(await configCheck(two), new RegExp(`/dev/sdb: this node's key ${formatKey(reservationKey('vmlab', 'node2'))}; registered ${formatKey(reservationKey('vmlab', '1'))}; reserved type 5 by ${formatKey(reservationKey('vmlab', '1'))}`));
       await one.ok('mkdir -p /mnt/fence-test && mount /dev/sdb1 /mnt/fence-test', { timeoutMs: 120_000 });
       // a partition: node1's kernel keeps writing its MMP block, so node2 must not preempt
       await assert.rejects(fence2.acquire(AbortSignal.timeout(120_000)), { code: 'EFENCE', message: /holder alive: .*being updated by node1/ });

@@ -158,6 +158,22 @@ describe('timer relation (c): fenceAcquireMs ≥ takeoverAfterMs + 2·ioTimeoutM
   });
 });
 
+describe('timer relation (c) for scsi-pr: fenceAcquireMs ≥ MMP wait + drainMs + 2·commandTimeoutMs', () => {
+  const scsiPr = (fence: Raw = {}, deadlines: Raw = {}): Raw => ({ ...raw({ method: 'scsi-pr', ...fence }), deadlines });
+  const line = (acquireMs: number, needMs: number): string =>
+    `timer relation (c): deadlines.fenceAcquireMs = ${acquireMs} ms must be ≥ MMP wait (11000) + fence.drainMs + 2·fence.commandTimeoutMs = ${needMs} ms (acquiring must outlast the wait on a silent holder's heartbeat, the drain after a plain PREEMPT and the commands around them)`;
+
+  it('the scsi-pr defaults satisfy every relation (11000 + 5000 + 2·3000 ≤ 25000)', () => {
+    assert.deepEqual(relationProblems(resolveConfig(scsiPr(), CONFIG_PATH)), []);
+  });
+
+  it('relation (c) for scsi-pr holds at the boundary and resolveConfig refuses 1 ms below it', () => {
+    assert.doesNotThrow(() => resolveConfig(scsiPr({ drainMs: 8000 }), CONFIG_PATH)); // 11000 + 8000 + 6000 = 25000
+    assertResolveRefuses(scsiPr({ drainMs: 8001 }), line(25000, 25001));
+    assertResolveRefuses(scsiPr({ commandTimeoutMs: 5000 }, { fenceAcquireMs: 20999 }), line(20999, 26000));
+  });
+});
+
 describe('timer relation (d): watchdog.timeoutMs > watchdog.daemonRestartMs', () => {
   it('relation (d) holds 1 ms above the daemon restart time and fails at it', () => {
     assert.deepEqual(relationProblems(change(withWatchdog(), { watchdog: { daemonRestartMs: 4999 } })), []);

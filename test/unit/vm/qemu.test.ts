@@ -39,7 +39,7 @@ describe('QEMU argv of a lab VM', () => {
     assert.deepEqual(values(argv, '-smp'), ['1']);
     assert.deepEqual(values(argv, '-m'), ['768']);
     assert.deepEqual(values(argv, '-kernel'), ['/c/vmlinuz']);
-    assert.equal(values(argv, '-append')[0], 'root=/dev/sda rw console=ttyS0 net.ifnames=0 quiet vmlab.id=1 vmlab.cluster=192.168.57.11/24 vmlab.target=192.168.58.254:3260');
+    assert.equal(values(argv, '-append')[0], 'root=/dev/sda rw console=ttyS0 net.ifnames=0 loglevel=7 sysctl.kernel.hung_task_timeout_secs=30 vmlab.id=1 vmlab.cluster=192.168.57.11/24 vmlab.target=192.168.58.254:3260');
   });
 
   it('isolates the management NIC (restrict=on, ssh hostfwd on loopback only) and puts the others on the lab taps', () => {
