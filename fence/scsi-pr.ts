@@ -226,7 +226,17 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
       if (keys.keys.includes(key)) throw new FenceAgentError('EFENCE', `release of ${device.device}: key ${ours} still registered${failed === null ? '' : ` (${errorLine(failed)})`}`);
     },
 
-    verify: () => readBack(),
+    // a unit attention (one per command, per I_T nexus: a target restart, a peer's reservation
+    // change) says nothing about the keys: read again, at most three times
+    async verify() {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await readBack();
+        } catch (error) {
+          if (attempt >= 3 || !(error instanceof PrCommandError) || error.code !== 'EPRUNITATTENTION') throw error;
+        }
+      }
+    },
     onLost: (listener) => void listeners.push(listener),
     start() {
       stopped = false;

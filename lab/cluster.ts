@@ -38,6 +38,13 @@ export interface ClusterObservation {
    * seen late is judged against the lease of its own time (S2); without it, `leaseHolder` counts.
    */
   leaseHeldBy?: Record<string, boolean>;
+  /**
+   * scsi-pr: per node, whether the storage would take its writes at some instant its sample may
+   * describe (its key registered, or no reservation at all), as a third initiator reads the keys
+   * (lab/iscsi/key-watch.ts). When set, S1 and S2 are judged by it: a node whose key was removed
+   * may keep a stale mount (a paused or frozen zombie) — the storage refuses its writes.
+   */
+  ableToWrite?: Record<string, boolean>;
 }
 
 /**
@@ -145,6 +152,11 @@ export interface Cluster extends LedgerTarget {
   readonly mountpoint: string;
   /** the agents' lease timers, ms: S (`fence.staleMs`) and M (`fence.marginMs`) */
   readonly lease: { staleMs: number; marginMs: number };
+  /**
+   * scsi-pr only: the LU's keys and reservation as a third initiator last read them, by node
+   * name (a key of no node by itself); undefined for a cluster without persistent reservations.
+   */
+  prState?(): { registered: string[]; holder: string | null; type: number | null } | null;
   node(name: string): ClusterNode;
   other(node: ClusterNode): ClusterNode;
   /** Which node holds the VIP now, or null; throws if both do. */

@@ -1,6 +1,8 @@
 // The invariant monitor (issue 3): samples both nodes at 25 Hz (at least 20) and records every violation of
 // S1 (the disk mounted on both nodes), S2 (mounted without holding the fence), S3 (mysqld without
-// the mount) and, once VRRP has converged, the VIP on both nodes. It reads only /proc and /sys —
+// the mount) and, once VRRP has converged, the VIP on both nodes. With scsi-pr the observer says
+// which nodes the storage takes writes from (ClusterObservation.ableToWrite): S1 is two such
+// nodes with the disk mounted, S2 one mounted without its key registered. It reads only /proc and /sys —
 // each node's view through its anchor process (/proc/<anchor>/mountinfo, /proc/<anchor>/net/fib_trie),
 // each node's superblock (/sys/fs/<fstype>/<its loop device>) — and the lease in the real store,
 // so sampling stays cheap and never disturbs the nodes (nor hangs on a node's frozen lease storage).
@@ -133,7 +135,7 @@ export class InvariantMonitor {
   sample(): Sample {
     const at = Date.now();
     const mono = monoNow();
-    const { nodes, leaseHolder, leaseHeldBy } = this.observer.observe();
+    const { nodes, leaseHolder, leaseHeldBy, ableToWrite } = this.observer.observe();
     const sample = { at, mono, nodes, leaseHolder };
     this.samples.push(sample);
     const flag = (invariant: Invariant, detail: string): void => {
@@ -143,8 +145,15 @@ export class InvariantMonitor {
     const mounted = names.filter((n) => nodes[n]?.mounted);
     // across nodes only samples of the same moment count (NodeSample.behind)
     const current = (n: string): boolean => nodes[n]?.behind !== true;
-    if (mounted.length > 1 && mounted.every(current)) flag('S1', `disk mounted on ${mounted.join(' and ')}`);
-    for (const name of mounted) if (!(leaseHeldBy?.[name] ?? leaseHolder === name)) flag('S2', `${name} has the disk mounted but the lease is held by ${leaseHolder ?? 'nobody'}`);
+    if (ableToWrite === undefined) {
+      if (mounted.length > 1 && mounted.every(current)) flag('S1', `disk mounted on ${mounted.join(' and ')}`);
+      for (const name of mounted) if (!(leaseHeldBy?.[name] ?? leaseHolder === name)) flag('S2', `${name} has the disk mounted but the lease is held by ${leaseHolder ?? 'nobody'}`);
+    } else {
+      // scsi-pr: a mount the storage refuses to write through (the key removed) is a fenced zombie's
+      const writers = mounted.filter((n) => ableToWrite[n] === true);
+      if (writers.length > 1 && writers.every(current)) flag('S1', `disk mounted on ${writers.join(' and ')} and the storage takes writes from both`);
+      for (const name of writers) if (!(leaseHeldBy?.[name] ?? false)) flag('S2', `${name} has the disk mounted and the storage takes its writes, but its key is not registered (reservation: ${leaseHolder ?? 'none'})`);
+    }
     for (const name of names) if ((nodes[name]?.mysqld ?? 0) > 0 && !nodes[name]?.mounted) flag('S3', `mysqld runs on ${name} without the mount`);
     const vips = names.filter((n) => nodes[n]?.vip);
     if (this.singleVip === 'resuming' && vips.length <= 1) this.singleVip = 'on';

@@ -56,6 +56,39 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    id: 'pr-clean-start',
+    group: 'scsi-pr',
+    title: 'PR-1. scsi-pr clean start: the MASTER alone registered, holding the reservation WERO (read by a third initiator); both healthy',
+    labs: ['vm'],
+    options: { fence: 'scsi-pr' },
+    async body({ cluster, master, backup }) {
+      const [m, b] = await Promise.all([check(master), check(backup)]);
+      assert.ok(isHealthy(m, 'MASTER'), m.line);
+      assert.ok(isHealthy(b, 'BACKUP'), b.line);
+      assert.deepEqual(cluster.prState?.(), { registered: [master.name], holder: master.name, type: 5 }, 'registered ⟺ MASTER');
+      return master;
+    },
+  },
+  {
+    id: 'pr-master-crash',
+    group: 'scsi-pr',
+    title: "PR-2. scsi-pr: the MASTER powered off: the BACKUP waits out its silent MMP heartbeat, preempts its key and takes over; the old node rejoins unregistered",
+    labs: ['vm'],
+    options: { fence: 'scsi-pr' },
+    async body({ cluster, master, backup, ledger, timing }) {
+      await cluster.crash(master);
+      const crashedAt = Date.now();
+      await waitMaster(cluster, backup);
+      const first = await waitFor('writes resume through the VIP', () => ledger.firstAckAfter(crashedAt), 120_000);
+      timing('crash → first ack', first.at - crashedAt);
+      assert.deepEqual(cluster.prState?.(), { registered: [backup.name], holder: backup.name, type: 5 }, 'the new MASTER alone registered');
+      await cluster.revive(master);
+      await waitHealthy(master, 'BACKUP', 120_000);
+      assert.deepEqual(cluster.prState?.()?.registered, [backup.name], 'the old MASTER rejoined unregistered');
+      return backup;
+    },
+  },
+  {
     id: 'master-crash',
     group: 'pair',
     title: '2. MASTER node crash (keepalived, daemon, mysqld SIGKILLed): the BACKUP takes over',

@@ -16,6 +16,8 @@ export interface ScenarioOptions {
   watchdog?: boolean;
   /** the scenario expects a node's watchdog to reset it; otherwise any reset fails it */
   watchdogMayFire?: boolean;
+  /** the fencing method (default lockfile); scsi-pr runs only in the VM lab */
+  fence?: 'lockfile' | 'scsi-pr';
 }
 
 export interface ScenarioContext {
@@ -32,8 +34,8 @@ export interface ScenarioContext {
 export interface Scenario {
   /** stable id, used by the soak runner's files and `--scenario` */
   id: string;
-  /** `pair`: the two-node behaviours; `fence`: the fence under failure */
-  group: 'pair' | 'fence';
+  /** `pair`: the two-node behaviours; `fence`: the fence under failure; `scsi-pr`: the pair fenced by persistent reservations (VM lab) */
+  group: 'pair' | 'fence' | 'scsi-pr';
   title: string;
   options?: ScenarioOptions;
   /** labs it can run in (default both) */

@@ -34,11 +34,14 @@ export function productionPackages(lockText: string): string[] {
     .sort();
 }
 
+/** The pair's `cluster` name (with the node's name, it makes each node's scsi-pr reservation key). */
+export const VM_CLUSTER_NAME = 'vmlab';
+
 /** The agent configuration for lab VM `name` (production timers, the real watchdog, the stock mariadb.service). */
 export function vmAgentConfig(name: string): Record<string, unknown> {
   return {
     node: name,
-    cluster: 'vmlab',
+    cluster: VM_CLUSTER_NAME,
     vip: { address: VIP, prefix: PREFIX, interface: 'eth1' },
     disk: { device: '/dev/sdb1', mountpoint: '/data', fstype: 'ext4', options: 'noatime' },
     mysqld: { systemdUnit: 'mariadb.service', user: 'mysql', pidFile: '/run/mysqld/mysqld.pid', socket: '/run/mysqld/mysqld.sock' },

@@ -7,7 +7,8 @@
 // so one booted lab serves every scenario (a fresh boot of both VMs costs minutes under TCG).
 import { createHash } from 'node:crypto';
 import { sh } from '../sh.ts';
-import { GUEST_AGENT_DIR, GUEST_CONFIG_PATH, vmAgentConfig } from './agent.ts';
+import { GUEST_AGENT_DIR, GUEST_CONFIG_PATH, VM_CLUSTER_NAME, vmAgentConfig } from './agent.ts';
+import { formatKey, reservationKey } from '../../fence/scsi-pr/key.ts';
 import { vmAddresses, VIP } from './net.ts';
 import { GUEST_SAMPLER_PATH, SAMPLER_SCRIPT } from './sampler.ts';
 import type { VmNode } from './lab.ts';
@@ -21,8 +22,9 @@ export const GUEST_AGENT_LOG = '/var/log/fence-agent.log';
 /** The agent's state directory in the guest (defaults of the configuration). */
 export const GUEST_STATE_DIR = '/var/lib/fence-agent';
 export const GUEST_RUN_DIR = '/run/fence-agent';
-/** The shared disk in the guests. */
+/** The shared disk in the guests, and its LU (persistent reservations belong to the LU). */
 export const GUEST_DEVICE = '/dev/sdb1';
+export const GUEST_LU = '/dev/sdb';
 export const GUEST_MOUNTPOINT = '/data';
 
 export interface VmPairOptions {
@@ -135,6 +137,8 @@ export async function stopNode(node: VmNode): Promise<string[]> {
     'systemctl reset-failed mariadb.service fence-agent.service keepalived.service 2>/dev/null || true',
     `if grep -q ' ${GUEST_DEVICE} ' /proc/1/mountinfo; then forced="$forced mount"; umount -l ${GUEST_MOUNTPOINT} 2>/dev/null || true; fi`,
     `ip -4 addr del ${VIP}/24 dev eth1 2>/dev/null && forced="$forced vip" || true`,
+    // scsi-pr: this node's key, if a scenario left it registered (a BACKUP is never a registrant)
+    `if sg_persist --in --readonly --read-keys ${GUEST_LU} 2>/dev/null | grep -qE '^\s+${formatKey(reservationKey(VM_CLUSTER_NAME, node.name))}$'; then forced="$forced pr-key"; sg_persist --out --register-ignore --param-sark=0 ${GUEST_LU} >/dev/null 2>&1 || true; fi`,
     `rm -rf ${GUEST_STATE_DIR} ${GUEST_RUN_DIR}`,
     `: > ${GUEST_AGENT_LOG}`,
     'echo "forced:$forced"',

@@ -45,9 +45,12 @@ export function freeControlPort(from = 60): number {
 const tgtadm = (controlPort: number, args: string[]): string[] => ['tgtadm', '-C', String(controlPort), '--lld', 'iscsi', ...args];
 
 export interface TgtOptions {
-  netns: string;
+  /** the namespace tgtd runs in; null: this one (then bind `address` to loopback) */
+  netns: string | null;
   /** portal address (in `netns`) */
   address: string;
+  /** portal port (default 3260) */
+  port?: number;
   controlPort: number;
   /** the LUN's backing file */
   backingStore: string;
@@ -69,7 +72,8 @@ export async function startTgt(options: TgtOptions): Promise<number> {
   // set by the child's callbacks (an object: TypeScript would narrow a local `let` to null)
   const end: { exited: string | null } = { exited: null };
   try {
-    const child = spawn('ip', ['netns', 'exec', options.netns, 'tgtd', '-f', '-C', String(options.controlPort), '--iscsi', `portal=${options.address}:${ISCSI_PORT}`], {
+    const argv = ['tgtd', '-f', '-C', String(options.controlPort), '--iscsi', `portal=${options.address}:${options.port ?? ISCSI_PORT}`];
+    const child = spawn(options.netns === null ? argv[0] as string : 'ip', options.netns === null ? argv.slice(1) : ['netns', 'exec', options.netns, ...argv], {
       detached: true,
       stdio: ['ignore', fd, fd],
     });

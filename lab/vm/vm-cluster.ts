@@ -21,11 +21,14 @@ import { delay, waitFor } from '../wait.ts';
 import { check, isHealthy } from '../scenario/probes.ts';
 import type { VmLab, VmNode } from './lab.ts';
 import { STORAGE_SERVER_IP, vmAddresses, VIP } from './net.ts';
-import { configureNode, fsckLun, GUEST_AGENT_LOG, GUEST_MOUNTPOINT, GUEST_STATE_DIR, startAgent, startKeepalived, stopNode, type VmPairOptions } from './pair.ts';
+import { configureNode, fsckLun, GUEST_AGENT_LOG, GUEST_DEVICE, GUEST_MOUNTPOINT, GUEST_STATE_DIR, startAgent, startKeepalived, stopNode, type VmPairOptions } from './pair.ts';
 import { Sampler } from './sampler.ts';
 import { LogFollower } from './log-follower.ts';
 import { shellQuote } from './ssh.ts';
-import { ensureAgent } from './agent.ts';
+import { ensureAgent, VM_CLUSTER_NAME } from './agent.ts';
+import { KeyWatch } from '../iscsi/key-watch.ts';
+import { formatKey, reservationKey } from '../../fence/scsi-pr/key.ts';
+import { ISCSI_PORT as TGT_PORT, TARGET_IQN } from './tgt.ts';
 
 /** The working tree whose build the guests run (lab/vm/agent.ts). */
 const REPO = path.resolve(import.meta.dirname, '..', '..');
@@ -56,6 +59,19 @@ const BOOT_GUARD_INTERVAL_MS = 5000;
 /** The boot guard's ssh probe: its bound, and the pause before the second probe, ms. */
 const BOOT_GUARD_PROBE_MS = 30_000;
 const BOOT_GUARD_RETRY_MS = 10_000;
+/** The VM lab's third initiator (lab/iscsi/key-watch.ts): its IQN and how often it reads the keys, ms. */
+const OBSERVER_IQN = 'iqn.2025-01.lab.vmlab:observer';
+const KEY_WATCH_INTERVAL_MS = 300;
+/**
+ * A guest command putting ext4 multi-mount protection on the LUN's filesystem (scsi-pr: the
+ * holder's heartbeat, 5 s, ext4's default) or taking it off (lockfile), only when it is not so
+ * already; e2fsck first (a scenario may have left the journal to replay; tune2fs wants it clean).
+ */
+const MMP_COMMAND = (on: boolean): string =>
+  `has=$(dumpe2fs -h ${GUEST_DEVICE} 2>/dev/null | grep -c '^MMP block number' || true); ` +
+  (on
+    ? `if [ "$has" = 0 ]; then e2fsck -fy ${GUEST_DEVICE} >/dev/null 2>&1; tune2fs -O mmp -E mmp_update_interval=5 ${GUEST_DEVICE}; fi`
+    : `if [ "$has" != 0 ]; then e2fsck -fy ${GUEST_DEVICE} >/dev/null 2>&1; tune2fs -O ^mmp ${GUEST_DEVICE}; fi`);
 /** Between scenarios: how long a guest may go without answering ssh before the lab resets it, ms. */
 const UNANSWERED_RESET_MS = 150_000;
 
@@ -321,6 +337,18 @@ class VmObserver implements ClusterObserver {
     // a sample streamed from a starved guest describes an earlier moment than its arrival: judge its
     // mount against the lease of that moment (S2, within a margin), not the lease as read right now
     const leaseHeldBy: Record<string, boolean> = {};
+    const keys = this.cluster.keyWatch?.history ?? null;
+    if (keys !== null) {
+      // scsi-pr: who the storage takes writes from at the sample's moment (the third initiator)
+      const ableToWrite: Record<string, boolean> = {};
+      for (const node of this.cluster.nodes) {
+        const t = taken.get(node.name) ?? now;
+        const verdict = keys.verdicts(t - SAMPLE_TIME_MARGIN_MS, t + SAMPLE_TIME_MARGIN_MS)?.[node.name];
+        leaseHeldBy[node.name] = verdict?.registered ?? false;
+        ableToWrite[node.name] = verdict?.ableToWrite ?? true;
+      }
+      return { nodes, leaseHolder, leaseHeldBy, ableToWrite };
+    }
     for (const node of this.cluster.nodes) {
       const t = taken.get(node.name) ?? null;
       leaseHeldBy[node.name] = t === null ? leaseHolder === node.name : this.holdersBetween(t - SAMPLE_TIME_MARGIN_MS, t + SAMPLE_TIME_MARGIN_MS).has(node.name);
@@ -371,6 +399,8 @@ export class VmCluster implements Cluster {
   private destroyed = false;
   private readonly bootGuard: NodeJS.Timeout;
   private guarding = false;
+  /** scsi-pr: the third initiator's reads of the keys (null with lockfile) */
+  keyWatch: KeyWatch | null = null;
 
   private constructor(
     readonly lab: VmLab,
@@ -449,6 +479,22 @@ export class VmCluster implements Cluster {
       };
       await cluster.stopPair();
       phase('stop');
+      const [node1] = cluster.nodes as [VmClusterNode];
+      await node1.vm.ok(MMP_COMMAND(options.fence === 'scsi-pr'), { timeoutMs: 180_000 });
+      if (options.fence === 'scsi-pr') {
+        cluster.keyWatch = new KeyWatch({
+          netns: lab.state.netns.lab,
+          host: STORAGE_SERVER_IP,
+          port: TGT_PORT,
+          target: TARGET_IQN,
+          initiator: OBSERVER_IQN,
+          intervalMs: KEY_WATCH_INTERVAL_MS,
+          keyOf: Object.fromEntries(cluster.nodes.map((n) => [n.name, formatKey(reservationKey(VM_CLUSTER_NAME, n.name))])),
+          log,
+        });
+        await cluster.keyWatch.ready();
+      }
+      phase('fence');
       for (const entry of readdirSync(lab.leaseDir)) rmSync(path.join(lab.leaseDir, entry), { recursive: true, force: true });
       await Promise.all(cluster.nodes.map((n) => n.vm.ok(ISCSI_RESTORE, { timeoutMs: 120_000 })));
       phase('iscsi');
@@ -558,8 +604,16 @@ export class VmCluster implements Cluster {
     return this.node(node.name);
   }
 
-  /** Who the lease file names as holder, read on the host side of the export. */
+  prState(): { registered: string[]; holder: string | null; type: number | null } | null {
+    const last = this.keyWatch?.history.last ?? null;
+    if (this.keyWatch === null || last === null) return null;
+    const nameOf = (key: string): string => this.nodes.find((n) => formatKey(reservationKey(VM_CLUSTER_NAME, n.name)) === key)?.name ?? key;
+    return { registered: (last.keys ?? []).map(nameOf), holder: last.holder == null ? null : nameOf(last.holder), type: last.type ?? null };
+  }
+
+  /** Who holds the fence: the reservation's holder (scsi-pr, the third initiator's last read), else who the lease file names (read on the host side of the export). */
   leaseHolder(): string | null {
+    if (this.keyWatch !== null) return this.keyWatch.history.holderName();
     let text: string | null;
     try {
       text = readFileSync(path.join(this.lab.leaseDir, LEASE_FILE), 'utf8');
@@ -758,6 +812,7 @@ export class VmCluster implements Cluster {
     if (this.destroyed) return null;
     this.destroyed = true;
     clearInterval(this.bootGuard);
+    this.keyWatch?.stop();
     try {
       await this.restoreLab();
       await this.stopPair();

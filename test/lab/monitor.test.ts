@@ -243,4 +243,16 @@ describe('InvariantMonitor with samples of different moments (the VM lab)', () =
     never.sample();
     assert.deepEqual(never.violations.map((v) => v.invariant), ['S2']);
   });
+
+  test('with scsi-pr, a mount the storage refuses to write through is no violation: S1 needs two writers, S2 a writer without its key', () => {
+    const zombie = new InvariantMonitor(observerOf({ nodes: { n1: node({ mounted: true }), n2: node({ mounted: true }) }, leaseHolder: 'n2', leaseHeldBy: { n1: false, n2: true }, ableToWrite: { n1: false, n2: true } }));
+    zombie.sample();
+    assert.deepEqual(zombie.violations, [], 'n1 keeps a stale mount after its key was removed: fenced by the storage');
+    const both = new InvariantMonitor(observerOf({ nodes: { n1: node({ mounted: true }), n2: node({ mounted: true }) }, leaseHolder: 'n2', leaseHeldBy: { n1: true, n2: true }, ableToWrite: { n1: true, n2: true } }));
+    both.sample();
+    assert.deepEqual(both.violations.map((v) => v.invariant), ['S1']);
+    const unreserved = new InvariantMonitor(observerOf({ nodes: { n1: node({ mounted: true }) }, leaseHolder: null, leaseHeldBy: { n1: false }, ableToWrite: { n1: true } }));
+    unreserved.sample();
+    assert.deepEqual(unreserved.violations.map((v) => v.invariant), ['S2'], 'mounted with nothing reserved: its writes are not fenced');
+  });
 });

@@ -193,4 +193,16 @@ describe('scsi-pr fence', () => {
     assert.deepEqual({ held: status.held, holder: status.holder, registrants: status.registrants }, { held: false, holder: '0x1111', registrants: ['0x1111'] });
     assert.match(status.detail, /reserved WERO by 0x1111; keys 0x1111/);
   });
+
+  it('verify reads through pending unit attentions (a peer changed the reservation) instead of failing', async () => {
+    const t = lu();
+    await node(t, 'node1', K1).fence.acquire(signal());
+    const reader = node(t, 'node2', K2);
+    t.update((s) => {
+      s.ua['iqn.test:node2'] = ['Reservations released', 'Registrations preempted'];
+    });
+    const status = await reader.fence.verify();
+    assert.equal(status.holder, '0x1111');
+    assert.deepEqual(t.read().ua['iqn.test:node2'] ?? [], [], 'both unit attentions consumed');
+  });
 });
