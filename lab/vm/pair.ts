@@ -138,7 +138,7 @@ export async function stopNode(node: VmNode): Promise<string[]> {
     `if grep -q ' ${GUEST_DEVICE} ' /proc/1/mountinfo; then forced="$forced mount"; umount -l ${GUEST_MOUNTPOINT} 2>/dev/null || true; fi`,
     `ip -4 addr del ${VIP}/24 dev eth1 2>/dev/null && forced="$forced vip" || true`,
     // scsi-pr: this node's key, if a scenario left it registered (a BACKUP is never a registrant)
-    `if sg_persist --in --readonly --read-keys ${GUEST_LU} 2>/dev/null | grep -qE '^\s+${formatKey(reservationKey(VM_CLUSTER_NAME, node.name))}$'; then forced="$forced pr-key"; sg_persist --out --register-ignore --param-sark=0 ${GUEST_LU} >/dev/null 2>&1 || true; fi`,
+    `if sg_persist --in --readonly --read-keys ${GUEST_LU} 2>/dev/null | grep -qE '^[[:space:]]+${formatKey(reservationKey(VM_CLUSTER_NAME, node.name))}$'; then forced="$forced pr-key"; sg_persist --out --register-ignore --param-sark=0 ${GUEST_LU} >/dev/null 2>&1 || true; fi`,
     `rm -rf ${GUEST_STATE_DIR} ${GUEST_RUN_DIR}`,
     `: > ${GUEST_AGENT_LOG}`,
     'echo "forced:$forced"',
