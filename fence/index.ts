@@ -15,6 +15,11 @@ export interface CreateFenceOptions {
    */
   role: 'daemon' | 'reader';
   log?: FenceLog | null;
+  /**
+   * reader: read the fence from storage even where the daemon publishes it (scsi-pr: `status
+   * --live` sends the PR IN commands instead of taking the daemon's cached state)
+   */
+  live?: boolean;
 }
 
 /**
@@ -34,12 +39,15 @@ export async function createFence(config: Config, options: CreateFenceOptions = 
       });
     }
     case 'scsi-pr': {
-      const [{ createScsiPrFence }, { PrDevice }, { resolveLu }, { reservationKey }, { watchHolder }] = await Promise.all([
+      const [{ createScsiPrFence }, { PrDevice }, { resolveLu }, { reservationKey }, { watchHolder }, stateFile, { monoNow }, { errorLine }] = await Promise.all([
         import('./scsi-pr.ts'),
         import('./scsi-pr/sg-persist.ts'),
         import('./scsi-pr/device.ts'),
         import('./scsi-pr/key.ts'),
         import('./scsi-pr/mmp.ts'),
+        import('./scsi-pr/state-file.ts'),
+        import('../src/clock.ts'),
+        import('../src/errors.ts'),
       ]);
       const { fence } = config;
       // the LU the configured device lives on (EPRDEVICE: absent, device-mapper, not SCSI); the
@@ -53,6 +61,19 @@ export async function createFence(config: Config, options: CreateFenceOptions = 
         watchIntervalMs: fence.watchIntervalMs,
         aptpl: fence.aptpl,
         log: options.log ?? null,
+        // the daemon publishes its view; check and status take it while it is fresh (a held
+        // fence's last read at most two watch intervals and a command's bound old)
+        publish:
+          options.role === 'daemon'
+            ? (view) => {
+                try {
+                  stateFile.writePrStateFile(config.runDir, { version: 1, bootId: bootId(), pid: process.pid, ...view, writtenAtMs: monoNow() });
+                } catch (error) {
+                  options.log?.error({ err: errorLine(error) }, 'cannot publish the reservation state');
+                }
+              }
+            : undefined,
+        cached: options.role === 'reader' && options.live !== true ? () => stateFile.cachedPrStatus(stateFile.readPrStateFile(config.runDir, bootId()), 2 * fence.watchIntervalMs + fence.commandTimeoutMs) : undefined,
       });
     }
     case 'none': {

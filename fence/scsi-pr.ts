@@ -27,6 +27,7 @@
 // decides. No keys at all plus a power-on/reset unit attention is a target restart (tgtd keeps no
 // reservations across one), not a preemption: re-register, re-reserve, read back, log loudly.
 import { FenceAgentError, errorLine } from '../src/errors.ts';
+import { monoNow } from '../src/clock.ts';
 import { formatKey } from './scsi-pr/key.ts';
 import type { HolderVerdict } from './scsi-pr/mmp.ts';
 import { PrCommandError, WERO, type PrDevice, type PrKeys, type PrReservation } from './scsi-pr/sg-persist.ts';
@@ -50,6 +51,25 @@ export interface ScsiPrOptions {
   /** register with APTPL (the target keeps registrations through a power loss) */
   aptpl?: boolean;
   log?: FenceLog | null;
+  /**
+   * The daemon: called with its view after every change and every read of the watch, for
+   * `check` and `status` in other processes (fence/scsi-pr/state-file.ts). Must not throw.
+   */
+  publish?: (view: PublishedView) => void;
+  /**
+   * `check` and `status`: the daemon's fresh published status, or null to read the LU
+   * (fence/scsi-pr/state-file.ts cachedPrStatus). Absent: always read the LU (`status --live`).
+   */
+  cached?: () => FenceStatus | null;
+}
+
+/** What the daemon publishes (fence/scsi-pr/state-file.ts PrStateFile without its envelope). */
+export interface PublishedView {
+  held: boolean;
+  status: FenceStatus | null;
+  readAtMs: number | null;
+  lost: { reason: string; atMs: number } | null;
+  lastPreempt: 'preempt-and-abort' | 'preempt' | null;
 }
 
 export interface ScsiPrFence extends Fence {
@@ -70,6 +90,10 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
   let preempted: 'preempt-and-abort' | 'preempt' | null = null;
   let watchTimer: NodeJS.Timeout | null = null;
   let stopped = true;
+  let lost: PublishedView['lost'] = null;
+  const publish = (status: FenceStatus | null, readAtMs: number | null): void => {
+    options.publish?.({ held, status: held ? status : null, readAtMs: held ? readAtMs : null, lost, lastPreempt: preempted });
+  };
 
   const statusOf = (keys: PrKeys, reservation: PrReservation): FenceStatus => {
     const registrants = keys.keys.map(formatKey);
@@ -110,12 +134,15 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
   const lose = (reason: string): void => {
     if (!held) return;
     held = false;
+    lost = { reason, atMs: monoNow() };
+    publish(null, null);
     log?.error({ device: device.device, reason }, `FENCE LOST: ${reason}`);
     for (const listener of listeners) listener(reason);
   };
 
   const watchOnce = async (): Promise<void> => {
     let keys: PrKeys;
+    const readStarted = monoNow();
     try {
       keys = await device.readKeys();
     } catch (error) {
@@ -129,7 +156,12 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
       return;
     }
     // released meanwhile (release sets held first): an empty list is our own unregister
-    if (!held || keys.keys.includes(key)) return;
+    if (!held) return;
+    if (keys.keys.includes(key)) {
+      const registrants = keys.keys.map(formatKey);
+      publish({ held: true, holder: ours, registrants, detail: `${device.device}: key ${ours} registered (this node); keys ${registrants.join(', ')} (generation ${keys.generation})` }, readStarted);
+      return;
+    }
     if (keys.keys.length > 0) return lose(`key ${ours} removed from ${device.device}: now registered ${keys.keys.map(formatKey).join(', ')} (preempted)`);
     // no keys at all: a target restart (tgtd keeps none) or a CLEAR. A preemption leaves the
     // preempter's key; nobody is registered, so nobody else can write: take it back, loudly.
@@ -159,6 +191,7 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
       const before = statusOf(keys, await device.readReservation());
       if (before.held === true) {
         held = true;
+        publish(before, monoNow());
         scheduleWatch();
         return before;
       }
@@ -210,6 +243,7 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
       }
       held = true;
       if (plain !== null) preempted = plain ? 'preempt' : 'preempt-and-abort';
+      publish(after, monoNow());
       log?.info({ device: device.device }, `fence held: ${after.detail}`);
       scheduleWatch();
       return after;
@@ -217,6 +251,7 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
 
     async release() {
       held = false;
+      publish(null, null);
       if (watchTimer !== null) clearTimeout(watchTimer);
       watchTimer = null;
       const failed = await attempt('unregister', () => device.unregister(key));
@@ -229,6 +264,8 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
     // a unit attention (one per command, per I_T nexus: a target restart, a peer's reservation
     // change) says nothing about the keys: read again, at most three times
     async verify() {
+      const cached = options.cached?.() ?? null;
+      if (cached !== null) return cached;
       for (let attempt = 1; ; attempt++) {
         try {
           return await readBack();
@@ -240,6 +277,7 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
     onLost: (listener) => void listeners.push(listener),
     start() {
       stopped = false;
+      publish(null, null);
       scheduleWatch();
     },
     stop() {

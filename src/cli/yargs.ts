@@ -63,10 +63,15 @@ export async function runYargs(argv: string[]): Promise<number> {
     .command(
       'status',
       'one screen: role, VIP, mount, mysqld, fence, daemon, last transition; exit 0 healthy, 1 unhealthy, 3 cannot tell',
-      (y) => y.options({ ...configOption, json: { type: 'boolean', default: false, describe: 'machine-readable output' } }),
+      (y) =>
+        y.options({
+          ...configOption,
+          json: { type: 'boolean', default: false, describe: 'machine-readable output' },
+          live: { type: 'boolean', default: false, describe: "read the fence from the storage, not the daemon's published state (scsi-pr)" },
+        }),
       async (args) => {
         const { main } = await import('../commands/status.ts');
-        await main(configPathFrom(args.config), args.json).then(finish, fail('status'));
+        await main(configPathFrom(args.config), args.json, args.live).then(finish, fail('status'));
       },
     )
     .command(

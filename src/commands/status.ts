@@ -121,8 +121,8 @@ function readHealthFile(runDir: string): StatusReport['healthFile'] {
 }
 
 /** Gathers the whole report. Never throws for probe failures (they land in `error` fields). */
-export async function collectStatus(config: Config): Promise<StatusReport> {
-  const fence = await createFence(config, { role: 'reader' });
+export async function collectStatus(config: Config, options: { live?: boolean } = {}): Promise<StatusReport> {
+  const fence = await createFence(config, { role: 'reader', live: options.live === true });
   const state = readState(config.stateDir);
   const boot = bootId();
   const tenure = config.fence.method === 'lockfile' ? readTenureFile(config.runDir, boot) : null;
@@ -273,9 +273,10 @@ export function renderTable(report: StatusReport, colour: boolean): string {
   return `${lines.join('\n')}\n`;
 }
 
-export async function main(configPath: string, json: boolean): Promise<number> {
+/** `status [--json] [--live]`: `live` reads the fence from storage instead of the daemon's published state (scsi-pr). */
+export async function main(configPath: string, json: boolean, live = false): Promise<number> {
   const config = loadConfig(configPath);
-  const report = await collectStatus(config);
+  const report = await collectStatus(config, { live });
   process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : renderTable(report, process.stdout.isTTY === true && !process.env.NO_COLOR));
   return report.healthy === null ? ExitCode.UNKNOWN : report.healthy ? ExitCode.OK : ExitCode.FAILURE;
 }

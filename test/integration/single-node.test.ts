@@ -79,7 +79,7 @@ describe('one real node', () => {
     assert.equal(result.code, 0, result.line);
     assert.match(result.line, /healthy BACKUP: no VIP, not mounted, no mysqld, fence not held/);
     const { code, report } = await status(lab.node);
-    assert.equal(code, 0);
+    assert.equal(code, 0, JSON.stringify({ healthy: report.healthy, summary: report.summary, problems: report.problems, sql: report.mysqld.sql }));
     assert.equal(report.role, 'BACKUP');
     assert.equal(report.healthy, true);
     assert.equal(report.mount.mounted, false);
@@ -99,7 +99,7 @@ describe('one real node', () => {
     assert.equal(lease?.node, 'db1');
     assert.equal(lease?.state, 'held');
     const { code, report } = await status(lab.node);
-    assert.equal(code, 0);
+    assert.equal(code, 0, JSON.stringify({ healthy: report.healthy, summary: report.summary, problems: report.problems, sql: report.mysqld.sql }));
     assert.equal(report.role, 'MASTER');
     assert.equal(report.mysqld.sql?.ok, true);
     assert.equal(report.fence.held, true);
@@ -518,7 +518,7 @@ describe('one real node', () => {
       [(c) => (c.vip.prefix = 40), /vip\.prefix: expected an integer 0\.\.32, got 40/],
       [(c) => (c.disk.mountpoint = 'data'), /disk\.mountpoint: expected an absolute, normalised path without a trailing slash, got "data"/],
       [(c) => (c.deadlines.mountMs = 'soon'), /deadlines\.mountMs: expected an integer/],
-      [(c) => (c.fence.method = 'stonith'), /fence\.method: expected one of lockfile\|none, got "stonith"/],
+      [(c) => (c.fence.method = 'stonith'), /fence\.method: expected one of lockfile\|scsi-pr\|none, got "stonith"/],
       [(c) => (c.vip.adress = '10.0.0.1'), /unknown key vip\.adress/],
     ];
     await lab.addVip();

@@ -3,7 +3,8 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { monoNow } from '../../../src/clock.ts';
-import { createScsiPrFence, type ScsiPrFence } from '../../../fence/scsi-pr.ts';
+import { createScsiPrFence, type PublishedView, type ScsiPrFence } from '../../../fence/scsi-pr.ts';
+import type { FenceStatus } from '../../../fence/types.ts';
 import type { HolderState, HolderVerdict } from '../../../fence/scsi-pr/mmp.ts';
 import { PrDevice } from '../../../fence/scsi-pr/sg-persist.ts';
 import { FakeTarget } from '../../helpers/fake-sg.ts';
@@ -23,10 +24,13 @@ const verdict = (state: HolderState): HolderVerdict => {
   return { state, first: block, last: { ...block, seq: state === 'alive' ? 2 : 1 }, waitedMs: state === 'silent' ? 11_000 : 300 };
 };
 
-function node(lu: FakeTarget, name: string, key: bigint, holder: HolderState = 'silent', extra: { drainMs?: number; commandTimeoutMs?: number } = {}) {
+function node(lu: FakeTarget, name: string, key: bigint, holder: HolderState = 'silent', extra: { drainMs?: number; commandTimeoutMs?: number; cached?: () => FenceStatus | null } = {}) {
   const checks: number[] = [];
   const lost: string[] = [];
+  const views: PublishedView[] = [];
   const fence = createScsiPrFence({
+    publish: (view) => views.push(view),
+    cached: extra.cached,
     device: new PrDevice('/dev/sdb', lu.deviceOptions(`iqn.test:${name}`, extra.commandTimeoutMs ?? 5000)),
     key,
     checkHolder: () => {
@@ -38,7 +42,7 @@ function node(lu: FakeTarget, name: string, key: bigint, holder: HolderState = '
   });
   fence.onLost((reason) => lost.push(reason));
   fences.push(fence);
-  return { fence, checks, lost };
+  return { fence, checks, lost, views };
 }
 
 function lu(): FakeTarget {
@@ -192,6 +196,35 @@ describe('scsi-pr fence', () => {
     const status = await reader.fence.verify();
     assert.deepEqual({ held: status.held, holder: status.holder, registrants: status.registrants }, { held: false, holder: '0x1111', registrants: ['0x1111'] });
     assert.match(status.detail, /reserved WERO by 0x1111; keys 0x1111/);
+  });
+
+  it('publishes held with the read-back after acquire, again after each watch read, and not held (with the reason) after a loss', async () => {
+    const t = lu();
+    const one = node(t, 'node1', K1);
+    one.fence.start();
+    assert.deepEqual(one.views.at(-1), { held: false, status: null, readAtMs: null, lost: null, lastPreempt: null });
+    await one.fence.acquire(signal());
+    const acquired = one.views.at(-1);
+    assert.equal(acquired?.held, true);
+    assert.equal(acquired?.status?.holder, '0x1111');
+    const count = one.views.length;
+    await waitFor('a watch read published', () => one.views.length > count + 1, 5000, 20);
+    assert.ok((one.views.at(-1)?.readAtMs ?? 0) > (acquired?.readAtMs ?? Infinity), 'each read is newer');
+    const two = node(t, 'node2', K2);
+    await two.fence.acquire(signal());
+    await waitFor('node1 lost its key', () => one.lost.length === 1, 5000, 20);
+    const after = one.views.at(-1);
+    assert.equal(after?.held, false);
+    assert.equal(after?.status, null);
+    assert.match(after?.lost?.reason ?? '', /key 0x1111 removed .*\(preempted\)/);
+  });
+
+  it('verify answers from the published state when it is fresh, sending no command', async () => {
+    const t = lu();
+    const cachedStatus: FenceStatus = { held: false, holder: null, registrants: [], detail: 'not registered: the daemon (pid 1) holds no reservation' };
+    const reader = node(t, 'node2', K2, 'silent', { cached: () => cachedStatus });
+    t.remove(); // the target gone: a command would fail
+    assert.deepEqual(await reader.fence.verify(), cachedStatus);
   });
 
   it('verify reads through pending unit attentions (a peer changed the reservation) instead of failing', async () => {
