@@ -466,6 +466,9 @@ export class Daemon {
     const first = this.state.selfFence === null;
     this.state.selfFence ??= { at: new Date().toISOString(), reason };
     this.log.error({ reason }, `SELF-FENCE: ${reason}; SIGKILL to mysqld, unmounting, dropping the VIP`);
+    // keepalived hears it at once (track_file), not after `fall` verdicts: a fenced node must not
+    // hold or win the VRRP election while it gives the disk up
+    this.health.fault(`UNHEALTHY: self-fencing (${reason})`);
     killMysqldNow(this.config).then(
       (pids) => {
         if (pids.length > 0) this.log.error({ pids }, 'fence lost: mysqld SIGKILLed');

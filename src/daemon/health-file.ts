@@ -103,6 +103,27 @@ export class HealthFile {
     void this.evaluateNow();
   }
 
+  /**
+   * Writes 1 (FAULT) now, without waiting for `fall` verdicts: the daemon lost its fence and is
+   * self-fencing, and a fenced node must not win VRRP back while it does (issue 9: a thawed
+   * zombie's keepalived would otherwise stay MASTER, or become it, on its old health). Healthy
+   * verdicts then need `rise` in a row, as after any FAULT. A failed write is logged; the next
+   * unhealthy verdict writes it.
+   */
+  fault(line: string): void {
+    this.line = line;
+    this.pending = 0;
+    if (this.value === 1) return;
+    try {
+      writeTextAtomic(this.options.file, '1\n');
+    } catch (error) {
+      this.options.log.error({ file: this.options.file, err: errorLine(error) }, 'cannot write the health file keepalived tracks');
+      return;
+    }
+    this.value = 1;
+    this.options.log.warn({ healthFile: this.options.file, value: 1 }, `health 1 for keepalived (FAULT) at once: ${line}`);
+  }
+
   /** Applies a verdict: hysteresis (fall/rise), then the file and one log line when the value changes. */
   apply(verdict: Verdict): void {
     this.line = verdict.line;

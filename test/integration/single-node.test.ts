@@ -451,6 +451,9 @@ describe('one real node', () => {
     const fenced = await check(lab.node);
     assert.equal(fenced.code, 1);
     assert.match(fenced.line, /FENCED: the fence was lost at \S+ \(the lease was taken: \S+ now is free\)/);
+    // keepalived's tracked file went to 1 at the loss itself, not after `fall` verdicts
+    assert.equal(readFileSync(path.join(lab.node.runDir, 'health'), 'utf8'), '1\n');
+    assert.match(readFileSync(lab.node.logFile, 'utf8'), /health 1 for keepalived \(FAULT\) at once: UNHEALTHY: self-fencing \(the lease was taken/);
     assert.deepEqual(lab.watchdogFires, [], 'the self-fence verified the unmount before the watchdog fired');
     // keepalived still says MASTER: no promotion while the latch is set (no ping-pong)
     await lab.node.agent(['notify', 'INSTANCE', 'VI_1', 'MASTER', '100']);

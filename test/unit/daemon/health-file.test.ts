@@ -54,6 +54,20 @@ describe('HealthFile', () => {
     assert.equal(healthFilePath('/run/fence-agent'), '/run/fence-agent/health');
   });
 
+  it('fault writes 1 at once without waiting for fall, and healthy verdicts need rise in a row to undo it', () => {
+    const { health, file, calls } = make();
+    health.apply(healthy);
+    assert.equal(value(file), '0\n');
+    health.fault('UNHEALTHY: self-fencing (key removed)');
+    assert.equal(value(file), '1\n', 'fall is 2: apply would have waited for a second verdict');
+    assert.match(calls.at(-1)?.message ?? '', /health 1 for keepalived \(FAULT\) at once: UNHEALTHY: self-fencing/);
+    health.apply(healthy);
+    health.apply(healthy);
+    assert.equal(value(file), '1\n');
+    health.apply(healthy);
+    assert.equal(value(file), '0\n', 'rise is 3');
+  });
+
   it('apply writes the first verdict at once, whatever fall and rise say', () => {
     const { health, file } = make();
     assert.equal(existsSync(file), false);
