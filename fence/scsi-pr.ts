@@ -44,6 +44,13 @@ export interface ScsiPrOptions {
    * the partition). Called before preempting another key; `alive`/`fsck` → no preempt.
    */
   checkHolder: (signal: AbortSignal) => Promise<HolderVerdict>;
+  /**
+   * After a silent holder's key was preempted and the take-over confirmed: reset its heartbeat
+   * (fence/scsi-pr/mmp.ts clearMmp), so the kernel's mount does not wait out the dead holder's
+   * MMP interval again. A failure is logged, not thrown: the mount then waits (or fails on its
+   * deadline and the promotion rolls back).
+   */
+  clearHeartbeat?: (signal: AbortSignal) => Promise<void>;
   /** after a plain PREEMPT (no ABORT), wait this long before the caller mounts, ms */
   drainMs: number;
   /** how often the daemon reads the keys back while it holds the fence, ms (≤ 1000) */
@@ -196,8 +203,10 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
         return before;
       }
       const others = [...new Set(keys.keys.filter((k) => k !== key))];
+      let silentHolder = false;
       if (others.length > 0) {
         const verdict = await options.checkHolder(signal);
+        silentHolder = verdict.state === 'silent';
         if (verdict.state === 'alive' || verdict.state === 'fsck') {
           if (before.registrants.includes(ours)) await unregisterQuietly('the holder is alive');
           throw new FenceAgentError('EFENCE', `holder alive: the filesystem on ${device.device} is ${verdict.state === 'fsck' ? 'being checked by e2fsck' : `being updated by ${verdict.last.nodename || 'another node'} (MMP sequence moving)`}; not preempting ${others.map(formatKey).join(', ')} (${before.detail})`);
@@ -244,6 +253,12 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
       held = true;
       if (plain !== null) preempted = plain ? 'preempt' : 'preempt-and-abort';
       publish(after, monoNow());
+      if (silentHolder && options.clearHeartbeat !== undefined) {
+        await options.clearHeartbeat(signal).then(
+          () => log?.info({ device: device.device }, "the preempted holder's MMP heartbeat reset to clean: the mount need not wait it out"),
+          (error: unknown) => log?.warn({ err: errorLine(error), device: device.device }, "could not reset the preempted holder's MMP heartbeat: the mount waits out its interval"),
+        );
+      }
       log?.info({ device: device.device }, `fence held: ${after.detail}`);
       scheduleWatch();
       return after;

@@ -9,7 +9,6 @@
 // The block is read with O_DIRECT (`dd iflag=direct`): the challenger's own page cache would
 // otherwise serve the value it read first, forever, and every holder would look silent. Reading
 // is allowed to a non-registrant under Write Exclusive – Registrants Only.
-import { execa } from 'execa';
 import { monoNow } from '../../src/clock.ts';
 import { FenceAgentError } from '../../src/errors.ts';
 
@@ -89,15 +88,31 @@ export function mmpWaitMs(location: MmpLocation, first: MmpBlock): number {
 }
 
 export interface MmpReadOptions {
-  /** bound on each command (dumpe2fs, dd), ms */
+  /** bound on each command (dumpe2fs, dd, tune2fs), ms */
   timeoutMs: number;
   signal?: AbortSignal;
-  /** the programs to run, by name on PATH or path (default `dumpe2fs`, `dd`) */
-  programs?: { dumpe2fs?: string; dd?: string };
+  /** the programs to run, by name on PATH or path (default `dumpe2fs`, `dd`, `tune2fs`) */
+  programs?: { dumpe2fs?: string; dd?: string; tune2fs?: string };
+}
+
+/**
+ * Resets the MMP block to "clean" (`tune2fs -f -E clear_mmp`), so that the kernel mounts at once:
+ * on a block a dead holder left unclean it waits 2·ci + 1 s before and again after writing its own
+ * sequence (fs/ext4/mmp.c ext4_multi_mount_protect), and ci is what the holder's kmmpd last
+ * measured — under TCG, with slow writes, the wait grew past 40 s and the mount past its deadline.
+ * Call it only once the holder can no longer write: its key preempted from the LU (and, after a
+ * plain PREEMPT, the drain waited out) — the storage, not MMP, keeps it out from then on.
+ * @throws FenceAgentError `EMMP`
+ */
+export async function clearMmp(device: string, options: MmpReadOptions): Promise<void> {
+  const { execa } = await import('execa');
+  const ran = await execa(options.programs?.tune2fs ?? 'tune2fs', ['-f', '-E', 'clear_mmp', device], { reject: false, timeout: options.timeoutMs, cancelSignal: options.signal, stdin: 'ignore' });
+  if (ran.exitCode !== 0) throw new FenceAgentError('EMMP', `tune2fs -f -E clear_mmp ${device}: ${ran.timedOut ? `no answer within ${options.timeoutMs} ms` : (String(ran.stderr).trim().split('\n').at(-1) ?? `exit ${ran.exitCode}`)}`);
 }
 
 /** Reads the MMP location from the superblock (`dumpe2fs -h`, read-only). null: no MMP. @throws FenceAgentError `EMMP` */
 export async function readMmpLocation(device: string, options: MmpReadOptions): Promise<MmpLocation | null> {
+  const { execa } = await import('execa'); // loaded with the first read, not with the module (`check`)
   const ran = await execa(options.programs?.dumpe2fs ?? 'dumpe2fs', ['-h', device], { reject: false, timeout: options.timeoutMs, cancelSignal: options.signal, stdin: 'ignore' });
   if (ran.exitCode !== 0) throw new FenceAgentError('EMMP', `dumpe2fs -h ${device}: ${ran.timedOut ? `no answer within ${options.timeoutMs} ms` : (String(ran.stderr).trim().split('\n').at(-1) ?? `exit ${ran.exitCode}`)}`);
   return parseDumpe2fs(String(ran.stdout));
@@ -105,6 +120,7 @@ export async function readMmpLocation(device: string, options: MmpReadOptions): 
 
 /** Reads the MMP block with O_DIRECT. @throws FenceAgentError `EMMP` */
 export async function readMmpBlock(device: string, location: MmpLocation, options: MmpReadOptions): Promise<MmpBlock> {
+  const { execa } = await import('execa');
   const ran = await execa(options.programs?.dd ?? 'dd', [`if=${device}`, 'iflag=direct', `bs=${location.blockSize}`, `skip=${location.block}`, 'count=1', 'status=none'], {
     reject: false,
     timeout: options.timeoutMs,

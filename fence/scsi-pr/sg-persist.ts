@@ -13,7 +13,6 @@
 //     queued behind it fail with ETIMEDOUT at their own bound without starting;
 //   - PR IN opens the device read-only (`--readonly`): reading keys never needs write access, and
 //     a non-registrant opening a WERO-reserved LU read-write logs reservation conflicts (on close).
-import { execa } from 'execa';
 import { monoNow } from '../../src/clock.ts';
 import { FenceAgentError } from '../../src/errors.ts';
 import { formatKey } from './key.ts';
@@ -137,6 +136,8 @@ interface Ran {
   stderr: string;
 }
 
+const loadExeca = (): Promise<typeof import('execa')> => import('execa');
+
 /** Persistent-reservation commands on one SCSI device (a whole LU: `/dev/sdb`, not `/dev/sdb1`). */
 export class PrDevice {
   /** settles when the last started command's process has exited (the device is free again) */
@@ -245,6 +246,9 @@ export class PrDevice {
     } finally {
       clearTimeout(timer);
     }
+    // execa is loaded with the first command, not with the module: `check` builds this device
+    // but takes the daemon's published state, and execa's load is most of a check under TCG
+    const { execa } = await loadExeca();
     const child = execa(file, args, { reject: false, stdin: 'ignore', killSignal: 'SIGKILL', ...(this.options.env === undefined ? {} : { env: this.options.env, extendEnv: false }) });
     void child.then(free, free); // free only once the process has really exited
     let result;

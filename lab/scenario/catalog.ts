@@ -262,10 +262,21 @@ export const SCENARIOS: readonly Scenario[] = [
       await cluster.restoreClusterLink(master);
       const { master: after } = await cluster.waitConverged();
       monitor.expectSingleVip = true;
-      // after the link returns: no ping-pong, at most one role change per node
+      // after the link returns: no ping-pong, at most one role change per node. A role change
+      // moves the database: a promotion that completed, or a demotion of a node that held it. A
+      // node whose promotions were all rolled back during the cut (the fence refused) holds
+      // nothing, and its FAULT → BACKUP demotions change nothing (one came 2 s before the link
+      // returned in a CI rehearsal, another after, and failed the count of every "demote: ok")
       for (const node of cluster.nodes) {
-        const changes = (await node.logLines(/^(promote|demote): ok/)).filter((line) => (line.time ?? 0) >= restoredAt - 1000);
-        assert.ok(changes.length <= 1, `${node.name} changed role ${changes.length} times after the link returned: ${changes.map((c) => c.msg).join('; ')}`);
+        let holding = false;
+        const changes: string[] = [];
+        for (const line of await node.logLines(/^(promote|demote): ok/)) {
+          const promote = line.msg.startsWith('promote');
+          if (promote === holding) continue; // a demotion of a node holding nothing (or a repeated promotion)
+          holding = promote;
+          if ((line.time ?? 0) >= restoredAt - 1000) changes.push(line.msg);
+        }
+        assert.ok(changes.length <= 1, `${node.name} changed role ${changes.length} times after the link returned: ${changes.join('; ')}`);
       }
       return after;
     },

@@ -779,8 +779,16 @@ export class VmCluster implements Cluster {
   }
 
   async killKeepalived(node: ClusterNode): Promise<void> {
-    // keepalived.service has no Restart= in Debian: it stays dead, as a SIGKILLed one does in the netns lab
-    await this.own(node).vm.ok('systemctl kill --kill-whom=all -s SIGKILL keepalived.service; for i in $(seq 50); do pgrep -x keepalived >/dev/null || exit 0; sleep 0.2; done; exit 1', { timeoutMs: 30_000 });
+    // keepalived.service has no Restart= in Debian: it stays dead, as a SIGKILLed one does in the netns lab.
+    // SIGSTOP to every process first: systemd SIGKILLs them one after the other (85 ms apart once,
+    // under TCG), and keepalived's VRRP child asks for SIGTERM when its parent dies
+    // (PR_SET_PDEATHSIG) — in that gap it shut down gracefully and removed the VIP, which is not
+    // the crash this scenario is about (a CI rehearsal failed so). A stopped process handles no
+    // SIGTERM; SIGKILL still ends it.
+    await this.own(node).vm.ok(
+      'systemctl kill --kill-whom=all -s SIGSTOP keepalived.service; systemctl kill --kill-whom=all -s SIGKILL keepalived.service; for i in $(seq 50); do pgrep -x keepalived >/dev/null || exit 0; sleep 0.2; done; exit 1',
+      { timeoutMs: 30_000 },
+    );
   }
 
   async restartDaemonService(node: ClusterNode): Promise<void> {

@@ -10,7 +10,7 @@ import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { attachLoop, detachLoop } from '../../lab/disk.ts';
 import { sh, shOk } from '../../lab/sh.ts';
-import { MMP_SEQ_CLEAN, mmpWaitMs, readMmpBlock, readMmpLocation, watchHolder } from '../../fence/scsi-pr/mmp.ts';
+import { clearMmp, MMP_SEQ_CLEAN, mmpWaitMs, readMmpBlock, readMmpLocation, watchHolder } from '../../fence/scsi-pr/mmp.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'mmp-'));
 const image = path.join(dir, 'lu.img');
@@ -83,5 +83,20 @@ describe('ext4 MMP as the holder\'s heartbeat', () => {
     const verdict = await watchHolder(challenger, opts);
     assert.equal(verdict.state, 'silent', JSON.stringify(verdict));
     assert.ok(verdict.waitedMs >= mmpWaitMs(location, verdict.first), `watched ${verdict.waitedMs} ms, the kernel waits ${mmpWaitMs(location, verdict.first)} ms`);
+  });
+
+  it("clearMmp resets the crashed holder's sequence: the challenger's kernel mounts without waiting out its interval", async () => {
+    // the disk as the previous test left it: a crashed holder's unclean sequence
+    const location = await readMmpLocation(challenger, opts);
+    assert.ok(location !== null);
+    assert.notEqual((await readMmpBlock(challenger, location, opts)).seq, MMP_SEQ_CLEAN);
+    await clearMmp(challenger, opts);
+    assert.equal((await readMmpBlock(challenger, location, opts)).seq, MMP_SEQ_CLEAN);
+    const started = Date.now();
+    await shOk(['mount', challenger, mountpoint]);
+    const tookMs = Date.now() - started;
+    await shOk(['umount', mountpoint]);
+    // an unclean sequence makes the kernel wait 2·ci + 1 s (11 s here) before writing its own
+    assert.ok(tookMs < mmpWaitMs(location, { ...(await readMmpBlock(challenger, location, opts)), checkIntervalS: 0 }), `mounted in ${tookMs} ms`);
   });
 });

@@ -24,11 +24,17 @@ const verdict = (state: HolderState): HolderVerdict => {
   return { state, first: block, last: { ...block, seq: state === 'alive' ? 2 : 1 }, waitedMs: state === 'silent' ? 11_000 : 300 };
 };
 
-function node(lu: FakeTarget, name: string, key: bigint, holder: HolderState = 'silent', extra: { drainMs?: number; commandTimeoutMs?: number; cached?: () => FenceStatus | null } = {}) {
+function node(lu: FakeTarget, name: string, key: bigint, holder: HolderState = 'silent', extra: { drainMs?: number; commandTimeoutMs?: number; cached?: () => FenceStatus | null; clearFails?: boolean } = {}) {
   const checks: number[] = [];
   const lost: string[] = [];
   const views: PublishedView[] = [];
+  /** the registrations at each heartbeat reset (the holder must be preempted by then) */
+  const clears: string[][] = [];
   const fence = createScsiPrFence({
+    clearHeartbeat: () => {
+      clears.push(lu.read().registrations.map((r) => r.key));
+      return extra.clearFails === true ? Promise.reject(new Error('tune2fs: no answer')) : Promise.resolve();
+    },
     publish: (view) => views.push(view),
     cached: extra.cached,
     device: new PrDevice('/dev/sdb', lu.deviceOptions(`iqn.test:${name}`, extra.commandTimeoutMs ?? 5000)),
@@ -42,7 +48,7 @@ function node(lu: FakeTarget, name: string, key: bigint, holder: HolderState = '
   });
   fence.onLost((reason) => lost.push(reason));
   fences.push(fence);
-  return { fence, checks, lost, views };
+  return { fence, checks, lost, views, clears };
 }
 
 function lu(): FakeTarget {
@@ -103,6 +109,8 @@ describe('scsi-pr fence', () => {
     assert.equal(two.fence.lastPreempt(), 'preempt-and-abort');
     assert.deepEqual(keysOf(t), ['0x2222']);
     assert.deepEqual(t.read().reservation, { key: '0x2222', type: 5, initiator: 'iqn.test:node2' });
+    assert.deepEqual(two.clears, [['0x2222']], "the silent holder's heartbeat reset once, after its key was gone");
+    assert.deepEqual(one.clears, [], 'a free LU: nothing to reset');
     await waitFor('the old holder notices', () => one.lost.length > 0, 10_000, 50);
     assert.match(one.lost[0] ?? '', /key 0x1111 removed .* 0x2222/);
     assert.equal(one.fence.holding(), false);
@@ -225,6 +233,16 @@ describe('scsi-pr fence', () => {
     const reader = node(t, 'node2', K2, 'silent', { cached: () => cachedStatus });
     t.remove(); // the target gone: a command would fail
     assert.deepEqual(await reader.fence.verify(), cachedStatus);
+  });
+
+  it('a heartbeat that cannot be reset does not undo a confirmed take-over', async () => {
+    const t = lu();
+    await node(t, 'node1', K1).fence.acquire(signal());
+    const two = node(t, 'node2', K2, 'silent', { clearFails: true });
+    const status = await two.fence.acquire(signal());
+    assert.equal(status.held, true, status.detail);
+    assert.equal(two.clears.length, 1);
+    assert.deepEqual(keysOf(t), ['0x2222']);
   });
 
   it('verify reads through pending unit attentions (a peer changed the reservation) instead of failing', async () => {
