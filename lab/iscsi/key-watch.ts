@@ -71,11 +71,15 @@ export class KeyHistory {
     return out;
   }
 
+  /** The node a key (`0x…`) belongs to, or the key itself for no known node. */
+  nameOf(key: string): string {
+    return Object.entries(this.keyOf).find(([, k]) => k === key)?.[0] ?? key;
+  }
+
   /** The node (or bare key) holding the reservation in the newest read, or null. */
   holderName(): string | null {
     const holder = this.last?.holder ?? null;
-    if (holder === null) return null;
-    return Object.entries(this.keyOf).find(([, key]) => key === holder)?.[0] ?? holder;
+    return holder === null ? null : this.nameOf(holder);
   }
 }
 

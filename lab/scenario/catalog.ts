@@ -15,6 +15,22 @@ import type { Scenario, ScenarioContext } from './harness.ts';
 import { check, isHealthy, lastTransitionId, waitAcks, waitHealthy, waitMaster } from './probes.ts';
 
 
+/** Both nodes healthy in their roles, by `check` run on each at once. */
+async function assertBothHealthy(master: ClusterNode, backup: ClusterNode): Promise<void> {
+  const [m, b] = await Promise.all([check(master), check(backup)]);
+  assert.ok(isHealthy(m, 'MASTER'), m.line);
+  assert.ok(isHealthy(b, 'BACKUP'), b.line);
+}
+
+/** The MASTER crashed; the BACKUP becomes MASTER and writes resume through the VIP within `ackMs` (timing "crash → first ack"). */
+async function crashAndTakeOver({ cluster, master, backup, ledger, timing }: ScenarioContext, ackMs: number): Promise<void> {
+  await cluster.crash(master);
+  const crashedAt = Date.now();
+  await waitMaster(cluster, backup);
+  const first = await waitFor('writes resume through the VIP', () => ledger.firstAckAfter(crashedAt), ackMs);
+  timing('crash → first ack', first.at - crashedAt);
+}
+
 /** The notify arguments keepalived passes (`INSTANCE VI_1 STATE PRIORITY`). */
 const notifyArgs = (state: string): string[] => ['notify', 'INSTANCE', 'VI_1', state, '100'];
 
@@ -49,9 +65,7 @@ export const SCENARIOS: readonly Scenario[] = [
     title: '1. clean start: one healthy MASTER and one healthy BACKUP',
     async body({ cluster, master, backup }) {
       assert.equal(master.name, cluster.nodes[0]?.name, 'the higher priority node started first wins');
-      const [m, b] = await Promise.all([check(master), check(backup)]);
-      assert.ok(isHealthy(m, 'MASTER'), m.line);
-      assert.ok(isHealthy(b, 'BACKUP'), b.line);
+      await assertBothHealthy(master, backup);
       return master;
     },
   },
@@ -62,9 +76,7 @@ export const SCENARIOS: readonly Scenario[] = [
     labs: ['vm'],
     options: { fence: 'scsi-pr' },
     async body({ cluster, master, backup }) {
-      const [m, b] = await Promise.all([check(master), check(backup)]);
-      assert.ok(isHealthy(m, 'MASTER'), m.line);
-      assert.ok(isHealthy(b, 'BACKUP'), b.line);
+      await assertBothHealthy(master, backup);
       assert.deepEqual(cluster.prState?.(), { registered: [master.name], holder: master.name, type: 5 }, 'registered ⟺ MASTER');
       return master;
     },
@@ -75,12 +87,9 @@ export const SCENARIOS: readonly Scenario[] = [
     title: "PR-2. scsi-pr: the MASTER powered off: the BACKUP waits out its silent MMP heartbeat, preempts its key and takes over; the old node rejoins unregistered",
     labs: ['vm'],
     options: { fence: 'scsi-pr' },
-    async body({ cluster, master, backup, ledger, timing }) {
-      await cluster.crash(master);
-      const crashedAt = Date.now();
-      await waitMaster(cluster, backup);
-      const first = await waitFor('writes resume through the VIP', () => ledger.firstAckAfter(crashedAt), 120_000);
-      timing('crash → first ack', first.at - crashedAt);
+    async body(ctx) {
+      const { cluster, master, backup } = ctx;
+      await crashAndTakeOver(ctx, 120_000);
       assert.deepEqual(cluster.prState?.(), { registered: [backup.name], holder: backup.name, type: 5 }, 'the new MASTER alone registered');
       await cluster.revive(master);
       await waitHealthy(master, 'BACKUP', 120_000);
@@ -92,13 +101,9 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'master-crash',
     group: 'pair',
     title: '2. MASTER node crash (keepalived, daemon, mysqld SIGKILLed): the BACKUP takes over',
-    async body({ cluster, master, backup, ledger, timing }) {
-      await cluster.crash(master);
-      const crashedAt = Date.now();
-      await waitMaster(cluster, backup);
-      const first = await waitFor('writes resume through the VIP', () => ledger.firstAckAfter(crashedAt), 60_000);
-      timing('crash → first ack', first.at - crashedAt);
-      return backup;
+    async body(ctx) {
+      await crashAndTakeOver(ctx, 60_000);
+      return ctx.backup;
     },
   },
   {

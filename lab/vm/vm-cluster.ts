@@ -605,10 +605,10 @@ export class VmCluster implements Cluster {
   }
 
   prState(): { registered: string[]; holder: string | null; type: number | null } | null {
-    const last = this.keyWatch?.history.last ?? null;
-    if (this.keyWatch === null || last === null) return null;
-    const nameOf = (key: string): string => this.nodes.find((n) => formatKey(reservationKey(VM_CLUSTER_NAME, n.name)) === key)?.name ?? key;
-    return { registered: (last.keys ?? []).map(nameOf), holder: last.holder == null ? null : nameOf(last.holder), type: last.type ?? null };
+    const history = this.keyWatch?.history ?? null;
+    const last = history?.last ?? null;
+    if (history === null || last === null) return null;
+    return { registered: (last.keys ?? []).map((key) => history.nameOf(key)), holder: history.holderName(), type: last.type ?? null };
   }
 
   /** Who holds the fence: the reservation's holder (scsi-pr, the third initiator's last read), else who the lease file names (read on the host side of the export). */
