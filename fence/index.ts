@@ -60,6 +60,7 @@ export async function createFence(config: Config, options: CreateFenceOptions = 
         clearHeartbeat: (signal) => clearMmp(config.disk.device, { timeoutMs: fence.commandTimeoutMs, signal }),
         drainMs: fence.drainMs,
         watchIntervalMs: fence.watchIntervalMs,
+        commandTimeoutMs: fence.commandTimeoutMs,
         aptpl: fence.aptpl,
         log: options.log ?? null,
         // the daemon publishes its view; check and status take it while it is fresh (a held

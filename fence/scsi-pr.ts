@@ -12,7 +12,7 @@
 //   2. read keys and reservation. Ours alone and reserved WERO: held (idempotent). Another key
 //      registered: ask the heartbeat (ext4 MMP, fence/scsi-pr/mmp.ts) *before* registering: a
 //      holder whose kernel still writes it is alive (a cluster-link partition): no preempt,
-//      EFENCE "holder alive", the promotion rolls back;
+//      EHOLDERALIVE "holder alive", the promotion rolls back (the daemon holds down: issue 9 §2);
 //   3. REGISTER AND IGNORE EXISTING KEY with our key (clears a stale registration of our own);
 //   4. no reservation: RESERVE WERO. Other keys: PREEMPT AND ABORT each, falling back to PREEMPT
 //      on ILLEGAL REQUEST (tgtd), and then wait `drainMs`, since the victim's queued commands were
@@ -55,6 +55,8 @@ export interface ScsiPrOptions {
   drainMs: number;
   /** how often the daemon reads the keys back while it holds the fence, ms (≤ 1000) */
   watchIntervalMs: number;
+  /** the bound on one PR command, ms (the age a watch read may have and still count fresh); default 3000 */
+  commandTimeoutMs?: number;
   /** register with APTPL (the target keeps registrations through a power loss) */
   aptpl?: boolean;
   log?: FenceLog | null;
@@ -98,6 +100,8 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
   let watchTimer: NodeJS.Timeout | null = null;
   let stopped = true;
   let lost: PublishedView['lost'] = null;
+  /** monotonic ms of the last read (acquire's read-back or the watch's) that showed our key the only one registered; null: none since held */
+  let aloneAtMs: number | null = null;
   const publish = (status: FenceStatus | null, readAtMs: number | null): void => {
     options.publish?.({ held, status: held ? status : null, readAtMs: held ? readAtMs : null, lost, lastPreempt: preempted });
   };
@@ -166,6 +170,7 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
     if (!held) return;
     if (keys.keys.includes(key)) {
       const registrants = keys.keys.map(formatKey);
+      aloneAtMs = keys.keys.every((k) => k === key) ? readStarted : null;
       publish({ held: true, holder: ours, registrants, detail: `${device.device}: key ${ours} registered (this node); keys ${registrants.join(', ')} (generation ${keys.generation})` }, readStarted);
       return;
     }
@@ -198,7 +203,8 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
       const before = statusOf(keys, await device.readReservation());
       if (before.held === true) {
         held = true;
-        publish(before, monoNow());
+        aloneAtMs = monoNow();
+        publish(before, aloneAtMs);
         scheduleWatch();
         return before;
       }
@@ -209,7 +215,7 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
         silentHolder = verdict.state === 'silent';
         if (verdict.state === 'alive' || verdict.state === 'fsck') {
           if (before.registrants.includes(ours)) await unregisterQuietly('the holder is alive');
-          throw new FenceAgentError('EFENCE', `holder alive: the filesystem on ${device.device} is ${verdict.state === 'fsck' ? 'being checked by e2fsck' : `being updated by ${verdict.last.nodename || 'another node'} (MMP sequence moving)`}; not preempting ${others.map(formatKey).join(', ')} (${before.detail})`);
+          throw new FenceAgentError('EHOLDERALIVE', `holder alive: the filesystem on ${device.device} is ${verdict.state === 'fsck' ? 'being checked by e2fsck' : `being updated by ${verdict.last.nodename || 'another node'} (MMP sequence moving)`}; not preempting ${others.map(formatKey).join(', ')} (${before.detail})`);
         }
         log?.warn({ device: device.device, verdict: verdict.state, waited_ms: verdict.waitedMs, last_writer: verdict.last.nodename }, `holder ${verdict.state} (MMP): preempting ${others.map(formatKey).join(', ')}`);
       }
@@ -251,6 +257,7 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
         throw new FenceAgentError('EFENCE', `could not take the fence: ${after.detail}${failure === null ? '' : ` (${errorLine(failure)})`}`);
       }
       held = true;
+      aloneAtMs = monoNow(); // held ⇒ read back with our key the only one
       if (plain !== null) preempted = plain ? 'preempt' : 'preempt-and-abort';
       publish(after, monoNow());
       if (silentHolder && options.clearHeartbeat !== undefined) {
@@ -302,6 +309,8 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
     },
     mayWrite: () => held,
     holding: () => held,
+    // the watch's last read, if no older than two watch intervals and a command bound
+    registeredAlone: () => held && aloneAtMs !== null && monoNow() - aloneAtMs <= 2 * options.watchIntervalMs + (options.commandTimeoutMs ?? 3000),
     lastPreempt: () => preempted,
   };
   return fence;

@@ -43,7 +43,9 @@ export interface Fence {
    * node that already holds it gets its status back. A fence left behind by this node's own dead
    * daemon is reclaimed at once.
    * @throws FenceAgentError code `EFENCE` when the fence is held by another node and `signal` aborts,
-   *   or the abort reason (a `DeadlineError`, code `EDEADLINE`).
+   *   code `EHOLDERALIVE` when the method can tell the holder is alive and will not take it (scsi-pr:
+   *   its MMP heartbeat moves — a partition, not a dead node), or the abort reason (a
+   *   `DeadlineError`, code `EDEADLINE`).
    */
   acquire(signal: AbortSignal): Promise<FenceStatus>;
   /**
@@ -78,4 +80,11 @@ export interface Fence {
    * throws. Absent for methods with nothing to renew.
    */
   refreshNow?(): Promise<boolean>;
+  /**
+   * Whether this process holds the fence and a fresh read of the storage showed no other node
+   * registered on it (SCSI-3 PR: our key the only one). The daemon defers a keepalived BACKUP
+   * request for a hold-down while it is true (issue 9 §2: a thawed zombie that wins VRRP back
+   * cannot write, so the database need not move). Absent for methods without registration.
+   */
+  registeredAlone?(): boolean;
 }

@@ -157,6 +157,17 @@ export interface Cluster extends LedgerTarget {
    * name (a key of no node by itself); undefined for a cluster without persistent reservations.
    */
   prState?(): { registered: string[]; holder: string | null; type: number | null } | null;
+  /**
+   * scsi-pr only: per node, whether the third initiator saw its key registered (and whether the
+   * storage took writes from it) at some instant of [fromMono, toMono] (host monotonic ms); null
+   * before the first read.
+   */
+  prVerdicts?(fromMono: number, toMono: number): Record<string, { registered: boolean; ableToWrite: boolean }> | null;
+  /** The whole machine paused (QEMU `stop`: its clocks and watchdog stop too) and resumed; VM lab only. */
+  pause?(node: ClusterNode): Promise<void>;
+  resume?(node: ClusterNode): Promise<void>;
+  /** Lines of the node's kernel log (this boot's ring buffer) matching the extended regex `pattern`; VM lab only. */
+  kernelLogCount?(node: ClusterNode, pattern: string): Promise<number>;
   node(name: string): ClusterNode;
   other(node: ClusterNode): ClusterNode;
   /** Which node holds the VIP now, or null; throws if both do. */

@@ -4,7 +4,7 @@
 // A transition the daemon is running, within its deadline, counts as healthy.
 import type { Config } from './config/types.ts';
 import type { Observation } from './probes/observe.ts';
-import type { AgentState } from './state.ts';
+import type { AgentState, DeferredBackup, HoldDown } from './state.ts';
 
 export interface Verdict {
   healthy: boolean;
@@ -66,7 +66,19 @@ function backupProblems({ config, observation: o }: VerdictInput): string[] {
   return problems;
 }
 
-function commonProblems({ config, observation: o, state }: VerdictInput): string[] {
+/** The node's hold-down (issue 9 §2) if it is still running: recorded on this boot, before its end. */
+export function activeHoldDown(state: AgentState | null, nowMono: number, bootId: string): HoldDown | null {
+  const hold = state?.holdDown;
+  return hold && state.bootId === bootId && nowMono < hold.untilMono ? hold : null;
+}
+
+/** The deferred BACKUP request (issue 9 §2) if the daemon that deferred it is alive and its bound not reached. */
+export function activeDeferredBackup(state: AgentState | null, daemonAlive: boolean, nowMono: number, bootId: string): DeferredBackup | null {
+  const deferred = state?.deferredBackup;
+  return deferred && daemonAlive && state.bootId === bootId && nowMono < deferred.untilMono ? deferred : null;
+}
+
+function commonProblems({ config, observation: o, state, nowMono, bootId }: VerdictInput): string[] {
   const problems: string[] = [];
   for (const [probe, error] of Object.entries(o.errors)) problems.push(`${probe} probe failed: ${error}`);
   if (!o.vip.interfacePresent) problems.push(`interface ${config.vip.interface} not found (or down)`);
@@ -82,6 +94,8 @@ function commonProblems({ config, observation: o, state }: VerdictInput): string
   }
   if (o.mysqld !== null && o.mysqld.pids.length > 1) problems.push(`${o.mysqld.pids.length} mysqld processes (pids ${o.mysqld.pids.join(', ')})`);
   if (state?.role === 'FENCED-IN') problems.push('fenced-in: the last demotion could not verify the unmount (the filesystem may still be written); operator action needed');
+  const hold = activeHoldDown(state, nowMono, bootId);
+  if (hold !== null) problems.push(`HOLD-DOWN: ${hold.reason}; no promotion for ${seconds(hold.untilMono - nowMono)} more (until ${hold.untilAt})`);
   if (state?.selfFence) problems.push(`FENCED: the fence was lost at ${state.selfFence.at} (${state.selfFence.reason}); the node self-fenced and stays out until keepalived leaves MASTER`);
   return problems;
 }
@@ -116,6 +130,11 @@ export function evaluate(input: VerdictInput): Verdict {
   const known = Object.keys(input.observation.errors).length === 0;
   const inProgress = problems.length > 0 ? transitionInProgress(input.state, input.daemonAlive, input.nowMono, input.bootId) : null;
   if (inProgress !== null) return { healthy: true, known, role, inTransition: true, line: `healthy ${role}: ${inProgress.line}`, problems };
+  // a deferred BACKUP request: keepalived took the VIP off, the database stays until the bound
+  const deferred = problems.length > 0 ? activeDeferredBackup(input.state, input.daemonAlive, input.nowMono, input.bootId) : null;
+  if (deferred !== null) {
+    return { healthy: true, known, role, inTransition: true, line: `healthy ${role}: keepalived's BACKUP request deferred ${seconds(deferred.untilMono - input.nowMono)} more (${deferred.reason})`, problems };
+  }
   if (problems.length === 0) return { healthy: true, known, role, inTransition: false, line: describeHealthy(input, role), problems };
   return { healthy: false, known, role, inTransition: false, line: `UNHEALTHY ${role}: ${problems.join('; ')}`, problems };
 }

@@ -49,6 +49,8 @@ export interface StepRecord {
   durationMs: number | null;
   outcome: StepOutcome;
   detail: string | null;
+  /** a failed step's error `code` (FenceAgentError, e.g. `EHOLDERALIVE`), when it had one */
+  code?: string;
 }
 
 export type TransitionKind = 'promote' | 'demote';
@@ -87,6 +89,24 @@ export interface TransitionRecord {
   handOff?: boolean;
 }
 
+/** See {@link AgentState.holdDown}. */
+export interface HoldDown {
+  at: string;
+  /** monotonic ms (src/clock.ts) on the boot of {@link AgentState.bootId} */
+  untilMono: number;
+  untilAt: string;
+  reason: string;
+}
+
+/** See {@link AgentState.deferredBackup}. */
+export interface DeferredBackup {
+  desire: Desire;
+  at: string;
+  /** monotonic ms (src/clock.ts) on the boot of {@link AgentState.bootId} */
+  untilMono: number;
+  reason: string;
+}
+
 export interface AgentState {
   version: 1;
   node: string;
@@ -111,6 +131,19 @@ export interface AgentState {
   lastTransition: TransitionRecord | null;
   /** set when the fence was lost while MASTER; cleared once keepalived leaves MASTER and the node is a clean BACKUP */
   selfFence: { at: string; reason: string } | null;
+  /**
+   * issue 9 §2 (scsi-pr): a promotion the fence refused because the holder is alive (its MMP
+   * heartbeat moves: a cluster-link partition). Until `untilMono` (this boot's monotonic clock, ms)
+   * the node reports itself unhealthy (keepalived FAULT: it neither holds nor wins VRRP) and
+   * promotes nothing. Absent in state files written before it existed.
+   */
+  holdDown?: HoldDown | null;
+  /**
+   * issue 9 §2 (scsi-pr): a keepalived BACKUP request to a MASTER that holds the fence with no
+   * other node registered (a thawed zombie won VRRP back and cannot write), deferred until
+   * `untilMono`; the node counts as healthy meanwhile. A newer request replaces it.
+   */
+  deferredBackup?: DeferredBackup | null;
   /** the watchdog the daemon pets (null: none configured) */
   watchdog: { device: string; kind: 'kernel' | 'simulated'; timeoutMs: number; armed: boolean; petting: boolean } | null;
   updatedAt: string;

@@ -58,6 +58,58 @@ async function daemonStoppedResetsNode({ cluster, master, backup, ledger, monito
   return backup;
 }
 
+/**
+ * The VRRP link cut while both nodes see the disk (issue 3's scenario 10; issue 9 §2 for scsi-pr):
+ * both become VRRP MASTER, only the fence keeps the disk single-writer: the BACKUP's promotion is
+ * refused and rolled back, and it keeps refusing for the whole cut (60 s in the VM lab); after the
+ * link returns, at most one role change per node. Returns the MASTER after convergence, and when
+ * the cut started and the link came back (host monotonic ms).
+ */
+async function clusterLinkCut({ cluster, master, backup, monitor, timing }: ScenarioContext, convergeMs?: number): Promise<{ after: ClusterNode; cutAt: number; cutMono: number; restoredMono: number }> {
+  // The MASTER's link stays up but VRRP adverts stop both ways: both consider themselves MASTER.
+  // Only the fence keeps the disk single-writer.
+  monitor.expectSingleVip = false;
+  const cutMono = monoNow();
+  const cutAt = Date.now();
+  await cluster.cutClusterLink(master);
+  await waitFor('the BACKUP tries to promote', async () => {
+    const state = await backup.state();
+    return state?.lastTransition?.kind === 'promote' || state?.transition?.kind === 'promote';
+  }, 30_000, 50);
+  // the refused promotion, as recorded (the FAULT demotion that follows becomes the last transition soon after)
+  const refused = await waitFor('its promotion is refused by the fence and rolled back', async () => {
+    const last = (await backup.state())?.lastTransition;
+    return last?.kind === 'promote' && last.outcome === 'rolled-back' ? last : null;
+  }, 120_000, 100);
+  assert.equal(await backup.mountCount(), 0);
+  assert.equal(refused.steps.find((step) => step.name === 'fence.acquire')?.outcome, 'failed');
+  // the cut lasts (issue 8: 60 s in the VM lab): the BACKUP keeps trying, the fence keeps refusing
+  await delay(Math.max(0, (cluster.kind === 'vm' ? 60_000 : 20_000) - (monoNow() - cutMono)));
+  timing('link cut', monoNow() - cutMono);
+  const restoredAt = Date.now();
+  await cluster.restoreClusterLink(master);
+  const restoredMono = monoNow();
+  const { master: after } = await cluster.waitConverged(convergeMs);
+  monitor.expectSingleVip = true;
+  // after the link returns: no ping-pong, at most one role change per node. A role change
+  // moves the database: a promotion that completed, or a demotion of a node that held it. A
+  // node whose promotions were all rolled back during the cut (the fence refused) holds
+  // nothing, and its FAULT → BACKUP demotions change nothing (one came 2 s before the link
+  // returned in a CI rehearsal, another after, and failed the count of every "demote: ok")
+  for (const node of cluster.nodes) {
+    let holding = false;
+    const changes: string[] = [];
+    for (const line of await node.logLines(/^(promote|demote): ok/)) {
+      const promote = line.msg.startsWith('promote');
+      if (promote === holding) continue; // a demotion of a node holding nothing (or a repeated promotion)
+      holding = promote;
+      if ((line.time ?? 0) >= restoredAt - 1000) changes.push(line.msg);
+    }
+    assert.ok(changes.length <= 1, `${node.name} changed role ${changes.length} times after the link returned: ${changes.join('; ')}`);
+  }
+  return { after, cutAt, cutMono, restoredMono };
+}
+
 export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'clean-start',
@@ -95,6 +147,102 @@ export const SCENARIOS: readonly Scenario[] = [
       await waitHealthy(master, 'BACKUP', 120_000);
       assert.deepEqual(cluster.prState?.()?.registered, [backup.name], 'the old MASTER rejoined unregistered');
       return backup;
+    },
+  },
+  {
+    id: 'pr-master-paused',
+    group: 'scsi-pr',
+    title: "PR-3 (a). scsi-pr: the MASTER's VM paused (QEMU stop: clocks and watchdog stop too) until the BACKUP has taken over, then resumed: the zombie's writes are refused by the storage, it acknowledges nothing after the survivor's first ack, sees its key gone, self-fences and rejoins as a healthy BACKUP, unregistered; the survivor promoted once and never demoted",
+    labs: ['vm'],
+    options: { fence: 'scsi-pr' },
+    async body({ cluster, master, backup, ledger, monitor, timing }) {
+      assert.ok(cluster.pause !== undefined && cluster.resume !== undefined && cluster.kernelLogCount !== undefined, 'a lab that can pause a machine and read its kernel log');
+      const pause = (node: ClusterNode): Promise<void> => cluster.pause?.(node) ?? Promise.resolve();
+      const resume = (node: ClusterNode): Promise<void> => cluster.resume?.(node) ?? Promise.resolve();
+      const conflicts = async (node: ClusterNode): Promise<number> => (await cluster.kernelLogCount?.(node, 'reservation conflict')) ?? 0;
+      // the paused guest keeps the VIP on its interface: two VIPs until it is resumed and fenced
+      monitor.expectSingleVip = false;
+      const pausedAt = Date.now();
+      const refusedBefore = await conflicts(master);
+      await pause(master);
+      let first: { at: number };
+      try {
+        await waitMaster(cluster, backup, 240_000);
+        first = await waitFor('writes resume through the VIP', () => ledger.firstAckAfter(pausedAt), 120_000);
+        timing('pause → first ack', first.at - pausedAt);
+      } finally {
+        await resume(master);
+      }
+      const resumedMono = monoNow();
+      await waitHealthy(master, 'BACKUP', 180_000);
+      timing('resume → old MASTER healthy BACKUP', monoNow() - resumedMono);
+      const [fenced] = await master.logLines(/^FENCE LOST/);
+      assert.ok(fenced !== undefined, 'the resumed MASTER saw its key gone (FENCE LOST)');
+      await waitMaster(cluster, backup, 60_000);
+      monitor.expectSingleVip = true;
+      assert.deepEqual(ledger.acksFrom(master.serverId, first.at), [], "no row acknowledged by the old MASTER after the survivor's first");
+      timing('writes refused by the storage (reservation conflicts in the kernel log, a count)', (await conflicts(master)) - refusedBefore);
+      const roleChanges = (await backup.logLines(/^(promote|demote): ok/)).filter((line) => (line.time ?? 0) >= pausedAt - 1000).map((line) => line.msg.split(':')[0]);
+      assert.deepEqual(roleChanges, ['promote'], 'the survivor promoted once and never demoted');
+      assert.deepEqual(cluster.prState?.(), { registered: [backup.name], holder: backup.name, type: 5 }, 'the survivor alone registered');
+      return backup;
+    },
+  },
+  {
+    id: 'pr-master-processes-frozen',
+    group: 'scsi-pr',
+    title: "PR-4 (b). scsi-pr: keepalived, the agent and mysqld SIGSTOPped on the MASTER for 15 s, its kernel alive: the BACKUP reads the MMP heartbeat moving and preempts nothing; thawed, the MASTER carries on; nothing moves",
+    labs: ['vm'],
+    options: { fence: 'scsi-pr' },
+    async body({ cluster, master, backup, monitor, timing }) {
+      // the BACKUP's keepalived takes the VIP while the MASTER's is stopped: two VIPs for a moment
+      monitor.expectSingleVip = false;
+      const frozenAt = Date.now();
+      const frozenMono = monoNow();
+      const before = await lastTransitionId(master);
+      await cluster.freeze(master);
+      try {
+        await waitFor('the BACKUP tries to promote', async () => {
+          const state = await backup.state();
+          return state?.lastTransition?.kind === 'promote' || state?.transition?.kind === 'promote';
+        }, 30_000, 100);
+        await delay(Math.max(0, 15_000 - (monoNow() - frozenMono)));
+      } finally {
+        await cluster.thaw(master);
+      }
+      timing('frozen', monoNow() - frozenMono);
+      const { master: after } = await cluster.waitConverged(240_000);
+      monitor.expectSingleVip = true;
+      assert.equal(after.name, master.name, 'the MASTER kept the database');
+      assert.equal(await lastTransitionId(master), before, 'the MASTER ran no transition');
+      const verdicts = cluster.prVerdicts?.(frozenMono, monoNow());
+      assert.equal(verdicts?.[backup.name]?.registered, false, 'the BACKUP never registered: nothing preempted');
+      const promotions = (await backup.logLines(/^promote: /)).filter((line) => (line.time ?? 0) >= frozenAt - 1000 && !/start/.test(line.msg));
+      assert.ok(promotions.every((line) => !line.msg.startsWith('promote: ok')), `the BACKUP completed no promotion: ${promotions.map((l) => l.msg).join('; ')}`);
+      assert.deepEqual(cluster.prState?.(), { registered: [master.name], holder: master.name, type: 5 });
+      return master;
+    },
+  },
+  {
+    id: 'pr-cluster-link-cut',
+    group: 'scsi-pr',
+    title: "PR-5 (c). scsi-pr: the VRRP link cut for 60 s while clients write: the BACKUP reads the MMP heartbeat moving, preempts nothing and holds down (FAULT) instead of retrying; one writer; after the link returns no role change",
+    labs: ['vm'],
+    options: { fence: 'scsi-pr' },
+    async body(ctx) {
+      const { cluster, master, backup } = ctx;
+      const { after, cutAt, cutMono } = await clusterLinkCut(ctx, 240_000);
+      assert.equal(after.name, master.name, 'the MASTER kept the database');
+      const verdicts = cluster.prVerdicts?.(cutMono, monoNow());
+      assert.equal(verdicts?.[backup.name]?.registered, false, 'the BACKUP never registered: 0 preempts');
+      assert.equal(verdicts?.[master.name]?.registered, true);
+      assert.deepEqual(cluster.prState?.(), { registered: [master.name], holder: master.name, type: 5 });
+      const holds = (await backup.logLines(/^HOLD-DOWN for/)).filter((line) => (line.time ?? 0) >= cutAt - 1000);
+      assert.ok(holds.length >= 1, 'the BACKUP held down after the refusal');
+      // each promotion attempt is a VRRP MASTER (keepalived adds the VIP first): one, not one every few seconds
+      const attempts = (await backup.logLines(/^promote: start/)).filter((line) => (line.time ?? 0) >= cutAt - 1000);
+      assert.equal(attempts.length, 1, `promotion attempts on the BACKUP during the cut and after: ${attempts.length}`);
+      return after;
     },
   },
   {
@@ -247,44 +395,7 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'cluster-link-cut',
     group: 'pair',
     title: '10. the VRRP link cut while both nodes see the disk: at most one node ever has it mounted',
-    async body({ cluster, master, backup, monitor, timing }) {
-      // The MASTER's link stays up but VRRP adverts stop both ways: both consider themselves MASTER.
-      // Only the fence keeps the disk single-writer.
-      monitor.expectSingleVip = false;
-      const cutMono = monoNow();
-      await cluster.cutClusterLink(master);
-      await waitFor('the BACKUP tries to promote', async () => {
-        const state = await backup.state();
-        return state?.lastTransition?.kind === 'promote' || state?.transition?.kind === 'promote';
-      }, 30_000, 50);
-      await waitFor('its promotion is refused by the fence and rolled back', async () => (await backup.state())?.lastTransition?.outcome === 'rolled-back', 60_000, 100);
-      assert.equal(await backup.mountCount(), 0);
-      assert.equal((await backup.state())?.lastTransition?.steps.find((step) => step.name === 'fence.acquire')?.outcome, 'failed');
-      // the cut lasts (issue 8: 60 s in the VM lab): the BACKUP keeps trying, the fence keeps refusing
-      await delay(Math.max(0, (cluster.kind === 'vm' ? 60_000 : 20_000) - (monoNow() - cutMono)));
-      timing('link cut', monoNow() - cutMono);
-      const restoredAt = Date.now();
-      await cluster.restoreClusterLink(master);
-      const { master: after } = await cluster.waitConverged();
-      monitor.expectSingleVip = true;
-      // after the link returns: no ping-pong, at most one role change per node. A role change
-      // moves the database: a promotion that completed, or a demotion of a node that held it. A
-      // node whose promotions were all rolled back during the cut (the fence refused) holds
-      // nothing, and its FAULT → BACKUP demotions change nothing (one came 2 s before the link
-      // returned in a CI rehearsal, another after, and failed the count of every "demote: ok")
-      for (const node of cluster.nodes) {
-        let holding = false;
-        const changes: string[] = [];
-        for (const line of await node.logLines(/^(promote|demote): ok/)) {
-          const promote = line.msg.startsWith('promote');
-          if (promote === holding) continue; // a demotion of a node holding nothing (or a repeated promotion)
-          holding = promote;
-          if ((line.time ?? 0) >= restoredAt - 1000) changes.push(line.msg);
-        }
-        assert.ok(changes.length <= 1, `${node.name} changed role ${changes.length} times after the link returned: ${changes.join('; ')}`);
-      }
-      return after;
-    },
+    body: async (ctx) => (await clusterLinkCut(ctx)).after,
   },
   {
     id: 'master-frozen',

@@ -611,6 +611,17 @@ export class VmCluster implements Cluster {
     return { registered: (last.keys ?? []).map((key) => history.nameOf(key)), holder: history.holderName(), type: last.type ?? null };
   }
 
+  prVerdicts(fromMono: number, toMono: number): Record<string, { registered: boolean; ableToWrite: boolean }> | null {
+    return this.keyWatch?.history.verdicts(fromMono, toMono) ?? null;
+  }
+
+  async kernelLogCount(node: ClusterNode, pattern: string): Promise<number> {
+    const ran = await this.own(node).vm.run(`dmesg | grep -c -E ${shellQuote(pattern)} || true`, { timeoutMs: 30_000 });
+    const count = Number(ran.stdout.trim());
+    if (!Number.isInteger(count)) throw new Error(`dmesg on ${node.name}: ${ran.stderr.trim() || ran.stdout.trim()}`);
+    return count;
+  }
+
   /** Who holds the fence: the reservation's holder (scsi-pr, the third initiator's last read), else who the lease file names (read on the host side of the export). */
   leaseHolder(): string | null {
     if (this.keyWatch !== null) return this.keyWatch.history.holderName();

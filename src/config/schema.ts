@@ -39,7 +39,7 @@ export const DEFAULT_DEADLINES: Deadlines = {
 export const DEFAULT_LEASE = { staleMs: 15000, updateMs: 2000, ioTimeoutMs: 2000 } as const;
 
 /** scsi-pr defaults, ms (README "Configuration"). */
-export const DEFAULT_SCSI_PR = { drainMs: 5000, watchIntervalMs: 1000, commandTimeoutMs: 3000 } as const;
+export const DEFAULT_SCSI_PR = { drainMs: 5000, watchIntervalMs: 1000, commandTimeoutMs: 3000, holdDownMs: 60000 } as const;
 
 /** Default `fence.watchdog.daemonRestartMs`: systemd `RestartSec=1` plus a cold start of the daemon. */
 export const DEFAULT_DAEMON_RESTART_MS = 3000;
@@ -255,7 +255,7 @@ function readFence(r: Reader, disk: { device: string; mountpoint: string }, node
     return { method };
   }
   if (method === 'scsi-pr') {
-    r.only(['method', 'device', 'nodeId', 'drainMs', 'watchIntervalMs', 'commandTimeoutMs', 'aptpl']);
+    r.only(['method', 'device', 'nodeId', 'drainMs', 'watchIntervalMs', 'commandTimeoutMs', 'aptpl', 'holdDownMs']);
     return {
       method,
       device: r.absolutePath('device', disk.device),
@@ -264,6 +264,7 @@ function readFence(r: Reader, disk: { device: string; mountpoint: string }, node
       watchIntervalMs: r.integer('watchIntervalMs', DEFAULT_SCSI_PR.watchIntervalMs, 100, 1000, ' ms'),
       commandTimeoutMs: r.integer('commandTimeoutMs', DEFAULT_SCSI_PR.commandTimeoutMs, 500, 60000, ' ms'),
       aptpl: r.boolean('aptpl', false),
+      holdDownMs: r.integer('holdDownMs', DEFAULT_SCSI_PR.holdDownMs, 0, 3600000, ' ms'),
     };
   }
   r.only(['method', 'path', 'staleMs', 'updateMs', 'ioTimeoutMs', 'marginMs', 'takeoverAfterMs', 'watchdog', 'allowNoWatchdog', 'allowLocalLease']);

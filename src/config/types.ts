@@ -121,6 +121,13 @@ export interface ScsiPrFenceConfig {
   commandTimeoutMs: number;
   /** register with APTPL (the target keeps the registration through its power loss), where the target offers it */
   aptpl: boolean;
+  /**
+   * issue 9 §2, the partition tie-break, ms (0: off). A promotion refused because the holder is
+   * alive (`EHOLDERALIVE`) keeps the node unhealthy — keepalived FAULT — and promoting nothing for
+   * this long; a MASTER holding the fence with no other key registered defers a keepalived BACKUP
+   * request this long. Default 60 000.
+   */
+  holdDownMs: number;
 }
 
 export interface NoneFenceConfig {

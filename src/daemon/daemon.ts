@@ -45,7 +45,7 @@ import { readTenureFile } from '../../fence/lease/tenure-file.ts';
 import { systemdRestartJob, type RestartJob } from './restart-job.ts';
 import { KeepalivedWatch } from './keepalived-watch.ts';
 import { HealthFile, healthFilePath } from './health-file.ts';
-import { evaluate, type Verdict } from '../health.ts';
+import { activeHoldDown, evaluate, type Verdict } from '../health.ts';
 
 /** The request source of a demotion the daemon starts because keepalived's VRRP process is gone. */
 const KEEPALIVED_GONE = 'keepalived-gone';
@@ -70,6 +70,12 @@ export class Daemon {
   private server: Server | null = null;
   private fifo: FifoReader | null = null;
   private sqlTimer: NodeJS.Timeout | null = null;
+  /** ends the hold-down (issue 9 §2) */
+  private holdDownTimer: NodeJS.Timeout | null = null;
+  /** applies the deferred BACKUP request at its bound */
+  private deferTimer: NodeJS.Timeout | null = null;
+  /** a deferred BACKUP request handed back at its bound: applied, never deferred again */
+  private deferralDue: Desire | null = null;
   private releaseLock: (() => Promise<void>) | null = null;
   /** aborts the running transition at once when the fence is lost */
   private transitionAbort: AbortController | null = null;
@@ -165,6 +171,8 @@ export class Daemon {
       transition: null,
       lastTransition: null,
       selfFence: null,
+      holdDown: null,
+      deferredBackup: null,
       watchdog: null,
       updatedAt: new Date().toISOString(),
     };
@@ -191,6 +199,11 @@ export class Daemon {
       this.state.desired = previous.desired;
       this.state.keepalivedState = previous.keepalivedState ?? null;
       this.state.selfFence = previous.selfFence;
+      // a hold-down outlives a daemon restart on the same boot (a deferred request does not: it
+      // was this daemon's to apply)
+      const hold = activeHoldDown(previous, monoNow(), this.state.bootId);
+      if (hold !== null) this.scheduleHoldDownEnd(hold.untilMono - monoNow());
+      this.state.holdDown = hold;
       this.state.lastTransition =
         previous.transition === null
           ? previous.lastTransition
@@ -465,6 +478,7 @@ export class Daemon {
     if (this.state.selfFence !== null && this.selfFencePending) return;
     const first = this.state.selfFence === null;
     this.state.selfFence ??= { at: new Date().toISOString(), reason };
+    if (this.state.deferredBackup != null) this.endDeferral('the fence was lost');
     this.log.error({ reason }, `SELF-FENCE: ${reason}; SIGKILL to mysqld, unmounting, dropping the VIP`);
     // keepalived hears it at once (track_file), not after `fall` verdicts: a fenced node must not
     // hold or win the VRRP election while it gives the disk up
@@ -525,6 +539,7 @@ export class Daemon {
         continue;
       }
       if (KEEPALIVED_SOURCES.has(latest.source)) this.state.keepalivedState = latest.vrrpState;
+      if (this.deferBackup(latest)) continue;
       // keepalived delivers every event twice when both notify and notify_fifo are configured, and
       // repeats its state after a restart: a request for the state already reached is not re-run.
       if (current !== null && latest.vrrpState === current.vrrpState && latest.source !== 'startup' && this.state.role === roleOf(latest.vrrpState) && this.state.lastTransition?.outcome === 'ok') {
@@ -536,6 +551,12 @@ export class Daemon {
       this.state.desired = latest;
       if (roleOf(latest.vrrpState) === 'MASTER' && this.state.selfFence !== null) {
         this.log.warn({ selfFence: this.state.selfFence }, 'refusing to promote: self-fenced; waiting for keepalived to leave MASTER');
+        this.persist();
+        continue;
+      }
+      const hold = roleOf(latest.vrrpState) === 'MASTER' ? activeHoldDown(this.state, monoNow(), this.state.bootId) : null;
+      if (hold !== null) {
+        this.log.warn({ holdDown: hold }, `refusing to promote: hold-down for ${Math.round(hold.untilMono - monoNow())} ms more (${hold.reason}); the request is retried when it ends`);
         this.persist();
         continue;
       }
@@ -607,6 +628,94 @@ export class Daemon {
     // the filesystem verified gone (a demotion, a rollback): the empty mountpoint is made immutable again
     if (!this.diskInUse) await this.protectMountpoint(`after ${kind} ${outcome}`);
     if (this.state.role === 'MASTER') this.startSqlMonitor();
+    const refused = kind === 'promote' && outcome === 'rolled-back' ? record.steps.find((step) => step.name === 'fence.acquire' && step.code === 'EHOLDERALIVE') : undefined;
+    if (refused !== undefined) this.startHoldDown(refused.detail ?? 'the holder is alive');
+  }
+
+  /** `fence.holdDownMs` (scsi-pr; 0 or another method: no hold-down, no deferral). */
+  private holdDownMs(): number {
+    return this.config.fence.method === 'scsi-pr' ? this.config.fence.holdDownMs : 0;
+  }
+
+  /**
+   * Issue 9 §2, the partition tie-break: the fence refused a promotion because the holder is alive
+   * (its MMP heartbeat moves: only the cluster link broke). For `fence.holdDownMs` the node reports
+   * FAULT to keepalived at once (the tracked file; `check` says HOLD-DOWN) and promotes nothing, so
+   * it neither keeps the VIP nor retries every few seconds; at the end it is a BACKUP candidate again.
+   */
+  private startHoldDown(reason: string): void {
+    const ms = this.holdDownMs();
+    if (ms <= 0) return;
+    const untilMono = monoNow() + ms;
+    this.state.holdDown = { at: new Date().toISOString(), untilMono, untilAt: new Date(Date.now() + ms).toISOString(), reason };
+    this.persist();
+    this.log.warn({ hold_down_ms: ms, reason }, `HOLD-DOWN for ${ms} ms: ${reason}`);
+    this.health.fault(`UNHEALTHY: HOLD-DOWN: ${reason}`);
+    this.scheduleHoldDownEnd(ms);
+  }
+
+  private scheduleHoldDownEnd(ms: number): void {
+    if (this.holdDownTimer !== null) clearTimeout(this.holdDownTimer);
+    this.holdDownTimer = setTimeout(() => {
+      this.holdDownTimer = null;
+      if (this.stopping || this.state.holdDown == null) return;
+      this.log.info({ holdDown: this.state.holdDown }, 'hold-down over');
+      this.state.holdDown = null;
+      this.persist();
+      void this.health.evaluateNow();
+      // keepalived may still be MASTER (no tracked file or check configured): its request runs now
+      const desired = this.state.desired;
+      if (desired !== null && roleOf(desired.vrrpState) === 'MASTER' && this.state.role !== 'MASTER') {
+        this.queue.push(desired);
+        this.kick();
+      }
+    }, Math.max(0, ms));
+  }
+
+  /**
+   * Issue 9 §2: a keepalived BACKUP request reaching a MASTER that holds the fence while no other
+   * node is registered (fence.registeredAlone) comes from a peer that won VRRP back without being
+   * able to write — a thawed zombie, fenced, about to go FAULT. Demoting would leave nobody: the
+   * request waits `fence.holdDownMs` (the node counts as healthy meanwhile, src/health.ts); a newer
+   * request replaces it (MASTER: nothing moved), and at the bound it is applied. Not for an
+   * operator's request, a STOP or FAULT. Returns true when `latest` was deferred (or already is).
+   */
+  private deferBackup(latest: Desire): boolean {
+    const active = this.state.deferredBackup ?? null;
+    if (this.deferralDue === latest) {
+      this.deferralDue = null;
+      return false;
+    }
+    if (active !== null && latest.vrrpState === 'BACKUP' && latest.source !== 'manual') {
+      this.log.info({ desire: latest }, `BACKUP already deferred: ${describe(latest)}`);
+      return true;
+    }
+    if (active !== null) this.endDeferral(`replaced by ${describe(latest)}`);
+    const ms = this.holdDownMs();
+    if (ms <= 0 || latest.vrrpState !== 'BACKUP' || latest.source === 'manual' || !KEEPALIVED_SOURCES.has(latest.source)) return false;
+    if (this.state.role !== 'MASTER' || this.state.lastTransition?.outcome !== 'ok' || this.fence.registeredAlone?.() !== true) return false;
+    const reason = 'this node holds the fence and no other key is registered: the peer that won VRRP cannot write';
+    this.state.deferredBackup = { desire: latest, at: new Date().toISOString(), untilMono: monoNow() + ms, reason };
+    this.persist();
+    this.log.warn({ desire: latest, defer_ms: ms }, `BACKUP request deferred ${ms} ms: ${reason}`);
+    this.deferTimer = setTimeout(() => {
+      this.deferTimer = null;
+      if (this.state.deferredBackup?.desire !== latest || this.stopping) return;
+      this.log.warn({ desire: latest }, `deferred BACKUP request due: applying ${describe(latest)}`);
+      this.state.deferredBackup = null;
+      this.deferralDue = latest;
+      this.queue.push(latest);
+      this.kick();
+    }, ms);
+    return true;
+  }
+
+  private endDeferral(why: string): void {
+    if (this.deferTimer !== null) clearTimeout(this.deferTimer);
+    this.deferTimer = null;
+    this.log.info({ deferred: this.state.deferredBackup }, `deferred BACKUP request dropped: ${why}`);
+    this.state.deferredBackup = null;
+    this.persist();
   }
 
   /**
@@ -740,6 +849,8 @@ export class Daemon {
     this.server?.close();
     this.stopSqlMonitor();
     this.keepalivedWatch?.stop();
+    if (this.holdDownTimer !== null) clearTimeout(this.holdDownTimer);
+    if (this.deferTimer !== null) clearTimeout(this.deferTimer);
     await this.health.stop();
     await this.busy;
     const handOff = await this.handOffOnRestart(signalName);

@@ -50,6 +50,8 @@ export class StepRunner {
     } catch (error) {
       const detail = errorLine(error);
       const duration = finish('failed', detail);
+      const code = (error as { code?: unknown } | null)?.code;
+      if (typeof code === 'string') entry.code = code;
       this.log.error({ tid: this.record.id, step: name, duration_ms: duration, outcome: 'failed', err: detail }, `${name}: failed: ${detail}`);
       throw error;
     }

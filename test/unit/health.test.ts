@@ -405,3 +405,38 @@ describe('evaluate: self-fence latch', () => {
     assert.ok(verdict.problems.includes('FENCED: the fence was lost at 2024-11-22T09:59:00.000Z (lease taken by db2); the node self-fenced and stays out until keepalived leaves MASTER'));
   });
 });
+
+describe('evaluate: hold-down and a deferred BACKUP request (issue 9 §2)', () => {
+  const holdDown = { at: '2024-11-22T09:59:30.000Z', untilMono: NOW_MONO + 40_000, untilAt: '2024-11-22T10:00:40.000Z', reason: 'holder alive: MMP sequence moving' };
+  const deferredBackup = { desire: { vrrpState: 'BACKUP' as const, source: 'notify', issuedAt: NOW - 1000 }, at: '2024-11-22T09:59:59.000Z', untilMono: NOW_MONO + 59_000, reason: 'no other key registered' };
+  /** A MASTER whose keepalived has just taken the VIP off: everything else still up. */
+  const vipTakenOff = (): Observation => ({ ...masterObservation(), vip: { held: false, interfacePresent: true, elsewhere: [] } });
+
+  it('evaluate reports a clean BACKUP in hold-down as unhealthy, naming the reason and the time left', () => {
+    const verdict = evaluate(input(backupObservation(), { state: state({ holdDown }), daemonAlive: true }));
+    assert.equal(verdict.healthy, false);
+    assert.deepEqual(verdict.problems, ['HOLD-DOWN: holder alive: MMP sequence moving; no promotion for 40.0 s more (until 2024-11-22T10:00:40.000Z)']);
+  });
+
+  it('evaluate reports the hold-down without a live daemon too (check reads the state file)', () => {
+    assert.equal(evaluate(input(backupObservation(), { state: state({ holdDown }), daemonAlive: false })).healthy, false);
+  });
+
+  it('evaluate forgets a hold-down past its end, or recorded on another boot', () => {
+    assert.equal(evaluate(input(backupObservation(), { state: state({ holdDown }), nowMono: NOW_MONO + 40_000 })).healthy, true);
+    assert.equal(evaluate(input(backupObservation(), { state: state({ holdDown, bootId: 'boot-0' }) })).healthy, true);
+  });
+
+  it('evaluate counts a MASTER whose BACKUP request is deferred as healthy while the daemon lives, and says so', () => {
+    const verdict = evaluate(input(vipTakenOff(), { state: state({ role: 'MASTER', deferredBackup }), daemonAlive: true }));
+    assert.equal(verdict.healthy, true);
+    assert.equal(verdict.inTransition, true);
+    assert.equal(verdict.line, "healthy BACKUP: keepalived's BACKUP request deferred 59.0 s more (no other key registered)");
+    assert.ok(verdict.problems.some((p) => /mounted on \/data without the VIP/.test(p)), 'the problems are still listed');
+  });
+
+  it('evaluate does not count a deferred BACKUP request without a live daemon, or past its bound', () => {
+    assert.equal(evaluate(input(vipTakenOff(), { state: state({ role: 'MASTER', deferredBackup }), daemonAlive: false })).healthy, false);
+    assert.equal(evaluate(input(vipTakenOff(), { state: state({ role: 'MASTER', deferredBackup }), daemonAlive: true, nowMono: NOW_MONO + 59_000 })).healthy, false);
+  });
+});

@@ -226,7 +226,7 @@ describe('two-VM lab: two kernels on one iSCSI LUN', () => {
       assert.match(await configCheck(two), new RegExp(`/dev/sdb: this node's key ${formatKey(reservationKey('vmlab', 'node2'))}; registered ${formatKey(reservationKey('vmlab', '1'))}; reserved type 5 by ${formatKey(reservationKey('vmlab', '1'))}`));
       await one.ok('mkdir -p /mnt/fence-test && mount /dev/sdb1 /mnt/fence-test', { timeoutMs: 120_000 });
       // a partition: node1's kernel keeps writing its MMP block, so node2 must not preempt
-      await assert.rejects(fence2.acquire(AbortSignal.timeout(120_000)), { code: 'EFENCE', message: /holder alive: .*being updated by node1/ });
+      await assert.rejects(fence2.acquire(AbortSignal.timeout(120_000)), { code: 'EHOLDERALIVE', message: /holder alive: .*being updated by node1/ });
       assert.equal((await fence2.verify()).holder, formatKey(reservationKey('vmlab', '1')), 'node1 keeps the reservation');
       assert.deepEqual((await fence2.verify()).registrants, [formatKey(reservationKey('vmlab', '1'))], 'node2 stayed unregistered');
       // node1's whole VM paused: its MMP block stops moving; after the kernel's wait node2 preempts

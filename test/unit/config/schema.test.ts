@@ -418,11 +418,11 @@ describe('resolveConfig rejections', () => {
 
   it('resolveConfig fills a scsi-pr fence from the disk and the node: device disk.device, node id the node name, the documented defaults', () => {
     const config = resolveConfig(withPatch({ fence: { method: 'scsi-pr' } }), CONFIG_PATH);
-    assert.deepEqual(config.fence, { method: 'scsi-pr', device: '/dev/sdb1', nodeId: 'db1', drainMs: 5000, watchIntervalMs: 1000, commandTimeoutMs: 3000, aptpl: false });
+    assert.deepEqual(config.fence, { method: 'scsi-pr', device: '/dev/sdb1', nodeId: 'db1', drainMs: 5000, watchIntervalMs: 1000, commandTimeoutMs: 3000, aptpl: false, holdDownMs: 60000 });
   });
 
   it('resolveConfig takes every scsi-pr key as given', () => {
-    const fence = { method: 'scsi-pr', device: '/dev/disk/by-id/wwn-0x1-part1', nodeId: 'rack2-db1', drainMs: 0, watchIntervalMs: 100, commandTimeoutMs: 500, aptpl: true };
+    const fence = { method: 'scsi-pr', device: '/dev/disk/by-id/wwn-0x1-part1', nodeId: 'rack2-db1', drainMs: 0, watchIntervalMs: 100, commandTimeoutMs: 500, aptpl: true, holdDownMs: 0 };
     assert.deepEqual(resolveConfig(withPatch({ fence }), CONFIG_PATH).fence, fence);
   });
 
@@ -431,7 +431,7 @@ describe('resolveConfig rejections', () => {
     assertRejected(withPatch({ fence: { method: 'scsi-pr', commandTimeoutMs: 499 } }), /fence\.commandTimeoutMs: expected an integer 500\.\.60000 ms, got 499/);
     assertRejected(withPatch({ fence: { method: 'scsi-pr', device: 'sdb1' } }), /fence\.device: expected an absolute, normalised path/);
     assertRejected(withPatch({ fence: { method: 'scsi-pr', nodeId: '' } }), /fence\.nodeId: expected a name of letters/);
-    assertRejected(withPatch({ fence: { method: 'scsi-pr', path: '/nfs/lease' } }), /unknown key fence\.path \(expected one of: method, device, nodeId, drainMs, watchIntervalMs, commandTimeoutMs, aptpl\)/);
+    assertRejected(withPatch({ fence: { method: 'scsi-pr', path: '/nfs/lease' } }), /unknown key fence\.path \(expected one of: method, device, nodeId, drainMs, watchIntervalMs, commandTimeoutMs, aptpl, holdDownMs\)/);
     assertRejected(withPatch({ fence: { method: 'scsi-pr', watchdog: WATCHDOG } }), /unknown key fence\.watchdog/);
   });
 

@@ -86,12 +86,27 @@ describe('scsi-pr fence', () => {
     assert.deepEqual(keysOf(t), ['0x1111']);
   });
 
-  it('a holder alive by its heartbeat is not preempted: EFENCE, and the challenger stays unregistered', async () => {
+  it('registeredAlone is true while held with our key the only one, false once the watch reads another key, and after release', async () => {
+    const t = lu();
+    const { fence } = node(t, 'node1', K1);
+    assert.equal(fence.registeredAlone?.(), false, 'not held yet');
+    await fence.acquire(signal());
+    fence.start();
+    assert.equal(fence.registeredAlone?.(), true);
+    t.update((s) => void s.registrations.push({ initiator: 'iqn.test:node2', key: '0x2222' }));
+    await waitFor('the watch reads the second key', () => fence.registeredAlone?.() === false, 5000, 20);
+    t.update((s) => void (s.registrations = s.registrations.filter((r) => r.key !== '0x2222')));
+    await waitFor('alone again', () => fence.registeredAlone?.() === true, 5000, 20);
+    await fence.release(signal());
+    assert.equal(fence.registeredAlone?.(), false);
+  });
+
+  it('a holder alive by its heartbeat is not preempted: EHOLDERALIVE, and the challenger stays unregistered', async () => {
     const t = lu();
     const one = node(t, 'node1', K1);
     await one.fence.acquire(signal());
     const two = node(t, 'node2', K2, 'alive');
-    await assert.rejects(two.fence.acquire(signal()), { code: 'EFENCE', message: /holder alive: .* being updated by node1/ });
+    await assert.rejects(two.fence.acquire(signal()), { code: 'EHOLDERALIVE', message: /holder alive: .* being updated by node1/ });
     assert.equal(two.checks.length, 1);
     assert.deepEqual(keysOf(t), ['0x1111'], 'the holder keeps its key; the challenger never registered');
     assert.equal(t.read().reservation?.key, '0x1111');
