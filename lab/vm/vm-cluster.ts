@@ -724,9 +724,17 @@ export class VmCluster implements Cluster {
     await this.own(node).vm.pause();
   }
 
+  /**
+   * QEMU `cont`, then the guest's wall clock set from the host's: a paused guest's clock stood
+   * still (no NTP in the lab), and the scenarios compare its log times with the host's. Its
+   * monotonic clock keeps the pause, as a real one would.
+   */
   async resume(node: ClusterNode): Promise<void> {
-    await this.own(node).vm.resume();
+    const own = this.own(node);
+    await own.vm.resume();
     this.paused.delete(node.name);
+    const ran = await own.vm.run(`date -u -s @${(Date.now() / 1000).toFixed(3)} >/dev/null`, { timeoutMs: 30_000 }).catch((error: Error) => ({ exitCode: -1, stdout: '', stderr: error.message }));
+    if (ran.exitCode !== 0) this.log(`vmlab: ${own.name}'s clock not set after the pause (${ran.stderr.trim().split('\n')[0] || `exit ${ran.exitCode}`})`);
   }
 
   /**

@@ -92,10 +92,13 @@ export async function demote(ctx: TransitionContext, run_: StepRunner, prefix = 
   await ctx.afterUnmount?.();
   try {
     await run_.step(`${prefix}fence.release`, deadlines.fenceReleaseMs, async (signal) => {
-      // release only what names this node: held, lost but still naming us, or left by our own dead daemon
+      // release only what names this node: held, lost but still naming us, or left by our own dead
+      // daemon — for scsi-pr also our key still registered without the reservation (a BACKUP must
+      // not be a registrant: under WERO a registrant may write)
       if (!fence.holding()) {
         const before = await fence.verify();
-        if (before.held !== true && before.holder !== config.node) return 'skipped';
+        const me = fence.describe().identity;
+        if (before.held !== true && before.holder !== config.node && before.holder !== me && !before.registrants.includes(me)) return 'skipped';
       }
       await fence.release(signal);
       return 'ok';
