@@ -733,7 +733,12 @@ export class VmCluster implements Cluster {
     const own = this.own(node);
     await own.vm.resume();
     this.paused.delete(node.name);
-    const ran = await own.vm.run(`date -u -s @${(Date.now() / 1000).toFixed(3)} >/dev/null`, { timeoutMs: 30_000 }).catch((error: Error) => ({ exitCode: -1, stdout: '', stderr: error.message }));
+    // sshd may refuse the first connection while the resumed guest catches up: three tries
+    let ran: Ran = { exitCode: -1, stdout: '', stderr: '' };
+    for (let attempt = 0; attempt < 3 && ran.exitCode !== 0; attempt++) {
+      if (attempt > 0) await delay(2000);
+      ran = await own.vm.run(`date -u -s @${(Date.now() / 1000).toFixed(3)} >/dev/null`, { timeoutMs: 30_000 }).catch((error: Error) => ({ exitCode: -1, stdout: '', stderr: error.message }));
+    }
     if (ran.exitCode !== 0) this.log(`vmlab: ${own.name}'s clock not set after the pause (${ran.stderr.trim().split('\n')[0] || `exit ${ran.exitCode}`})`);
   }
 
