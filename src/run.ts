@@ -33,7 +33,8 @@ export async function run(argv: readonly string[], signal: AbortSignal): Promise
 export async function runOk(argv: readonly string[], signal: AbortSignal): Promise<RunResult> {
   const result = await run(argv, signal);
   if (result.exitCode !== 0) {
-    const why = (result.stderr.trim() || result.stdout.trim()).split('\n').at(-1) ?? '';
+    // every line, not the last: mount(8)'s reason comes before its "dmesg(1) may have more information"
+    const why = (result.stderr.trim() || result.stdout.trim()).split('\n').map((line) => line.trim()).filter(Boolean).join(' ').slice(0, 500);
     throw new FenceAgentError('ECOMMAND', `${argv.join(' ')} exited ${result.exitCode}${why ? `: ${why}` : ''}`);
   }
   return result;
