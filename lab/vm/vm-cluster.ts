@@ -69,6 +69,10 @@ const KEY_WATCH_INTERVAL_MS = 300;
  */
 const MMP_COMMAND = (on: boolean): string =>
   `has=$(dumpe2fs -h ${GUEST_DEVICE} 2>/dev/null | grep -c '^MMP block number' || true); ` +
+  // both nodes are stopped: an MMP sequence a failed scenario left (a node that lost its path
+  // could not write "clean" at its unmount) is stale, and tune2fs and e2fsck refuse a device whose
+  // MMP block says active — as every scenario after one such failure did in a CI rehearsal
+  `if [ "$has" != 0 ]; then tune2fs -f -E clear_mmp ${GUEST_DEVICE} >/dev/null 2>&1 || true; fi; ` +
   (on
     ? `if [ "$has" = 0 ]; then e2fsck -fy ${GUEST_DEVICE} >/dev/null 2>&1; tune2fs -O mmp -E mmp_update_interval=5 ${GUEST_DEVICE}; fi`
     : `if [ "$has" != 0 ]; then e2fsck -fy ${GUEST_DEVICE} >/dev/null 2>&1; tune2fs -O ^mmp ${GUEST_DEVICE}; fi`);
