@@ -3,7 +3,7 @@
 // transition, so they take a fast path: node:util parseArgs, our own code, no package loaded
 // up front. Every other command, and --help anywhere, loads the full CLI (dist/full.mjs: yargs,
 // one lazily imported module per command).
-import { exitProcess } from './lease-io.ts';
+import { exitProcess } from './pending-io.ts';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -23,11 +23,8 @@
 //   a boot, every lease request timed out and each spawned a new helper).
 //   The old way (a `cat`/`stat` child per read) cost a process per read: ~40× the CPU.
 // - createInlineLeaseIo() (`check`, `status`: short-lived): fs.promises in-process, raced with a
-//   timer. A call still pending when the command ends makes exitProcess() SIGKILL the process
-//   instead of hanging in exit. The count of pending calls lives on globalThis under
-//   Symbol.for('fence-agent.pendingStorageIo'): this module is bundled into
-//   both dist/cli.cjs and dist/full.mjs, and every copy must see the same count (`status` runs
-//   its reads in full.mjs and exits through cli.cjs).
+//   timer. A call still pending when the command ends makes exitProcess() (src/pending-io.ts)
+//   SIGKILL the process instead of hanging in exit.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { StatsFs } from 'node:fs';
 import { open, readFile, rename, rm, stat, statfs } from 'node:fs/promises';
@@ -35,6 +32,7 @@ import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { FenceAgentError, isFenceAgentError } from './errors.ts';
 import { majorMinorOf } from './probes/mountinfo.ts';
+import { trackPending } from './pending-io.ts';
 
 export interface ReplaceResult {
   /** true: the file held `expected` and now holds the new text */
@@ -474,27 +472,18 @@ export function createHelperLeaseIo(options: { log?: (line: string) => void; hel
 }
 
 // ---------------------------------------------------------------------------------------------
-// In-process, and exitProcess
-
-const PENDING = Symbol.for('fence-agent.pendingStorageIo');
-const shared = globalThis as unknown as Record<symbol, number | undefined>;
-
-/** In-process storage calls still running in this process, counted by every bundled copy of this module. */
-const pendingStorageIo = (): number => shared[PENDING] ?? 0;
+// In-process
 
 /**
  * Runs `op` (in-process fs calls on storage that may hang) raced with a timer: rejects
  * FenceAgentError `ETIMEDOUT` at `timeoutMs`, maps fs errors to `EIO` (FenceAgentErrors pass). The
  * call is counted as pending until `op` settles, even long after the timeout, so that
- * {@link exitProcess} knows a normal exit would hang.
+ * exitProcess() (src/pending-io.ts) knows a normal exit would hang.
  */
 export async function boundedInline<T>(what: string, timeoutMs: number, op: () => Promise<T>): Promise<T> {
-  shared[PENDING] = pendingStorageIo() + 1;
-  const running = op()
-    .catch((error: unknown) => {
-      throw isFenceAgentError(error) ? error : ioError(what, error);
-    })
-    .finally(() => (shared[PENDING] = pendingStorageIo() - 1));
+  const running = trackPending(op()).catch((error: unknown) => {
+    throw isFenceAgentError(error) ? error : ioError(what, error);
+  });
   running.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -534,7 +523,7 @@ async function replaceInline(path: string, expected: string | null, text: string
 /**
  * Lease I/O in this process (fs.promises), for short-lived commands (`check`, `status`): each call
  * raced with a timer (`ETIMEDOUT` at `timeoutMs`), counted as pending until it really ends. A
- * command that got `ETIMEDOUT` must end through {@link exitProcess}. close() does nothing.
+ * command that got `ETIMEDOUT` must end through exitProcess() (src/pending-io.ts). close() does nothing.
  */
 export function createInlineLeaseIo(): LeaseIo {
   return {
@@ -546,12 +535,3 @@ export function createInlineLeaseIo(): LeaseIo {
   };
 }
 
-/**
- * Exits with `code` — unless an in-process storage call (from any bundled copy of this module) is still pending, in which case a normal exit would hang joining libuv's
- * threadpool: then the process SIGKILLs itself (its parent sees "killed by signal 9", still a
- * failure for keepalived; killable NFS waits and FIFO opens die with it).
- */
-export function exitProcess(code: number): never {
-  if (pendingStorageIo() > 0) process.kill(process.pid, 'SIGKILL');
-  process.exit(code);
-}

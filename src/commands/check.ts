@@ -12,7 +12,7 @@ import { configPathFrom, loadConfig } from '../config/load.ts';
 import { ExitCode, usageError } from '../errors.ts';
 import type { Config } from '../config/types.ts';
 import { evaluate, transitionInProgress, type Verdict } from '../health.ts';
-import { exitProcess } from '../lease-io.ts';
+import { exitProcess } from '../pending-io.ts';
 import { monoNow } from '../clock.ts';
 import { bootId, isAlive } from '../proc.ts';
 import { observe } from '../probes/observe.ts';
@@ -126,7 +126,7 @@ export async function main(args: string[]): Promise<number> {
     }
     phase = 'probing VIP, mount, mysqld and fence';
     const fence = await createFence(config, { role: 'reader' });
-    const observation = await observe(config, fence, { probeTimeoutMs: Math.max(50, timeoutMs - (monoNow() - started) - 50), sql: 'daemon-or-own' });
+    const observation = await observe(config, fence, { probeTimeoutMs: Math.max(50, Math.floor(timeoutMs - (monoNow() - started) - 50)), sql: 'daemon-or-own' });
     phase = 'reading the state file';
     // read again after the probes: a transition that started while they ran explains what they saw
     const state = readState(config.stateDir);

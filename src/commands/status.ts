@@ -22,6 +22,8 @@ export interface StatusReport {
   node: string;
   cluster: string;
   checkedAt: string;
+  /** ms from the command's start (configuration loaded) to the finished report: the probes' own waits, bounded by their deadlines */
+  durationMs: number;
   /** null when a probe failed and health cannot be told */
   healthy: boolean | null;
   role: 'MASTER' | 'BACKUP';
@@ -122,6 +124,7 @@ function readHealthFile(runDir: string): StatusReport['healthFile'] {
 
 /** Gathers the whole report. Never throws for probe failures (they land in `error` fields). */
 export async function collectStatus(config: Config, options: { live?: boolean } = {}): Promise<StatusReport> {
+  const startedMono = monoNow();
   const fence = await createFence(config, { role: 'reader', live: options.live === true });
   const state = readState(config.stateDir);
   const boot = bootId();
@@ -142,6 +145,7 @@ export async function collectStatus(config: Config, options: { live?: boolean } 
     node: config.node,
     cluster: config.cluster,
     checkedAt: new Date().toISOString(),
+    durationMs: Math.round(monoNow() - startedMono),
     healthy: verdict.known ? verdict.healthy : null,
     role: verdict.role,
     inTransition: verdict.inTransition,

@@ -1,9 +1,13 @@
 // One read-only look at the node: VIP, mount, mysqld (and SQL), fence. Used by `check`, `status`
 // and the daemon's reconciliation. Each probe that can block on I/O runs under its own deadline, so
-// one hung probe (a lease on dead NFS) is reported as such and does not hide the others.
+// one hung probe (a lease on dead NFS) is reported as such and does not hide the others. The mount
+// and mysqld probes' fs calls (a pid file, /proc/<pid>/cmdline of a mysqld stuck in I/O) stay
+// counted as pending until they really end (src/pending-io.ts), so that a command that gave up on
+// them exits by SIGKILL instead of hanging in exit.
 import type { Config } from '../config/types.ts';
 import { monoNow } from '../clock.ts';
 import { withDeadline } from '../deadline.ts';
+import { trackPending } from '../pending-io.ts';
 import { errorLine } from '../errors.ts';
 import type { Fence, FenceStatus } from '../../fence/types.ts';
 import { probeMount, type MountState } from './mountinfo.ts';
@@ -50,8 +54,8 @@ export async function observe(config: Config, fence: Fence, options: ObserveOpti
   const vip = probeVip(config.vip);
   const ms = options.probeTimeoutMs;
   const [mount, processes, fenceStatus] = await Promise.all([
-    settle('mount probe', ms, () => probeMount(config.disk.device, config.disk.mountpoint)),
-    settle('mysqld probe', ms, () => findMysqld(mysqldSelector(config))),
+    settle('mount probe', ms, () => trackPending(probeMount(config.disk.device, config.disk.mountpoint))),
+    settle('mysqld probe', ms, () => trackPending(findMysqld(mysqldSelector(config)))),
     settle('fence verification', ms, () => (options.fenceStatus ? Promise.resolve(options.fenceStatus()) : fence.verify(ms))),
   ]);
   let mysqld: Observation['mysqld'] = null;

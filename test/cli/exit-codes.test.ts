@@ -84,6 +84,29 @@ describe('fence-agent exit codes', () => {
     assert.deepEqual(lines.map((l) => [l.level, l.cmd, l.msg]), [[40, 'check', 'UNHEALTHY: no verdict within 10 ms (stuck probing VIP, mount, mysqld and fence)']], 'logged once for two timeouts in a row');
   });
 
+  test('status and check whose mysqld pid file hangs (a FIFO nobody writes) give their verdict within the probe deadline and end by SIGKILL instead of hanging in exit', async () => {
+    // a read of the FIFO blocks in libuv's threadpool, as a read on hung storage does; a normal
+    // exit would join that thread forever
+    const hangDir = path.join(dir, 'stuck-pid-file');
+    mkdirSync(path.join(hangDir, 'run'), { recursive: true });
+    const pidFile = path.join(hangDir, 'mysqld.pid');
+    await sh(['mkfifo', pidFile]);
+    const file = writeConfig('stuck-pid-file.json', { ...minimal, mysqld: { ...minimal.mysqld, pidFile }, runDir: path.join(hangDir, 'run'), stateDir: path.join(hangDir, 'state'), deadlines: { checkMs: 300 }, log: { destination: path.join(hangDir, 'agent.log') } });
+    const { execa } = await import('execa');
+    const status = await execa(process.execPath, [CLI, 'status', '--json', '--config', file], { reject: false, timeout: 60_000 });
+    assert.equal(status.timedOut, false, 'status hung');
+    assert.equal(status.signal, 'SIGKILL', `status ended by ${status.signal ?? `exit ${status.exitCode}`}: ${status.stderr}`);
+    const report = JSON.parse(status.stdout) as { healthy: boolean | null; mysqld: { error: string | null }; durationMs: number };
+    assert.equal(report.healthy, null, 'cannot tell');
+    assert.equal(report.mysqld.error, 'mysqld probe did not finish within 300 ms');
+    assert.ok(report.durationMs >= 300 && report.durationMs < 10_000, `durationMs ${report.durationMs}`);
+    const check = await execa(process.execPath, [CLI, 'check', '--config', file], { reject: false, timeout: 60_000 });
+    assert.equal(check.timedOut, false, 'check hung');
+    assert.equal(check.signal, 'SIGKILL', `check ended by ${check.signal ?? `exit ${check.exitCode}`}: ${check.stderr}`);
+    // check's probes get what is left of its own deadline (checkMs) in whole ms
+    assert.match(check.stderr, /^fence-agent check: UNHEALTHY BACKUP: mysqld probe failed: mysqld probe did not finish within \d+ ms/);
+  });
+
   test('check during a transition within its deadline answers from the state file and the VIP, without touching the lease', async () => {
     const stuckDir = path.join(dir, 'stuck-transition');
     mkdirSync(path.join(stuckDir, 'run'), { recursive: true });
