@@ -54,21 +54,8 @@ describe('the scenarios on two VMs (two kernels, systemd, mariadb.service, one i
       const up = await VmLab.up({ tag: TAG, log });
       lab = up.lab;
       log(`lab up in ${(up.timings.total / 1000).toFixed(1)} s`);
-      // The first pair after a boot is special under TCG: mariadb's first start (Debian's
-      // ExecStartPre galera_recovery, then debian-start's table check) holds the one vCPU for
-      // ~30 s. Two CI runs here (855a52b, 2d140c4) failed clean-start on it — once the MASTER's
-      // lease refresh did not run for 6 s (it self-fenced: safe, but node2 ended MASTER), once
-      // the scenario's own `check` passed its 3 s. A warm-up pair, not a test, pays that cost, so
-      // every scenario starts from a machine that has run the pair once. Its failure is logged,
-      // not fatal: the scenarios then meet the cold start themselves.
-      const warmStarted = Date.now();
-      try {
-        const warm = await VmCluster.fresh(lab, { dir: mkdtempSync(path.join(os.tmpdir(), 'fa-vm-warmup-')), log });
-        await warm.destroy();
-        log(`warm-up pair up and stopped in ${((Date.now() - warmStarted) / 1000).toFixed(1)} s`);
-      } catch (error) {
-        log(`warm-up pair failed after ${((Date.now() - warmStarted) / 1000).toFixed(1)} s: ${(error as Error).message.split('\n')[0] ?? ''} (the scenarios run anyway)`);
-      }
+      // a warm-up pair first: the first pair after a boot is special under TCG (VmCluster.warmUp)
+      await VmCluster.warmUp(lab, mkdtempSync(path.join(os.tmpdir(), 'fa-vm-warmup-')), log);
     },
     { timeout: 30 * 60_000 },
   );
