@@ -80,6 +80,8 @@ interface ScenarioReport {
   lost: number;
   watchdogResets: number;
   fsckClean: number;
+  /** each count (ScenarioContext.count) summed over the runs that recorded it */
+  counts: Record<string, number>;
   failures: { run: number; error: string }[];
 }
 
@@ -103,6 +105,11 @@ function report(base: string, scenarios: Scenario[], commit: string, lab: string
       lost: results.reduce((sum, r) => sum + r.result.lost, 0),
       watchdogResets: results.reduce((sum, r) => sum + Object.values(r.result.watchdogResets).reduce((a, b) => a + b, 0), 0),
       fsckClean: results.filter((r) => r.result.fsckClean === true).length,
+      // results written before counts existed have none
+      counts: results.reduce<Record<string, number>>((sum, r) => {
+        for (const [name, n] of Object.entries(r.result.counts ?? {})) sum[name] = (sum[name] ?? 0) + n;
+        return sum;
+      }, {}),
       failures: results.filter((r) => !r.result.passed).map((r) => ({ run: r.run, error: (r.result.error ?? '').split('\n')[0] ?? '' })),
     });
   }
@@ -111,14 +118,17 @@ function report(base: string, scenarios: Scenario[], commit: string, lab: string
     const timings = Object.entries(r.timings)
       .map(([name, x]) => `${name} ${s(x)}`)
       .join('; ');
-    return `| ${r.id} | ${r.passed}/${r.runs} | ${s(r.durationMs)} | ${r.violations} | ${r.lost} | ${r.watchdogResets} | ${r.fsckClean}/${r.runs} | ${timings || '—'} |`;
+    const counts = Object.entries(r.counts)
+      .map(([name, n]) => `${name} ${n}`)
+      .join('; ');
+    return `| ${r.id} | ${r.passed}/${r.runs} | ${s(r.durationMs)} | ${r.violations} | ${r.lost} | ${r.watchdogResets} | ${r.fsckClean}/${r.runs} | ${counts || '—'} | ${timings || '—'} |`;
   });
   const failures = all.flatMap((r) => r.failures.map((f) => `- ${r.id} run ${f.run}: ${f.error}`));
   const markdown = [
     `Soak on the ${lab} lab, commit ${commit}, ${new Date().toISOString().slice(0, 10)}. Times in s: median (min–max).`,
     '',
-    '| scenario | passed | duration | violations | lost rows | watchdog resets | fsck clean | timings |',
-    '|---|---|---|---|---|---|---|---|',
+    '| scenario | passed | duration | violations | lost rows | watchdog resets | fsck clean | counts (sums) | timings |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     ...(failures.length > 0 ? ['Failed runs:', '', ...failures, ''] : []),

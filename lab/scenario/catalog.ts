@@ -14,6 +14,15 @@ import type { Cluster, ClusterNode, LogLine } from '../cluster.ts';
 import type { Scenario, ScenarioContext } from './harness.ts';
 import { check, isHealthy, lastTransitionId, waitAcks, waitHealthy, waitMaster } from './probes.ts';
 
+/**
+ * Counts (`late acks`, summed by the soak report) and asserts none: rows `oldMaster` acknowledged
+ * after `since` (epoch ms: its successor mounted, or acknowledged its first row).
+ */
+function noLateAcks(ledger: ScenarioContext['ledger'], count: ScenarioContext['count'], oldMaster: ClusterNode, since: number, message: string): void {
+  const late = ledger.acksFrom(oldMaster.serverId, since);
+  count('late acks', late.length);
+  assert.deepEqual(late, [], message);
+}
 
 /** Both nodes healthy in their roles, by `check` run on each at once. */
 async function assertBothHealthy(master: ClusterNode, backup: ClusterNode): Promise<void> {
@@ -40,7 +49,7 @@ const notifyArgs = (state: string): string[] => ['notify', 'INSTANCE', 'VI_1', s
  * peer mounts, nothing is acknowledged by the old MASTER after that, and it rejoins as a healthy
  * BACKUP. Timings are named after `what` ("kill → reset", "freeze → peer mounted").
  */
-async function daemonStoppedResetsNode({ cluster, master, backup, ledger, monitor, timing }: ScenarioContext, signal: NodeJS.Signals, what: string): Promise<ClusterNode> {
+async function daemonStoppedResetsNode({ cluster, master, backup, ledger, monitor, timing, count }: ScenarioContext, signal: NodeJS.Signals, what: string): Promise<ClusterNode> {
   const [daemon] = await master.daemonPids();
   assert.ok(daemon !== undefined);
   const stoppedMono = monoNow();
@@ -53,7 +62,7 @@ async function daemonStoppedResetsNode({ cluster, master, backup, ledger, monito
   timing(`${what} → reset`, (fires[0]?.mono ?? 0) - stoppedMono);
   timing(`${what} → peer mounted`, peerMounted.mono - stoppedMono);
   assert.ok((fires[0]?.mono ?? Infinity) < peerMounted.mono, 'the reset came before the peer mounted');
-  assert.deepEqual(ledger.acksFrom(master.serverId, peerMounted.at), [], 'no row acknowledged by the old MASTER after the peer mounted');
+  noLateAcks(ledger, count, master, peerMounted.at, 'no row acknowledged by the old MASTER after the peer mounted');
   await waitHealthy(master, 'BACKUP', 90_000);
   return backup;
 }
@@ -115,7 +124,7 @@ async function clusterLinkCut({ cluster, master, backup, monitor, timing }: Scen
  * the path back → a healthy BACKUP. (scsi-pr: the holder's MMP heartbeat stops with its writes,
  * so the peer preempts its key.)
  */
-async function storageHang({ cluster, master, backup, ledger, monitor, timing }: ScenarioContext): Promise<ClusterNode> {
+async function storageHang({ cluster, master, backup, ledger, monitor, timing, count }: ScenarioContext): Promise<ClusterNode> {
   const cutMono = monoNow();
   await cluster.cutStoragePath(master, 'hang', 20);
   // bounded while the I/O hangs: check and status answer within their deadlines. The agent's own
@@ -140,7 +149,7 @@ async function storageHang({ cluster, master, backup, ledger, monitor, timing }:
   const peerMounted = monitor.firstMounted(backup, cutMono);
   assert.ok(peerMounted !== null, 'the monitor saw the peer mount');
   timing('hang → peer mounted', peerMounted.mono - cutMono);
-  assert.deepEqual(ledger.acksFrom(master.serverId, peerMounted.at), [], 'no row acknowledged by the old MASTER after the peer mounted');
+  noLateAcks(ledger, count, master, peerMounted.at, 'no row acknowledged by the old MASTER after the peer mounted');
   await cluster.restoreStoragePath(master);
   await waitHealthy(master, 'BACKUP', 120_000);
   return backup;
@@ -191,7 +200,7 @@ export const SCENARIOS: readonly Scenario[] = [
     title: "PR-3 (a). scsi-pr: the MASTER's VM paused (QEMU stop: clocks and watchdog stop too) until the BACKUP has taken over, then resumed: the zombie's writes are refused by the storage, it acknowledges nothing after the survivor's first ack, sees its key gone, self-fences and rejoins as a healthy BACKUP, unregistered; the survivor promoted once and never demoted",
     labs: ['vm'],
     options: { fence: 'scsi-pr' },
-    async body({ cluster, master, backup, ledger, monitor, timing }) {
+    async body({ cluster, master, backup, ledger, monitor, timing, count }) {
       assert.ok(cluster.pause !== undefined && cluster.resume !== undefined && cluster.kernelLogCount !== undefined, 'a lab that can pause a machine and read its kernel log');
       const pause = (node: ClusterNode): Promise<void> => cluster.pause?.(node) ?? Promise.resolve();
       const resume = (node: ClusterNode): Promise<void> => cluster.resume?.(node) ?? Promise.resolve();
@@ -217,8 +226,8 @@ export const SCENARIOS: readonly Scenario[] = [
       assert.ok(fenced !== undefined, 'the resumed MASTER saw its key gone (FENCE LOST)');
       await waitMaster(cluster, backup, 60_000);
       monitor.expectSingleVip = true;
-      assert.deepEqual(ledger.acksFrom(master.serverId, first.at), [], "no row acknowledged by the old MASTER after the survivor's first");
-      timing('writes refused by the storage (reservation conflicts in the kernel log, a count)', (await conflicts(master)) - refusedBefore);
+      noLateAcks(ledger, count, master, first.at, "no row acknowledged by the old MASTER after the survivor's first");
+      count('writes refused by the storage (reservation conflicts in its kernel log)', (await conflicts(master)) - refusedBefore);
       const roleChanges = (await backup.logLines(/^(promote|demote): ok/)).filter((line) => (line.time ?? 0) >= pausedAt - 1000).map((line) => line.msg.split(':')[0]);
       assert.deepEqual(roleChanges, ['promote'], 'the survivor promoted once and never demoted');
       assert.deepEqual(cluster.prState?.(), { registered: [backup.name], holder: backup.name, type: 5 }, 'the survivor alone registered');
@@ -452,7 +461,7 @@ export const SCENARIOS: readonly Scenario[] = [
     group: 'fence',
     title: '11. every process of the MASTER frozen for 15 s: its watchdog resets it before the peer mounts, nothing is acknowledged late, and it rejoins as a healthy BACKUP',
     options: { watchdogMayFire: true },
-    async body({ cluster, master, backup, ledger, monitor, timing }) {
+    async body({ cluster, master, backup, ledger, monitor, timing, count }) {
       // A frozen node's kernel keeps its addresses (here: the lab's one kernel keeps answering for
       // the frozen namespace) until the watchdog resets it, while the peer's keepalived takes the
       // VIP after 3 adverts: two VIPs for a moment is the partition VRRP cannot tell apart.
@@ -472,7 +481,7 @@ export const SCENARIOS: readonly Scenario[] = [
       assert.ok(peerMounted.mono - frozenMono >= S + M - 2000, `the peer mounted ${Math.round(peerMounted.mono - frozenMono)} ms after the freeze: it waited out the lease`);
       await delay(Math.max(0, 15_000 - (monoNow() - frozenMono)));
       await cluster.thaw(master);
-      assert.deepEqual(ledger.acksFrom(master.serverId, peerMounted.at), [], 'no row acknowledged by the old MASTER after the peer mounted');
+      noLateAcks(ledger, count, master, peerMounted.at, 'no row acknowledged by the old MASTER after the peer mounted');
       await waitHealthy(master, 'BACKUP', 90_000);
       monitor.expectSingleVip = true;
       return backup;
@@ -491,7 +500,7 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'master-lease-storage-hung',
     group: 'fence',
     title: '13. the lease storage hangs for the MASTER alone: it self-fences before t_g + S − M (no reset needed), the peer takes over only after S + M, and it rejoins once the storage answers',
-    async body({ cluster, master, backup, ledger, monitor, timing }) {
+    async body({ cluster, master, backup, ledger, monitor, timing, count }) {
       const hungMono = monoNow();
       await cluster.freezeLeaseStorage(master);
       await waitMaster(cluster, backup, 90_000);
@@ -514,7 +523,7 @@ export const SCENARIOS: readonly Scenario[] = [
       const peerMounted = monitor.firstMounted(backup, hungMono);
       assert.ok(peerMounted !== null, 'the peer mounted');
       assert.deepEqual(await cluster.watchdogFires(master), [], 'the verified self-fence disarmed the watchdog in time: no reset');
-      assert.deepEqual(ledger.acksFrom(master.serverId, peerMounted.at), []);
+      noLateAcks(ledger, count, master, peerMounted.at, 'no row acknowledged by the old MASTER after the peer mounted');
       await cluster.thawLeaseStorage(master);
       await waitHealthy(master, 'BACKUP', 90_000);
       return backup;
@@ -524,7 +533,7 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'keepalived-killed',
     group: 'pair',
     title: '14. every keepalived process SIGKILLed on the MASTER (its VIP left behind, no notify): the agent notices on its own, gives the node up, the peer takes over; keepalived back → a healthy BACKUP',
-    async body({ cluster, master, backup, ledger, monitor, timing }) {
+    async body({ cluster, master, backup, ledger, monitor, timing, count }) {
       // the dead keepalived's VIP stays on the old MASTER until its daemon drops it, while the
       // peer's keepalived (no adverts heard) adds it too: two VIPs for a moment, one writer always
       monitor.expectSingleVip = false;
@@ -536,7 +545,7 @@ export const SCENARIOS: readonly Scenario[] = [
       const peerMounted = monitor.firstMounted(backup, killedMono);
       assert.ok(peerMounted !== null, 'the monitor saw the peer mount');
       timing('kill → peer mounted', peerMounted.mono - killedMono);
-      assert.deepEqual(ledger.acksFrom(master.serverId, peerMounted.at), [], 'no row acknowledged by the old MASTER after the peer mounted');
+      noLateAcks(ledger, count, master, peerMounted.at, 'no row acknowledged by the old MASTER after the peer mounted');
       const last = (await master.state())?.lastTransition;
       assert.equal(last?.kind, 'demote');
       assert.equal(last?.outcome, 'ok');
@@ -601,14 +610,14 @@ export const SCENARIOS: readonly Scenario[] = [
     group: 'fence',
     title: '17. the MASTER logs out of the iSCSI LUN (its /dev/sdb1 disappears under the mount): check says so, the node gives the role up, the peer takes over; logged in again → a healthy BACKUP',
     labs: ['vm'],
-    async body({ cluster, master, backup, ledger, monitor, timing }) {
+    async body({ cluster, master, backup, ledger, monitor, timing, count }) {
       const cutMono = monoNow();
       await cluster.cutStoragePath(master, 'logout');
       await waitMaster(cluster, backup, 120_000);
       const peerMounted = monitor.firstMounted(backup, cutMono);
       assert.ok(peerMounted !== null, 'the monitor saw the peer mount');
       timing('logout → peer mounted', peerMounted.mono - cutMono);
-      assert.deepEqual(ledger.acksFrom(master.serverId, peerMounted.at), [], 'no row acknowledged by the old MASTER after the peer mounted');
+      noLateAcks(ledger, count, master, peerMounted.at, 'no row acknowledged by the old MASTER after the peer mounted');
       assert.deepEqual(await cluster.watchdogFires(master), [], 'no reset: the lease storage still answered');
       await cluster.restoreStoragePath(master);
       await waitHealthy(master, 'BACKUP', 90_000);

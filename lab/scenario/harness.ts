@@ -29,6 +29,8 @@ export interface ScenarioContext {
   backup: ClusterNode;
   /** records a timing of the scenario (ms) for its result and the soak report */
   timing: (name: string, ms: number) => void;
+  /** adds `n` to a count of the scenario (late acks, writes refused by the storage) for its result and the soak report, which sums it over runs */
+  count: (name: string, n: number) => void;
 }
 
 export interface Scenario {
@@ -63,6 +65,8 @@ export interface ScenarioResult {
   watchdogResets: Record<string, number>;
   fsckClean: boolean | null;
   timings: Record<string, number>;
+  /** the scenario's counts (ScenarioContext.count), e.g. `late acks` */
+  counts: Record<string, number>;
   /** the nodes' log tails, when it failed */
   logs: string | null;
   /** each node's whole log (lab/cluster.ts fullLog), when it failed; the soak runner writes them to files beside the result */
@@ -85,13 +89,14 @@ const monitorRate = (monitor: InvariantMonitor, observer: ClusterObserver): numb
 export async function runScenario(scenario: Scenario, factory: ClusterFactory, kind: Cluster['kind'] = 'netns'): Promise<ScenarioResult> {
   const started = monoNow();
   const timings: Record<string, number> = {};
+  const counts: Record<string, number> = {};
   const failures: string[] = [];
   const fail = (why: string): void => void failures.push(why);
   let cluster: Cluster;
   try {
     cluster = await factory(scenario.options ?? {});
   } catch (error) {
-    return { id: scenario.id, title: scenario.title, lab: kind, passed: false, error: `the lab did not come up: ${errorLine(error)}`, durationMs: Math.round(monoNow() - started), acked: 0, lost: 0, violations: 0, firstViolations: [], monitorHz: 0, watchdogResets: {}, fsckClean: null, timings, logs: null, nodeLogs: attachedLogs(error) };
+    return { id: scenario.id, title: scenario.title, lab: kind, passed: false, error: `the lab did not come up: ${errorLine(error)}`, durationMs: Math.round(monoNow() - started), acked: 0, lost: 0, violations: 0, firstViolations: [], monitorHz: 0, watchdogResets: {}, fsckClean: null, timings, counts, logs: null, nodeLogs: attachedLogs(error) };
   }
   const observer = cluster.observer();
   const monitor = new InvariantMonitor(observer);
@@ -104,7 +109,7 @@ export async function runScenario(scenario: Scenario, factory: ClusterFactory, k
     await monitor.start();
     ledger.start();
     await waitAcks(ledger);
-    const finalMaster = await scenario.body({ cluster, monitor, ledger, master, backup, timing: (name, ms) => void (timings[name] = Math.round(ms)) });
+    const finalMaster = await scenario.body({ cluster, monitor, ledger, master, backup, timing: (name, ms) => void (timings[name] = Math.round(ms)), count: (name, n) => void (counts[name] = (counts[name] ?? 0) + n) });
     await waitMaster(cluster, finalMaster);
     await waitAcks(ledger, 5);
     await ledger.stop();
@@ -147,6 +152,7 @@ export async function runScenario(scenario: Scenario, factory: ClusterFactory, k
     watchdogResets,
     fsckClean: fsck === null ? null : fsck.clean,
     timings,
+    counts,
     logs,
     nodeLogs,
   };
