@@ -146,7 +146,7 @@ async function main(): Promise<number> {
     let vmLab: VmLab | null = null;
     const ownVmLab = options.lab === 'vm' && options.vmTag === null;
     if (options.lab === 'vm') {
-      vmLab = options.vmTag !== null ? VmLab.load(options.vmTag) : (await VmLab.up({ tag: `soak${process.pid % 100000}`, log })).lab;
+      vmLab = options.vmTag !== null ? VmLab.load(options.vmTag) : (await VmLab.up({ tag: `sk${process.pid % 1000000}`, log })).lab;
       if (ownVmLab) await VmCluster.warmUp(vmLab, mkdtempSync(path.join(os.tmpdir(), 'fa-vm-warmup-')), log);
     }
     const factory: ClusterFactory = vmLab === null ? (o) => NetnsCluster.up(o) : (o) => VmCluster.fresh(vmLab, { ...o, dir: mkdtempSync(path.join(os.tmpdir(), 'fa-vm-scenario-')), log });
