@@ -75,7 +75,8 @@ export async function main(args: string[]): Promise<number> {
     try {
       parsed = parseArgs({ args, options: { config: { type: 'string' } }, strict: true, allowPositionals: true });
     } catch (error) {
-      throw usageError(`${(error as Error).message}; ${NOTIFY_USAGE}`);
+      // node's message quotes the option as given: at most 200 characters of it (an argument may be 100 kB)
+      throw usageError(`${(error as Error).message.slice(0, 200)}; ${NOTIFY_USAGE}`);
     }
     const event = parseNotifyArgs(parsed.positionals);
     const config = loadConfig(configPathFrom(parsed.values.config));

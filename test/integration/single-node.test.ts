@@ -264,6 +264,22 @@ describe('one real node', () => {
     assert.equal(stateOf(lab.node)?.desired?.vrrpState, 'MASTER');
   });
 
+  test('notify DELETED (the instance removed by a keepalived reload, with notify_deleted) demotes a MASTER as STOP does', async () => {
+    await becomeMaster();
+    // keepalived removes the VIP of an instance it deletes
+    await lab.delVip();
+    const ran = await lab.node.agent(['notify', 'INSTANCE', 'VI_1', 'DELETED', '100']);
+    assert.equal(ran.exitCode, 0, ran.stderr);
+    await waitFor('the demotion', () => stateOf(lab.node)?.lastTransition?.kind === 'demote', 60_000, 100);
+    await waitIdle(lab.node);
+    await waitHealthy(lab.node, 'BACKUP');
+    assert.equal(await mountCount(lab.node, lab.disk.device), 0, 'unmounted');
+    assert.deepEqual(mysqldPids(lab.node), [], 'mysqld stopped');
+    const last = stateOf(lab.node)?.lastTransition;
+    assert.equal(last?.desire.vrrpState, 'DELETED');
+    assert.equal(last?.outcome, 'ok');
+  });
+
   test('a notify storm with no daemon running starts exactly one daemon and ends MASTER', async () => {
     await lab.addVip();
     const storm: Promise<unknown>[] = [];
@@ -503,13 +519,17 @@ describe('one real node', () => {
     assert.ok(Date.now() - started < 5000, 'check returned instead of hanging');
   });
 
-  test('malformed notify arguments exit 2 and change nothing', async () => {
+  test('malformed notify arguments exit 2 and change nothing: lookalike spellings, a 100 kB argument (not echoed back)', async () => {
     await lab.addVip();
-    for (const args of [[], ['promote'], ['INSTANCE', 'VI_1', 'MASTER'], ['INSTANCE', 'VI_1', 'LEADER', '100'], ['INSTANCE', 'VI_1', 'MASTER', '999'], ['--bogus', 'master']]) {
+    const huge = 'x'.repeat(100_000);
+    const malformed = [[], ['promote'], ['INSTANCE', 'VI_1', 'MASTER'], ['INSTANCE', 'VI_1', 'LEADER', '100'], ['INSTANCE', 'VI_1', 'MASTER', '999'], ['--bogus', 'master'], ['maſter'], ['Master'], ['INSTANCE', 'VI_1', 'Master', '100'], ['instance', 'VI_1', 'MASTER', '100'], [huge], ['INSTANCE', huge, 'MASTER', '100'], [`--${huge}`, 'master']];
+    for (const args of malformed) {
       const ran = await lab.node.agent(['notify', ...args]);
-      assert.equal(ran.exitCode, 2, `notify ${args.join(' ')}: ${ran.stderr}`);
+      const shown = args.map((a) => (a.length > 20 ? `${a.slice(0, 20)}…` : a)).join(' ');
+      assert.equal(ran.exitCode, 2, `notify ${shown}: ${ran.stderr.slice(0, 300)}`);
       assert.match(ran.stderr, /^fence-agent notify: .*usage: fence-agent notify/);
       assert.equal(ran.stderr.trim().split('\n').length, 1, 'one line');
+      assert.ok(ran.stderr.length < 1000, `notify ${shown}: ${ran.stderr.length} characters of stderr`);
     }
     await delay(300);
     await assertUntouched();

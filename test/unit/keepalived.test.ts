@@ -18,12 +18,13 @@ const assertUsageError = (args: string[], pattern: RegExp): void => {
 };
 
 describe('parseNotifyArgs', () => {
-  it('parseNotifyArgs accepts each single-word state in any letter case', () => {
+  it('parseNotifyArgs accepts each single-word state in lower case, as documented, or upper case', () => {
     for (const [word, state] of [
       ['master', 'MASTER'],
       ['BACKUP', 'BACKUP'],
-      ['Fault', 'FAULT'],
-      ['sToP', 'STOP'],
+      ['fault', 'FAULT'],
+      ['STOP', 'STOP'],
+      ['deleted', 'DELETED'],
     ] as const) {
       assert.deepEqual(parseNotifyArgs([word]), { vrrpState: state, type: null, name: null, priority: null });
     }
@@ -33,8 +34,30 @@ describe('parseNotifyArgs', () => {
     assertUsageError(['primary'], /^notify: unknown state "primary"/);
   });
 
-  it('parseNotifyArgs rejects deleted as a single word', () => {
-    assertUsageError(['deleted'], /^notify: unknown state "deleted"/);
+  it('parseNotifyArgs rejects words that only case-fold to a state: mixed case, and the long s, the st ligature and the dotless i that toUpperCase() maps to ASCII', () => {
+    for (const word of ['Master', 'sToP', 'maſter', 'ﬆop', 'faılt', 'MAſTER']) assertUsageError([word], /^notify: unknown state /);
+    for (const state of ['Master', 'maſter', 'master', 'ﬆOP']) assertUsageError(['INSTANCE', 'VI_1', state, '100'], /^notify: unknown state /);
+    for (const type of ['instance', 'Instance', 'ınstance', 'GROUP ']) assertUsageError([type, 'VI_1', 'MASTER', '100'], /expected INSTANCE or GROUP/);
+  });
+
+  it('parseNotifyArgs refuses an argument over 256 characters and quotes only its first 40, with its length', () => {
+    const huge = 'M'.repeat(100_000);
+    for (const args of [[huge], ['INSTANCE', huge, 'MASTER', '100']]) {
+      assert.throws(
+        () => parseNotifyArgs(args),
+        (error: unknown) => {
+          assert.ok(error instanceof FenceAgentError && error.code === 'EUSAGE');
+          assert.match(error.message, /is longer than 256 characters: "M{40}"… \(100000 characters\)/);
+          assert.ok(error.message.length < 400, `${error.message.length} characters`);
+          return true;
+        },
+      );
+    }
+    assert.equal(parseNotifyArgs(['INSTANCE', 'V'.repeat(256), 'MASTER', '100']).name, 'V'.repeat(256));
+  });
+
+  it('parseNotifyArgs quotes a control character in a rejected argument instead of writing it raw', () => {
+    assertUsageError(['mas\u001b[2Jter'], /^notify: unknown state "mas\\u001b\[2Jter"/);
   });
 
   it('parseNotifyArgs parses the four-argument notify form', () => {
@@ -47,8 +70,8 @@ describe('parseNotifyArgs', () => {
     assert.deepEqual(parseNotifyArgs(['GROUP', 'VG_1', 'BACKUP', '0']), { vrrpState: 'BACKUP', type: 'GROUP', name: 'VG_1', priority: 0 });
   });
 
-  it('parseNotifyArgs reads type and state case-insensitively but keeps the instance name as given', () => {
-    assert.deepEqual(parseNotifyArgs(['instance', 'vi_Db', 'fault', '255']), { vrrpState: 'FAULT', type: 'INSTANCE', name: 'vi_Db', priority: 255 });
+  it('parseNotifyArgs keeps the instance name as given', () => {
+    assert.deepEqual(parseNotifyArgs(['INSTANCE', 'vi_Db', 'FAULT', '255']), { vrrpState: 'FAULT', type: 'INSTANCE', name: 'vi_Db', priority: 255 });
   });
 
   it('parseNotifyArgs accepts DELETED in the four-argument form', () => {
@@ -93,6 +116,15 @@ describe('parseFifoLine', () => {
 
   it('parseFifoLine tolerates a trailing newline and surrounding whitespace', () => {
     assert.deepEqual(parseFifoLine('  INSTANCE "VI_1" FAULT 90\n'), { vrrpState: 'FAULT', type: 'INSTANCE', name: 'VI_1', priority: 90 });
+  });
+
+  it('parseFifoLine parses DELETED (an instance removed by a reload, with notify_deleted)', () => {
+    assert.deepEqual(parseFifoLine('INSTANCE "VI_1" DELETED 100'), { vrrpState: 'DELETED', type: 'INSTANCE', name: 'VI_1', priority: 100 });
+  });
+
+  it('parseFifoLine ignores a state or type that only case-folds to keepalived\'s (the long s, the dotless i)', () => {
+    assert.equal(parseFifoLine('INSTANCE "VI_1" MAſTER 100'), null);
+    assert.equal(parseFifoLine('ınstance "VI_1" MASTER 100'), null);
   });
 
   it('parseFifoLine ignores MASTER_RX_LOWER_PRI and priority-change lines', () => {
