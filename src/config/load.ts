@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { configError } from '../errors.ts';
 import { resolveConfig } from './schema.ts';
+import { untrustedReason, type TrustOptions } from './trust.ts';
 import type { Config } from './types.ts';
 
 /** Where the configuration is read from when neither `--config` nor `FENCE_AGENT_CONFIG` is given. */
@@ -13,10 +14,15 @@ export const configPathFrom = (flag: string | undefined, env: NodeJS.ProcessEnv 
 
 /**
  * Reads, parses and validates the configuration file (synchronously: it is a small local file).
+ * Trust, as keepalived's `enable_script_security` (src/config/trust.ts): the file, the programs it
+ * names (`mysqld.start[0]`, `mysqld.stop[0]`) and the agent's own directories (`runDir`,
+ * `stateDir`, when they exist) must be owned by root (or the user running the agent) and not
+ * writable by group or other, nor may any directory above them be (sticky directories excepted).
  * A file that holds a password is refused when group or other may read it.
+ * @param trust for tests: who counts as owner besides root, a fake stat
  * @throws FenceAgentError code `ECONFIG` (exit 6) with one line naming the file and the problem.
  */
-export function loadConfig(configPath: string): Config {
+export function loadConfig(configPath: string, trust: TrustOptions = {}): Config {
   let text: string;
   let mode: number;
   try {
@@ -26,6 +32,8 @@ export function loadConfig(configPath: string): Config {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     throw configError(`config ${configPath}: cannot read it (${code})`);
   }
+  const unsafeFile = untrustedReason(configPath, trust);
+  if (unsafeFile !== null) throw configError(`config ${configPath}: not trusted: ${unsafeFile}`);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -33,6 +41,16 @@ export function loadConfig(configPath: string): Config {
     throw configError(`config ${configPath}: not valid JSON: ${(error as Error).message}`);
   }
   const config = resolveConfig(raw, configPath);
+  const trusted: [string, string | undefined][] = [
+    ['mysqld.start[0]', config.mysqld.start?.[0]],
+    ['mysqld.stop[0]', config.mysqld.stop?.[0]],
+    ['runDir', config.runDir],
+    ['stateDir', config.stateDir],
+  ];
+  for (const [key, file] of trusted) {
+    const unsafe = file === undefined ? null : untrustedReason(file, trust);
+    if (unsafe !== null) throw configError(`config ${configPath}: ${key} not trusted: ${unsafe}`);
+  }
   if (config.mysqld.health.password !== null && (mode & 0o044) !== 0) {
     throw configError(
       `config ${configPath}: holds mysqld.health.password but is readable by group/other (mode ${octal(mode)}); expected no group/other read bits: chmod 600 ${configPath}`,

@@ -1,7 +1,7 @@
 // Exit paths of the built CLI (dist/cli.cjs), spawned for real: exit codes and the one stderr
 // line. Nothing here needs a namespace, a disk or MariaDB.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
@@ -204,6 +204,17 @@ describe('fence-agent exit codes', () => {
     const ran = await cli(['notify', 'INSTANCE', 'VI_1', 'MASTER']);
     assert.equal(ran.exitCode, 2);
     assert.match(ran.stderr, /expected 1 or 4 arguments, got 3/);
+  });
+
+  test('every command refuses a configuration others may write with exit 6, in one line naming the mode and the fix', async () => {
+    const file = writeConfig('world-writable.json', minimal);
+    chmodSync(file, 0o666);
+    for (const args of [['check'], ['notify', 'master'], ['status', '--json'], ['daemon'], ['config', 'check']]) {
+      const ran = await cli([...args, '--config', file]);
+      assert.equal(ran.exitCode, 6, `${args.join(' ')}: ${ran.stderr}`);
+      assert.equal(ran.stderr.trim().split('\n').length, 1, `${args.join(' ')}: one line`);
+      assert.match(ran.stderr, new RegExp(`config ${file}: not trusted: ${file} is writable by group or other \\(mode 0666\\); expected no group/other write: chmod go-w ${file}$`, 'm'));
+    }
   });
 
   test('--config wins over FENCE_AGENT_CONFIG', async () => {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { configPathFrom, DEFAULT_CONFIG_PATH, loadConfig, maskSecrets } from '../../../src/config/load.ts';
 import { FenceAgentError } from '../../../src/errors.ts';
@@ -79,6 +79,67 @@ describe('loadConfig', () => {
   it('loadConfig accepts a world-readable file that holds no password', () => {
     const file = writeConfig('public-0644.json', JSON.stringify(minimal({ user: 'monitor' })), 0o644);
     assert.equal(loadConfig(file).mysqld.health.user, 'monitor');
+  });
+
+  // trust, as keepalived's enable_script_security (src/config/trust.ts); uid 0: only root owns
+  it('loadConfig refuses a file group or other may write, with or without a password (modes 0666, 0602, 0620)', () => {
+    for (const [name, mode, health] of [['w-0666.json', 0o666, undefined], ['w-0602.json', 0o602, { password: 's3cret' }], ['w-0620.json', 0o620, undefined]] as const) {
+      const file = writeConfig(name, JSON.stringify(minimal(health)), mode);
+      assertConfigError(() => loadConfig(file, { uid: 0 }), new RegExp(`^config ${file}: not trusted: ${file} is writable by group or other \\(mode 0${mode.toString(8)}\\); expected no group/other write: chmod go-w ${file}$`));
+    }
+  });
+
+  it('loadConfig refuses a file owned by another user', () => {
+    const file = writeConfig('other-owner.json', JSON.stringify(minimal()), 0o600);
+    chownSync(file, 1000, 1000);
+    assertConfigError(() => loadConfig(file, { uid: 0 }), new RegExp(`: not trusted: ${file} is owned by uid 1000; expected root: chown root ${file}$`));
+  });
+
+  it('loadConfig refuses a file in a directory others may write, and accepts one in a sticky directory such as /tmp', () => {
+    const open = path.join(dir, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    const file = path.join(open, 'config.json');
+    writeFileSync(file, JSON.stringify(minimal()), { mode: 0o600 });
+    assertConfigError(() => loadConfig(file, { uid: 0 }), new RegExp(`: not trusted: its directory ${open} is writable by group or other \\(mode 0777\\); expected no group/other write: chmod go-w ${open}$`));
+    chmodSync(open, 0o1777);
+    assert.equal(loadConfig(file, { uid: 0 }).node, 'db1');
+  });
+
+  it('loadConfig judges a symlinked configuration by the file it points to', () => {
+    const open = path.join(dir, 'open-target');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    const target = path.join(open, 'config.json');
+    writeFileSync(target, JSON.stringify(minimal()), { mode: 0o600 });
+    const link = path.join(dir, 'linked.json');
+    symlinkSync(target, link);
+    assertConfigError(() => loadConfig(link, { uid: 0 }), new RegExp(`not trusted: its directory ${open} is writable by group or other`));
+  });
+
+  it('loadConfig refuses a mysqld start program, a stop program or a state directory that others may write', () => {
+    const bin = path.join(dir, 'bin');
+    mkdirSync(bin);
+    const program = path.join(bin, 'mariadbd');
+    writeFileSync(program, '#!/bin/sh\n', { mode: 0o755 });
+    const stateDir = path.join(dir, 'state');
+    mkdirSync(stateDir, { mode: 0o700 });
+    const base = { ...minimal(), stateDir, runDir: path.join(dir, 'no-such-run') };
+    const withStart = { ...base, mysqld: { start: [program], pidFile: '/run/mysqld/mysqld.pid' } };
+    const ok = writeConfig('start-ok.json', JSON.stringify(withStart), 0o600);
+    assert.deepEqual(loadConfig(ok, { uid: 0 }).mysqld.start, [program]);
+    chmodSync(program, 0o775);
+    assertConfigError(() => loadConfig(ok, { uid: 0 }), new RegExp(`: mysqld\\.start\\[0\\] not trusted: ${program} is writable by group or other \\(mode 0775\\)`));
+    chmodSync(program, 0o755);
+    const openBin = path.join(dir, 'open-bin');
+    mkdirSync(openBin);
+    chmodSync(openBin, 0o777);
+    const stopper = path.join(openBin, 'stop-mysqld');
+    writeFileSync(stopper, '#!/bin/sh\n', { mode: 0o755 });
+    const withStop = writeConfig('stop.json', JSON.stringify({ ...base, mysqld: { ...withStart.mysqld, stop: [stopper] } }), 0o600);
+    assertConfigError(() => loadConfig(withStop, { uid: 0 }), new RegExp(`: mysqld\\.stop\\[0\\] not trusted: its directory ${openBin} is writable by group or other \\(mode 0777\\)`));
+    chmodSync(stateDir, 0o733);
+    assertConfigError(() => loadConfig(ok, { uid: 0 }), new RegExp(`: stateDir not trusted: ${stateDir} is writable by group or other \\(mode 0733\\)`));
   });
 });
 
