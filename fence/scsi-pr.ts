@@ -31,6 +31,7 @@ import { monoNow } from '../src/clock.ts';
 import { formatKey } from './scsi-pr/key.ts';
 import type { HolderVerdict } from './scsi-pr/mmp.ts';
 import { PrCommandError, WERO, type PrDevice, type PrKeys, type PrReservation } from './scsi-pr/sg-persist.ts';
+import { takenOverBy } from './scsi-pr/state-file.ts';
 import type { Fence, FenceLostListener, FenceStatus } from './types.ts';
 import type { FenceLog } from './lockfile.ts';
 
@@ -266,7 +267,7 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
           (error: unknown) => log?.warn({ err: errorLine(error), device: device.device }, "could not reset the preempted holder's MMP heartbeat: the mount waits out its interval"),
         );
       }
-      log?.info({ device: device.device }, `fence held: ${after.detail}`);
+      log?.info({ device: device.device, preempt: preempted }, `fence held: ${after.detail}${plain === null ? '' : `; ${takenOverBy(preempted)}`}`);
       scheduleWatch();
       return after;
     },

@@ -59,5 +59,14 @@ export function cachedPrStatus(file: PrStateFile | null, maxAgeMs: number, alive
   if (file.status === null || file.readAtMs === null) return null;
   const ageMs = Math.round(now - file.readAtMs);
   if (ageMs > maxAgeMs) return null;
-  return { ...file.status, detail: `${file.status.detail} (read by the daemon ${ageMs} ms ago)` };
+  const how = file.lastPreempt === null || file.lastPreempt === undefined ? '' : `; ${takenOverBy(file.lastPreempt)}`;
+  return { ...file.status, detail: `${file.status.detail} (read by the daemon ${ageMs} ms ago)${how}` };
 }
+
+/**
+ * How the fence was last taken from a peer, for `status` and the log: PREEMPT AND ABORT (SPC-4
+ * 5.14.12: the victim's queued commands aborted), or plain PREEMPT where the target refused it
+ * (tgtd) and the daemon waited `fence.drainMs` instead.
+ */
+export const takenOverBy = (how: 'preempt-and-abort' | 'preempt' | null): string =>
+  how === 'preempt-and-abort' ? 'taken over by PREEMPT AND ABORT' : how === 'preempt' ? 'taken over by plain PREEMPT (the target refused PREEMPT AND ABORT) and a drain wait' : 'not taken over from a peer';

@@ -24,6 +24,26 @@ function noLateAcks(ledger: ScenarioContext['ledger'], count: ScenarioContext['c
   assert.deepEqual(late, [], message);
 }
 
+/**
+ * How `survivor` took the fence over, from its log's last `fence held` line, counted for the soak
+ * table and the LIO run (test/vm/lio.vmtest.ts): PREEMPT AND ABORT, or plain PREEMPT where the
+ * target refused it (tgtd). Its `status` must say it too.
+ */
+async function countTakeOver(survivor: ClusterNode, count: ScenarioContext['count']): Promise<void> {
+  const how = (await survivor.logLines(/^fence held: .*; taken over by/)).at(-1)?.msg ?? '';
+  count('take-overs by PREEMPT AND ABORT', /taken over by PREEMPT AND ABORT$/.test(how) ? 1 : 0);
+  count('take-overs by plain PREEMPT', /taken over by plain PREEMPT/.test(how) ? 1 : 0);
+  assert.match(how, /taken over by/, `${survivor.name} logged how it took the fence over`);
+  // status takes the daemon's published reservation state only while fresh (else it reads the LU,
+  // which cannot say how it was taken): a TCG guest under load may need a second try
+  const details: string[] = [];
+  for (let attempt = 1; attempt <= 5 && !/taken over by/.test(details.at(-1) ?? ''); attempt++) {
+    const status = JSON.parse((await survivor.agent(['status', '--json'])).stdout) as { fence: { detail: string | null } };
+    details.push(status.fence.detail ?? '');
+  }
+  assert.match(details.at(-1) ?? '', /taken over by/, `${survivor.name}'s status says how it took the fence over (${details.join(' | ')})`);
+}
+
 /** Both nodes healthy in their roles, by `check` run on each at once. */
 async function assertBothHealthy(master: ClusterNode, backup: ClusterNode): Promise<void> {
   const [m, b] = await Promise.all([check(master), check(backup)]);
@@ -185,9 +205,10 @@ export const SCENARIOS: readonly Scenario[] = [
     labs: ['vm'],
     options: { fence: 'scsi-pr' },
     async body(ctx) {
-      const { cluster, master, backup } = ctx;
+      const { cluster, master, backup, count } = ctx;
       await crashAndTakeOver(ctx, 120_000);
       assert.deepEqual(cluster.prState?.(), { registered: [backup.name], holder: backup.name, type: 5 }, 'the new MASTER alone registered');
+      await countTakeOver(backup, count);
       await cluster.revive(master);
       await waitHealthy(master, 'BACKUP', 120_000);
       assert.deepEqual(cluster.prState?.()?.registered, [backup.name], 'the old MASTER rejoined unregistered');
@@ -231,6 +252,7 @@ export const SCENARIOS: readonly Scenario[] = [
       const roleChanges = (await backup.logLines(/^(promote|demote): ok/)).filter((line) => (line.time ?? 0) >= pausedAt - 1000).map((line) => line.msg.split(':')[0]);
       assert.deepEqual(roleChanges, ['promote'], 'the survivor promoted once and never demoted');
       assert.deepEqual(cluster.prState?.(), { registered: [backup.name], holder: backup.name, type: 5 }, 'the survivor alone registered');
+      await countTakeOver(backup, count);
       return backup;
     },
   },

@@ -55,7 +55,11 @@ async function status(tag: string): Promise<void> {
   say(`vmlab "${tag}" (${state.ready ? 'up' : 'NOT ready: up did not finish'}) since ${state.createdAt}`);
   const alive = lab.hostSideAlive();
   show(`netns ${state.netns.lab}: ${netnsExists(state.netns.lab) ? 'present' : 'MISSING'}; client netns ${state.netns.client}: ${netnsExists(state.netns.client) ? 'present' : 'MISSING'}`);
-  show(`tgtd: ${alive.tgtd ? `pid ${state.tgtd?.pid}, control port ${state.tgtd?.controlPort}` : 'NOT running'}; nfs-ganesha: ${alive.ganesha ? `pid ${state.ganesha?.pid}` : 'NOT running'}`);
+  const storage =
+    lab.storageVm !== null
+      ? `LIO in ${lab.storageVm.name} on ${lab.portal.host}:${lab.portal.port}: ${lab.storageVm.running ? `QEMU pid ${lab.storageVm.vm.pid}` : 'NOT running'}`
+      : `tgtd: ${alive.tgtd ? `pid ${state.tgtd?.pid}, control port ${state.tgtd?.controlPort}` : 'NOT running'}`;
+  show(`${storage}; nfs-ganesha: ${alive.ganesha ? `pid ${state.ganesha?.pid}` : 'NOT running'}`);
   show(`image ${state.image.hash} (${state.image.dir}); LUN ${state.lun}; lease export ${state.leaseDir}`);
   // both guests at once (each answer takes seconds under TCG), printed in order
   const reports = await Promise.all(

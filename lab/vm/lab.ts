@@ -18,6 +18,7 @@ import { createOverlay, detectAccel, isQemu, monitorCommand, startVm, stopVm, ty
 import { closeSharedConnection, sshOk, sshRun, type SshTarget } from './ssh.ts';
 import { labDirs, readState, writeState, type VmLabState, type VmState } from './state.ts';
 import { freeControlPort, ISCSI_PORT, recreateLun, startTgt, stopTgt, TARGET_IQN } from './tgt.ts';
+import { LIO_SETUP, STORAGE_VM_ID } from './lio.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
 /** The default lab tag (`npm run vmlab`); tests use their own. */
@@ -30,6 +31,11 @@ export interface VmLabOptions {
   tag?: string;
   /** how many VMs (default 2) */
   vms?: number;
+  /**
+   * who serves the LUN: `tgtd` on the host (default), or `lio`: the Linux kernel's target in a
+   * third VM (lab/vm/lio.ts), for PREEMPT AND ABORT, which tgtd lacks
+   */
+  storage?: 'tgtd' | 'lio';
   memoryMb?: number;
   /** copy the agent in (default true) */
   agent?: boolean;
@@ -184,9 +190,18 @@ export interface UpTimings {
 
 export class VmLab {
   readonly nodes: VmNode[];
+  /** the VM serving the LUN with LIO, or null (tgtd on the host) */
+  storageVm: VmNode | null;
 
   private constructor(public state: VmLabState) {
     this.nodes = state.vms.map((vm) => new VmNode(this, vm));
+    this.storageVm = state.storage?.vm ? new VmNode(this, state.storage.vm) : null;
+  }
+
+  /** The iSCSI portal the nodes log in to: tgtd's on the host's storage address, or the storage VM's. */
+  get portal(): { host: string; port: number } {
+    const [host, port] = (this.state.storage?.portal ?? `${STORAGE_SERVER_IP}:${ISCSI_PORT}`).split(':') as [string, string];
+    return { host, port: Number(port) };
   }
 
   /** The lab of `tag` as `up` left it. @throws when no lab of that tag is up */
@@ -255,9 +270,49 @@ export class VmLab {
     const { log } = options;
     const ids = Array.from({ length: options.count }, (_, i) => i + 1);
 
-    let t = Date.now();
-    await createNetwork(state.tag, ids);
+    const t = Date.now();
+    const lio = options.storage === 'lio';
+    await createNetwork(state.tag, lio ? [...ids, STORAGE_VM_ID] : ids);
     await shOk(['cp', '--sparse=always', image.lun, state.lun]);
+    const accel = detectAccel();
+    const hosts = ids.map((id) => `node${id}=${vmAddresses(id).cluster}`).join(',');
+    if (lio) await this.bringUpStorageVm(image, accel, hosts, options);
+    else await this.startTgtd();
+    state.ganesha = { pid: null, dir: path.join(state.workDir, 'ganesha') };
+    writeState(state);
+    state.ganesha.pid = await startGanesha({ netns: state.netns.lab, address: STORAGE_SERVER_IP, dir: state.ganesha.dir, exportDir: state.leaseDir });
+    writeState(state);
+    timings.hostSide = Date.now() - t;
+    const server = lio ? `LIO in ${this.storageVm?.name ?? '?'}` : `tgtd (pid ${state.tgtd?.pid}, control port ${state.tgtd?.controlPort})`;
+    log(`vmlab: host side in ${seconds(timings.hostSide)}: netns ${state.netns.lab} (+ client ${state.netns.client}), ${TARGET_IQN} on ${this.portal.host}:${this.portal.port} from ${server}, nfs-ganesha ${STORAGE_SERVER_IP}:${LEASE_EXPORT} (pid ${state.ganesha.pid})`);
+
+    const starts: Record<string, number> = {};
+    for (const id of ids) {
+      const name = `node${id}`;
+      const vm = this.vmState(id, name);
+      state.vms.push(vm);
+      this.nodes.push(new VmNode(this, vm));
+      writeState(state);
+      await createOverlay(image.base, vm.overlay);
+      const spec = this.vmSpec(vm, image, accel, options.memoryMb ?? 768, {
+        target: `${this.portal.host}:${this.portal.port}`,
+        iqn: TARGET_IQN,
+        nfs: `${STORAGE_SERVER_IP}:${LEASE_EXPORT}`,
+        hosts,
+      });
+      vm.spec = spec;
+      starts[name] = Date.now();
+      vm.pid = await startVm(state.netns.lab, spec);
+      writeState(state);
+    }
+    log(`vmlab: ${ids.length} VMs started (${accel.toUpperCase()}, ${options.memoryMb ?? 768} MiB, 1 vCPU each; cluster ${CLUSTER_SUBNET}.0/${PREFIX})`);
+    await this.waitNodes(starts, options, timings);
+  }
+
+  /** The lab's tgtd on the host's storage address, serving the LUN copy. */
+  private async startTgtd(): Promise<void> {
+    const { state } = this;
+    state.storage = { kind: 'tgtd', portal: `${STORAGE_SERVER_IP}:${ISCSI_PORT}`, vm: null };
     state.tgtd = { controlPort: freeControlPort(), pid: null, address: STORAGE_SERVER_IP };
     for (let attempt = 1; ; attempt++) {
       writeState(state);
@@ -270,64 +325,73 @@ export class VmLab {
         state.tgtd.controlPort = freeControlPort(state.tgtd.controlPort + 1);
       }
     }
-    state.ganesha = { pid: null, dir: path.join(state.workDir, 'ganesha') };
     writeState(state);
-    state.ganesha.pid = await startGanesha({ netns: state.netns.lab, address: STORAGE_SERVER_IP, dir: state.ganesha.dir, exportDir: state.leaseDir });
+  }
+
+  /**
+   * The storage VM (lab/vm/lio.ts): booted from the image with the LUN copy as its /dev/sdb and
+   * no target or lease of its own, then LIO configured over ssh to export it. Boots before the
+   * nodes, whose iSCSI login at boot retries for 90 s only.
+   */
+  private async bringUpStorageVm(image: GuestImage, accel: ReturnType<typeof detectAccel>, hosts: string, options: VmLabOptions & { log: (line: string) => void }): Promise<void> {
+    const { state } = this;
+    const vm = this.vmState(STORAGE_VM_ID, `node${STORAGE_VM_ID}`);
+    const portal = `${vmAddresses(STORAGE_VM_ID).storage}:${ISCSI_PORT}`;
+    state.storage = { kind: 'lio', portal, vm };
     writeState(state);
-    timings.hostSide = Date.now() - t;
-    log(`vmlab: host side in ${seconds(timings.hostSide)}: netns ${state.netns.lab} (+ client ${state.netns.client}), tgtd ${TARGET_IQN} on ${STORAGE_SERVER_IP}:${ISCSI_PORT} (pid ${state.tgtd.pid}, control port ${state.tgtd.controlPort}), nfs-ganesha ${STORAGE_SERVER_IP}:${LEASE_EXPORT} (pid ${state.ganesha.pid})`);
+    this.storageVm = new VmNode(this, vm);
+    await createOverlay(image.base, vm.overlay);
+    // 512 MiB: it runs the kernel's target and sshd, nothing else (the image's services stay off)
+    vm.spec = { ...this.vmSpec(vm, image, accel, 512, { hosts }), lun: state.lun };
+    const started = Date.now();
+    vm.pid = await startVm(state.netns.lab, vm.spec);
+    writeState(state);
+    await this.storageVm.waitSsh(started, options.bootTimeoutMs ?? 300_000);
+    const said = await this.storageVm.ok(['sh', '-c', LIO_SETUP(TARGET_IQN, portal)], { timeoutMs: 60_000 });
+    options.log(`vmlab: storage VM ${vm.name} up in ${seconds(Date.now() - started)}; ${said.trim()}`);
+  }
 
-    const accel = detectAccel();
-    const hosts = ids.map((id) => `node${id}=${vmAddresses(id).cluster}`).join(',');
-    const starts: Record<string, number> = {};
-    for (const id of ids) {
-      const name = `node${id}`;
-      const vm: VmState = {
-        id,
-        name,
-        qemuName: `vl-${state.tag}-${name}`,
-        sshPort: SSH_PORT_BASE + id,
-        pid: null,
-        pidFile: path.join(state.runDir, `${name}.pid`),
-        monitor: path.join(state.runDir, `${name}.mon`),
-        overlay: path.join(state.workDir, `${name}.qcow2`),
-        console: path.join(state.workDir, `${name}.console`),
-      };
-      state.vms.push(vm);
-      this.nodes.push(new VmNode(this, vm));
-      writeState(state);
-      await createOverlay(image.base, vm.overlay);
-      const addresses = vmAddresses(id);
-      const spec: VmSpec = {
-        id,
-        name,
-        qemuName: vm.qemuName,
-        accel,
-        memoryMb: options.memoryMb ?? 768,
-        kernel: image.kernel,
-        initrd: image.initrd,
-        overlay: vm.overlay,
-        addresses,
-        sshPort: vm.sshPort,
-        monitor: vm.monitor,
-        pidFile: vm.pidFile,
-        console: vm.console,
-        guest: {
-          cluster: `${addresses.cluster}/${PREFIX}`,
-          storage: `${addresses.storage}/${PREFIX}`,
-          target: `${STORAGE_SERVER_IP}:${ISCSI_PORT}`,
-          iqn: TARGET_IQN,
-          nfs: `${STORAGE_SERVER_IP}:${LEASE_EXPORT}`,
-          hosts,
-        },
-      };
-      vm.spec = spec;
-      starts[name] = Date.now();
-      vm.pid = await startVm(state.netns.lab, spec);
-      writeState(state);
-    }
-    log(`vmlab: ${ids.length} VMs started (${accel.toUpperCase()}, ${options.memoryMb ?? 768} MiB, 1 vCPU each; cluster ${CLUSTER_SUBNET}.0/${PREFIX})`);
+  /** The state of VM `id` before it starts: its names, ports and files. */
+  private vmState(id: number, name: string): VmState {
+    const { state } = this;
+    return {
+      id,
+      name,
+      qemuName: `vl-${state.tag}-${name}`,
+      sshPort: SSH_PORT_BASE + id,
+      pid: null,
+      pidFile: path.join(state.runDir, `${name}.pid`),
+      monitor: path.join(state.runDir, `${name}.mon`),
+      overlay: path.join(state.workDir, `${name}.qcow2`),
+      console: path.join(state.workDir, `${name}.console`),
+    };
+  }
 
+  /** How QEMU starts VM `vm`, with `extra` vmlab.* parameters besides its addresses. */
+  private vmSpec(vm: VmState, image: GuestImage, accel: ReturnType<typeof detectAccel>, memoryMb: number, extra: Record<string, string>): VmSpec {
+    const addresses = vmAddresses(vm.id);
+    return {
+      id: vm.id,
+      name: vm.name,
+      qemuName: vm.qemuName,
+      accel,
+      memoryMb,
+      kernel: image.kernel,
+      initrd: image.initrd,
+      overlay: vm.overlay,
+      addresses,
+      sshPort: vm.sshPort,
+      monitor: vm.monitor,
+      pidFile: vm.pidFile,
+      console: vm.console,
+      guest: { cluster: `${addresses.cluster}/${PREFIX}`, storage: `${addresses.storage}/${PREFIX}`, ...extra },
+    };
+  }
+
+  /** Waits for every node's ssh and storage, then copies the agent in. */
+  private async waitNodes(starts: Record<string, number>, options: VmLabOptions & { log: (line: string) => void }, timings: UpTimings): Promise<void> {
+    const { state } = this;
+    const { log } = options;
     const bootTimeoutMs = options.bootTimeoutMs ?? 300_000;
     await Promise.all(
       this.nodes.map(async (node) => {
@@ -340,7 +404,7 @@ export class VmLab {
     );
 
     if (options.agent !== false) {
-      t = Date.now();
+      const t = Date.now();
       await Promise.all(this.nodes.map((node) => installAgent(node.ssh, REPO, node.name)));
       timings.agent = Date.now() - t;
       log(`vmlab: agent copied into ${this.nodes.length} VMs in ${seconds(timings.agent)} (/opt/fence-agent, unit installed disabled, /etc/fence-agent/config.json)`);
@@ -420,7 +484,7 @@ export class VmLab {
         log(`vmlab: note: the lab's \`up\` (pid ${state.upPid}) still runs; taking the lab down under it`);
       }
       await Promise.all(
-        state.vms.map(async (vm) => {
+        [...state.vms, ...(state.storage?.vm ? [state.storage.vm] : [])].map(async (vm) => {
           if (vm.pid !== null && isQemu(vm.pid, vm.qemuName)) {
             await stopVm(vm.pid, vm);
             removed.push(`VM ${vm.name} (QEMU pid ${vm.pid})`);

@@ -44,6 +44,8 @@ export interface VmSpec {
   console: string;
   /** `vmlab.*` parameters for the guest (vmlab-identity), besides `vmlab.id` */
   guest: Record<string, string>;
+  /** a raw image attached as the guest's second disk (/dev/sdb): the LUN the storage VM exports (lab/vm/lio.ts) */
+  lun?: string;
 }
 
 /**
@@ -102,6 +104,7 @@ export function qemuArgv(spec: VmSpec): string[] {
     `file=${spec.overlay},if=none,id=root,format=qcow2,cache=unsafe,discard=unmap`,
     '-device',
     'scsi-hd,drive=root,bus=scsi0.0',
+    ...(spec.lun === undefined ? [] : ['-drive', `file=${spec.lun},if=none,id=lun,format=raw`, '-device', 'scsi-hd,drive=lun,bus=scsi0.0']),
     '-device',
     'virtio-rng-pci,addr=0x7',
     '-device',

@@ -40,6 +40,8 @@ export interface VmLabState {
   tgtd: { controlPort: number; pid: number | null; address: string } | null;
   ganesha: { pid: number | null; dir: string } | null;
   vms: VmState[];
+  /** the LUN's server: the lab's tgtd, or LIO in a third VM (lab/vm/lio.ts); absent in states written before LIO existed (tgtd) */
+  storage?: { kind: 'tgtd' | 'lio'; portal: string; vm: VmState | null };
 }
 
 /** The run and work directories of a lab tag. */

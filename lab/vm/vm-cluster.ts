@@ -28,7 +28,7 @@ import { shellQuote } from './ssh.ts';
 import { ensureAgent, VM_CLUSTER_NAME } from './agent.ts';
 import { KeyWatch } from '../iscsi/key-watch.ts';
 import { formatKey, reservationKey } from '../../fence/scsi-pr/key.ts';
-import { ISCSI_PORT as TGT_PORT, TARGET_IQN } from './tgt.ts';
+import { TARGET_IQN } from './tgt.ts';
 
 /** The working tree whose build the guests run (lab/vm/agent.ts). */
 const REPO = path.resolve(import.meta.dirname, '..', '..');
@@ -509,8 +509,8 @@ export class VmCluster implements Cluster {
       if (options.fence === 'scsi-pr') {
         cluster.keyWatch = new KeyWatch({
           netns: lab.state.netns.lab,
-          host: STORAGE_SERVER_IP,
-          port: TGT_PORT,
+          host: lab.portal.host,
+          port: lab.portal.port,
           target: TARGET_IQN,
           initiator: OBSERVER_IQN,
           intervalMs: KEY_WATCH_INTERVAL_MS,
@@ -803,8 +803,16 @@ export class VmCluster implements Cluster {
     await own.vm.ok(ISCSI_RESTORE, { timeoutMs: 120_000 });
   }
 
-  /** Adds (or removes every copy of) the policy rules black-holing `port` between the node and the storage server. */
+  /**
+   * Adds (or removes every copy of) the policy rules black-holing `port` between the node and the
+   * storage server (tgtd's, on the lab namespace's own address: routed through its stack).
+   * @throws on the LIO lab: a node and the storage VM talk over the bridge, which policy rules never see
+   */
   private async blackhole(node: VmClusterNode, port: number, on: boolean): Promise<void> {
+    if (this.lab.storageVm !== null) {
+      if (!on) return;
+      throw new Error('the LIO lab cannot black-hole one storage path: the nodes reach the storage VM over the bridge, not through the lab namespace\'s routing');
+    }
     const ip = vmAddresses(node.vm.id).storage;
     const ns = this.lab.state.netns.lab;
     const rules = [

@@ -29,6 +29,11 @@ describe('scsi-pr state file', () => {
     assert.match(cached?.detail ?? '', /\(read by the daemon 2500 ms ago\)$/);
   });
 
+  it('a fence taken from a peer says how: PREEMPT AND ABORT, or plain PREEMPT and a drain where the target refused it', () => {
+    assert.match(cachedPrStatus(file({ lastPreempt: 'preempt-and-abort' }), 3000, alive, 1500)?.detail ?? '', /ms ago\); taken over by PREEMPT AND ABORT$/);
+    assert.match(cachedPrStatus(file({ lastPreempt: 'preempt' }), 3000, alive, 1500)?.detail ?? '', /; taken over by plain PREEMPT \(the target refused PREEMPT AND ABORT\) and a drain wait$/);
+  });
+
   it('a held fence read longer ago than the bound, or published by a dead daemon, is not taken: read the LU', () => {
     assert.equal(cachedPrStatus(file(), 3000, alive, 4001), null);
     assert.equal(cachedPrStatus(file(), 3000, dead, 1500), null);

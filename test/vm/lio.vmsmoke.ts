@@ -1,0 +1,57 @@
+// One LIO smoke run (issue 9 §3): the LUN served by the Linux kernel's SCSI target (LIO, in a
+// third VM: lab/vm/lio.ts) instead of tgtd, the pair fenced with scsi-pr, and the MASTER powered
+// off (pr-master-crash). The BACKUP must take over with PREEMPT AND ABORT — which tgtd refuses,
+// so the tgtd lab only ever shows the fallback (plain PREEMPT and a drain wait) — and say so in
+// its log and `status`. Also: the target reports persistence (PTPL_C) and what it implements.
+// Not in CI yet, and named .vmsmoke.ts so that scripts/test-vm.sh (every *.vmtest.ts) leaves it
+// out: three VMs on two cores, not yet run often enough to trust. `npm run test:lio` runs it.
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { scenarioById } from '../../lab/scenario/catalog.ts';
+import { runScenario } from '../../lab/scenario/harness.ts';
+import { VmLab } from '../../lab/vm/lab.ts';
+import { VmCluster } from '../../lab/vm/vm-cluster.ts';
+
+const TAG = `lio${process.pid % 10000}`;
+const log = (line: string): void => console.log(`# ${line}`);
+
+describe('scsi-pr against LIO (the kernel target in a third VM)', () => {
+  let lab: VmLab;
+
+  before(
+    async () => {
+      const up = await VmLab.up({ tag: TAG, storage: 'lio', log });
+      lab = up.lab;
+      log(`lab up in ${(up.timings.total / 1000).toFixed(1)} s`);
+      await VmCluster.warmUp(lab, mkdtempSync(path.join(os.tmpdir(), 'fa-lio-warmup-')), log);
+    },
+    { timeout: 30 * 60_000 },
+  );
+
+  after(
+    async () => {
+      await VmLab.down(TAG, log);
+    },
+    { timeout: 5 * 60_000 },
+  );
+
+  test('the LU answers PR IN from a node: REPORT CAPABILITIES with persistence (PTPL_C) and WERO among the types', async () => {
+    const node = lab.node(1);
+    const caps = await node.ok('sg_persist --in --readonly --report-capabilities /dev/sdb', { timeoutMs: 60_000 });
+    log(`LIO capabilities: ${caps.replace(/\s+/g, ' ').trim()}`);
+    assert.match(caps, /\(PTPL_C\): 1/);
+    assert.match(caps, /Write Exclusive, registrants only: 1/);
+  });
+
+  test('PR-2 on LIO: the MASTER powered off, the BACKUP takes over by PREEMPT AND ABORT (no drain wait), and its status says so', { timeout: 15 * 60_000 }, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'fa-lio-scenario-'));
+    const result = await runScenario(scenarioById('pr-master-crash'), (options) => VmCluster.fresh(lab, { ...options, dir, log }), 'vm');
+    log(`pr-master-crash on LIO: ${JSON.stringify({ passed: result.passed, durationMs: result.durationMs, timings: result.timings, counts: result.counts })}`);
+    assert.ok(result.passed, `${result.error ?? ''}\n${result.logs ?? ''}`);
+    assert.equal(result.counts['take-overs by PREEMPT AND ABORT'], 1, 'the take-over used PREEMPT AND ABORT');
+    assert.equal(result.counts['take-overs by plain PREEMPT'], 0, 'no fallback to plain PREEMPT');
+  });
+});
