@@ -1,7 +1,8 @@
 // `npm run vmlab -- up | status | ssh N [command…] | down` — the two-VM lab by hand.
 //   up      build (or reuse) the guest image, bring up the host side (namespace, bridges, tgtd,
 //           nfs-ganesha) and both VMs, copy the agent in; prints each phase's duration and what
-//           each VM sees (identity, the LUN, PR keys, the lease mount, the watchdog, units)
+//           each VM sees (identity, the LUN, PR keys, the lease mount, the watchdog, units);
+//           `up --lio`: the LUN from LIO in a third VM instead of tgtd (lab/vm/lio.ts)
 //   status  what is up: namespaces, tgtd, ganesha, each VM (QEMU, ssh, systemd, fence-agent status)
 //   ssh N   a root shell in VM N (or runs the command given after N)
 //   demo    on a lab that is up: the pair started fresh (keepalived, fence-agent, mariadb.service),
@@ -25,16 +26,16 @@ import { DEFAULT_TAG, VmLab } from './lab.ts';
 import { netnsExists } from './net.ts';
 import { sshArgv } from './ssh.ts';
 
-const USAGE = 'usage: npm run vmlab -- [--tag T] up | status | ssh N [command…] | demo [--floor] | down';
+const USAGE = 'usage: npm run vmlab -- [--tag T] up [--lio] | status | ssh N [command…] | demo [--floor] | down';
 
 const bold = (text: string): string => (process.stdout.isTTY ? `\u001b[1m${text}\u001b[0m` : text);
 const say = (text: string): void => console.log(`\n${bold(`== ${text}`)}`);
 const show = (text: string): void => console.log(text.trimEnd().replace(/^/gm, '   '));
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
-async function up(tag: string): Promise<void> {
-  say(`vmlab up (${tag}): guest image, host side (netns, bridges, tgtd, nfs-ganesha), two VMs, the agent copied in`);
-  const { lab, timings } = await VmLab.up({ tag, log: show });
+async function up(tag: string, lio: boolean): Promise<void> {
+  say(`vmlab up (${tag}): guest image, host side (netns, bridges, ${lio ? 'LIO in a storage VM' : 'tgtd'}, nfs-ganesha), two VMs, the agent copied in`);
+  const { lab, timings } = await VmLab.up({ tag, log: show, storage: lio ? 'lio' : 'tgtd' });
   say('timings');
   show(`image ${seconds(timings.image)}, host side ${seconds(timings.hostSide)}`);
   for (const node of lab.nodes) {
@@ -132,7 +133,11 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = args;
   switch (command) {
     case 'up':
-      await up(tag);
+      if (rest.some((arg) => arg !== '--lio')) {
+        console.error(`vmlab up: unknown argument ${rest.find((arg) => arg !== '--lio')}; ${USAGE}`);
+        return 2;
+      }
+      await up(tag, rest.includes('--lio'));
       return 0;
     case 'status':
       await status(tag);

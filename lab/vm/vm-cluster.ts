@@ -806,12 +806,13 @@ export class VmCluster implements Cluster {
   /**
    * Adds (or removes every copy of) the policy rules black-holing `port` between the node and the
    * storage server (tgtd's, on the lab namespace's own address: routed through its stack).
-   * @throws on the LIO lab: a node and the storage VM talk over the bridge, which policy rules never see
+   * @throws for the iSCSI port on the LIO lab: a node and the storage VM talk over the bridge,
+   *   which policy rules never see (nfs-ganesha stays on the lab namespace's address)
    */
   private async blackhole(node: VmClusterNode, port: number, on: boolean): Promise<void> {
-    if (this.lab.storageVm !== null) {
+    if (this.lab.storageVm !== null && port === ISCSI_PORT) {
       if (!on) return;
-      throw new Error('the LIO lab cannot black-hole one storage path: the nodes reach the storage VM over the bridge, not through the lab namespace\'s routing');
+      throw new Error('the LIO lab cannot black-hole one iSCSI path: the nodes reach the storage VM over the bridge, not through the lab namespace\'s routing');
     }
     const ip = vmAddresses(node.vm.id).storage;
     const ns = this.lab.state.netns.lab;
