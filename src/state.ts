@@ -1,7 +1,7 @@
 // The daemon's state file (`<stateDir>/state.json`), written atomically (temp file + rename) after
 // every step, read by `check` and `status`. Its JSON is part of the `status --json` output and is
 // documented in README "State file".
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** The VRRP states keepalived reports (keepalived.conf(5), `notify`). */
@@ -184,8 +184,33 @@ export function writeState(stateDir: string, state: AgentState): void {
   writeJsonAtomic(stateFilePath(stateDir), { ...state, updatedAt: new Date().toISOString() });
 }
 
-/** Where `notify` leaves its request when no daemon answers (read by the daemon at start-up). */
+/**
+ * Where `notify` leaves a request it could not hand over (no daemon, or none that answered in
+ * time): the daemon takes it up at start-up and every `monitor.healthIntervalMs` (takePendingDesire).
+ */
 export const pendingDesirePath = (stateDir: string): string => path.join(stateDir, 'desired.json');
+
+/**
+ * Takes the pending request out of `<stateDir>/desired.json`: renamed away first, so that a
+ * `notify` writing a newer one meanwhile leaves it for the next take. Null when there is none, or
+ * it is malformed (removed all the same).
+ */
+export function takePendingDesire(stateDir: string): Desire | null {
+  const taken = `${pendingDesirePath(stateDir)}.taken.${process.pid}`;
+  try {
+    renameSync(pendingDesirePath(stateDir), taken);
+  } catch {
+    return null;
+  }
+  try {
+    const desire = JSON.parse(readFileSync(taken, 'utf8')) as Desire;
+    return desireProblem(desire) === null ? desire : null;
+  } catch {
+    return null;
+  } finally {
+    rmSync(taken, { force: true });
+  }
+}
 
 export function readPendingDesire(stateDir: string): Desire | null {
   try {

@@ -48,10 +48,35 @@ async function handOver(config: Config, desire: Desire, timeoutMs: number): Prom
   return response.op === 'desire' ? response.queued : 0;
 }
 
-/** No daemon answered: record the request, start a daemon, and hand over once it listens. */
-async function startDaemonAndHandOver(config: Config, desire: Desire, deadline: number): Promise<number> {
+/** Leaves `desire` in `<stateDir>/desired.json` unless a newer request waits there already. */
+function recordPending(config: Config, desire: Desire): void {
   const pending = readPendingDesire(config.stateDir);
   if (pending === null || pending.issuedAt <= desire.issuedAt) writeJsonAtomic(pendingDesirePath(config.stateDir), desire, 0o600);
+}
+
+/**
+ * A request not handed over in time (issue 11 §8): kept in `<stateDir>/desired.json`, which a
+ * running daemon takes up within `monitor.healthIntervalMs` and a starting one at start-up, and said
+ * in the agent's log — keepalived discards a notify's stderr. Returns the stderr line.
+ */
+async function recordLostHandOff(config: Config, desire: Desire, why: string): Promise<string> {
+  let where = `recorded in ${pendingDesirePath(config.stateDir)} for the daemon to take up`;
+  try {
+    recordPending(config, desire);
+  } catch (error) {
+    where = `NOT recorded (${errorLine(error)})`;
+  }
+  const line = `${desire.vrrpState} not handed to the daemon (${why}); ${where}`;
+  if (config.log.destination !== 'stderr') {
+    const { createLogger } = await import('../log.ts');
+    createLogger(config, 'notify').warn({ desire }, line);
+  }
+  return line;
+}
+
+/** No daemon answered: record the request, start a daemon, and hand over once it listens. */
+async function startDaemonAndHandOver(config: Config, desire: Desire, deadline: number): Promise<number> {
+  recordPending(config, desire);
   const [{ spawnDetached }, { mkdirSync }, path] = await Promise.all([import('../spawn-detached.ts'), import('node:fs'), import('node:path')]);
   mkdirSync(config.runDir, { recursive: true, mode: 0o700 });
   spawnDetached([process.execPath, process.argv[1] as string, 'daemon', '--config', config.configPath], path.join(config.runDir, 'daemon.out')).catch(() => undefined);
@@ -97,13 +122,14 @@ export async function main(args: string[]): Promise<number> {
     try {
       queued = await handOverBy(config, desire, deadline, notifyMs);
     } catch (error) {
-      if (!NO_DAEMON.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+      if (!NO_DAEMON.has((error as NodeJS.ErrnoException).code ?? '')) {
+        process.stderr.write(`fence-agent notify: ${await recordLostHandOff(config, desire, errorLine(error))}\n`);
+        return ExitCode.FAILURE;
+      }
       try {
         queued = await startDaemonAndHandOver(config, desire, deadline);
       } catch (late) {
-        process.stderr.write(
-          `fence-agent notify: ${event.vrrpState} recorded in ${pendingDesirePath(config.stateDir)}; the daemon started for it did not answer in time (${errorLine(late)})\n`,
-        );
+        process.stderr.write(`fence-agent notify: ${await recordLostHandOff(config, desire, `the daemon started for it did not answer in time: ${errorLine(late)}`)}\n`);
         return ExitCode.FAILURE;
       }
     }

@@ -22,10 +22,9 @@ import { bootId } from '../proc.ts';
 import { clearSqlHealth, writeSqlHealth } from '../sql-health.ts';
 import {
   desireProblem,
-  pendingDesirePath,
-  readPendingDesire,
   readState,
   roleOf,
+  takePendingDesire,
   writeJsonAtomic,
   writeState,
   type AgentState,
@@ -271,6 +270,7 @@ export class Daemon {
    * from the daemon's monitor when fresh, the state and transition in memory.
    */
   private async verdict(): Promise<Verdict> {
+    this.takeUpPendingRequest();
     const idleSince = this.busy === null ? this.counter : null;
     const observation = await observe(this.config, this.fence, {
       probeTimeoutMs: this.config.deadlines.checkMs,
@@ -284,6 +284,20 @@ export class Daemon {
     const idleThroughout = idleSince !== null && idleSince === this.counter && this.busy === null;
     if (idleThroughout && observation.mysqld?.pids.length === 0 && this.state.role === 'MASTER' && this.sqlTimer !== null && !this.restartPending) this.mysqldGone();
     return evaluate({ config: this.config, observation, state: this.state, daemonAlive: true, nowMono: monoNow(), bootId: this.state.bootId });
+  }
+
+  /**
+   * A request a `notify` could not hand over in time (the daemon busy past its bound) waits in
+   * `<stateDir>/desired.json` (src/commands/notify.ts): taken up here, at most
+   * `monitor.healthIntervalMs` later. The queue's own rules apply: an older request than the
+   * last one applied is skipped, a repeat of it is a no-op.
+   */
+  private takeUpPendingRequest(): void {
+    if (this.stopping) return;
+    const pending = takePendingDesire(this.config.stateDir);
+    if (pending === null) return;
+    this.log.warn({ desire: pending }, `taking up a request notify could not hand over in time: ${describe(pending)}`);
+    this.request(pending);
   }
 
   private heldStatus(): FenceStatus {
@@ -399,8 +413,7 @@ export class Daemon {
   /** Decides the start-up target from what is observed, the previous state and a pending notify. */
   private async reconcile(previous: AgentState | null): Promise<void> {
     const seen = await observe(this.config, this.fence, { probeTimeoutMs: 5000, sql: 'never' });
-    const pending = readPendingDesire(this.config.stateDir);
-    rmSync(pendingDesirePath(this.config.stateDir), { force: true });
+    const pending = takePendingDesire(this.config.stateDir);
     // The start-up request is as recent as the last one recorded, so it is never skipped as older.
     const lastIssued = previous?.desired?.issuedAt ?? 0;
     const observed = `VIP ${seen.vip.held ? 'held' : 'not held'}, ${seen.mount?.mounted ? 'mounted' : 'not mounted'}, mysqld ${seen.mysqld?.pids.join(',') || 'none'}, fence ${seen.fence?.held ?? 'n/a'}`;

@@ -241,9 +241,12 @@ describe('fence-agent exit codes', () => {
     assert.match(ran.stderr, /ignored: INSTANCE VI_WEB is not the configured instance VI_DB/);
   });
 
-  test('notify backup hands its request over again when the daemon answers after notifyMs; notify stop gives up at notifyMs', async () => {
+  test('notify backup hands its request over again when the daemon answers after notifyMs; notify stop gives up at notifyMs, leaves its request for the daemon and says so in the agent log', async () => {
     const runDir = path.join(dir, 'slow-daemon-run');
-    const file = writeConfig('slow-daemon.json', { ...minimal, runDir });
+    const stateDir = path.join(dir, 'slow-daemon-state');
+    const logFile = path.join(dir, 'slow-daemon.log');
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const file = writeConfig('slow-daemon.json', { ...minimal, runDir, stateDir, log: { destination: logFile } });
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
     // a daemon too busy to answer its first connection in time, answering every later one
     const connections: string[] = [];
@@ -270,8 +273,14 @@ describe('fence-agent exit codes', () => {
       });
       const stop = await cli(['notify', 'stop', '--config', file]);
       assert.equal(stop.exitCode, 1, stop.stderr);
-      assert.match(stop.stderr, /no answer from .*control\.sock within 700 ms/);
+      assert.match(stop.stderr, new RegExp(`^fence-agent notify: STOP not handed to the daemon \\(no answer from .*control\\.sock within 700 ms \\(ETIMEDOUT\\)\\); recorded in ${stateDir}/desired\\.json for the daemon to take up$`));
       assert.equal(connections.length, 1, 'keepalived kills STOP notifies after ~1 s: one attempt within notifyMs');
+      const recorded = JSON.parse(readFileSync(path.join(stateDir, 'desired.json'), 'utf8')) as { vrrpState: string; source: string; issuedAt: number };
+      assert.equal(recorded.vrrpState, 'STOP');
+      assert.equal(recorded.issuedAt, JSON.parse(connections[0] ?? '{}').desire.issuedAt, 'the request it tried to hand over');
+      const logged = readFileSync(logFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { level: number; cmd: string; msg: string });
+      assert.deepEqual(logged.map((l) => [l.level, l.cmd]), [[40, 'notify']], 'one warning in the agent log (keepalived discards stderr)');
+      assert.match(logged[0]?.msg ?? '', /^STOP not handed to the daemon/);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

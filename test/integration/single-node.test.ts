@@ -280,6 +280,23 @@ describe('one real node', () => {
     assert.equal(last?.outcome, 'ok');
   });
 
+  test('a request a notify could not hand over in time, left in desired.json, is taken up by the running daemon within its health interval', async () => {
+    const daemon = lab.node.startDaemon();
+    children.push(daemon);
+    // past its start-up (which takes a pending request too): daemon.ready holds its pid
+    const ready = path.join(lab.node.runDir, 'daemon.ready');
+    await waitFor('daemon.ready', () => existsSync(ready) && readFileSync(ready, 'utf8').trim() === String(daemon.pid), 10_000, 50);
+    await waitIdle(lab.node);
+    await lab.addVip();
+    const desired = path.join(lab.node.stateDir, 'desired.json');
+    writeFileSync(desired, JSON.stringify({ vrrpState: 'MASTER', source: 'notify', issuedAt: Date.now(), detail: 'left by a notify that got no answer' }), { mode: 0o600 });
+    await waitHealthy(lab.node, 'MASTER');
+    await waitIdle(lab.node);
+    assert.equal(existsSync(desired), false, 'taken out of desired.json');
+    assert.equal(stateOf(lab.node)?.lastTransition?.desire.detail, 'left by a notify that got no answer');
+    assert.match(readFileSync(lab.node.logFile, 'utf8'), /taking up a request notify could not hand over in time: MASTER/);
+  });
+
   test('a notify storm with no daemon running starts exactly one daemon and ends MASTER', async () => {
     await lab.addVip();
     const storm: Promise<unknown>[] = [];
