@@ -74,7 +74,7 @@ describe('the scenarios on two VMs (two kernels, systemd, mariadb.service, one i
         throw new Error(`${scenario.id}: not started: the suite's time ran out at ${new Date(START_BY).toISOString()} (VM_SCENARIOS_START_BY: earlier scenarios took too long; see their errors)`);
       }
       const result = await runScenario(scenario, (options) => VmCluster.fresh(lab, { ...options, dir: mkdtempSync(path.join(os.tmpdir(), 'fa-vm-scenario-')), log }), 'vm');
-      log(`${scenario.id}: ${result.passed ? 'passed' : 'FAILED'} in ${(result.durationMs / 1000).toFixed(1)} s; acked ${result.acked}, monitor ${result.monitorHz} Hz, timings ${JSON.stringify(result.timings)}`);
+      log(`${scenario.id}: ${result.passed ? 'passed' : 'FAILED'} in ${(result.durationMs / 1000).toFixed(1)} s; acked ${result.acked}, monitor ${result.monitorHz} Hz, timings ${JSON.stringify(result.timings)}, counts ${JSON.stringify(result.counts)}`);
       if (result.passed) return;
       mkdirSync(LOGS, { recursive: true });
       // the failure itself, short, for .ci/run to print last (CI keeps only the output's tail)
