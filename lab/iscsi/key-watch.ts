@@ -91,6 +91,8 @@ export interface KeyWatchOptions {
   target: string;
   /** the third initiator's IQN */
   initiator: string;
+  /** the logical unit's number (default 1: tgtd's; LIO's is 0) */
+  lun?: number;
   intervalMs: number;
   keyOf: Readonly<Record<string, string>>;
   log?: (line: string) => void;
@@ -105,7 +107,7 @@ export class KeyWatch {
   constructor(private readonly options: KeyWatchOptions) {
     this.history = new KeyHistory(options.keyOf);
     const script = path.join(import.meta.dirname, 'watch-keys.ts');
-    const argv = [process.execPath, '--import', 'tsx', script, options.host, String(options.port), options.target, options.initiator, String(options.intervalMs)];
+    const argv = [process.execPath, '--import', 'tsx', script, options.host, String(options.port), options.target, options.initiator, String(options.intervalMs), String(options.lun ?? 1)];
     this.child = options.netns === null ? spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] }) : spawn('ip', ['netns', 'exec', options.netns, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] });
     createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       let read: KeyRead;

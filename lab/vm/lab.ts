@@ -198,10 +198,10 @@ export class VmLab {
     this.storageVm = state.storage?.vm ? new VmNode(this, state.storage.vm) : null;
   }
 
-  /** The iSCSI portal the nodes log in to: tgtd's on the host's storage address, or the storage VM's. */
-  get portal(): { host: string; port: number } {
+  /** The iSCSI portal the nodes log in to (tgtd's on the host's storage address, or the storage VM's) and the LUN's number there. */
+  get portal(): { host: string; port: number; lun: number } {
     const [host, port] = (this.state.storage?.portal ?? `${STORAGE_SERVER_IP}:${ISCSI_PORT}`).split(':') as [string, string];
-    return { host, port: Number(port) };
+    return { host, port: Number(port), lun: this.state.storage?.kind === 'lio' ? 0 : 1 };
   }
 
   /** The lab of `tag` as `up` left it. @throws when no lab of that tag is up */
@@ -329,7 +329,7 @@ export class VmLab {
   }
 
   /**
-   * The storage VM (lab/vm/lio.ts): booted from the image with the LUN copy as its /dev/sdb and
+   * The storage VM (lab/vm/lio.ts): booted from the image with the LUN copy as its /dev/vda and
    * no target or lease of its own, then LIO configured over ssh to export it. Boots before the
    * nodes, whose iSCSI login at boot retries for 90 s only.
    */

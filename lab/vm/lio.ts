@@ -1,5 +1,5 @@
 // The shared LUN from LIO, the Linux kernel's SCSI target, instead of tgtd: a third VM of the lab
-// ("storage VM", id 9) gets the LUN image as its second disk (/dev/sdb) and exports it over iSCSI,
+// ("storage VM", id 9) gets the LUN image as a virtio disk (/dev/vda) and exports it over iSCSI,
 // configured through configfs by {@link LIO_SETUP} (no targetcli: the image has no D-Bus, which
 // targetcli-fb needs, ../shared/reference/vm-lab.md §10). The host kernel has no LIO
 // (CONFIG_TARGET_CORE unset), so a VM it is. What LIO adds over tgtd: PREEMPT AND ABORT (tgtd
@@ -11,7 +11,7 @@
 export const STORAGE_VM_ID = 9;
 
 /**
- * The shell script (run as root in the storage VM) that exports /dev/sdb as LUN 0 of `iqn` on
+ * The shell script (run as root in the storage VM) that exports /dev/vda as LUN 0 of `iqn` on
  * `portal` (ADDR:PORT): iblock backstore, one TPG, no authentication, ACLs generated for any
  * initiator (each still its own I_T nexus for persistent reservations), writable. Idempotent
  * only on a fresh boot (configfs is empty after one).
@@ -26,7 +26,7 @@ mkdir -p /etc/target/pr
 # the PR database root first: with none, PR OUT returns NOT READY while still changing state
 if [ -w $C/dbroot ]; then echo /etc/target > $C/dbroot; fi
 mkdir -p $C/core/iblock_0/shared
-echo udev_path=/dev/sdb > $C/core/iblock_0/shared/control
+echo udev_path=/dev/vda > $C/core/iblock_0/shared/control
 echo 1 > $C/core/iblock_0/shared/enable
 T=$C/iscsi/${iqn}/tpgt_1
 mkdir -p $T/lun/lun_0
@@ -37,5 +37,5 @@ echo 1 > $T/attrib/generate_node_acls
 echo 1 > $T/attrib/cache_dynamic_acls
 echo 0 > $T/attrib/demo_mode_write_protect
 echo 1 > $T/enable
-echo "lio: /dev/sdb exported as ${iqn} LUN 0 on ${portal} (PR emulated: $(cat $C/core/iblock_0/shared/attrib/emulate_pr 2>/dev/null || echo ?))"
+echo "lio: /dev/vda exported as ${iqn} LUN 0 on ${portal} (PR emulated: $(cat $C/core/iblock_0/shared/attrib/emulate_pr 2>/dev/null || echo ?))"
 `;

@@ -44,7 +44,7 @@ export interface VmSpec {
   console: string;
   /** `vmlab.*` parameters for the guest (vmlab-identity), besides `vmlab.id` */
   guest: Record<string, string>;
-  /** a raw image attached as the guest's second disk (/dev/sdb): the LUN the storage VM exports (lab/vm/lio.ts) */
+  /** a raw image attached as a virtio disk (/dev/vda): the LUN the storage VM exports (lab/vm/lio.ts) */
   lun?: string;
 }
 
@@ -104,7 +104,9 @@ export function qemuArgv(spec: VmSpec): string[] {
     `file=${spec.overlay},if=none,id=root,format=qcow2,cache=unsafe,discard=unmap`,
     '-device',
     'scsi-hd,drive=root,bus=scsi0.0',
-    ...(spec.lun === undefined ? [] : ['-drive', `file=${spec.lun},if=none,id=lun,format=raw`, '-device', 'scsi-hd,drive=lun,bus=scsi0.0']),
+    // virtio-blk (/dev/vda), not a second scsi-hd: sd names follow the async scan's order, and the
+    // storage VM once booted with the LUN as sda and its root (root=/dev/sda) as sdb
+    ...(spec.lun === undefined ? [] : ['-drive', `file=${spec.lun},if=none,id=lun,format=raw`, '-device', 'virtio-blk-pci,drive=lun,addr=0x9']),
     '-device',
     'virtio-rng-pci,addr=0x7',
     '-device',

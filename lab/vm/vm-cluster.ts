@@ -511,6 +511,7 @@ export class VmCluster implements Cluster {
           netns: lab.state.netns.lab,
           host: lab.portal.host,
           port: lab.portal.port,
+          lun: lab.portal.lun,
           target: TARGET_IQN,
           initiator: OBSERVER_IQN,
           intervalMs: KEY_WATCH_INTERVAL_MS,
