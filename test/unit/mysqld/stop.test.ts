@@ -161,6 +161,21 @@ describe('stopMysqld without a systemd unit', () => {
     assert.deepEqual(systemctl.calls(), []);
   });
 
+  it('stopMysqld bounds a stop command that hangs by the grace: a mysqld ignoring SIGTERM is SIGKILLed at the grace, not at the step deadline', async () => {
+    const base = testConfig({ dir: fresh('node'), unit: null });
+    config = { ...base, mysqld: { ...base.mysqld, stop: ['/bin/sleep', '30'] }, deadlines: { ...base.deadlines, mysqldTermGraceMs: 400, mysqldStopMs: 20_000 } };
+    mkdirSync(path.join(config.disk.mountpoint, 'mysql'), { recursive: true });
+    const pid = await startFakeMysqld(children, binary, { cwd: path.join(config.disk.mountpoint, 'mysql'), ignoreTerm: true });
+    const { log, lines } = logStub();
+    const started = performance.now();
+    assert.equal(await stop('graceful', log), 'ok');
+    const took = performance.now() - started;
+    assert.equal(isAlive(pid), false);
+    assert.ok(took < 5000, `stopped in ${Math.round(took)} ms: the grace (400 ms), then SIGKILL — not the step's 20 s`);
+    assert.ok(lines.some((line) => /graceful stop failed or ran out of grace/.test(line.message)), 'the stop command was cut at the grace');
+    assert.ok(lines.some((line) => /mysqld survived its grace; SIGKILL/.test(line.message)), 'SIGKILL after the grace');
+  });
+
   it('stopMysqld in mysqld.start mode with no mysqld running is skipped without any systemctl call', async () => {
     config = testConfig({ dir: fresh('node'), unit: null });
     assert.equal(await stop(), 'skipped');
