@@ -2,7 +2,8 @@
 // keepalived delivers state changes in order. The FIFO is opened O_RDWR|O_NONBLOCK: opening never
 // blocks waiting for a writer, and we never see EOF when keepalived restarts. If keepalived
 // re-creates the FIFO (a new inode), we re-open it.
-import { constants, openSync, statSync } from 'node:fs';
+import { constants, mkdirSync, openSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { runOk } from '../run.ts';
@@ -17,9 +18,11 @@ export interface FifoReader {
 const REOPEN_CHECK_MS = 2000;
 
 /**
- * Starts reading `fifoPath` (created 0600 with mkfifo(1) if missing) and calls `onDesire` for each
- * state change of `instance` (every instance when null). Lines that are not VRRP state changes
- * are ignored.
+ * Starts reading `fifoPath` (created 0600 with mkfifo(1) if missing, its directory 0755 if
+ * missing) and calls `onDesire` for each state change of `instance` (every instance when null).
+ * Lines that are not VRRP state changes are ignored. A FIFO that cannot be made or opened does not
+ * fail the daemon (a missing directory crash-looped it into systemd's start limit, issue 11 §9): it
+ * is logged and tried again every 2 s, and `notify` still delivers meanwhile.
  */
 export async function readNotifyFifo(
   fifoPath: string,
@@ -33,6 +36,7 @@ export async function readNotifyFifo(
     try {
       statSync(fifoPath);
     } catch {
+      mkdirSync(path.dirname(fifoPath), { recursive: true, mode: 0o755 });
       await runOk(['mkfifo', '-m', '0600', fifoPath], AbortSignal.timeout(5000));
     }
     const stat = statSync(fifoPath);
@@ -54,16 +58,29 @@ export async function readNotifyFifo(
     });
     log.info({ fifo: fifoPath, inode }, 'reading notify_fifo');
   };
-  await open();
+  // a failure is logged once until the FIFO opens again
+  let failing = false;
+  const tryOpen = (): Promise<void> =>
+    open().then(
+      () => {
+        failing = false;
+      },
+      (error: Error) => {
+        if (!failing) log.error({ err: error.message, fifo: fifoPath }, `cannot open notify_fifo ${fifoPath}: ${error.message}; trying again every ${REOPEN_CHECK_MS} ms (notify still delivers)`);
+        failing = true;
+      },
+    );
+  await tryOpen();
   const timer = setInterval(() => {
     let current: number;
     try {
       current = statSync(fifoPath).ino;
     } catch {
-      // keepalived removed it; wait for it to come back
+      // keepalived removed it: wait for it to come back. Never opened: make it now
+      if (inode === -1) void tryOpen();
       return;
     }
-    if (current !== inode) open().catch((error: Error) => log.warn({ err: error.message }, 'cannot re-open notify_fifo'));
+    if (current !== inode) void tryOpen();
   }, REOPEN_CHECK_MS);
   timer.unref();
   return {

@@ -2,9 +2,11 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
 import pino from 'pino';
 import { readNotifyFifo, type FifoReader } from '../../../src/daemon/fifo.ts';
 import type { Desire } from '../../../src/state.ts';
+import { logStub } from '../../helpers/log-stub.ts';
 import { scratchDir } from '../../helpers/scratch.ts';
 
 const log = pino({ level: 'silent' });
@@ -78,10 +80,33 @@ describe('readNotifyFifo', () => {
     assert.ok(await waitFor(() => desires.length === 1, 2000));
   });
 
-  it('readNotifyFifo rejects a path that exists and is not a FIFO', async () => {
+  it('readNotifyFifo creates a missing directory (0755) for the FIFO instead of failing the daemon', async () => {
+    const fifoPath = path.join(fresh('run-dir'), 'keepalived', 'notify.fifo');
+    const { desires } = await start(fifoPath, null);
+    assert.ok(statSync(fifoPath).isFIFO());
+    assert.equal(statSync(path.dirname(fifoPath)).mode & 0o777, 0o755);
+    writeFifo(fifoPath, 'INSTANCE "VI_1" MASTER 100\n');
+    assert.ok(await waitFor(() => desires.length === 1, 2000));
+  });
+
+  it('readNotifyFifo does not fail on a path that is not a FIFO: it logs once, keeps trying, and reads once a FIFO is there', async () => {
     const fifoPath = fresh('notify.fifo');
     writeFileSync(fifoPath, '');
-    await assert.rejects(readNotifyFifo(fifoPath, null, log, () => undefined), /is not a FIFO/);
+    const stub = logStub();
+    const desires: Desire[] = [];
+    readers.push(await readNotifyFifo(fifoPath, null, stub.log, (desire) => desires.push(desire)));
+    await sleep(2500);
+    assert.deepEqual(stub.messages('error').map((m) => m.replace(/: .*/, '')), [`cannot open notify_fifo ${fifoPath}`], 'one error line for repeated failures');
+    unlinkSync(fifoPath);
+    execFileSync('mkfifo', ['-m', '0600', fifoPath]);
+    const opened = (): boolean => {
+      const fd = openWriterIfRead(fifoPath);
+      if (fd !== null) closeSync(fd);
+      return fd !== null;
+    };
+    assert.ok(await waitFor(opened, 5000), 'the reader opened the FIFO once it existed');
+    writeFifo(fifoPath, 'INSTANCE "VI_1" BACKUP 90\n');
+    assert.ok(await waitFor(() => desires.length === 1, 2000));
   });
 
   it('readNotifyFifo delivers state changes in order with source fifo and the VRRP state', async () => {
