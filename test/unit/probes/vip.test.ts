@@ -1,7 +1,22 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
-import { probeVip } from '../../../src/probes/vip.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { interfaceUp, probeVip } from '../../../src/probes/vip.ts';
+import { scratchDir } from '../../helpers/scratch.ts';
+
+const { fresh } = scratchDir('vip');
+
+/** A fake /sys with `/class/net/<name>/flags` for each entry (hex, as the kernel writes it). */
+const fakeSys = (flags: Record<string, string>): string => {
+  const root = fresh('sys');
+  for (const [name, value] of Object.entries(flags)) {
+    mkdirSync(path.join(root, 'class', 'net', name), { recursive: true });
+    writeFileSync(path.join(root, 'class', 'net', name, 'flags'), `${value}\n`);
+  }
+  return root;
+};
 
 /** A fake os.networkInterfaces() entry (the boundary probeVip reads). */
 const entry = (address: string, family: 'IPv4' | 'IPv6'): NetworkInterfaceInfo =>
@@ -43,6 +58,18 @@ describe('probeVip', () => {
 
   it('probeVip reports interfacePresent false for a missing interface', () => {
     assert.deepEqual(probeVip({ address: NOBODY, interface: MISSING }), { held: false, interfacePresent: false, elsewhere: [] });
+  });
+
+  it('probeVip counts an interface that is up without any address as present (getifaddrs leaves it out), and one that is down or missing as not', () => {
+    const sys = fakeSys({ eth1: '0x1003', eth2: '0x1002' });
+    assert.deepEqual(probeVip({ address: NOBODY, interface: 'eth1' }, {}, sys), { held: false, interfacePresent: true, elsewhere: [] });
+    assert.deepEqual(probeVip({ address: NOBODY, interface: 'eth2' }, {}, sys), { held: false, interfacePresent: false, elsewhere: [] });
+    assert.deepEqual(probeVip({ address: NOBODY, interface: 'eth3' }, {}, sys), { held: false, interfacePresent: false, elsewhere: [] });
+  });
+
+  it('interfaceUp reads IFF_UP from sysfs: lo is up here, a missing interface is false', () => {
+    assert.equal(interfaceUp('lo'), true);
+    assert.equal(interfaceUp(MISSING), false);
   });
 
   it('probeVip compares IPv6 addresses in canonical form', () => {
