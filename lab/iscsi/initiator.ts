@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 /** Basic header segment length (RFC 7143 §11.2.1). */
 const BHS = 48;
 const OP = {
+  nopOut: 0x00,
   scsiCommand: 0x01,
   loginRequest: 0x03,
   logoutRequest: 0x06,
@@ -141,7 +142,13 @@ export class IscsiSession {
       if (this.buffered.length < total) return;
       const pdu = { opcode: (this.buffered[0] ?? 0) & 0x3f, header: this.buffered.subarray(0, BHS), data: this.buffered.subarray(BHS + ahs, BHS + ahs + dataLength) };
       this.buffered = this.buffered.subarray(total);
-      if (pdu.opcode === OP.nopIn) continue; // a ping with no answer wanted (TTT 0xffffffff) or one we let lapse
+      if (pdu.opcode === OP.nopIn) {
+        // a ping: answered when the target wants an answer (its TTT is not 0xffffffff, RFC 7143
+        // §11.19), else LIO closes the connection after its nopin_response_timeout (15 s): the
+        // key watch saw "connection closed" three times in one LIO scenario before this
+        if (pdu.header.readUInt32BE(20) !== 0xffffffff) this.answerNopIn(pdu.header);
+        continue;
+      }
       if (this.waiting !== null) {
         const { resolve } = this.waiting;
         this.waiting = null;
@@ -172,6 +179,19 @@ export class IscsiSession {
         },
       };
     });
+  }
+
+  /** The NOP-Out answering a target's NOP-In (RFC 7143 §11.18): immediate, ITT 0xffffffff, the ping's LUN and TTT. */
+  private answerNopIn(nopIn: Buffer): void {
+    const header = Buffer.alloc(BHS);
+    header[0] = OP.nopOut | IMMEDIATE;
+    header[1] = 0x80;
+    nopIn.copy(header, 8, 8, 16); // LUN
+    header.writeUInt32BE(0xffffffff, 16); // ITT: an answer, not a request
+    nopIn.copy(header, 20, 20, 24); // TTT
+    header.writeUInt32BE(this.cmdSn, 24); // immediate: CmdSN not advanced
+    header.writeUInt32BE(this.expStatSn, 28);
+    this.send(header);
   }
 
   private send(header: Buffer, data: Buffer = Buffer.alloc(0)): void {

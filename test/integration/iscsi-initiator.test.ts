@@ -91,3 +91,70 @@ describe('the labs’ userspace iSCSI initiator against tgtd', () => {
     await assert.rejects(IscsiSession.open({ host: '127.0.0.1', port, target: 'iqn.2025-01.lab.test:nothing', initiator: 'iqn.2025-01.lab.test:x' }), /iSCSI login refused: status class 0x2/);
   });
 });
+
+describe('the labs’ userspace iSCSI initiator against a scripted target (what tgtd never sends)', () => {
+  /** PDUs the initiator sent: opcode (without the immediate bit) and the 48-byte header. */
+  const received: { opcode: number; header: Buffer }[] = [];
+
+  /** A target that accepts any login in one answer per stage, then sends `afterLogin` PDUs. */
+  const scriptedTarget = async (afterLogin: Buffer[]): Promise<{ port: number; close: () => Promise<void> }> => {
+    const server = createServer((socket) => {
+      let buffered = Buffer.alloc(0);
+      socket.on('error', () => undefined);
+      socket.on('data', (chunk: Buffer) => {
+        buffered = Buffer.concat([buffered, chunk]);
+        while (buffered.length >= 48) {
+          const total = 48 + (buffered[4] ?? 0) * 4 + Math.ceil(buffered.readUIntBE(5, 3) / 4) * 4;
+          if (buffered.length < total) return;
+          const header = Buffer.from(buffered.subarray(0, 48));
+          buffered = buffered.subarray(total);
+          const opcode = (header[0] ?? 0) & 0x3f;
+          received.push({ opcode, header });
+          if (opcode !== 0x03) continue;
+          const answer = Buffer.alloc(48);
+          answer[0] = 0x23; // login response
+          answer[1] = header[1] ?? 0; // T, CSG, NSG as asked
+          header.copy(answer, 8, 8, 14); // ISID
+          header.copy(answer, 16, 16, 20); // ITT
+          answer.writeUInt32BE(1, 24); // StatSN
+          socket.write(answer);
+          if (((header[1] ?? 0) & 0x03) === 3) for (const pdu of afterLogin) socket.write(pdu);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { port: (server.address() as { port: number }).port, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  };
+
+  const nopIn = (ttt: number): Buffer => {
+    const header = Buffer.alloc(48);
+    header[0] = 0x20;
+    header[1] = 0x80;
+    header.writeUInt16BE(0x0001, 8); // LUN 1
+    header.writeUInt32BE(0xffffffff, 16); // ITT: unsolicited
+    header.writeUInt32BE(ttt, 20);
+    header.writeUInt32BE(2, 24); // StatSN
+    return header;
+  };
+
+  it('answers a NOP-In that asks for an answer with a NOP-Out carrying its TTT and LUN, and ignores one that does not (RFC 7143 §11.18–19)', async () => {
+    received.length = 0;
+    const target = await scriptedTarget([nopIn(0xffffffff), nopIn(0x12345678)]);
+    const session = await IscsiSession.open({ host: '127.0.0.1', port: target.port, target: 'iqn.2025-01.lab.test:scripted', initiator: 'iqn.2025-01.lab.test:observer', timeoutMs: 3000 });
+    try {
+      const deadline = Date.now() + 3000;
+      while (!received.some((pdu) => pdu.opcode === 0x00) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      const answers = received.filter((pdu) => pdu.opcode === 0x00);
+      assert.equal(answers.length, 1, 'one NOP-Out: for the ping that wanted one');
+      const answer = answers[0];
+      assert.ok(answer !== undefined);
+      assert.equal((answer.header[0] ?? 0) & 0x40, 0x40, 'immediate');
+      assert.equal(answer.header.readUInt32BE(16), 0xffffffff, 'ITT reserved: an answer');
+      assert.equal(answer.header.readUInt32BE(20), 0x12345678, "the ping's TTT");
+      assert.equal(answer.header.readUInt16BE(8), 0x0001, "the ping's LUN");
+    } finally {
+      await session.close();
+      await target.close();
+    }
+  });
+});
