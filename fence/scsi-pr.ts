@@ -83,7 +83,7 @@ export interface PublishedView {
 }
 
 export interface ScsiPrFence extends Fence {
-  /** how the last take-over removed the other key, for `status` */
+  /** how the last successful acquire removed the other key, for `status`; null: there was none to remove */
   lastPreempt(): 'preempt-and-abort' | 'preempt' | null;
 }
 
@@ -259,7 +259,8 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
       }
       held = true;
       aloneAtMs = monoNow(); // held ⇒ read back with our key the only one
-      if (plain !== null) preempted = plain ? 'preempt' : 'preempt-and-abort';
+      // how the fence now held was taken: a later acquire without a peer to preempt says so
+      preempted = plain === null ? null : plain ? 'preempt' : 'preempt-and-abort';
       publish(after, monoNow());
       if (silentHolder && options.clearHeartbeat !== undefined) {
         await options.clearHeartbeat(signal).then(
@@ -267,7 +268,7 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
           (error: unknown) => log?.warn({ err: errorLine(error), device: device.device }, "could not reset the preempted holder's MMP heartbeat: the mount waits out its interval"),
         );
       }
-      log?.info({ device: device.device, preempt: preempted }, `fence held: ${after.detail}${plain === null ? '' : `; ${takenOverBy(preempted)}`}`);
+      log?.info({ device: device.device, preempt: preempted }, `fence held: ${after.detail}${preempted === null ? '' : `; ${takenOverBy(preempted)}`}`);
       scheduleWatch();
       return after;
     },

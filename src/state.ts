@@ -203,18 +203,18 @@ export function takePendingDesire(stateDir: string): Desire | null {
     return null;
   }
   try {
-    const desire = JSON.parse(readFileSync(taken, 'utf8')) as Desire;
-    return desireProblem(desire) === null ? desire : null;
-  } catch {
-    return null;
+    return readDesireFile(taken);
   } finally {
     rmSync(taken, { force: true });
   }
 }
 
-export function readPendingDesire(stateDir: string): Desire | null {
+export const readPendingDesire = (stateDir: string): Desire | null => readDesireFile(pendingDesirePath(stateDir));
+
+/** A well-formed {@link Desire} from `file`, or null (missing, unreadable or malformed). */
+function readDesireFile(file: string): Desire | null {
   try {
-    const desire = JSON.parse(readFileSync(pendingDesirePath(stateDir), 'utf8')) as Desire;
+    const desire = JSON.parse(readFileSync(file, 'utf8')) as Desire;
     return desireProblem(desire) === null ? desire : null;
   } catch {
     return null;

@@ -23,7 +23,7 @@ export interface PrStateFile {
   readAtMs: number | null;
   /** the last loss of the fence, or null */
   lost: { reason: string; atMs: number } | null;
-  /** how the last take-over removed the other key */
+  /** how the last successful acquire removed the other key; null: there was none to remove */
   lastPreempt: 'preempt-and-abort' | 'preempt' | null;
   writtenAtMs: number;
 }
@@ -59,7 +59,7 @@ export function cachedPrStatus(file: PrStateFile | null, maxAgeMs: number, alive
   if (file.status === null || file.readAtMs === null) return null;
   const ageMs = Math.round(now - file.readAtMs);
   if (ageMs > maxAgeMs) return null;
-  const how = file.lastPreempt === null || file.lastPreempt === undefined ? '' : `; ${takenOverBy(file.lastPreempt)}`;
+  const how = file.lastPreempt ? `; ${takenOverBy(file.lastPreempt)}` : '';
   return { ...file.status, detail: `${file.status.detail} (read by the daemon ${ageMs} ms ago)${how}` };
 }
 
@@ -68,5 +68,5 @@ export function cachedPrStatus(file: PrStateFile | null, maxAgeMs: number, alive
  * 5.14.12: the victim's queued commands aborted), or plain PREEMPT where the target refused it
  * (tgtd) and the daemon waited `fence.drainMs` instead.
  */
-export const takenOverBy = (how: 'preempt-and-abort' | 'preempt' | null): string =>
-  how === 'preempt-and-abort' ? 'taken over by PREEMPT AND ABORT' : how === 'preempt' ? 'taken over by plain PREEMPT (the target refused PREEMPT AND ABORT) and a drain wait' : 'not taken over from a peer';
+export const takenOverBy = (how: 'preempt-and-abort' | 'preempt'): string =>
+  how === 'preempt-and-abort' ? 'taken over by PREEMPT AND ABORT' : 'taken over by plain PREEMPT (the target refused PREEMPT AND ABORT) and a drain wait';

@@ -16,17 +16,17 @@ import { check, isHealthy, lastTransitionId, waitAcks, waitHealthy, waitMaster }
 
 /**
  * Counts (`late acks`, summed by the soak report) and asserts none: rows `oldMaster` acknowledged
- * after `since` (epoch ms: its successor mounted, or acknowledged its first row).
+ * after `since` (epoch ms: its successor mounted, or acknowledged its first row — `after` says which).
  */
-function noLateAcks(ledger: ScenarioContext['ledger'], count: ScenarioContext['count'], oldMaster: ClusterNode, since: number, message: string): void {
+function noLateAcks(ledger: ScenarioContext['ledger'], count: ScenarioContext['count'], oldMaster: ClusterNode, since: number, after = 'the peer mounted'): void {
   const late = ledger.acksFrom(oldMaster.serverId, since);
   count('late acks', late.length);
-  assert.deepEqual(late, [], message);
+  assert.deepEqual(late, [], `no row acknowledged by the old MASTER after ${after}`);
 }
 
 /**
  * How `survivor` took the fence over, from its log's last `fence held` line, counted for the soak
- * table and the LIO run (test/vm/lio.vmtest.ts): PREEMPT AND ABORT, or plain PREEMPT where the
+ * table and the LIO run (test/vm/lio.vmsmoke.ts): PREEMPT AND ABORT, or plain PREEMPT where the
  * target refused it (tgtd). Its `status` must say it too.
  */
 async function countTakeOver(survivor: ClusterNode, count: ScenarioContext['count']): Promise<void> {
@@ -93,7 +93,7 @@ async function daemonStoppedResetsNode({ cluster, master, backup, ledger, monito
   timing(`${what} → reset`, (fires[0]?.mono ?? 0) - stoppedMono);
   timing(`${what} → peer mounted`, peerMounted.mono - stoppedMono);
   assert.ok((fires[0]?.mono ?? Infinity) < peerMounted.mono, 'the reset came before the peer mounted');
-  noLateAcks(ledger, count, master, peerMounted.at, 'no row acknowledged by the old MASTER after the peer mounted');
+  noLateAcks(ledger, count, master, peerMounted.at);
   await waitHealthy(master, 'BACKUP', 90_000);
   return backup;
 }
@@ -183,7 +183,7 @@ async function storageHang({ cluster, master, backup, ledger, monitor, timing, c
   const peerMounted = monitor.firstMounted(backup, cutMono);
   assert.ok(peerMounted !== null, 'the monitor saw the peer mount');
   timing('hang → peer mounted', peerMounted.mono - cutMono);
-  noLateAcks(ledger, count, master, peerMounted.at, 'no row acknowledged by the old MASTER after the peer mounted');
+  noLateAcks(ledger, count, master, peerMounted.at);
   await cluster.restoreStoragePath(master);
   await waitHealthy(master, 'BACKUP', 120_000);
   return backup;
@@ -262,7 +262,7 @@ export const SCENARIOS: readonly Scenario[] = [
       assert.ok(fenced !== undefined, 'the resumed MASTER saw its key gone (FENCE LOST)');
       await waitMaster(cluster, backup, 60_000);
       monitor.expectSingleVip = true;
-      noLateAcks(ledger, count, master, first.at, "no row acknowledged by the old MASTER after the survivor's first");
+      noLateAcks(ledger, count, master, first.at, "the survivor's first");
       count('writes refused by the storage (reservation conflicts in its kernel log)', (await conflicts(master)) - refusedBefore);
       const roleChanges = (await survivorSince(/^(promote|demote): ok/)).map((line) => line.msg.split(':')[0]);
       assert.deepEqual(roleChanges, ['promote'], 'the survivor promoted once and never demoted');
@@ -518,7 +518,7 @@ export const SCENARIOS: readonly Scenario[] = [
       assert.ok(peerMounted.mono - frozenMono >= S + M - 2000, `the peer mounted ${Math.round(peerMounted.mono - frozenMono)} ms after the freeze: it waited out the lease`);
       await delay(Math.max(0, 15_000 - (monoNow() - frozenMono)));
       await cluster.thaw(master);
-      noLateAcks(ledger, count, master, peerMounted.at, 'no row acknowledged by the old MASTER after the peer mounted');
+      noLateAcks(ledger, count, master, peerMounted.at);
       await waitHealthy(master, 'BACKUP', 90_000);
       monitor.expectSingleVip = true;
       return backup;
@@ -560,7 +560,7 @@ export const SCENARIOS: readonly Scenario[] = [
       const peerMounted = monitor.firstMounted(backup, hungMono);
       assert.ok(peerMounted !== null, 'the peer mounted');
       assert.deepEqual(await cluster.watchdogFires(master), [], 'the verified self-fence disarmed the watchdog in time: no reset');
-      noLateAcks(ledger, count, master, peerMounted.at, 'no row acknowledged by the old MASTER after the peer mounted');
+      noLateAcks(ledger, count, master, peerMounted.at);
       await cluster.thawLeaseStorage(master);
       await waitHealthy(master, 'BACKUP', 90_000);
       return backup;
@@ -582,7 +582,7 @@ export const SCENARIOS: readonly Scenario[] = [
       const peerMounted = monitor.firstMounted(backup, killedMono);
       assert.ok(peerMounted !== null, 'the monitor saw the peer mount');
       timing('kill → peer mounted', peerMounted.mono - killedMono);
-      noLateAcks(ledger, count, master, peerMounted.at, 'no row acknowledged by the old MASTER after the peer mounted');
+      noLateAcks(ledger, count, master, peerMounted.at);
       const last = (await master.state())?.lastTransition;
       assert.equal(last?.kind, 'demote');
       assert.equal(last?.outcome, 'ok');
@@ -654,7 +654,7 @@ export const SCENARIOS: readonly Scenario[] = [
       const peerMounted = monitor.firstMounted(backup, cutMono);
       assert.ok(peerMounted !== null, 'the monitor saw the peer mount');
       timing('logout → peer mounted', peerMounted.mono - cutMono);
-      noLateAcks(ledger, count, master, peerMounted.at, 'no row acknowledged by the old MASTER after the peer mounted');
+      noLateAcks(ledger, count, master, peerMounted.at);
       assert.deepEqual(await cluster.watchdogFires(master), [], 'no reset: the lease storage still answered');
       await cluster.restoreStoragePath(master);
       await waitHealthy(master, 'BACKUP', 90_000);

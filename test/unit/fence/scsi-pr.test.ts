@@ -142,6 +142,9 @@ describe('scsi-pr fence', () => {
     assert.ok(monoNow() - started >= 600, 'waited the drain time');
     assert.equal(two.fence.lastPreempt(), 'preempt');
     assert.deepEqual(keysOf(t), ['0x2222']);
+    await two.fence.release(signal());
+    assert.equal((await two.fence.acquire(signal())).held, true);
+    assert.equal(two.fence.lastPreempt(), null, 'a later acquire with no peer to preempt does not repeat the old take-over');
   });
 
   it('a PREEMPT that timed out but executed is judged by the read-back: held', async () => {
