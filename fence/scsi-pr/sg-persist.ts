@@ -11,8 +11,14 @@
 //   - one command in flight per device: the next starts only once the previous *process* exited.
 //     A process stuck in the kernel (D state) past SIGKILL keeps the device busy, and commands
 //     queued behind it fail with ETIMEDOUT at their own bound without starting;
-//   - PR IN opens the device read-only (`--readonly`): reading keys never needs write access, and
-//     a non-registrant opening a WERO-reserved LU read-write logs reservation conflicts (on close).
+//   - every sg_persist opens the device read-only (`--readonly`), PR OUT too: SG_IO passes any
+//     command on a read-only descriptor for a caller with CAP_SYS_RAWIO (root; the kernel's
+//     scsi_cmd_allowed()). A read-write open has two side effects: a non-registrant of a
+//     WERO-reserved LU logs reservation conflicts on close, and udev's `watch` (60-block.rules)
+//     turns the close into a re-read of the partition table (BLKRRPART) while no partition is in
+//     use — the partition device disappears for a moment, exactly when the fence was just taken
+//     and fsck, `tune2fs -E clear_mmp` and the mount come next (measured on LIO, 2026-12-04:
+//     "Couldn't find valid filesystem superblock", "/dev/sdb1 is not a valid block device").
 import { monoNow } from '../../src/clock.ts';
 import { FenceAgentError } from '../../src/errors.ts';
 import { formatKey } from './key.ts';
@@ -150,12 +156,12 @@ export class PrDevice {
 
   /** READ KEYS (read-only open). @throws PrCommandError */
   async readKeys(): Promise<PrKeys> {
-    return parseReadKeys((await this.persist(['--in', '--readonly', '--read-keys'])).stdout);
+    return parseReadKeys((await this.persist(['--in', '--read-keys'])).stdout);
   }
 
   /** READ RESERVATION (read-only open). @throws PrCommandError */
   async readReservation(): Promise<PrReservation> {
-    return parseReadReservation((await this.persist(['--in', '--readonly', '--read-reservation'])).stdout);
+    return parseReadReservation((await this.persist(['--in', '--read-reservation'])).stdout);
   }
 
   /**
@@ -222,7 +228,7 @@ export class PrDevice {
   }
 
   private persist(args: readonly string[]): Promise<Ran> {
-    return this.command(this.options.sgPersist ?? 'sg_persist', ['--no-inquiry', ...args, this.device]);
+    return this.command(this.options.sgPersist ?? 'sg_persist', ['--no-inquiry', '--readonly', ...args, this.device]);
   }
 
   /** Runs one command once the device is free; bounded; non-zero exit → PrCommandError. */

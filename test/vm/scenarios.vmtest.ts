@@ -10,16 +10,16 @@
 // limit) is the last moment a scenario may start: a later one fails at once, saying so, so that a
 // run slowed by failures ends red with its reasons instead of being cut off by CI's limit.
 import { after, before, describe, test } from 'node:test';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SCENARIOS } from '../../lab/scenario/catalog.ts';
 import { runScenario } from '../../lab/scenario/harness.ts';
 import { VmLab } from '../../lab/vm/lab.ts';
 import { VmCluster } from '../../lab/vm/vm-cluster.ts';
+import { assertTimeLeft, keepFailure } from './suite-bounds.ts';
 
 const TAG = `s${process.pid % 100000}`;
-const LOGS = process.env.VM_SCENARIO_LOGS ?? '/var/tmp/fence-agent-vm-scenarios';
 const log = (line: string): void => console.log(`# ${line}`);
 
 /** A scenario that runs longer than this failed (the longest passing one took ~4 min under TCG). */
@@ -36,14 +36,6 @@ function selected(list: string | undefined): typeof IN_VM {
   return IN_VM.filter((s) => ids.includes(s.id));
 }
 const RUN = selected(process.env.VM_SCENARIOS);
-
-/** $VM_SCENARIOS_START_BY as epoch ms (Infinity when unset). @throws on a value that is not a positive integer */
-function startBy(value: string | undefined): number {
-  if (value === undefined || value === '') return Infinity;
-  if (!/^\d+$/.test(value) || Number(value) <= 0) throw new Error(`VM_SCENARIOS_START_BY: ${JSON.stringify(value)} is not epoch milliseconds (expected a positive integer)`);
-  return Number(value);
-}
-const START_BY = startBy(process.env.VM_SCENARIOS_START_BY);
 
 describe('the scenarios on two VMs (two kernels, systemd, mariadb.service, one iSCSI LUN)', () => {
   let lab: VmLab;
@@ -70,22 +62,11 @@ describe('the scenarios on two VMs (two kernels, systemd, mariadb.service, one i
   for (const scenario of RUN) {
     // one scenario: a fresh pair (≤ 4 min), the body, the pair's stop and fsck; the longest took 4 min
     test(scenario.title, { timeout: SCENARIO_TIMEOUT_MS }, async () => {
-      if (Date.now() > START_BY) {
-        throw new Error(`${scenario.id}: not started: the suite's time ran out at ${new Date(START_BY).toISOString()} (VM_SCENARIOS_START_BY: earlier scenarios took too long; see their errors)`);
-      }
+      assertTimeLeft(scenario.id);
       const result = await runScenario(scenario, (options) => VmCluster.fresh(lab, { ...options, dir: mkdtempSync(path.join(os.tmpdir(), 'fa-vm-scenario-')), log }), 'vm');
       log(`${scenario.id}: ${result.passed ? 'passed' : 'FAILED'} in ${(result.durationMs / 1000).toFixed(1)} s; acked ${result.acked}, monitor ${result.monitorHz} Hz, timings ${JSON.stringify(result.timings)}, counts ${JSON.stringify(result.counts)}`);
       if (result.passed) return;
-      mkdirSync(LOGS, { recursive: true });
-      // the failure itself, short, for .ci/run to print last (CI keeps only the output's tail)
-      const summary = JSON.stringify({ ...result, nodeLogs: undefined, logs: undefined });
-      writeFileSync(path.join(LOGS, `${scenario.id}.error`), `${scenario.id}: ${result.error ?? 'failed'}\n${summary}\n`);
-      const files = Object.entries(result.nodeLogs ?? {}).map(([node, text]) => {
-        const file = path.join(LOGS, `${scenario.id}.${node}.log`);
-        writeFileSync(file, text);
-        return file;
-      });
-      throw new Error(`${scenario.id}: ${result.error ?? 'failed'}${files.length > 0 ? `\nlogs: ${files.join(', ')}` : ''}`);
+      throw keepFailure(scenario.id, result);
     });
   }
 });

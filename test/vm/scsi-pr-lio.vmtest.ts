@@ -3,8 +3,10 @@
 // off (pr-master-crash). The BACKUP must take over with PREEMPT AND ABORT — which tgtd refuses,
 // so the tgtd lab only ever shows the fallback (plain PREEMPT and a drain wait) — and say so in
 // its log and `status`. Also: the target reports persistence (PTPL_C) and what it implements.
-// Not in CI yet, and named .vmsmoke.ts so that scripts/test-vm.sh (every *.vmtest.ts) leaves it
-// out: three VMs on two cores, not yet run often enough to trust. `npm run test:lio` runs it.
+// In CI (scripts/test-vm.sh runs every *.vmtest.ts; this one sorts after scenarios.vmtest.ts, whose
+// lab is down by then: three VMs at once on two cores). `npm run test:lio` runs it alone (~5 min
+// with the guest image cached). It honours $VM_SCENARIOS_START_BY and keeps a failure's logs in
+// $VM_SCENARIO_LOGS like the scenario file (suite-bounds.ts).
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -14,6 +16,7 @@ import { scenarioById } from '../../lab/scenario/catalog.ts';
 import { runScenario } from '../../lab/scenario/harness.ts';
 import { VmLab } from '../../lab/vm/lab.ts';
 import { VmCluster } from '../../lab/vm/vm-cluster.ts';
+import { assertTimeLeft, keepFailure } from './suite-bounds.ts';
 
 const TAG = `lio${process.pid % 10000}`;
 const log = (line: string): void => console.log(`# ${line}`);
@@ -23,6 +26,7 @@ describe('scsi-pr against LIO (the kernel target in a third VM)', () => {
 
   before(
     async () => {
+      assertTimeLeft('scsi-pr-lio');
       const up = await VmLab.up({ tag: TAG, storage: 'lio', log });
       lab = up.lab;
       log(`lab up in ${(up.timings.total / 1000).toFixed(1)} s`);
@@ -50,7 +54,7 @@ describe('scsi-pr against LIO (the kernel target in a third VM)', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'fa-lio-scenario-'));
     const result = await runScenario(scenarioById('pr-master-crash'), (options) => VmCluster.fresh(lab, { ...options, dir, log }), 'vm');
     log(`pr-master-crash on LIO: ${JSON.stringify({ passed: result.passed, durationMs: result.durationMs, timings: result.timings, counts: result.counts })}`);
-    assert.ok(result.passed, `${result.error ?? ''}\n${result.logs ?? ''}`);
+    if (!result.passed) throw keepFailure('lio-pr-master-crash', result);
     assert.equal(result.counts['take-overs by PREEMPT AND ABORT'], 1, 'the take-over used PREEMPT AND ABORT');
     assert.equal(result.counts['take-overs by plain PREEMPT'], 0, 'no fallback to plain PREEMPT');
   });
