@@ -166,6 +166,12 @@ export interface Cluster extends LedgerTarget {
   /** The whole machine paused (QEMU `stop`: its clocks and watchdog stop too) and resumed; VM lab only. */
   pause?(node: ClusterNode): Promise<void>;
   resume?(node: ClusterNode): Promise<void>;
+  /**
+   * The node's wall clock stepped by `deltaMs` (`date -s`, as chrony's makestep or a resumed VM
+   * does; its monotonic clock does not move); VM lab only (the netns lab's nodes share the host's
+   * clock). The lab sets it back from the host's when the scenario ends.
+   */
+  stepClock?(node: ClusterNode, deltaMs: number): Promise<void>;
   /** Lines of the node's kernel log (this boot's ring buffer) matching the extended regex `pattern`; VM lab only. */
   kernelLogCount?(node: ClusterNode, pattern: string): Promise<number>;
   node(name: string): ClusterNode;

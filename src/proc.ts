@@ -55,16 +55,29 @@ export function listPids(): number[] {
 }
 
 /**
- * When process `pid` was forked, in ms since the epoch: its kernel start time (/proc/PID/stat
- * field 22, in USER_HZ = 100 ticks since boot) against /proc/uptime. Set by the kernel at fork,
- * so it keeps the order in which a parent forked its children however they were scheduled after.
- * Resolution 10 ms.
+ * When process `pid` was forked, in ms since boot on CLOCK_BOOTTIME: its kernel start time
+ * (proc(5) /proc/PID/stat field 22, `starttime`, USER_HZ = 100 ticks since boot). Set by the kernel
+ * at fork, so it keeps the order in which a parent forked its children however they were scheduled
+ * after, and no wall-clock step (chrony makestep, `date -s`, a VM's resume) moves it. Resolution
+ * 10 ms. @throws the fs error (ENOENT) when the process is gone
+ */
+export function forkedAtBootMs(pid: number | 'self' = 'self'): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]) * 10;
+}
+
+/** Now, in ms since boot on CLOCK_BOOTTIME (/proc/uptime, proc(5)): the clock of {@link forkedAtBootMs}. Resolution 10 ms. */
+export function bootMsNow(): number {
+  return Math.round(Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 1000);
+}
+
+/**
+ * When process `pid` was forked, in ms since the epoch ({@link forkedAtBootMs} against the wall
+ * clock now): for humans and logs — it moves with a wall-clock step, so it must not order anything.
  */
 export function forkedAtEpochMs(pid: number | 'self' = 'self'): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-  const uptimeMs = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 1000;
-  return Date.now() - (uptimeMs - startTicks * 10);
+  const forked = forkedAtBootMs(pid);
+  return Date.now() - (bootMsNow() - forked);
 }
 
 /** The kernel boot id; with the pid it names one process on one host across reboots. */

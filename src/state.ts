@@ -3,6 +3,7 @@
 // documented in README "State file".
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { issueOrderProblem, type IssueOrder } from './desire-order.ts';
 
 /** The VRRP states keepalived reports (keepalived.conf(5), `notify`). */
 export type VrrpState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP' | 'DELETED';
@@ -21,6 +22,10 @@ export function desireProblem(value: unknown): string | null {
   if (typeof d.vrrpState !== 'string' || !VRRP_STATES.includes(d.vrrpState)) return `vrrpState: expected one of ${VRRP_STATES.join('|')}, got ${JSON.stringify(d.vrrpState)}`;
   if (typeof d.source !== 'string' || d.source === '') return 'source: expected a non-empty string';
   if (typeof d.issuedAt !== 'number' || !Number.isFinite(d.issuedAt) || d.issuedAt < 0) return 'issuedAt: expected ms since the epoch';
+  if (d.order !== undefined) {
+    const problem = issueOrderProblem(d.order);
+    if (problem !== null) return `order: ${problem}`;
+  }
   if (d.detail !== undefined && typeof d.detail !== 'string') return 'detail: expected a string';
   return null;
 }
@@ -30,12 +35,15 @@ export interface Desire {
   vrrpState: VrrpState;
   /** `notify`, `fifo`, `startup`, `manual` */
   source: string;
-  /**
-   * When the request was issued (ms since the epoch). The latest wins: a request issued before
-   * the one already applied is skipped. `notify` uses the kernel's fork time of its process
-   * (10 ms resolution), which follows the order in which keepalived forked the scripts.
-   */
+  /** When the request was issued, ms since the epoch: for the log; it orders only requests without a usable {@link order} */
   issuedAt: number;
+  /**
+   * Where the request sits on this boot's timeline (src/desire-order.ts): the latest wins, a
+   * request issued before the one already applied is skipped. `notify` takes the kernel's fork
+   * time and pid of its process, which follow the order in which keepalived forked the scripts;
+   * no wall-clock step moves it. Absent in requests an older agent recorded.
+   */
+  order?: IssueOrder;
   /** free text for the log: keepalived instance, priority, pid of the notify process */
   detail?: string;
 }

@@ -643,6 +643,22 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    id: 'backup-clock-stepped-back',
+    group: 'pair',
+    title: "19. the BACKUP's wall clock stepped back an hour (chrony makestep, a resumed VM), then the MASTER crashes: keepalived's MASTER is still newer than the BACKUP request applied before the step, and the BACKUP takes over",
+    labs: ['vm'],
+    async body(ctx) {
+      const { cluster, backup } = ctx;
+      assert.ok(cluster.stepClock !== undefined, 'a lab that can step one node\'s clock');
+      const since = await logMark(backup);
+      await cluster.stepClock(backup, -3_600_000);
+      await crashAndTakeOver(ctx, 60_000);
+      const skipped = await since(/older than the request already applied, skipped: MASTER/);
+      assert.deepEqual(skipped.map((l) => l.msg), [], 'no MASTER request taken for an old one');
+      return backup;
+    },
+  },
+  {
     id: 'storage-logout',
     group: 'fence',
     title: '17. the MASTER logs out of the iSCSI LUN (its /dev/sdb1 disappears under the mount): check says so, the node gives the role up, the peer takes over; logged in again → a healthy BACKUP',

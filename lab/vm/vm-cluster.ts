@@ -398,6 +398,8 @@ export class VmCluster implements Cluster {
   readonly vip = VIP;
   /** nodes whose VM the lab paused */
   readonly paused = new Set<string>();
+  /** nodes whose wall clock a scenario stepped (stepClock): set from the host's at the end */
+  private readonly clockStepped = new Set<string>();
   /** resets the lab itself did to a guest hung in its kernel (the boot guard, {@link guardBoots}) */
   readonly labResets: Fire[] = [];
   private destroyed = false;
@@ -574,6 +576,7 @@ export class VmCluster implements Cluster {
       } else if (/paused/.test(await node.vm.monitor('info status').catch(() => ''))) {
         await node.vm.resume();
       }
+      if (this.clockStepped.has(node.name)) await this.setClockFromHost(node);
     }
   }
 
@@ -759,13 +762,25 @@ export class VmCluster implements Cluster {
     const own = this.own(node);
     await own.vm.resume();
     this.paused.delete(node.name);
-    // sshd may refuse the first connection while the resumed guest catches up: three tries
+    await this.setClockFromHost(own);
+  }
+
+  /** `date -s` in the guest, `deltaMs` away from its wall clock now (whole seconds); undone by the cluster's destroy. */
+  async stepClock(node: ClusterNode, deltaMs: number): Promise<void> {
+    const own = this.own(node);
+    this.clockStepped.add(own.name);
+    await own.vm.ok(`date -u -s @$(( $(date +%s) + ${Math.round(deltaMs / 1000)} )) >/dev/null`, { timeoutMs: 30_000 });
+  }
+
+  /** The guest's wall clock set from the host's (no NTP in the lab). sshd may refuse the first connection of a guest catching up: three tries; a failure is logged, not thrown. */
+  private async setClockFromHost(own: VmClusterNode): Promise<void> {
     let ran: Ran = { exitCode: -1, stdout: '', stderr: '' };
     for (let attempt = 0; attempt < 3 && ran.exitCode !== 0; attempt++) {
       if (attempt > 0) await delay(2000);
       ran = await own.vm.run(`date -u -s @${(Date.now() / 1000).toFixed(3)} >/dev/null`, { timeoutMs: 30_000 }).catch((error: Error) => ({ exitCode: -1, stdout: '', stderr: error.message }));
     }
-    if (ran.exitCode !== 0) this.log(`vmlab: ${own.name}'s clock not set after the pause (${ran.stderr.trim().split('\n')[0] || `exit ${ran.exitCode}`})`);
+    if (ran.exitCode !== 0) this.log(`vmlab: ${own.name}'s clock not set from the host's (${ran.stderr.trim().split('\n')[0] || `exit ${ran.exitCode}`})`);
+    else this.clockStepped.delete(own.name);
   }
 
   /**

@@ -12,6 +12,7 @@ import { controlSocketPath } from '../control/protocol.ts';
 import { ExitCode, errorLine, usageError } from '../errors.ts';
 import { NOTIFY_USAGE, isForInstance, parseNotifyArgs } from '../keepalived.ts';
 import { pendingDesirePath, readPendingDesire, writeJsonAtomic, type Desire } from '../state.ts';
+import { compareIssued, orderOfForkedProcess } from '../desire-order.ts';
 import { forkedAtEpochMs } from '../proc.ts';
 import { reportError } from './common.ts';
 
@@ -51,7 +52,7 @@ async function handOver(config: Config, desire: Desire, timeoutMs: number): Prom
 /** Leaves `desire` in `<stateDir>/desired.json` unless a newer request waits there already. */
 function recordPending(config: Config, desire: Desire): void {
   const pending = readPendingDesire(config.stateDir);
-  if (pending === null || pending.issuedAt <= desire.issuedAt) writeJsonAtomic(pendingDesirePath(config.stateDir), desire, 0o600);
+  if (pending === null || compareIssued(pending, desire) <= 0) writeJsonAtomic(pendingDesirePath(config.stateDir), desire, 0o600);
 }
 
 /**
@@ -92,8 +93,9 @@ async function startDaemonAndHandOver(config: Config, desire: Desire, deadline: 
 
 /** Handles one notify and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  // The kernel's fork time orders concurrent notifies the way keepalived forked them, even when
-  // one was descheduled before it got to run.
+  // The kernel's fork time (and pid) orders concurrent notifies the way keepalived forked them,
+  // even when one was descheduled before it got to run, and on a clock no wall-clock step moves.
+  const order = orderOfForkedProcess();
   const issuedAt = forkedAtEpochMs();
   try {
     let parsed: { values: { config?: string }; positionals: string[] };
@@ -113,6 +115,7 @@ export async function main(args: string[]): Promise<number> {
       vrrpState: event.vrrpState,
       source: 'notify',
       issuedAt,
+      order,
       detail: `${event.name === null ? 'notify_*' : `${event.type} ${event.name} priority ${event.priority}`}, pid ${process.pid}`,
     };
     const { notifyMs } = config.deadlines;

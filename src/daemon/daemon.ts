@@ -19,6 +19,7 @@ import { filesystemPresence } from '../probes/superblock.ts';
 import { findMysqld, mysqldSelector } from '../probes/mysqld.ts';
 import { pingSql } from '../probes/sql.ts';
 import { bootId } from '../proc.ts';
+import { compareIssued, latestIssued, orderNow, type Issued } from '../desire-order.ts';
 import { clearSqlHealth, writeSqlHealth } from '../sql-health.ts';
 import {
   desireProblem,
@@ -51,6 +52,9 @@ const KEEPALIVED_GONE = 'keepalived-gone';
 
 /** Request sources that speak for keepalived (its notify, its notify_fifo) or an operator. */
 const KEEPALIVED_SOURCES: ReadonlySet<string> = new Set(['notify', 'fifo', 'manual']);
+
+/** A request's issue time and order alone, to give another request the same place in time. */
+const issuedOf = (d: Issued): Issued => (d.order === undefined ? { issuedAt: d.issuedAt } : { issuedAt: d.issuedAt, order: d.order });
 
 const describe = (d: Desire): string => `${d.vrrpState} from ${d.source}${d.detail ? ` (${d.detail})` : ''}`;
 
@@ -415,18 +419,20 @@ export class Daemon {
     const seen = await observe(this.config, this.fence, { probeTimeoutMs: 5000, sql: 'never' });
     const pending = takePendingDesire(this.config.stateDir);
     // The start-up request is as recent as the last one recorded, so it is never skipped as older.
-    const lastIssued = previous?.desired?.issuedAt ?? 0;
+    const last = previous?.desired ?? null;
+    const recorded = [last, pending].filter((d): d is Desire => d !== null);
+    const asRecent = recorded.length > 0 ? issuedOf(latestIssued(recorded)) : { issuedAt: 0 };
     const observed = `VIP ${seen.vip.held ? 'held' : 'not held'}, ${seen.mount?.mounted ? 'mounted' : 'not mounted'}, mysqld ${seen.mysqld?.pids.join(',') || 'none'}, fence ${seen.fence?.held ?? 'n/a'}`;
     let desire: Desire;
     if (!seen.vip.held) {
       // keepalived adds the VIP before it notifies MASTER: without the VIP, never promote at start-up.
-      desire = { vrrpState: 'BACKUP', source: 'startup', issuedAt: Math.max(lastIssued, pending?.issuedAt ?? 0), detail: observed };
-    } else if (pending !== null && pending.issuedAt > lastIssued) {
+      desire = { vrrpState: 'BACKUP', source: 'startup', ...asRecent, detail: observed };
+    } else if (pending !== null && (last === null || compareIssued(pending, last) > 0)) {
       desire = { ...pending, detail: `pending ${pending.source} request; ${observed}` };
-    } else if (previous?.desired && roleOf(previous.desired.vrrpState) === 'BACKUP') {
-      desire = { ...previous.desired, source: 'startup', detail: `last request was ${previous.desired.vrrpState}; ${observed}` };
+    } else if (last !== null && roleOf(last.vrrpState) === 'BACKUP') {
+      desire = { ...last, source: 'startup', detail: `last request was ${last.vrrpState}; ${observed}` };
     } else {
-      desire = { vrrpState: 'MASTER', source: 'startup', issuedAt: lastIssued, detail: observed };
+      desire = { vrrpState: 'MASTER', source: 'startup', ...(last !== null ? issuedOf(last) : { issuedAt: 0 }), detail: observed };
     }
     this.log.info({ observed }, `reconciling at start-up towards ${describe(desire)}`);
     this.request(desire);
@@ -468,7 +474,7 @@ export class Daemon {
     }
     this.log.info({ desire }, `request: ${describe(desire)}`);
     const promotion = this.promotion;
-    if (promotion !== null && !promotion.supersede.signal.aborted && roleOf(desire.vrrpState) === 'BACKUP' && KEEPALIVED_SOURCES.has(desire.source) && desire.issuedAt >= promotion.desire.issuedAt) {
+    if (promotion !== null && !promotion.supersede.signal.aborted && roleOf(desire.vrrpState) === 'BACKUP' && KEEPALIVED_SOURCES.has(desire.source) && compareIssued(desire, promotion.desire) >= 0) {
       // keepalived took the node out of MASTER: a promotion still waiting for the fence stops now
       // (promote.ts rolls it back; after the mount it runs to its end and this request demotes)
       promotion.supersede.abort(new FenceAgentError('ESUPERSEDED', `superseded by ${describe(desire)}`));
@@ -516,7 +522,7 @@ export class Daemon {
    */
   private keepalivedGone(why: string): void {
     this.log.error({ why }, `keepalived gone while MASTER (${why}): demoting on our own and dropping the VIP it left`);
-    this.request({ vrrpState: 'FAULT', source: KEEPALIVED_GONE, issuedAt: Date.now(), detail: why });
+    this.request({ vrrpState: 'FAULT', source: KEEPALIVED_GONE, issuedAt: Date.now(), order: orderNow(), detail: why });
   }
 
   private kick(): void {
@@ -542,12 +548,12 @@ export class Daemon {
       }
       if (this.queue.length === 0 || this.stopping) return;
       const batch = this.queue.splice(0);
-      const latest = batch.reduce((a, b) => (b.issuedAt >= a.issuedAt ? b : a));
+      const latest = latestIssued(batch);
       for (const skipped of batch) {
         if (skipped !== latest) this.log.info({ desire: skipped }, `superseded before it started, skipped: ${describe(skipped)}`);
       }
       const current = this.state.desired;
-      if (current !== null && latest.issuedAt < current.issuedAt) {
+      if (current !== null && compareIssued(latest, current) < 0) {
         this.log.info({ desire: latest, current }, `older than the request already applied, skipped: ${describe(latest)}`);
         continue;
       }
@@ -878,7 +884,7 @@ export class Daemon {
       this.state.transition = { ...this.resumeRecord(), reason: 'restart: VIP, mount, mysqld and the fence left to the next daemon', deadlineMs: watchdogMs + 2 * this.retakeBoundMs(), handOff: true };
     } else if (this.state.role === 'MASTER' || (await this.filesystemInUse()) || this.fence.holding()) {
       this.log.warn('daemon stopping while holding the disk or the fence: demoting first');
-      await this.transition('demote', { vrrpState: 'STOP', source: 'shutdown', issuedAt: Date.now() }, 'shutdown');
+      await this.transition('demote', { vrrpState: 'STOP', source: 'shutdown', issuedAt: Date.now(), order: orderNow() }, 'shutdown');
     }
     this.fence.stop();
     if (this.watchdog.armed && !handOff) {

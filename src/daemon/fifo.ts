@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { runOk } from '../run.ts';
 import type { Logger } from '../log.ts';
 import { isForInstance, parseFifoLine } from '../keepalived.ts';
+import { orderNow } from '../desire-order.ts';
 import type { Desire } from '../state.ts';
 
 export interface FifoReader {
@@ -53,6 +54,7 @@ export async function readNotifyFifo(
         vrrpState: event.vrrpState,
         source: 'fifo',
         issuedAt: Date.now(),
+        order: orderNow(),
         detail: `${event.type} ${event.name} priority ${event.priority}`,
       });
     });

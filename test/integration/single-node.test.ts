@@ -297,6 +297,29 @@ describe('one real node', () => {
     assert.match(readFileSync(lab.node.logFile, 'utf8'), /taking up a request notify could not hand over in time: MASTER/);
   });
 
+  test('after the wall clock stepped back an hour, keepalived\'s next MASTER is still newer than the BACKUP applied before the step and promotes', async () => {
+    const daemon = lab.node.startDaemon();
+    children.push(daemon);
+    const ready = path.join(lab.node.runDir, 'daemon.ready');
+    await waitFor('daemon.ready', () => existsSync(ready) && readFileSync(ready, 'utf8').trim() === String(daemon.pid), 10_000, 50);
+    await waitIdle(lab.node);
+    // A BACKUP request recorded just before a backward step of 1 h (chrony makestep, a VM resumed):
+    // its wall time lies an hour ahead of every request after the step; its place on the boot's
+    // clock does not. Handed in through desired.json, the way a late notify leaves it.
+    const bootMs = Math.round(Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 1000);
+    const before = { vrrpState: 'BACKUP', source: 'notify', issuedAt: Date.now() + 3_600_000, order: { boot: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), bootMs, tie: 0 }, detail: 'before the clock step' };
+    writeFileSync(path.join(lab.node.stateDir, 'desired.json'), JSON.stringify(before), { mode: 0o600 });
+    await waitFor('the BACKUP request applied', () => stateOf(lab.node)?.desired?.detail === 'before the clock step', 10_000, 50);
+    await lab.addVip();
+    const ran = await lab.node.agent(['notify', 'INSTANCE', 'VI_1', 'MASTER', '100']);
+    assert.equal(ran.exitCode, 0, ran.stderr);
+    await waitHealthy(lab.node, 'MASTER');
+    await waitIdle(lab.node);
+    assert.equal(stateOf(lab.node)?.desired?.source, 'notify');
+    assert.equal(stateOf(lab.node)?.desired?.vrrpState, 'MASTER');
+    assert.doesNotMatch(readFileSync(lab.node.logFile, 'utf8'), /older than the request already applied, skipped: MASTER/);
+  });
+
   test('a notify storm with no daemon running starts exactly one daemon and ends MASTER', async () => {
     await lab.addVip();
     const storm: Promise<unknown>[] = [];

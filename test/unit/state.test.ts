@@ -139,6 +139,7 @@ describe('roleOf', () => {
 describe('desireProblem', () => {
   it('desireProblem accepts a well-formed request', () => {
     assert.equal(desireProblem({ vrrpState: 'FAULT', source: 'notify', issuedAt: 1_795_000_000_000.5, detail: 'INSTANCE VI_1' }), null);
+    assert.equal(desireProblem({ vrrpState: 'MASTER', source: 'notify', issuedAt: 1_795_000_000_000, order: { boot: 'b0000000-0000-4000-8000-000000000001', bootMs: 81_230, tie: 4101 } }), null);
   });
 
   it('desireProblem names the field of a malformed request', () => {
@@ -146,6 +147,7 @@ describe('desireProblem', () => {
     assert.match(desireProblem({ vrrpState: 'MASTER', source: '', issuedAt: 1 }) ?? '', /^source:/);
     assert.match(desireProblem({ vrrpState: 'MASTER', source: 'x', issuedAt: Number.NaN }) ?? '', /^issuedAt:/);
     assert.match(desireProblem({ vrrpState: 'MASTER', source: 'x', issuedAt: 1, detail: 7 }) ?? '', /^detail:/);
+    assert.match(desireProblem({ vrrpState: 'MASTER', source: 'x', issuedAt: 1, order: { boot: 'b', bootMs: 'soon', tie: 0 } }) ?? '', /^order: bootMs:/);
     assert.equal(desireProblem(null), 'expected an object');
   });
 });

@@ -1,5 +1,6 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { bootId } from '../../../src/proc.ts';
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -127,7 +128,9 @@ describe('readNotifyFifo', () => {
       ],
     );
     for (const desire of desires) assert.ok(desire.issuedAt >= before && desire.issuedAt <= Date.now());
-    for (let i = 1; i < desires.length; i++) assert.ok(desires[i]!.issuedAt >= desires[i - 1]!.issuedAt);
+    // ordered on the boot's clock (src/desire-order.ts), in the order of the lines
+    for (const desire of desires) assert.equal(desire.order?.boot, bootId());
+    for (let i = 1; i < desires.length; i++) assert.ok(desires[i]!.order!.bootMs >= desires[i - 1]!.order!.bootMs);
   });
 
   it('readNotifyFifo joins a line written in two pieces', async () => {
