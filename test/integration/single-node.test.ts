@@ -320,6 +320,33 @@ describe('one real node', () => {
     assert.doesNotMatch(readFileSync(lab.node.logFile, 'utf8'), /older than the request already applied, skipped: MASTER/);
   });
 
+  test('a node fenced-in by a filesystem something else held becomes a clean BACKUP once it lets go, with no notify (the daemon re-reads the latch)', { timeout: 180_000 }, async () => {
+    await becomeMaster();
+    // A mount namespace with a copy of the mounted disk and no process in it, pinned by a file:
+    // nothing to signal, and it keeps the superblock alive after the node's own unmount.
+    const pin = path.join(lab.node.dir, 'pinned-mntns');
+    writeFileSync(pin, '');
+    const pinned = await lab.node.exec(['unshare', `--mount=${pin}`, '--propagation', 'unchanged', 'true']);
+    assert.equal(pinned.exitCode, 0, pinned.stderr);
+    try {
+      await lab.delVip();
+      const ran = await lab.node.agent(['notify', 'INSTANCE', 'VI_1', 'FAULT', '100']);
+      assert.equal(ran.exitCode, 0, ran.stderr);
+      await waitFor('fenced-in', () => stateOf(lab.node)?.role === 'FENCED-IN', 120_000, 200);
+      const fencedIn = await check(lab.node);
+      assert.equal(fencedIn.code, 1, fencedIn.line);
+      assert.match(fencedIn.line, /fenced-in/);
+    } finally {
+      await lab.node.exec(['umount', pin]);
+    }
+    await waitHealthy(lab.node, 'BACKUP', 60_000);
+    await waitIdle(lab.node);
+    assert.equal(stateOf(lab.node)?.role, 'BACKUP');
+    assert.equal(stateOf(lab.node)?.lastTransition?.outcome, 'ok');
+    assert.match(readFileSync(lab.node.logFile, 'utf8'), /fenced-in no longer holds: the filesystem is gone from the kernel now/);
+    assert.equal(readLease()?.state, 'released', 'the lease released');
+  });
+
   test('a notify storm with no daemon running starts exactly one daemon and ends MASTER', async () => {
     await lab.addVip();
     const storm: Promise<unknown>[] = [];
