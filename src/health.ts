@@ -31,7 +31,17 @@ export interface VerdictInput {
   nowMono: number;
   /** this boot's id: monotonic times in `state` count only when it was written on this boot */
   bootId: string;
+  /**
+   * `check` only (issue 11 §6): how long its fence reads have failed in a row and how long that is
+   * tolerated (src/fence-read-streak.ts). A failing read younger than the tolerance is not a
+   * problem — a lease outlives it — and the healthy line says so; an older one is.
+   */
+  fenceRead?: { failingForMs: number; toleranceMs: number };
 }
+
+/** Whether the fence probe's error is within `check`'s tolerance (see {@link VerdictInput.fenceRead}). */
+const fenceErrorTolerated = ({ observation: o, fenceRead }: VerdictInput): boolean =>
+  o.errors.fence !== undefined && fenceRead !== undefined && fenceRead.failingForMs < fenceRead.toleranceMs;
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
@@ -78,9 +88,11 @@ export function activeDeferredBackup(state: AgentState | null, daemonAlive: bool
   return deferred && daemonAlive && state.bootId === bootId && nowMono < deferred.untilMono ? deferred : null;
 }
 
-function commonProblems({ config, observation: o, state, nowMono, bootId }: VerdictInput): string[] {
+function commonProblems(input: VerdictInput): string[] {
+  const { config, observation: o, state, nowMono, bootId } = input;
   const problems: string[] = [];
-  for (const [probe, error] of Object.entries(o.errors)) problems.push(`${probe} probe failed: ${error}`);
+  const tolerated = fenceErrorTolerated(input);
+  for (const [probe, error] of Object.entries(o.errors)) if (!(probe === 'fence' && tolerated)) problems.push(`${probe} probe failed: ${error}`);
   if (!o.vip.interfacePresent) problems.push(`interface ${config.vip.interface} not found (or down)`);
   if (o.vip.elsewhere.length > 0) problems.push(`VIP ${config.vip.address} is on ${o.vip.elsewhere.join(', ')}, not on ${config.vip.interface}`);
   if (o.mount !== null) {
@@ -102,7 +114,13 @@ function commonProblems({ config, observation: o, state, nowMono, bootId }: Verd
 
 function describeHealthy(input: VerdictInput, role: 'MASTER' | 'BACKUP'): string {
   const { config, observation: o } = input;
-  const fence = o.fence === null || o.fence.held === null ? 'no fencing' : o.fence.held ? 'fence held' : 'fence not held';
+  const fence = fenceErrorTolerated(input)
+    ? `fence read failing for ${seconds(input.fenceRead?.failingForMs ?? 0)} (tolerated up to ${seconds(input.fenceRead?.toleranceMs ?? 0)}: ${o.errors.fence})`
+    : o.fence === null || o.fence.held === null
+      ? 'no fencing'
+      : o.fence.held
+        ? 'fence held'
+        : 'fence not held';
   if (role === 'BACKUP') return `healthy BACKUP: no VIP, not mounted, no mysqld, ${fence}`;
   const ping = o.mysqld?.sql;
   const sql = ping ? ` answering SQL in ${ping.latencyMs} ms${ping.source === 'daemon' ? ` (daemon's ping, ${seconds(ping.ageMs)} ago)` : ''}` : '';

@@ -12,6 +12,7 @@ import { configPathFrom, loadConfig } from '../config/load.ts';
 import { ExitCode, usageError } from '../errors.ts';
 import type { Config } from '../config/types.ts';
 import { evaluate, transitionInProgress, type Verdict } from '../health.ts';
+import { fenceReadStreak, fenceReadToleranceMs } from '../fence-read-streak.ts';
 import { exitProcess } from '../pending-io.ts';
 import { monoNow } from '../clock.ts';
 import { bootId, isAlive } from '../proc.ts';
@@ -131,7 +132,9 @@ export async function main(args: string[]): Promise<number> {
     // read again after the probes: a transition that started while they ran explains what they saw
     const state = readState(config.stateDir);
     const daemonAlive = state?.daemon ? isAlive(state.daemon.pid) : false;
-    const verdict = evaluate({ config, observation, state, daemonAlive, nowMono: monoNow(), bootId: bootId() });
+    const streak = fenceReadStreak(config.runDir, observation.errors.fence !== undefined, monoNow(), bootId());
+    const fenceRead = streak?.recorded === true ? { failingForMs: streak.failingForMs, toleranceMs: fenceReadToleranceMs(config) } : undefined;
+    const verdict = evaluate({ config, observation, state, daemonAlive, nowMono: monoNow(), bootId: bootId(), fenceRead });
     process.stderr.write(`fence-agent check: ${verdict.line}\n`);
     await logWhenChanged(config, verdict);
     return verdict.healthy ? ExitCode.OK : ExitCode.FAILURE;

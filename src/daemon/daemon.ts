@@ -64,8 +64,8 @@ export class Daemon {
   private busy: Promise<void> | null = null;
   private selfFencePending = false;
   private restartPending = false;
-  /** a FENCED-IN node whose filesystem is gone from the kernel now: demote again (reconcileFencedIn) */
-  private reconcilePending = false;
+  /** aborted by stop(): a running promotion rolls back instead of running on (TransitionContext.stopping) */
+  private readonly stopSignal = new AbortController();
   /** when mysqld was restarted in place (local restart policy), monotonic ms */
   private readonly restarts: number[] = [];
   private stopping = false;
@@ -289,24 +289,7 @@ export class Daemon {
     // (only when no transition ran while the node was observed: `counter` counts them)
     const idleThroughout = idleSince !== null && idleSince === this.counter && this.busy === null;
     if (idleThroughout && observation.mysqld?.pids.length === 0 && this.state.role === 'MASTER' && this.sqlTimer !== null && !this.restartPending) this.mysqldGone();
-    if (idleThroughout) await this.reconcileFencedIn();
     return evaluate({ config: this.config, observation, state: this.state, daemonAlive: true, nowMono: monoNow(), bootId: this.state.bootId });
-  }
-
-  /**
-   * Issue 11 §6: a latch is re-read from what is there, not left for a notify that may never come.
-   * FENCED-IN (a demotion could not verify the unmount, so the fence was kept) ends once the
-   * filesystem is gone from the kernel — whatever held it (a mount namespace pinned by a file, a
-   * process stuck in I/O) let go — and keepalived has left MASTER (a node in FAULT gets no more
-   * notifies): the demotion runs again, verifies the unmount, releases the fence; a self-fence
-   * latch clears with it (S6: a clean BACKUP reached). Checked every health interval while idle.
-   */
-  private async reconcileFencedIn(): Promise<void> {
-    if (this.state.role !== 'FENCED-IN' || this.reconcilePending || this.stopping || !this.keepalivedLeftMaster()) return;
-    if (await this.filesystemInUse()) return;
-    this.log.warn({ selfFence: this.state.selfFence }, 'fenced-in no longer holds: the filesystem is gone from the kernel now; demoting again to verify it and release the fence');
-    this.reconcilePending = true;
-    this.kick();
   }
 
   /**
@@ -548,7 +531,7 @@ export class Daemon {
     if (!this.ready) return; // start() kicks once it is done
     this.busy ??= this.work().finally(() => {
       this.busy = null;
-      if ((this.queue.length > 0 || this.selfFencePending || this.restartPending || this.reconcilePending) && !this.stopping) this.kick();
+      if ((this.queue.length > 0 || this.selfFencePending || this.restartPending) && !this.stopping) this.kick();
     });
   }
 
@@ -558,14 +541,6 @@ export class Daemon {
         this.selfFencePending = false;
         this.restartPending = false;
         await this.transition('demote', this.state.desired ?? { vrrpState: 'FAULT', source: 'self-fence', issuedAt: 0 }, 'self-fence', 'fenced');
-        continue;
-      }
-      if (this.reconcilePending) {
-        this.reconcilePending = false;
-        if (this.state.role === 'FENCED-IN') {
-          const desire = this.state.desired ?? { vrrpState: 'FAULT', source: 'reconcile', issuedAt: 0 };
-          await this.transition('demote', desire, 'reconcile: fenced-in, the filesystem gone from the kernel now', this.state.selfFence !== null ? 'fenced' : 'graceful');
-        }
         continue;
       }
       if (this.restartPending && this.queue.length === 0) {
@@ -638,7 +613,7 @@ export class Daemon {
     const runner = new StepRunner(record, log, () => this.persist(), abort.signal);
     const supersede = new AbortController();
     if (kind === 'promote') this.promotion = { desire, supersede };
-    const outcome = kind === 'promote' ? await promote({ ...this.ctx, log, superseded: supersede.signal }, runner) : await demote({ ...this.ctx, log }, runner, '', mode, { dropVip: desire.source === KEEPALIVED_GONE });
+    const outcome = kind === 'promote' ? await promote({ ...this.ctx, log, superseded: supersede.signal, stopping: this.stopSignal.signal }, runner) : await demote({ ...this.ctx, log }, runner, '', mode, { dropVip: desire.source === KEEPALIVED_GONE });
     this.promotion = null;
     this.transitionAbort = null;
     record.durationMs = Math.round(monoNow() - record.startedMono);
@@ -898,6 +873,10 @@ export class Daemon {
     if (this.holdDownTimer !== null) clearTimeout(this.holdDownTimer);
     if (this.deferTimer !== null) clearTimeout(this.deferTimer);
     await this.health.stop();
+    // a promotion in flight rolls back now: the stop then takes a demotion's time, within
+    // TimeoutStopSec, not the rest of a promotion (issue 11 §9)
+    if (this.promotion !== null) this.log.warn({ signal: signalName }, 'daemon stopping during a promotion: rolling it back');
+    this.stopSignal.abort(new FenceAgentError('ESTOPPING', `the daemon is stopping (${signalName})`));
     await this.busy;
     const handOff = await this.handOffOnRestart(signalName);
     if (handOff) {

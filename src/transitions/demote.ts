@@ -30,6 +30,12 @@ export interface TransitionContext {
    * rolls back instead of waiting out `deadlines.fenceAcquireMs` for a role it no longer has
    */
   superseded?: AbortSignal;
+  /**
+   * aborted when the daemon is stopping (SIGTERM, `systemctl stop`; issue 11 §9): every forward
+   * step of a promotion stops and it rolls back, so the stop takes a demotion's time, not the rest
+   * of a promotion that may outlast systemd's `TimeoutStopSec` (then SIGKILL, mysqld left behind)
+   */
+  stopping?: AbortSignal;
   /** called right before mounting: from here on the node may write, so the watchdog is petted only while the fence allows it */
   beforeMount?: () => void;
   /**

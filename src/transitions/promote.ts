@@ -26,8 +26,10 @@ export async function promote(ctx: TransitionContext, run: StepRunner): Promise<
   // the whole promotion's deadline bounds the forward steps; the rollback gets its own step deadlines
   const overall = new AbortController();
   const overallTimer = setTimeout(() => overall.abort(new DeadlineError('promotion', deadlines.promoteMs)), deadlines.promoteMs);
-  // before the mount a newer BACKUP request stops the promotion too (TransitionContext.superseded)
-  const beforeMount = ctx.superseded === undefined ? overall.signal : AbortSignal.any([overall.signal, ctx.superseded]);
+  // the daemon stopping stops every forward step (TransitionContext.stopping); before the mount a
+  // newer BACKUP request stops the promotion too (TransitionContext.superseded)
+  const forward = ctx.stopping === undefined ? overall.signal : AbortSignal.any([overall.signal, ctx.stopping]);
+  const beforeMount = ctx.superseded === undefined ? forward : AbortSignal.any([forward, ctx.superseded]);
   try {
     const armWatchdog = ctx.armWatchdog;
     if (armWatchdog !== undefined) {
@@ -44,14 +46,15 @@ export async function promote(ctx: TransitionContext, run: StepRunner): Promise<
       return after.held === null ? 'skipped' : 'ok'; // null: method none
     }, beforeMount);
     if (ctx.superseded?.aborted === true) throw ctx.superseded.reason; // acquired as the BACKUP request came: roll back, do not mount
+    if (ctx.stopping?.aborted === true) throw ctx.stopping.reason; // acquired as the daemon began to stop: roll back, do not mount
     await run.step('mount', deadlines.mountMs, async (signal) => {
       // S2: mount only while holding the fence — by this node's own clock, right before mounting.
       if (fence.mayWrite() === false) throw new FenceAgentError('EFENCE', `fence not held before mount: ${(await fence.verify()).detail}`);
       ctx.beforeMount?.();
       return mountDisk(config, signal);
-    }, overall.signal);
-    await run.step('mysqld.start', deadlines.mysqldStartMs, (signal) => startMysqld(config, signal), overall.signal);
-    await run.step('mysqld.sql-ready', deadlines.sqlReadyMs, (signal) => waitSqlReady(config, signal), overall.signal);
+    }, forward);
+    await run.step('mysqld.start', deadlines.mysqldStartMs, (signal) => startMysqld(config, signal), forward);
+    await run.step('mysqld.sql-ready', deadlines.sqlReadyMs, (signal) => waitSqlReady(config, signal), forward);
     return 'ok';
   } catch (error) {
     if (isFenceLost(error) || isFenceLost(run.abort.reason)) {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { compareIssued, issueOrderProblem, latestIssued, orderNow, orderOfForkedProcess, type Issued } from '../../src/desire-order.ts';
 import { bootId } from '../../src/proc.ts';
+import { withTwoForkedInOrder } from '../helpers/children.ts';
 
 const BOOT = 'b0000000-0000-4000-8000-000000000001';
 const OTHER = 'b0000000-0000-4000-8000-000000000002';
@@ -71,20 +71,11 @@ describe('orders made here', () => {
   });
 
   it('orderOfForkedProcess keeps the fork order of two children, the first stopped before it ran', async () => {
-    const first = spawn('sleep', ['30']);
-    await new Promise((resolve) => first.once('spawn', resolve));
-    first.kill('SIGSTOP');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const second = spawn('sleep', ['30']);
-    await new Promise((resolve) => second.once('spawn', resolve));
-    try {
-      const a = { issuedAt: 0, order: orderOfForkedProcess(first.pid) };
-      const b = { issuedAt: 0, order: orderOfForkedProcess(second.pid) };
+    await withTwoForkedInOrder((first, second) => {
+      const a = { issuedAt: 0, order: orderOfForkedProcess(first) };
+      const b = { issuedAt: 0, order: orderOfForkedProcess(second) };
       assert.ok(compareIssued(b, a) > 0, `first ${JSON.stringify(a.order)}, second ${JSON.stringify(b.order)}`);
-    } finally {
-      first.kill('SIGKILL');
-      second.kill('SIGKILL');
-    }
+    });
   });
 
   it('issueOrderProblem names the field that is wrong', () => {

@@ -300,6 +300,37 @@ describe('evaluate: probe errors', () => {
     assert.deepEqual(verdict.problems, ['fence probe failed: fence verification did not finish within 1000 ms']);
   });
 
+  it("evaluate tolerates check's failing fence read younger than the tolerance: a healthy BACKUP that says so (issue 11 §6)", () => {
+    const o = backupObservation();
+    o.fence = null;
+    o.errors = { fence: 'EIO reading /nfs/fence-agent/lease' };
+    const verdict = evaluate(input(o, { fenceRead: { failingForMs: 2500, toleranceMs: 30_000 } }));
+    assert.equal(verdict.healthy, true);
+    assert.equal(verdict.known, false, 'the fence is still unknown');
+    assert.deepEqual(verdict.problems, []);
+    assert.equal(verdict.line, 'healthy BACKUP: no VIP, not mounted, no mysqld, fence read failing for 2.5 s (tolerated up to 30.0 s: EIO reading /nfs/fence-agent/lease)');
+  });
+
+  it('evaluate makes a fence read failing as long as the tolerance a problem, on either side', () => {
+    for (const o of [backupObservation(), masterObservation()]) {
+      o.fence = null;
+      o.errors = { fence: 'EIO' };
+      const verdict = evaluate(input(o, { fenceRead: { failingForMs: 30_000, toleranceMs: 30_000 } }));
+      assert.equal(verdict.healthy, false);
+      assert.deepEqual(verdict.problems, ['fence probe failed: EIO']);
+    }
+  });
+
+  it('evaluate tolerates only the fence probe: a failing mount probe beside it is still a problem', () => {
+    const o = backupObservation();
+    o.fence = null;
+    o.mount = null;
+    o.errors = { fence: 'EIO', mount: 'EACCES' };
+    const verdict = evaluate(input(o, { fenceRead: { failingForMs: 0, toleranceMs: 30_000 } }));
+    assert.equal(verdict.healthy, false);
+    assert.deepEqual(verdict.problems, ['mount probe failed: EACCES']);
+  });
+
   it('evaluate marks the verdict unknown when the mount and mysqld probes failed on a MASTER', () => {
     const o = masterObservation();
     o.mount = null;

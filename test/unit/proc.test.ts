@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { forkedAtEpochMs, isAlive, isPathUnder, readComm } from '../../src/proc.ts';
+import { bootMsNow, forkedAtBootMs, forkedAtEpochMs, isAlive, isPathUnder, readComm } from '../../src/proc.ts';
+import { withTwoForkedInOrder } from '../helpers/children.ts';
 
 describe('forkedAtEpochMs', () => {
   it('forkedAtEpochMs of this process lies between its start and now', () => {
@@ -10,22 +10,13 @@ describe('forkedAtEpochMs', () => {
     assert.ok(forked >= performance.timeOrigin - 2000, 'within the 2 s before Node started');
   });
 
-  it('forkedAtEpochMs keeps the fork order of a child that was stopped before it ran', async () => {
-    const first = spawn('sleep', ['30']);
-    await new Promise((resolve) => first.once('spawn', resolve));
-    first.kill('SIGSTOP');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const second = spawn('sleep', ['30']);
-    await new Promise((resolve) => second.once('spawn', resolve));
-    try {
-      const a = forkedAtEpochMs(first.pid);
-      const b = forkedAtEpochMs(second.pid);
-      assert.ok(a < b, `first forked at ${a}, second at ${b}`);
-      assert.ok(Math.abs(b - Date.now()) < 1000, 'close to now');
-    } finally {
-      first.kill('SIGKILL');
-      second.kill('SIGKILL');
-    }
+  it('forkedAtBootMs keeps the fork order of a child that was stopped before it ran, and forkedAtEpochMs follows it', async () => {
+    await withTwoForkedInOrder((first, second) => {
+      assert.ok(forkedAtBootMs(first) < forkedAtBootMs(second), `first forked at ${forkedAtBootMs(first)}, second at ${forkedAtBootMs(second)} ms since boot`);
+      assert.ok(forkedAtBootMs(second) <= bootMsNow(), 'not in the future');
+      assert.ok(forkedAtEpochMs(first) < forkedAtEpochMs(second));
+      assert.ok(Math.abs(forkedAtEpochMs(second) - Date.now()) < 1000, 'close to now');
+    });
   });
 });
 

@@ -11,6 +11,14 @@ describe('reservation keys', () => {
     assert.ok(a > 0n && a < 1n << 64n);
   });
 
+  it('reservationKey is frozen across versions: a node upgraded under a held reservation must find its own key (issue 11, state across upgrades)', () => {
+    // Changing these values strands every running cluster's registrations: a new agent would
+    // take its own old key for a stranger's and preempt itself. Never change them.
+    assert.equal(formatKey(reservationKey('shop-db', '1')), '0x730733771d49aebb');
+    assert.equal(formatKey(reservationKey('shop-db', '2')), '0x6be70c4206b1bdb1');
+    assert.equal(formatKey(reservationKey('vmlab', 'node1')), '0x6ca92226dbc0478b');
+  });
+
   it('reservationKey refuses an empty cluster name or node id with ECONFIG', () => {
     assert.throws(() => reservationKey('', '1'), { code: 'ECONFIG' });
     assert.throws(() => reservationKey('shop-db', ''), { code: 'ECONFIG' });

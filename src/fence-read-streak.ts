@@ -1,0 +1,49 @@
+// `check`'s memory of its failing fence reads (issue 11 §6). keepalived runs `check` every few
+// seconds, each a new process; one failed read of the lease file (an NFS hiccup) or of the LU
+// used to make a healthy idle BACKUP unhealthy at once — keepalived FAULT, no candidate left to
+// take over. A read failing for less than the fence's own tolerance (the lease's stale time S:
+// the holder's record outlives it) is not a verdict; a read failing longer is. The streak lives in
+// `<runDir>/fence-read-failing.json` ({ bootId, sinceMono }), removed by the first good read.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from './config/types.ts';
+
+const FILE = 'fence-read-failing.json';
+
+/**
+ * How long a fence read may keep failing before `check` calls it a problem, ms: lockfile, the
+ * lease's stale time S (`fence.staleMs`); scsi-pr, the age at which the daemon's published read is
+ * stale (2·watchIntervalMs + commandTimeoutMs, the rule `check` uses to trust it); none, 0.
+ */
+export function fenceReadToleranceMs(config: Config): number {
+  const { fence } = config;
+  if (fence.method === 'lockfile') return fence.staleMs;
+  if (fence.method === 'scsi-pr') return 2 * fence.watchIntervalMs + fence.commandTimeoutMs;
+  return 0;
+}
+
+/**
+ * Records this check's fence read and returns how long reads have failed in a row, ms (0 for the
+ * first failure), or null when this one did not fail. A record from another boot starts anew.
+ * `recorded` is false when the streak could not be written (no runDir: no daemon ever ran): the
+ * caller then tolerates nothing, since no streak could ever end the tolerance.
+ */
+export function fenceReadStreak(runDir: string, failing: boolean, nowMono: number, bootId: string): { failingForMs: number; recorded: boolean } | null {
+  const file = path.join(runDir, FILE);
+  if (!failing) {
+    rmSync(file, { force: true });
+    return null;
+  }
+  try {
+    const value = JSON.parse(readFileSync(file, 'utf8')) as { bootId?: unknown; sinceMono?: unknown };
+    if (value.bootId === bootId && typeof value.sinceMono === 'number' && value.sinceMono <= nowMono) return { failingForMs: nowMono - value.sinceMono, recorded: true };
+  } catch {
+    // no streak yet, or a damaged record: start one
+  }
+  try {
+    writeFileSync(file, JSON.stringify({ bootId, sinceMono: nowMono }), { mode: 0o600 });
+    return { failingForMs: 0, recorded: true };
+  } catch {
+    return { failingForMs: 0, recorded: false };
+  }
+}
