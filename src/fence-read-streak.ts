@@ -24,11 +24,11 @@ export function fenceReadToleranceMs(config: Config): number {
 
 /**
  * Records this check's fence read and returns how long reads have failed in a row, ms (0 for the
- * first failure), or null when this one did not fail. A record from another boot starts anew.
- * `recorded` is false when the streak could not be written (no runDir: no daemon ever ran): the
- * caller then tolerates nothing, since no streak could ever end the tolerance.
+ * first failure); null when this one did not fail, or when the streak could not be written (no
+ * runDir: no daemon ever ran) — then nothing is tolerated, since no streak could ever end it. A
+ * record from another boot starts anew.
  */
-export function fenceReadStreak(runDir: string, failing: boolean, nowMono: number, bootId: string): { failingForMs: number; recorded: boolean } | null {
+export function fenceReadStreak(runDir: string, failing: boolean, nowMono: number, bootId: string): number | null {
   const file = path.join(runDir, FILE);
   if (!failing) {
     rmSync(file, { force: true });
@@ -36,14 +36,14 @@ export function fenceReadStreak(runDir: string, failing: boolean, nowMono: numbe
   }
   try {
     const value = JSON.parse(readFileSync(file, 'utf8')) as { bootId?: unknown; sinceMono?: unknown };
-    if (value.bootId === bootId && typeof value.sinceMono === 'number' && value.sinceMono <= nowMono) return { failingForMs: nowMono - value.sinceMono, recorded: true };
+    if (value.bootId === bootId && typeof value.sinceMono === 'number' && value.sinceMono <= nowMono) return nowMono - value.sinceMono;
   } catch {
     // no streak yet, or a damaged record: start one
   }
   try {
     writeFileSync(file, JSON.stringify({ bootId, sinceMono: nowMono }), { mode: 0o600 });
-    return { failingForMs: 0, recorded: true };
+    return 0;
   } catch {
-    return { failingForMs: 0, recorded: false };
+    return null;
   }
 }

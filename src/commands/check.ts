@@ -132,9 +132,11 @@ export async function main(args: string[]): Promise<number> {
     // read again after the probes: a transition that started while they ran explains what they saw
     const state = readState(config.stateDir);
     const daemonAlive = state?.daemon ? isAlive(state.daemon.pid) : false;
-    const streak = fenceReadStreak(config.runDir, observation.errors.fence !== undefined, monoNow(), bootId());
-    const fenceRead = streak?.recorded === true ? { failingForMs: streak.failingForMs, toleranceMs: fenceReadToleranceMs(config) } : undefined;
-    const verdict = evaluate({ config, observation, state, daemonAlive, nowMono: monoNow(), bootId: bootId(), fenceRead });
+    const nowMono = monoNow();
+    const boot = bootId();
+    const failingForMs = fenceReadStreak(config.runDir, observation.errors.fence !== undefined, nowMono, boot);
+    const fenceRead = failingForMs === null ? undefined : { failingForMs, toleranceMs: fenceReadToleranceMs(config) };
+    const verdict = evaluate({ config, observation, state, daemonAlive, nowMono, bootId: boot, fenceRead });
     process.stderr.write(`fence-agent check: ${verdict.line}\n`);
     await logWhenChanged(config, verdict);
     return verdict.healthy ? ExitCode.OK : ExitCode.FAILURE;

@@ -434,7 +434,7 @@ export class Daemon {
     } else if (last !== null && roleOf(last.vrrpState) === 'BACKUP') {
       desire = { ...last, source: 'startup', detail: `last request was ${last.vrrpState}; ${observed}` };
     } else {
-      desire = { vrrpState: 'MASTER', source: 'startup', ...(last !== null ? issuedOf(last) : { issuedAt: 0 }), detail: observed };
+      desire = { vrrpState: 'MASTER', source: 'startup', ...asRecent, detail: observed };
     }
     this.log.info({ observed }, `reconciling at start-up towards ${describe(desire)}`);
     this.request(desire);
