@@ -137,7 +137,7 @@ export async function createSingleNodeLab(options: SingleNodeOptions = {}): Prom
       mysqld: node.agentMysqldConfig(),
       fence: options.fence === 'none' ? { method: 'none' } : labFence(agentLeasePath, node.watchdogPath, options.fence !== 'lockfile-no-watchdog'),
       deadlines: { ...LAB_DEADLINES, ...options.deadlines },
-      monitor: { fenceIntervalMs: 500 },
+      monitor: { fenceIntervalMs: 500, fencedInRetryMs: 3000 },
       keepalived: { ...LAB_KEEPALIVED_CHECK, vrrpPidFile: null }, // no keepalived here: its watch off
       runDir: node.runDir,
       stateDir: node.stateDir,

@@ -105,7 +105,7 @@ function commonProblems(input: VerdictInput): string[] {
     if (elsewhere.length > 0) problems.push(`${config.disk.device} also mounted on ${elsewhere.join(', ')}`);
   }
   if (o.mysqld !== null && o.mysqld.pids.length > 1) problems.push(`${o.mysqld.pids.length} mysqld processes (pids ${o.mysqld.pids.join(', ')})`);
-  if (state?.role === 'FENCED-IN') problems.push('fenced-in: the last demotion could not verify the unmount (the filesystem may still be written); operator action needed');
+  if (state?.role === 'FENCED-IN') problems.push(`fenced-in: the last demotion could not verify the unmount (the filesystem may still be written); the daemon demotes again every ${seconds(config.monitor.fencedInRetryMs)} once keepalived has left MASTER: find what holds the filesystem (its log names the step)`);
   const hold = activeHoldDown(state, nowMono, bootId);
   if (hold !== null) problems.push(`HOLD-DOWN: ${hold.reason}; no promotion for ${seconds(hold.untilMono - nowMono)} more (until ${hold.untilAt})`);
   if (state?.selfFence) problems.push(`FENCED: the fence was lost at ${state.selfFence.at} (${state.selfFence.reason}); the node self-fenced and stays out until keepalived leaves MASTER`);

@@ -375,7 +375,7 @@ export function resolveConfig(raw: unknown, configPath: string): Config {
   }
 
   const monitorR = root.section('monitor', false);
-  monitorR.only(['fenceIntervalMs', 'sqlIntervalMs', 'healthIntervalMs']);
+  monitorR.only(['fenceIntervalMs', 'sqlIntervalMs', 'healthIntervalMs', 'fencedInRetryMs']);
 
   const runDir = root.absolutePath('runDir', '/run/fence-agent');
   const stateDir = root.absolutePath('stateDir', '/var/lib/fence-agent');
@@ -401,6 +401,7 @@ export function resolveConfig(raw: unknown, configPath: string): Config {
       fenceIntervalMs: monitorR.integer('fenceIntervalMs', 1000, 100, 60000, ' ms'),
       sqlIntervalMs: monitorR.integer('sqlIntervalMs', 1000, 100, 60000, ' ms'),
       healthIntervalMs: monitorR.integer('healthIntervalMs', 1000, 100, 60000, ' ms'),
+      fencedInRetryMs: monitorR.integer('fencedInRetryMs', 30000, 1000, 3600000, ' ms'),
     },
     runDir,
     stateDir,

@@ -185,8 +185,10 @@ export interface Config {
    * While MASTER the daemon verifies the fence, and pings mysqld over SQL, this often (ms); on
    * every role it evaluates the node's health and updates keepalived's tracked file
    * (`<runDir>/health`, src/daemon/health-file.ts) every `healthIntervalMs` (ms, default 1000).
+   * A FENCED-IN node (the unmount not verified, the fence kept) demotes again `fencedInRetryMs`
+   * (ms, default 30000) after its last transition ended, once keepalived has left MASTER.
    */
-  monitor: { fenceIntervalMs: number; sqlIntervalMs: number; healthIntervalMs: number };
+  monitor: { fenceIntervalMs: number; sqlIntervalMs: number; healthIntervalMs: number; fencedInRetryMs: number };
   /** root-only directory: control socket, daemon lock */
   runDir: string;
   /** directory of the state file read by `check` and `status` */

@@ -64,6 +64,8 @@ export class Daemon {
   private busy: Promise<void> | null = null;
   private selfFencePending = false;
   private restartPending = false;
+  /** a FENCED-IN node's demotion is due again (retryFencedIn) */
+  private fencedInRetryPending = false;
   /** aborted by stop(): a running promotion rolls back instead of running on (TransitionContext.stopping) */
   private readonly stopSignal = new AbortController();
   /** when mysqld was restarted in place (local restart policy), monotonic ms */
@@ -289,7 +291,29 @@ export class Daemon {
     // (only when no transition ran while the node was observed: `counter` counts them)
     const idleThroughout = idleSince !== null && idleSince === this.counter && this.busy === null;
     if (idleThroughout && observation.mysqld?.pids.length === 0 && this.state.role === 'MASTER' && this.sqlTimer !== null && !this.restartPending) this.mysqldGone();
+    if (idleThroughout) this.retryFencedIn();
     return evaluate({ config: this.config, observation, state: this.state, daemonAlive: true, nowMono: monoNow(), bootId: this.state.bootId });
+  }
+
+  /**
+   * Issue 11 §6: a latch is re-read from what is there, not left for a notify that may never come
+   * (a node in FAULT gets none). FENCED-IN — a demotion or rollback could not verify the unmount
+   * (a holder nothing can signal: a loop device on a file of the disk, a mount namespace pinned by
+   * a file, a process stuck in I/O), so the fence is kept — is retried: once keepalived has left
+   * MASTER, the demotion runs again `monitor.fencedInRetryMs` after the last transition ended, with
+   * its own escalation (SIGTERM, SIGKILL to the mountpoint's users) and its unmount verified by
+   * the superblock, until it gets the node to a clean BACKUP and releases the fence. A self-fenced
+   * node retries the self-fence (mode `fenced`). Called while idle, every health interval.
+   */
+  private retryFencedIn(): void {
+    if (this.state.role !== 'FENCED-IN' || this.fencedInRetryPending || this.stopping || !this.keepalivedLeftMaster()) return;
+    const last = this.state.lastTransition;
+    const endedMono = last === null ? null : last.startedMono + (last.durationMs ?? 0);
+    const sinceMs = endedMono === null ? null : monoNow() - endedMono;
+    // (a negative time since: the record is from another boot's clock, so the retry is due)
+    if (sinceMs !== null && sinceMs >= 0 && sinceMs < this.config.monitor.fencedInRetryMs) return;
+    this.fencedInRetryPending = true;
+    this.kick();
   }
 
   /**
@@ -531,7 +555,7 @@ export class Daemon {
     if (!this.ready) return; // start() kicks once it is done
     this.busy ??= this.work().finally(() => {
       this.busy = null;
-      if ((this.queue.length > 0 || this.selfFencePending || this.restartPending) && !this.stopping) this.kick();
+      if ((this.queue.length > 0 || this.selfFencePending || this.restartPending || this.fencedInRetryPending) && !this.stopping) this.kick();
     });
   }
 
@@ -541,6 +565,16 @@ export class Daemon {
         this.selfFencePending = false;
         this.restartPending = false;
         await this.transition('demote', this.state.desired ?? { vrrpState: 'FAULT', source: 'self-fence', issuedAt: 0 }, 'self-fence', 'fenced');
+        continue;
+      }
+      if (this.fencedInRetryPending) {
+        this.fencedInRetryPending = false;
+        if (this.state.role === 'FENCED-IN' && this.queue.length === 0 && !this.stopping) {
+          const last = this.state.lastTransition;
+          this.log.warn({ last_outcome: last?.outcome ?? null, last_error: last?.error ?? null, selfFence: this.state.selfFence }, `fenced-in: the filesystem could not be verified gone; demoting again (every ${this.config.monitor.fencedInRetryMs} ms while fenced-in)`);
+          const desire = this.state.desired ?? { vrrpState: 'FAULT', source: 'fenced-in-retry', issuedAt: 0 };
+          await this.transition('demote', desire, 'fenced-in-retry', this.state.selfFence !== null ? 'fenced' : 'graceful');
+        }
         continue;
       }
       if (this.restartPending && this.queue.length === 0) {

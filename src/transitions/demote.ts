@@ -90,7 +90,7 @@ export async function demote(ctx: TransitionContext, run_: StepRunner, prefix = 
   try {
     await run_.step(`${prefix}unmount`, deadlines.unmountMs, (signal) => unmountDisk(config, signal, log, mode));
   } catch (error) {
-    log.fatal({ tid: run_.record.id }, `unmount of ${config.disk.mountpoint} not verified: keeping the fence (fenced-in); operator action needed`);
+    log.fatal({ tid: run_.record.id }, `unmount of ${config.disk.mountpoint} not verified: keeping the fence (fenced-in); demoting again every ${config.monitor.fencedInRetryMs} ms once keepalived has left MASTER (monitor.fencedInRetryMs) — find what holds the filesystem`);
     return fail(`unmount not verified (${errorLine(error)}): fence kept, node fenced-in`);
   }
   const left = await findMysqld(mysqldSelector(config));

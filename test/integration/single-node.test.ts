@@ -254,6 +254,48 @@ describe('one real node', () => {
     assert.match(readFileSync(lab.node.logFile, 'utf8'), /mountpoint busy, signalling its users/);
   });
 
+  test('a node fenced-in by a holder nothing can signal (a loop device on a file of the disk) demotes again every fencedInRetryMs, and is a clean BACKUP with the fence released once the holder lets go, with no notify', { timeout: 180_000 }, async () => {
+    await becomeMaster();
+    // a loop device backed by a file on the mounted disk: the kernel holds the filesystem, no
+    // process has it open, so the unmount fails with EBUSY and the escalation finds nobody
+    const backing = path.join(lab.mountpoint, 'loop-backing');
+    const made = await lab.node.exec(['truncate', '-s', '1M', backing]);
+    assert.equal(made.exitCode, 0, made.stderr);
+    const attached = await lab.node.exec(['losetup', '--find', '--show', backing]);
+    assert.equal(attached.exitCode, 0, attached.stderr);
+    const loop = attached.stdout.trim();
+    let detached = false;
+    try {
+      await lab.delVip();
+      const ran = await lab.node.agent(['notify', 'INSTANCE', 'VI_1', 'FAULT', '100']);
+      assert.equal(ran.exitCode, 0, ran.stderr);
+      await waitFor('fenced-in', () => stateOf(lab.node)?.role === 'FENCED-IN', 60_000, 200);
+      const fencedIn = await check(lab.node);
+      assert.equal(fencedIn.code, 1, fencedIn.line);
+      assert.match(fencedIn.line, /fenced-in/i);
+      assert.equal(readLease()?.state, 'held', 'the fence is kept while the filesystem may be written');
+      // the retry runs, and fails again while the holder is there: no clean BACKUP claimed
+      const retried = /fenced-in: the filesystem could not be verified gone; demoting again/;
+      await waitFor('a retried demotion', () => retried.test(readFileSync(lab.node.logFile, 'utf8')), 30_000, 200);
+      await waitIdle(lab.node);
+      assert.equal(stateOf(lab.node)?.role, 'FENCED-IN');
+      assert.equal(stateOf(lab.node)?.lastTransition?.reason, 'fenced-in-retry');
+      assert.notEqual(stateOf(lab.node)?.lastTransition?.outcome, 'ok');
+      assert.equal(await mountCount(lab.node, lab.disk.device), 1);
+      const gone = await lab.node.exec(['losetup', '-d', loop]);
+      assert.equal(gone.exitCode, 0, gone.stderr);
+      detached = true;
+    } finally {
+      if (!detached) await lab.node.exec(['losetup', '-d', loop]);
+    }
+    await waitFor('a clean BACKUP', () => stateOf(lab.node)?.role === 'BACKUP' && stateOf(lab.node)?.transition === null, 60_000, 200);
+    assert.equal(stateOf(lab.node)?.lastTransition?.reason, 'fenced-in-retry');
+    assert.equal(stateOf(lab.node)?.lastTransition?.outcome, 'ok');
+    assert.equal(await mountCount(lab.node, lab.disk.device), 0);
+    assert.equal(readLease()?.state, 'released', 'the lease released');
+    await waitHealthy(lab.node, 'BACKUP');
+  });
+
   test('a notify storm BACKUP, MASTER, BACKUP, MASTER within 150 ms ends in the last request, MASTER, with one mount and one mysqld', async () => {
     children.push(lab.node.startDaemon());
     await waitIdle(lab.node);

@@ -77,7 +77,7 @@ describe('resolveConfig defaults', () => {
     });
     assert.deepEqual(config.fence, { method: 'none' });
     assert.deepEqual(config.deadlines, DEFAULT_DEADLINES);
-    assert.deepEqual(config.monitor, { fenceIntervalMs: 1000, sqlIntervalMs: 1000, healthIntervalMs: 1000 });
+    assert.deepEqual(config.monitor, { fenceIntervalMs: 1000, sqlIntervalMs: 1000, healthIntervalMs: 1000, fencedInRetryMs: 30000 });
     assert.equal(config.runDir, '/run/fence-agent');
     assert.equal(config.stateDir, '/var/lib/fence-agent');
     assert.deepEqual(config.log, { destination: 'stderr', level: 'info' });
