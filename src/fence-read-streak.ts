@@ -3,7 +3,8 @@
 // used to make a healthy idle BACKUP unhealthy at once — keepalived FAULT, no candidate left to
 // take over. A read failing for less than the fence's own tolerance (the lease's stale time S:
 // the holder's record outlives it) is not a verdict; a read failing longer is. The streak lives in
-// `<runDir>/fence-read-failing.json` ({ bootId, sinceMono }), removed by the first good read.
+// `<runDir>/fence-read-failing.json` ({ version: 1, bootId, sinceMono }; a file without `version`,
+// written before 2026-12-04, is read the same), removed by the first good read.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config/types.ts';
@@ -35,13 +36,13 @@ export function fenceReadStreak(runDir: string, failing: boolean, nowMono: numbe
     return null;
   }
   try {
-    const value = JSON.parse(readFileSync(file, 'utf8')) as { bootId?: unknown; sinceMono?: unknown };
-    if (value.bootId === bootId && typeof value.sinceMono === 'number' && value.sinceMono <= nowMono) return nowMono - value.sinceMono;
+    const value = JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown; bootId?: unknown; sinceMono?: unknown };
+    if ((value.version === undefined || value.version === 1) && value.bootId === bootId && typeof value.sinceMono === 'number' && value.sinceMono <= nowMono) return nowMono - value.sinceMono;
   } catch {
     // no streak yet, or a damaged record: start one
   }
   try {
-    writeFileSync(file, JSON.stringify({ bootId, sinceMono: nowMono }), { mode: 0o600 });
+    writeFileSync(file, JSON.stringify({ version: 1, bootId, sinceMono: nowMono }), { mode: 0o600 });
     return 0;
   } catch {
     return null;

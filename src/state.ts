@@ -219,10 +219,25 @@ export function takePendingDesire(stateDir: string): Desire | null {
 
 export const readPendingDesire = (stateDir: string): Desire | null => readDesireFile(pendingDesirePath(stateDir));
 
-/** A well-formed {@link Desire} from `file`, or null (missing, unreadable or malformed). */
+/**
+ * The format of `<stateDir>/desired.json`: `{ "version": 1, ...Desire }`. A file without `version`
+ * (written before 2026-12-04) holds the bare {@link Desire} and is read the same; a later
+ * version (a newer agent's file, after a downgrade) is not read.
+ */
+export const DESIRED_FILE_VERSION = 1;
+
+/** Writes the pending request to `<stateDir>/desired.json` (atomically, 0600), in format {@link DESIRED_FILE_VERSION}. */
+export function writePendingDesire(stateDir: string, desire: Desire): void {
+  writeJsonAtomic(pendingDesirePath(stateDir), { version: DESIRED_FILE_VERSION, ...desire }, 0o600);
+}
+
+/** A well-formed {@link Desire} from `file`, or null (missing, unreadable, malformed, or of a later format). */
 function readDesireFile(file: string): Desire | null {
   try {
-    const desire = JSON.parse(readFileSync(file, 'utf8')) as Desire;
+    const value = JSON.parse(readFileSync(file, 'utf8')) as Desire & { version?: unknown };
+    if (typeof value !== 'object' || value === null) return null;
+    const { version, ...desire } = value;
+    if (version !== undefined && version !== DESIRED_FILE_VERSION) return null;
     return desireProblem(desire) === null ? desire : null;
   } catch {
     return null;

@@ -11,7 +11,7 @@ import { request } from '../control/client.ts';
 import { controlSocketPath } from '../control/protocol.ts';
 import { ExitCode, errorLine, usageError } from '../errors.ts';
 import { NOTIFY_USAGE, isForInstance, parseNotifyArgs } from '../keepalived.ts';
-import { pendingDesirePath, readPendingDesire, writeJsonAtomic, type Desire } from '../state.ts';
+import { pendingDesirePath, readPendingDesire, writePendingDesire, type Desire } from '../state.ts';
 import { compareIssued, orderOfForkedProcess } from '../desire-order.ts';
 import { forkedAtEpochMs } from '../proc.ts';
 import { reportError } from './common.ts';
@@ -52,7 +52,7 @@ async function handOver(config: Config, desire: Desire, timeoutMs: number): Prom
 /** Leaves `desire` in `<stateDir>/desired.json` unless a newer request waits there already. */
 function recordPending(config: Config, desire: Desire): void {
   const pending = readPendingDesire(config.stateDir);
-  if (pending === null || compareIssued(pending, desire) <= 0) writeJsonAtomic(pendingDesirePath(config.stateDir), desire, 0o600);
+  if (pending === null || compareIssued(pending, desire) <= 0) writePendingDesire(config.stateDir, desire);
 }
 
 /**
