@@ -49,13 +49,29 @@ export const usageError = (message: string): FenceAgentError =>
 /** True for errors raised by the agent itself (as opposed to bugs or library errors). */
 export const isFenceAgentError = (error: unknown): error is FenceAgentError => error instanceof FenceAgentError;
 
-/** One line for a human: the message of any thrown value, without a stack. */
+/**
+ * `text` on one line: control characters (a newline in an argument, in a program's stderr) and the
+ * Unicode line separators written as JSON escapes (`\n`), so that an error stays one line in
+ * keepalived's log, ours and a terminal.
+ */
+export const oneLine = (text: string): string =>
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => {
+    if (c === '\t') return ' ';
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+
+/** One line for a human: the message of any thrown value, without a stack, control characters escaped ({@link oneLine}). */
 export const errorLine = (error: unknown): string => {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    return typeof code === 'string' && !error.message.includes(code) && !(error instanceof FenceAgentError)
-      ? `${error.message} (${code})`
-      : error.message;
+    return oneLine(
+      typeof code === 'string' && !error.message.includes(code) && !(error instanceof FenceAgentError)
+        ? `${error.message} (${code})`
+        : error.message,
+    );
   }
-  return String(error);
+  return oneLine(String(error));
 };

@@ -2,7 +2,7 @@
 // `notify` without --help are parsed by node:util in src/cli.ts and never load yargs).
 import yargs from 'yargs';
 import { configPathFrom, DEFAULT_CONFIG_PATH } from '../config/load.ts';
-import { ExitCode, usageError } from '../errors.ts';
+import { ExitCode, oneLine, usageError } from '../errors.ts';
 import { reportError } from '../commands/common.ts';
 
 /** Thrown by the fail handler after it has printed a usage error, to stop yargs there. */
@@ -107,7 +107,7 @@ export async function runYargs(argv: string[]): Promise<number> {
     .exitProcess(false)
     .fail((message, error) => {
       if (error) throw error;
-      process.stderr.write(`fence-agent: ${message}\nrun "fence-agent --help" for usage\n`);
+      process.stderr.write(`fence-agent: ${oneLine(message)}\nrun "fence-agent --help" for usage\n`);
       finish(ExitCode.USAGE);
       // Without a throw yargs goes on to run the command's handler despite the failed validation.
       throw USAGE_REPORTED;

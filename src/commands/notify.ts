@@ -10,7 +10,7 @@ import type { Config } from '../config/types.ts';
 import { request } from '../control/client.ts';
 import { controlSocketPath } from '../control/protocol.ts';
 import { ExitCode, errorLine, usageError } from '../errors.ts';
-import { NOTIFY_USAGE, isForInstance, parseNotifyArgs } from '../keepalived.ts';
+import { NOTIFY_USAGE, isForInstance, parseNotifyArgs, quoteArg } from '../keepalived.ts';
 import { pendingDesirePath, readPendingDesire, writePendingDesire, type Desire } from '../state.ts';
 import { compareIssued, orderOfForkedProcess } from '../desire-order.ts';
 import { forkedAtEpochMs } from '../proc.ts';
@@ -108,7 +108,7 @@ export async function main(args: string[]): Promise<number> {
     const event = parseNotifyArgs(parsed.positionals);
     const config = loadConfig(configPathFrom(parsed.values.config));
     if (!isForInstance(event, config.keepalived.instance)) {
-      process.stderr.write(`fence-agent notify: ignored: ${event.type} ${event.name} is not the configured instance ${config.keepalived.instance}\n`);
+      process.stderr.write(`fence-agent notify: ignored: ${event.type} ${quoteArg(event.name ?? '')} is not the configured instance ${config.keepalived.instance}\n`);
       return ExitCode.OK;
     }
     const desire: Desire = {

@@ -238,7 +238,7 @@ describe('fence-agent exit codes', () => {
     const file = writeConfig('instance.json', { ...minimal, keepalived: { instance: 'VI_DB' } });
     const ran = await cli(['notify', 'INSTANCE', 'VI_WEB', 'MASTER', '100'], { FENCE_AGENT_CONFIG: file });
     assert.equal(ran.exitCode, 0, ran.stderr);
-    assert.match(ran.stderr, /ignored: INSTANCE VI_WEB is not the configured instance VI_DB/);
+    assert.match(ran.stderr, /ignored: INSTANCE "VI_WEB" is not the configured instance VI_DB/);
   });
 
   test('notify backup hands its request over again when the daemon answers after notifyMs; notify stop gives up at notifyMs, leaves its request for the daemon and says so in the agent log', async () => {
