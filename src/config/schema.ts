@@ -59,6 +59,12 @@ export const DEFAULT_KEEPALIVED_CHECK = { checkIntervalMs: 2000, checkTimeoutMs:
 
 type Json = Record<string, unknown>;
 
+/** A value for an error line: JSON, cut to 60 characters with its length when longer (a 5 kB string is not echoed whole). */
+const shown = (value: unknown): string => {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length <= 60 ? text : `${text.slice(0, 60)}… (${text.length} characters)`;
+};
+
 class Reader {
   constructor(
     private readonly source: string,
@@ -68,7 +74,7 @@ class Reader {
 
   /** Throws the one-line error for `key`: `config FILE: KEY: expected EXPECTED, got VALUE`. */
   invalid(key: string, expected: string, value: unknown): never {
-    const got = value === undefined ? 'nothing' : JSON.stringify(value);
+    const got = value === undefined ? 'nothing' : shown(value);
     throw configError(`config ${this.source}: ${this.prefix}${key}: expected ${expected}, got ${got}`);
   }
 
@@ -82,7 +88,7 @@ class Reader {
     for (const key of Object.keys(this.object)) {
       if (!keys.includes(key)) {
         throw configError(
-          `config ${this.source}: unknown key ${this.prefix}${key} (expected one of: ${keys.join(', ')})`,
+          `config ${this.source}: unknown key ${this.prefix}${key.length <= 60 ? key : shown(key)} (expected one of: ${keys.join(', ')})`,
         );
       }
     }
