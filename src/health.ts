@@ -4,7 +4,7 @@
 // A transition the daemon is running, within its deadline, counts as healthy.
 import type { Config } from './config/types.ts';
 import type { Observation } from './probes/observe.ts';
-import type { AgentState, DeferredBackup, HoldDown } from './state.ts';
+import type { AgentState, DeferredBackup, HoldDown, Switchover } from './state.ts';
 
 export interface Verdict {
   healthy: boolean;
@@ -82,6 +82,16 @@ export function activeHoldDown(state: AgentState | null, nowMono: number, bootId
   return hold && state.bootId === bootId && nowMono < hold.untilMono ? hold : null;
 }
 
+/**
+ * The planned hand-over (`fence-agent switchover`) if it is running: recorded on this boot by a
+ * daemon still alive, before its deadline. While it runs the node is unhealthy for keepalived —
+ * even during its own demotion — so that keepalived stays in FAULT until the peer has the role.
+ */
+export function activeSwitchover(state: AgentState | null, daemonAlive: boolean, nowMono: number, bootId: string): Switchover | null {
+  const handover = state?.switchover;
+  return handover && handover.outcome === 'running' && daemonAlive && state.bootId === bootId && nowMono < handover.deadlineMono ? handover : null;
+}
+
 /** The deferred BACKUP request (issue 9 §2) if the daemon that deferred it is alive and its bound not reached. */
 export function activeDeferredBackup(state: AgentState | null, daemonAlive: boolean, nowMono: number, bootId: string): DeferredBackup | null {
   const deferred = state?.deferredBackup;
@@ -146,6 +156,11 @@ export function evaluate(input: VerdictInput): Verdict {
   const role = input.observation.vip.held ? 'MASTER' : 'BACKUP';
   const problems = [...commonProblems(input), ...(role === 'MASTER' ? masterProblems(input) : backupProblems(input))];
   const known = Object.keys(input.observation.errors).length === 0;
+  const handover = activeSwitchover(input.state, input.daemonAlive, input.nowMono, input.bootId);
+  if (handover !== null) {
+    const line = `SWITCHOVER: handing the MASTER role to the peer (${seconds(handover.deadlineMono - input.nowMono)} left)`;
+    return { healthy: false, known, role, inTransition: false, line: `UNHEALTHY ${role}: ${[line, ...problems].join('; ')}`, problems: [line, ...problems] };
+  }
   const inProgress = problems.length > 0 ? transitionInProgress(input.state, input.daemonAlive, input.nowMono, input.bootId) : null;
   if (inProgress !== null) return { healthy: true, known, role, inTransition: true, line: `healthy ${role}: ${inProgress.line}`, problems };
   // a deferred BACKUP request: keepalived took the VIP off, the database stays until the bound

@@ -115,6 +115,21 @@ export interface DeferredBackup {
   reason: string;
 }
 
+/**
+ * See {@link AgentState.switchover}. `running` until the daemon sees the peer holding the fence
+ * (`done`), the demotion fail (`failed`), or `deadlineMono` pass (`aborted`).
+ */
+export interface Switchover {
+  at: string;
+  /** monotonic ms (src/clock.ts) on the boot of {@link AgentState.bootId} */
+  startedMono: number;
+  deadlineMono: number;
+  outcome: 'running' | 'done' | 'aborted' | 'failed';
+  /** one line: what was seen at the end (who holds the fence, why it was aborted) */
+  detail: string | null;
+  endedAt: string | null;
+}
+
 export interface AgentState {
   version: 1;
   node: string;
@@ -152,6 +167,12 @@ export interface AgentState {
    * `untilMono`; the node counts as healthy meanwhile. A newer request replaces it.
    */
   deferredBackup?: DeferredBackup | null;
+  /**
+   * A planned hand-over of the MASTER role (`fence-agent switchover`): while `running` the node
+   * reports itself unhealthy to keepalived (FAULT: the VIP moves to the peer, the node demotes).
+   * The last one stays here with its outcome. Absent in state files written before it existed.
+   */
+  switchover?: Switchover | null;
   /** the watchdog the daemon pets (null: none configured) */
   watchdog: { device: string; kind: 'kernel' | 'simulated'; timeoutMs: number; armed: boolean; petting: boolean } | null;
   updatedAt: string;

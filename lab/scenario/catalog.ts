@@ -398,6 +398,27 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    id: 'switchover-command',
+    group: 'pair',
+    title: "4b. `fence-agent switchover` on the MASTER hands the role to the peer, verified by the fence; the old MASTER stays a healthy BACKUP (nopreempt: no ping-pong)",
+    async body({ cluster, master, backup, timing }) {
+      const started = monoNow();
+      const ran = await master.agent(['switchover', '--timeout-ms', '45000']);
+      assert.equal(ran.exitCode, 0, `switchover: ${ran.stderr.trim()}`);
+      timing('switchover command → done', monoNow() - started);
+      assert.match(ran.stdout, /^switchover done in \d+\.\d s: demoted to a clean BACKUP; the peer holds the fence/);
+      await waitMaster(cluster, backup);
+      await waitHealthy(master, 'BACKUP', 30_000);
+      const last = (await master.state())?.lastTransition;
+      assert.equal(last?.kind, 'demote');
+      assert.equal(last?.outcome, 'ok');
+      await delay(5000);
+      assert.equal((await cluster.vipHolder())?.name, backup.name, 'the VIP stayed on the new MASTER');
+      await cluster.waitConverged();
+      return backup;
+    },
+  },
+  {
     id: 'backup-keepalived-restart',
     group: 'pair',
     title: '5. keepalived restarted on the BACKUP: nothing moves',

@@ -75,6 +75,15 @@ export async function runYargs(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'switchover',
+      'on the MASTER: hand the role to the peer (keepalived told through the health file), verified by the fence; exit 0 done, 1 refused/failed/aborted, 3 no outcome in time',
+      (y) => y.options({ ...configOption, 'timeout-ms': { type: 'number', describe: "the hand-over's bound in ms (default: this node's demotion plus the peer's promotion deadline)" } }),
+      async (args) => {
+        const { main } = await import('../commands/switchover.ts');
+        await main(configPathFrom(args.config), args['timeout-ms']).then(finish, fail('switchover'));
+      },
+    )
+    .command(
       'config <action>',
       'configuration tools; `config check` validates and prints the resolved configuration (secrets masked); `config keepalived` prints keepalived.conf for this node',
       (y) =>

@@ -11,7 +11,7 @@ import { monoNow } from '../clock.ts';
 import { bootId, isAlive } from '../proc.ts';
 import { readTenureFile } from '../../fence/lease/tenure-file.ts';
 import { observe } from '../probes/observe.ts';
-import { readState, type AgentState, type Desire, type TransitionRecord } from '../state.ts';
+import { readState, type AgentState, type Desire, type Switchover, type TransitionRecord } from '../state.ts';
 import { createFence } from '../../fence/index.ts';
 import { healthFilePath } from '../daemon/health-file.ts';
 import { readFileSync } from 'node:fs';
@@ -93,6 +93,8 @@ export interface StatusReport {
   desired: Desire | null;
   lastTransition: TransitionRecord | null;
   selfFence: AgentState['selfFence'];
+  /** the running or last planned hand-over (`fence-agent switchover`), or null */
+  switchover: Switchover | null;
 }
 
 async function daemonView(config: Config, state: AgentState | null): Promise<StatusReport['daemon']> {
@@ -193,6 +195,7 @@ export async function collectStatus(config: Config, options: { live?: boolean } 
     desired: state?.desired ?? null,
     lastTransition: state?.lastTransition ?? null,
     selfFence: state?.selfFence ?? null,
+    switchover: state?.switchover ?? null,
   };
 }
 
@@ -260,6 +263,8 @@ export function renderTable(report: StatusReport, colour: boolean): string {
     rows.push(['last', `${t.kind} ${ago(t.endedAt ?? t.startedAt)}, ${ms(t.durationMs)}, ${mark(t.outcome === 'ok', t.outcome ?? 'running')}`, steps]);
   }
   if (report.selfFence) rows.push(['self-fence', red(report.selfFence.at), report.selfFence.reason]);
+  const handover = report.switchover;
+  if (handover) rows.push(['switchover', handover.outcome === 'running' ? red(`RUNNING since ${handover.at}`) : `${mark(handover.outcome === 'done', handover.outcome)} ${ago(handover.endedAt ?? handover.at)}`, handover.detail ?? '']);
   const width = Math.max(...rows.map((r) => r[0].length));
   // eslint-disable-next-line no-control-regex
   const visible = (s: string): number => s.replace(/\u001b\[\d+m/g, '').length;

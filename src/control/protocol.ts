@@ -1,11 +1,12 @@
 // The daemon's control socket: `<runDir>/control.sock`, mode 0600 in a 0700 directory (root
 // only). One request per connection, one JSON line each way.
 import path from 'node:path';
-import type { Desire, Role, TransitionRecord } from '../state.ts';
+import type { Desire, Role, Switchover, TransitionRecord } from '../state.ts';
 
 export const controlSocketPath = (runDir: string): string => path.join(runDir, 'control.sock');
 
-export type ControlRequest = { op: 'desire'; desire: Desire } | { op: 'status' };
+/** `switchover`: hand the MASTER role to the peer within `timeoutMs` (src/commands/switchover.ts). */
+export type ControlRequest = { op: 'desire'; desire: Desire } | { op: 'status' } | { op: 'switchover'; timeoutMs: number };
 
 /** What the daemon says about itself (`status --json` → `daemon`). */
 export interface DaemonStatus {
@@ -22,4 +23,5 @@ export interface DaemonStatus {
 export type ControlResponse =
   | { ok: true; op: 'desire'; queued: number }
   | { ok: true; op: 'status'; status: DaemonStatus }
+  | { ok: true; op: 'switchover'; switchover: Switchover }
   | { ok: false; error: string };

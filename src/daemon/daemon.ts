@@ -30,6 +30,7 @@ import {
   writeState,
   type AgentState,
   type Desire,
+  type Switchover,
   type TransitionKind,
   type TransitionRecord,
 } from '../state.ts';
@@ -49,6 +50,8 @@ import { activeHoldDown, evaluate, type Verdict } from '../health.ts';
 
 /** The request source of a demotion the daemon starts because keepalived's VRRP process is gone. */
 const KEEPALIVED_GONE = 'keepalived-gone';
+/** How often a running switchover is looked at, ms. */
+const SWITCHOVER_WATCH_MS = 500;
 
 /** Request sources that speak for keepalived (its notify, its notify_fifo) or an operator. */
 const KEEPALIVED_SOURCES: ReadonlySet<string> = new Set(['notify', 'fifo', 'manual']);
@@ -79,6 +82,9 @@ export class Daemon {
   private sqlTimer: NodeJS.Timeout | null = null;
   /** ends the hold-down (issue 9 §2) */
   private holdDownTimer: NodeJS.Timeout | null = null;
+  /** watches a running switchover (watchSwitchover) */
+  private switchoverTimer: NodeJS.Timeout | null = null;
+  private switchoverLooking = false;
   /** applies the deferred BACKUP request at its bound */
   private deferTimer: NodeJS.Timeout | null = null;
   /** a deferred BACKUP request handed back at its bound: applied, never deferred again */
@@ -180,6 +186,7 @@ export class Daemon {
       selfFence: null,
       holdDown: null,
       deferredBackup: null,
+      switchover: null,
       watchdog: null,
       updatedAt: new Date().toISOString(),
     };
@@ -211,6 +218,11 @@ export class Daemon {
       const hold = activeHoldDown(previous, monoNow(), this.state.bootId);
       if (hold !== null) this.scheduleHoldDownEnd(hold.untilMono - monoNow());
       this.state.holdDown = hold;
+      // a switchover is this daemon's to watch: one its dead predecessor ran is over
+      this.state.switchover =
+        previous.switchover?.outcome === 'running'
+          ? { ...previous.switchover, outcome: 'aborted', detail: 'the daemon watching it died', endedAt: new Date().toISOString() }
+          : (previous.switchover ?? null);
       this.state.lastTransition =
         previous.transition === null
           ? previous.lastTransition
@@ -476,9 +488,96 @@ export class Daemon {
       }
       case 'status':
         return { ok: true, op: 'status', status: this.status() };
+      case 'switchover':
+        return this.startSwitchover(request.timeoutMs);
       default:
         return { ok: false, error: `unknown op ${(request as { op?: unknown }).op as string}` };
     }
+  }
+
+  /**
+   * `fence-agent switchover`: a planned, verified hand-over of the MASTER role. The node reports
+   * itself unhealthy to keepalived (health file 1 at once, and `check` says SWITCHOVER) so that
+   * keepalived goes FAULT: the VIP moves to the peer, whose promotion takes the fence; this node's
+   * FAULT notify demotes it as any demotion does. Done once this node is a clean BACKUP and a read
+   * of the fence shows the peer holding it; failed when the demotion fails; aborted at
+   * `timeoutMs` — then the health is the probes' again, and keepalived (nopreempt) gives the role
+   * back to this node if the peer never took it. Idempotent while one runs.
+   * Refused (ok: false) unless this node is an idle MASTER with `timeoutMs` in 1000..3600000.
+   */
+  private startSwitchover(timeoutMs: number): ControlResponse {
+    const refuse = (why: string): ControlResponse => {
+      this.log.warn(`switchover refused: ${why}`);
+      return { ok: false, error: `switchover refused: ${why}` };
+    };
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1000 || timeoutMs > 3_600_000) return refuse(`timeoutMs: expected an integer 1000..3600000, got ${JSON.stringify(timeoutMs)}`);
+    const running = this.state.switchover;
+    if (running?.outcome === 'running') return { ok: true, op: 'switchover', switchover: running };
+    if (this.stopping) return refuse('the daemon is stopping');
+    if (this.state.role !== 'MASTER') return refuse(`this node is ${this.state.role}, not MASTER: nothing to hand over`);
+    if (this.busy !== null || this.state.transition !== null || this.queue.length > 0) return refuse('a transition is running or queued; try again when it is done');
+    const now = monoNow();
+    const handover: Switchover = { at: new Date().toISOString(), startedMono: now, deadlineMono: now + timeoutMs, outcome: 'running', detail: null, endedAt: null };
+    this.state.switchover = handover;
+    this.persist();
+    this.log.warn({ timeout_ms: timeoutMs }, 'switchover: handing the MASTER role to the peer; health 1 for keepalived until the peer holds the fence');
+    this.health.fault('UNHEALTHY MASTER: SWITCHOVER: handing the MASTER role to the peer');
+    this.switchoverTimer = setInterval(() => void this.watchSwitchover(), SWITCHOVER_WATCH_MS);
+    return { ok: true, op: 'switchover', switchover: handover };
+  }
+
+  /** One look at a running switchover (every {@link SWITCHOVER_WATCH_MS}): done, failed, aborted or still running. */
+  private async watchSwitchover(): Promise<void> {
+    const handover = this.state.switchover;
+    if (handover == null || handover.outcome !== 'running') {
+      this.endSwitchoverWatch();
+      return;
+    }
+    if (this.switchoverLooking) return;
+    this.switchoverLooking = true;
+    try {
+      const last = this.state.lastTransition;
+      let seen = `role ${this.state.role}, keepalived ${this.state.keepalivedState ?? 'unknown'}`;
+      if (this.busy === null && this.state.transition === null && last?.kind === 'demote' && last.startedMono >= handover.startedMono) {
+        if (last.outcome !== 'ok' || this.state.role !== 'BACKUP') {
+          this.finishSwitchover('failed', `the demotion ended ${last.outcome ?? 'unknown'}${last.error ? ` (${last.error})` : ''}; role ${this.state.role}`);
+          return;
+        }
+        if (this.config.fence.method === 'none') {
+          this.finishSwitchover('done', 'demoted to a clean BACKUP; with fence.method none that the peer took over cannot be verified here');
+          return;
+        }
+        try {
+          const fence = await this.fence.verify();
+          if (fence.held === false && fence.holder !== null) {
+            this.finishSwitchover('done', `demoted to a clean BACKUP; the peer holds the fence (${fence.detail})`);
+            return;
+          }
+          seen = `demoted; the fence: ${fence.detail}`;
+        } catch (error) {
+          seen = `demoted; the fence could not be read (${errorLine(error)})`;
+        }
+      }
+      if (monoNow() >= handover.deadlineMono) this.finishSwitchover('aborted', `the peer did not take the MASTER role within ${Math.round(handover.deadlineMono - handover.startedMono)} ms (${seen})`);
+    } finally {
+      this.switchoverLooking = false;
+    }
+  }
+
+  private finishSwitchover(outcome: 'done' | 'failed' | 'aborted', detail: string): void {
+    this.endSwitchoverWatch();
+    const handover = this.state.switchover;
+    if (handover == null) return;
+    this.state.switchover = { ...handover, outcome, detail, endedAt: new Date().toISOString() };
+    this.persist();
+    if (outcome === 'done') this.log.info({ duration_ms: Math.round(monoNow() - handover.startedMono) }, `switchover done: ${detail}`);
+    else this.log.error({ duration_ms: Math.round(monoNow() - handover.startedMono) }, `switchover ${outcome}: ${detail}; health for keepalived from the probes again`);
+    void this.health.evaluateNow();
+  }
+
+  private endSwitchoverWatch(): void {
+    if (this.switchoverTimer !== null) clearInterval(this.switchoverTimer);
+    this.switchoverTimer = null;
   }
 
   status(): DaemonStatus {
@@ -904,6 +1003,7 @@ export class Daemon {
     this.server?.close();
     this.stopSqlMonitor();
     this.keepalivedWatch?.stop();
+    this.endSwitchoverWatch();
     if (this.holdDownTimer !== null) clearTimeout(this.holdDownTimer);
     if (this.deferTimer !== null) clearTimeout(this.deferTimer);
     await this.health.stop();

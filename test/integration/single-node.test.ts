@@ -296,6 +296,58 @@ describe('one real node', () => {
     await waitHealthy(lab.node, 'BACKUP');
   });
 
+  test('switchover on the MASTER: health 1 for keepalived at once and check says SWITCHOVER; done once the node is a clean BACKUP and the peer holds the fence', { timeout: 180_000 }, async () => {
+    await becomeMaster();
+    const health = path.join(lab.node.runDir, 'health');
+    const running = lab.node.agent(['switchover', '--timeout-ms', '60000'], { timeoutMs: 90_000 });
+    await waitFor('health 1 for keepalived', () => readFileSync(health, 'utf8').trim() === '1', 10_000, 50);
+    const during = await check(lab.node);
+    assert.equal(during.code, 1, during.line);
+    assert.match(during.line, /SWITCHOVER: handing the MASTER role to the peer/);
+    // keepalived in FAULT: the VIP goes and the FAULT notify demotes the node
+    await lab.delVip();
+    const fault = await lab.node.agent(['notify', 'INSTANCE', 'VI_1', 'FAULT', '100']);
+    assert.equal(fault.exitCode, 0, fault.stderr);
+    await waitFor('demoted', () => stateOf(lab.node)?.role === 'BACKUP' && stateOf(lab.node)?.transition === null, 60_000, 100);
+    assert.equal(stateOf(lab.node)?.switchover?.outcome, 'running', 'not done before the peer holds the fence');
+    assert.equal(readFileSync(health, 'utf8').trim(), '1', 'keepalived kept in FAULT meanwhile');
+    await peerHoldsLease(30_000);
+    const ran = await running;
+    assert.equal(ran.exitCode, 0, ran.stderr);
+    assert.match(ran.stdout, /^switchover done in \d+\.\d s: demoted to a clean BACKUP; the peer holds the fence \(.*db2/);
+    await waitFor('health 0 again', () => readFileSync(health, 'utf8').trim() === '0', 10_000, 50);
+    assert.equal(await mountCount(lab.node, lab.disk.device), 0);
+    assert.deepEqual(mysqldPids(lab.node), []);
+  });
+
+  test('switchover with no peer taking over is aborted at its timeout: exit 1 naming what was seen, and the node is healthy for keepalived again', { timeout: 120_000 }, async () => {
+    await becomeMaster();
+    const health = path.join(lab.node.runDir, 'health');
+    const running = lab.node.agent(['switchover', '--timeout-ms', '8000'], { timeoutMs: 60_000 });
+    await waitFor('health 1 for keepalived', () => readFileSync(health, 'utf8').trim() === '1', 10_000, 50);
+    await lab.delVip();
+    assert.equal((await lab.node.agent(['notify', 'INSTANCE', 'VI_1', 'FAULT', '100'])).exitCode, 0);
+    const ran = await running;
+    assert.equal(ran.exitCode, 1, ran.stderr);
+    assert.match(ran.stderr, /^fence-agent switchover: handing the MASTER role to the peer \(up to 8\.0 s\)\nfence-agent switchover: aborted in \d+\.\d s: the peer did not take the MASTER role within 8000 ms \(demoted; the fence: /);
+    assert.equal(stateOf(lab.node)?.switchover?.outcome, 'aborted');
+    await waitFor('health 0 again', () => readFileSync(health, 'utf8').trim() === '0', 10_000, 50);
+    const after = await check(lab.node);
+    assert.equal(after.code, 0, after.line);
+  });
+
+  test('switchover is refused on a BACKUP and with a bad timeout, and changes nothing', async () => {
+    await ensureDaemon();
+    const refused = await lab.node.agent(['switchover']);
+    assert.equal(refused.exitCode, 1, refused.stderr);
+    assert.equal(refused.stderr.trim(), 'fence-agent switchover: switchover refused: this node is BACKUP, not MASTER: nothing to hand over');
+    const bad = await lab.node.agent(['switchover', '--timeout-ms', '5']);
+    assert.equal(bad.exitCode, 2, bad.stderr);
+    assert.match(bad.stderr, /--timeout-ms: expected an integer 1000\.\.3600000 \(ms\), got 5/);
+    assert.equal(stateOf(lab.node)?.switchover ?? null, null);
+    assert.equal(stateOf(lab.node)?.role, 'BACKUP');
+  });
+
   test('a notify storm BACKUP, MASTER, BACKUP, MASTER within 150 ms ends in the last request, MASTER, with one mount and one mysqld', async () => {
     children.push(lab.node.startDaemon());
     await waitIdle(lab.node);

@@ -471,3 +471,29 @@ describe('evaluate: hold-down and a deferred BACKUP request (issue 9 §2)', () =
     assert.equal(evaluate(input(vipTakenOff(), { state: state({ role: 'MASTER', deferredBackup }), daemonAlive: true, nowMono: NOW_MONO + 59_000 })).healthy, false);
   });
 });
+
+describe('evaluate: a planned switchover (fence-agent switchover)', () => {
+  const running = { at: '2024-11-22T09:59:50.000Z', startedMono: NOW_MONO - 10_000, deadlineMono: NOW_MONO + 50_000, outcome: 'running' as const, detail: null, endedAt: null };
+
+  it('evaluate reports a healthy MASTER as unhealthy while its switchover runs, saying SWITCHOVER and the time left', () => {
+    const verdict = evaluate(input(masterObservation(), { state: state({ role: 'MASTER', switchover: running }), daemonAlive: true }));
+    assert.equal(verdict.healthy, false);
+    assert.deepEqual(verdict.problems, ['SWITCHOVER: handing the MASTER role to the peer (50.0 s left)']);
+  });
+
+  it('evaluate keeps it unhealthy during its own demotion, which would otherwise count as healthy', () => {
+    const demoting = transition('demote', 2000, 60_000, ['mysqld.stop']);
+    const verdict = evaluate(input(masterObservation(), { state: state({ role: 'MASTER', switchover: running, transition: demoting }), daemonAlive: true }));
+    assert.equal(verdict.healthy, false);
+    assert.equal(verdict.inTransition, false);
+    assert.match(verdict.line, /^UNHEALTHY MASTER: SWITCHOVER: /);
+  });
+
+  it('evaluate forgets a switchover that ended, passed its deadline, lost its daemon or is from another boot', () => {
+    const healthy = (patch: Partial<VerdictInput>): boolean => evaluate(input(masterObservation(), { daemonAlive: true, ...patch })).healthy;
+    assert.equal(healthy({ state: state({ role: 'MASTER', switchover: { ...running, outcome: 'aborted', detail: 'x', endedAt: '2024-11-22T10:00:00.000Z' } }) }), true);
+    assert.equal(healthy({ state: state({ role: 'MASTER', switchover: running }), nowMono: NOW_MONO + 50_000 }), true);
+    assert.equal(healthy({ state: state({ role: 'MASTER', switchover: running }), daemonAlive: false }), true);
+    assert.equal(healthy({ state: state({ role: 'MASTER', switchover: running, bootId: 'boot-0' }) }), true);
+  });
+});
