@@ -161,6 +161,14 @@ export function evaluate(input: VerdictInput): Verdict {
     const line = `SWITCHOVER: handing the MASTER role to the peer (${seconds(handover.deadlineMono - input.nowMono)} left)`;
     return { healthy: false, known, role, inTransition: false, line: `UNHEALTHY ${role}: ${[line, ...problems].join('; ')}`, problems: [line, ...problems] };
   }
+  const maintenance = input.state?.maintenance;
+  if (maintenance) {
+    const since = `MAINTENANCE since ${maintenance.at}${maintenance.reason ? ` (${maintenance.reason})` : ''}`;
+    const seen = problems.length > 0 ? `; not acted on: ${problems.join('; ')}` : '';
+    // the MASTER keeps its role whatever its probes say; a BACKUP takes none
+    if (role === 'MASTER') return { healthy: true, known, role, inTransition: false, line: `healthy MASTER: ${since}: no action taken${seen}`, problems };
+    return { healthy: false, known, role, inTransition: false, line: `UNHEALTHY BACKUP: ${since}: this node takes no role until maintenance off${seen}`, problems: [`${since}: this node takes no role until maintenance off`, ...problems] };
+  }
   const inProgress = problems.length > 0 ? transitionInProgress(input.state, input.daemonAlive, input.nowMono, input.bootId) : null;
   if (inProgress !== null) return { healthy: true, known, role, inTransition: true, line: `healthy ${role}: ${inProgress.line}`, problems };
   // a deferred BACKUP request: keepalived took the VIP off, the database stays until the bound

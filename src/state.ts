@@ -130,6 +130,13 @@ export interface Switchover {
   endedAt: string | null;
 }
 
+/** See {@link AgentState.maintenance}. */
+export interface Maintenance {
+  at: string;
+  /** the operator's words (`--reason`), or null */
+  reason: string | null;
+}
+
 export interface AgentState {
   version: 1;
   node: string;
@@ -173,6 +180,14 @@ export interface AgentState {
    * The last one stays here with its outcome. Absent in state files written before it existed.
    */
   switchover?: Switchover | null;
+  /**
+   * `fence-agent maintenance on`: the daemon takes no action — keepalived's requests are recorded,
+   * not applied; no local mysqld restart, no fenced-in retry — until `maintenance off`; the fence
+   * and its self-fence keep working. The node holds its role for keepalived: a MASTER counts as
+   * healthy whatever its probes find, a BACKUP as unhealthy (it takes no role). Kept across daemon
+   * restarts and reboots. Absent in state files written before it existed.
+   */
+  maintenance?: Maintenance | null;
   /** the watchdog the daemon pets (null: none configured) */
   watchdog: { device: string; kind: 'kernel' | 'simulated'; timeoutMs: number; armed: boolean; petting: boolean } | null;
   updatedAt: string;

@@ -419,6 +419,40 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    id: 'maintenance-mode',
+    group: 'pair',
+    title: '4c. maintenance on both nodes: mysqld killed on the MASTER is not acted on, nothing fails over; maintenance off: the pair fails over as for a crash',
+    async body({ cluster, master, backup }) {
+      for (const node of [master, backup]) {
+        const ran = await node.agent(['maintenance', 'on', '--reason', 'lab']);
+        assert.equal(ran.exitCode, 0, `maintenance on ${node.name}: ${ran.stderr.trim()}`);
+      }
+      const before = { master: await lastTransitionId(master), backup: await lastTransitionId(backup) };
+      for (const pid of await master.mysqldPids()) await master.signal(pid, 'SIGKILL');
+      // where the agent would act: the MASTER's daemon sees mysqld gone and says it does not
+      await waitFor('the MASTER daemon not acting on the gone mysqld', async () => (await master.logLines(/MAINTENANCE: mysqld gone on the MASTER; not acted on/)).length > 0, 30_000 * master.timeScale, 200);
+      // and the verdict keepalived's vrrp_script gets: the MASTER keeps its role, the BACKUP takes none
+      const kept = await waitFor('check on the MASTER: healthy, in maintenance, mysqld gone', async () => {
+        const c = await check(master);
+        return c.code === 0 && /MAINTENANCE .*not acted on: mysqld not running/.test(c.line) ? c : null;
+      }, 30_000 * master.timeScale, 200);
+      assert.match(kept.line, /healthy MASTER: MAINTENANCE since /);
+      assert.equal((await check(backup)).code, 1, 'the BACKUP takes no role in maintenance');
+      assert.equal((await cluster.vipHolder())?.name, master.name, 'the VIP stays');
+      assert.equal(await backup.mountCount(), 0);
+      assert.equal(await lastTransitionId(master), before.master, 'no transition on the MASTER');
+      assert.equal(await lastTransitionId(backup), before.backup, 'no transition on the BACKUP');
+      for (const node of [backup, master]) {
+        const ran = await node.agent(['maintenance', 'off']);
+        assert.equal(ran.exitCode, 0, `maintenance off on ${node.name}: ${ran.stderr.trim()}`);
+      }
+      await waitMaster(cluster, backup);
+      await waitHealthy(master, 'BACKUP');
+      await cluster.waitConverged();
+      return backup;
+    },
+  },
+  {
     id: 'backup-keepalived-restart',
     group: 'pair',
     title: '5. keepalived restarted on the BACKUP: nothing moves',

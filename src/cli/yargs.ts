@@ -84,6 +84,18 @@ export async function runYargs(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'maintenance <mode>',
+      'on: the daemon takes no action on this node (keepalived requests recorded, not applied; the MASTER keeps its role, a BACKUP takes none; the fence keeps working); off: act again',
+      (y) =>
+        y
+          .options({ ...configOption, reason: { type: 'string', describe: 'maintenance on: why (shown by status, at most 200 characters)' } })
+          .positional('mode', { choices: ['on', 'off'] as const, demandOption: true }),
+      async (args) => {
+        const { main } = await import('../commands/maintenance.ts');
+        await main(configPathFrom(args.config), args.mode === 'on', args.reason).then(finish, fail('maintenance'));
+      },
+    )
+    .command(
       'config <action>',
       'configuration tools; `config check` validates and prints the resolved configuration (secrets masked); `config keepalived` prints keepalived.conf for this node',
       (y) =>

@@ -11,7 +11,7 @@ import { monoNow } from '../clock.ts';
 import { bootId, isAlive } from '../proc.ts';
 import { readTenureFile } from '../../fence/lease/tenure-file.ts';
 import { observe } from '../probes/observe.ts';
-import { readState, type AgentState, type Desire, type Switchover, type TransitionRecord } from '../state.ts';
+import { readState, type AgentState, type Desire, type Maintenance, type Switchover, type TransitionRecord } from '../state.ts';
 import { createFence } from '../../fence/index.ts';
 import { healthFilePath } from '../daemon/health-file.ts';
 import { readFileSync } from 'node:fs';
@@ -95,6 +95,8 @@ export interface StatusReport {
   selfFence: AgentState['selfFence'];
   /** the running or last planned hand-over (`fence-agent switchover`), or null */
   switchover: Switchover | null;
+  /** `fence-agent maintenance on` (the daemon takes no action), or null */
+  maintenance: Maintenance | null;
 }
 
 async function daemonView(config: Config, state: AgentState | null): Promise<StatusReport['daemon']> {
@@ -196,6 +198,7 @@ export async function collectStatus(config: Config, options: { live?: boolean } 
     lastTransition: state?.lastTransition ?? null,
     selfFence: state?.selfFence ?? null,
     switchover: state?.switchover ?? null,
+    maintenance: state?.maintenance ?? null,
   };
 }
 
@@ -263,13 +266,14 @@ export function renderTable(report: StatusReport, colour: boolean): string {
     rows.push(['last', `${t.kind} ${ago(t.endedAt ?? t.startedAt)}, ${ms(t.durationMs)}, ${mark(t.outcome === 'ok', t.outcome ?? 'running')}`, steps]);
   }
   if (report.selfFence) rows.push(['self-fence', red(report.selfFence.at), report.selfFence.reason]);
+  if (report.maintenance) rows.push(['maintenance', red(`ON since ${report.maintenance.at}`), `${report.maintenance.reason ?? ''}${report.maintenance.reason ? '; ' : ''}no action taken until fence-agent maintenance off`]);
   const handover = report.switchover;
   if (handover) rows.push(['switchover', handover.outcome === 'running' ? red(`RUNNING since ${handover.at}`) : `${mark(handover.outcome === 'done', handover.outcome)} ${ago(handover.endedAt ?? handover.at)}`, handover.detail ?? '']);
   const width = Math.max(...rows.map((r) => r[0].length));
   // eslint-disable-next-line no-control-regex
   const visible = (s: string): number => s.replace(/\u001b\[\d+m/g, '').length;
   const middle = Math.max(...rows.map((r) => visible(r[1])));
-  const lines = [`fence-agent status: node ${bold(report.node)} (cluster ${report.cluster})`];
+  const lines = [`fence-agent status: node ${bold(report.node)} (cluster ${report.cluster})${report.maintenance ? ` ${red('MAINTENANCE ON: the agent takes no action')}` : ''}`];
   for (const [label, value, note] of rows) lines.push(`  ${label.padEnd(width)}  ${value}${' '.repeat(middle - visible(value))}  ${note}`.trimEnd());
   if (report.problems.length > 0) {
     lines.push('  problems:');

@@ -1,12 +1,12 @@
 // The daemon's control socket: `<runDir>/control.sock`, mode 0600 in a 0700 directory (root
 // only). One request per connection, one JSON line each way.
 import path from 'node:path';
-import type { Desire, Role, Switchover, TransitionRecord } from '../state.ts';
+import type { Desire, Maintenance, Role, Switchover, TransitionRecord } from '../state.ts';
 
 export const controlSocketPath = (runDir: string): string => path.join(runDir, 'control.sock');
 
 /** `switchover`: hand the MASTER role to the peer within `timeoutMs` (src/commands/switchover.ts). */
-export type ControlRequest = { op: 'desire'; desire: Desire } | { op: 'status' } | { op: 'switchover'; timeoutMs: number };
+export type ControlRequest = { op: 'desire'; desire: Desire } | { op: 'status' } | { op: 'switchover'; timeoutMs: number } | { op: 'maintenance'; on: boolean; reason: string | null };
 
 /** What the daemon says about itself (`status --json` → `daemon`). */
 export interface DaemonStatus {
@@ -24,4 +24,5 @@ export type ControlResponse =
   | { ok: true; op: 'desire'; queued: number }
   | { ok: true; op: 'status'; status: DaemonStatus }
   | { ok: true; op: 'switchover'; switchover: Switchover }
+  | { ok: true; op: 'maintenance'; maintenance: Maintenance | null; changed: boolean }
   | { ok: false; error: string };

@@ -187,6 +187,7 @@ export class Daemon {
       holdDown: null,
       deferredBackup: null,
       switchover: null,
+      maintenance: null,
       watchdog: null,
       updatedAt: new Date().toISOString(),
     };
@@ -218,6 +219,7 @@ export class Daemon {
       const hold = activeHoldDown(previous, monoNow(), this.state.bootId);
       if (hold !== null) this.scheduleHoldDownEnd(hold.untilMono - monoNow());
       this.state.holdDown = hold;
+      this.state.maintenance = previous.maintenance ?? null;
       // a switchover is this daemon's to watch: one its dead predecessor ran is over
       this.state.switchover =
         previous.switchover?.outcome === 'running'
@@ -318,7 +320,7 @@ export class Daemon {
    * node retries the self-fence (mode `fenced`). Called while idle, every health interval.
    */
   private retryFencedIn(): void {
-    if (this.state.role !== 'FENCED-IN' || this.fencedInRetryPending || this.stopping || !this.keepalivedLeftMaster()) return;
+    if (this.state.role !== 'FENCED-IN' || this.fencedInRetryPending || this.stopping || this.state.maintenance || !this.keepalivedLeftMaster()) return;
     const last = this.state.lastTransition;
     const endedMono = last === null ? null : last.startedMono + (last.durationMs ?? 0);
     const sinceMs = endedMono === null ? null : monoNow() - endedMono;
@@ -490,6 +492,8 @@ export class Daemon {
         return { ok: true, op: 'status', status: this.status() };
       case 'switchover':
         return this.startSwitchover(request.timeoutMs);
+      case 'maintenance':
+        return this.setMaintenance(request.on, request.reason);
       default:
         return { ok: false, error: `unknown op ${(request as { op?: unknown }).op as string}` };
     }
@@ -514,6 +518,7 @@ export class Daemon {
     const running = this.state.switchover;
     if (running?.outcome === 'running') return { ok: true, op: 'switchover', switchover: running };
     if (this.stopping) return refuse('the daemon is stopping');
+    if (this.state.maintenance) return refuse('maintenance is on (fence-agent maintenance off first)');
     if (this.state.role !== 'MASTER') return refuse(`this node is ${this.state.role}, not MASTER: nothing to hand over`);
     if (this.busy !== null || this.state.transition !== null || this.queue.length > 0) return refuse('a transition is running or queued; try again when it is done');
     const now = monoNow();
@@ -524,6 +529,40 @@ export class Daemon {
     this.health.fault('UNHEALTHY MASTER: SWITCHOVER: handing the MASTER role to the peer');
     this.switchoverTimer = setInterval(() => void this.watchSwitchover(), SWITCHOVER_WATCH_MS);
     return { ok: true, op: 'switchover', switchover: handover };
+  }
+
+  /**
+   * `fence-agent maintenance on|off` (see AgentState.maintenance). On: recorded and persisted, the
+   * health re-evaluated at once. Off: the last request keepalived made while it was on is applied
+   * if the node's role differs from it, and a MASTER's SQL monitor starts again. Idempotent.
+   * Refused (ok: false) during a switchover, or with a reason over 200 characters.
+   */
+  private setMaintenance(on: boolean, reason: string | null): ControlResponse {
+    if (typeof on !== 'boolean' || (reason !== null && (typeof reason !== 'string' || reason.length > 200))) {
+      return { ok: false, error: 'maintenance: expected on (true/false) and a reason of at most 200 characters' };
+    }
+    const current = this.state.maintenance ?? null;
+    if (on) {
+      if (this.state.switchover?.outcome === 'running') return { ok: false, error: 'maintenance refused: a switchover is running' };
+      if (current !== null) return { ok: true, op: 'maintenance', maintenance: current, changed: false };
+      this.state.maintenance = { at: new Date().toISOString(), reason };
+      this.persist();
+      this.log.warn({ reason }, 'MAINTENANCE ON: no action is taken (keepalived requests recorded, not applied; no local restart) until maintenance off; the fence keeps working');
+      void this.health.evaluateNow();
+      return { ok: true, op: 'maintenance', maintenance: this.state.maintenance, changed: true };
+    }
+    if (current === null) return { ok: true, op: 'maintenance', maintenance: null, changed: false };
+    this.state.maintenance = null;
+    this.persist();
+    this.log.warn({ was: current }, 'maintenance off: acting again');
+    const desired = this.state.desired;
+    if (desired !== null && roleOf(desired.vrrpState) !== this.state.role) {
+      this.log.info({ desire: desired }, `maintenance off: applying the last request, ${describe(desired)}`);
+      this.queue.push(desired);
+      this.kick();
+    } else if (this.state.role === 'MASTER' && this.sqlTimer === null) this.startSqlMonitor();
+    void this.health.evaluateNow();
+    return { ok: true, op: 'maintenance', maintenance: null, changed: true };
   }
 
   /** One look at a running switchover (every {@link SWITCHOVER_WATCH_MS}): done, failed, aborted or still running. */
@@ -693,6 +732,12 @@ export class Daemon {
         continue;
       }
       if (KEEPALIVED_SOURCES.has(latest.source)) this.state.keepalivedState = latest.vrrpState;
+      if (this.state.maintenance && latest.source !== 'startup') {
+        this.state.desired = latest;
+        this.persist();
+        this.log.warn({ desire: latest }, `MAINTENANCE: not acted on: ${describe(latest)} (applied at maintenance off if the role differs)`);
+        continue;
+      }
       if (this.deferBackup(latest)) continue;
       // keepalived delivers every event twice when both notify and notify_fifo are configured, and
       // repeats its state after a restart: a request for the state already reached is not re-run.
@@ -932,6 +977,11 @@ export class Daemon {
    * `check` fails and keepalived fails over.
    */
   private mysqldGone(): void {
+    if (this.state.maintenance) {
+      this.log.warn('MAINTENANCE: mysqld gone on the MASTER; not acted on (no local restart, keepalived keeps the role); its SQL monitor starts again at maintenance off');
+      this.stopSqlMonitor();
+      return;
+    }
     const { restartAttempts, restartWindowMs } = this.config.mysqld;
     const now = monoNow();
     while (this.restarts.length > 0 && (this.restarts[0] as number) < now - restartWindowMs) this.restarts.shift();

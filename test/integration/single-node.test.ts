@@ -348,6 +348,58 @@ describe('one real node', () => {
     assert.equal(stateOf(lab.node)?.role, 'BACKUP');
   });
 
+  test('maintenance on a MASTER: a gone mysqld and a BACKUP request are not acted on, check stays healthy saying MAINTENANCE; maintenance off applies the BACKUP request', { timeout: 120_000 }, async () => {
+    await becomeMaster();
+    const on = await lab.node.agent(['maintenance', 'on', '--reason', 'kernel update']);
+    assert.equal(on.exitCode, 0, on.stderr);
+    assert.match(on.stdout, /^maintenance ON since \S+ \(kernel update\): no action on db1 until `fence-agent maintenance off`/);
+    const again = await lab.node.agent(['maintenance', 'on']);
+    assert.match(again.stdout, /^maintenance ON \(already\)/, 'idempotent');
+    for (const pid of mysqldPids(lab.node)) process.kill(pid, 'SIGKILL');
+    const log = (): string => readFileSync(lab.node.logFile, 'utf8');
+    await waitFor('mysqld gone, not acted on', () => /MAINTENANCE: mysqld gone on the MASTER; not acted on/.test(log()), 20_000, 100);
+    const held = await check(lab.node);
+    assert.equal(held.code, 0, held.line);
+    assert.match(held.line, /^fence-agent check: healthy MASTER: MAINTENANCE since \S+ \(kernel update\): no action taken; not acted on: mysqld not running/);
+    await lab.delVip();
+    assert.equal((await lab.node.agent(['notify', 'INSTANCE', 'VI_1', 'BACKUP', '100'])).exitCode, 0);
+    await waitFor('the BACKUP request not acted on', () => /MAINTENANCE: not acted on: BACKUP from notify/.test(log()), 20_000, 100);
+    assert.equal(await mountCount(lab.node, lab.disk.device), 1, 'still mounted');
+    assert.equal(stateOf(lab.node)?.lastTransition?.kind, 'promote', 'no transition ran');
+    const shown = await lab.node.agent(['status']);
+    assert.match(shown.stdout, /MAINTENANCE ON: the agent takes no action/);
+    const off = await lab.node.agent(['maintenance', 'off']);
+    assert.equal(off.exitCode, 0, off.stderr);
+    assert.match(off.stdout, /^maintenance off: the agent acts again on db1/);
+    await waitHealthy(lab.node, 'BACKUP');
+    await waitIdle(lab.node);
+    assert.equal(stateOf(lab.node)?.lastTransition?.kind, 'demote');
+    assert.equal(stateOf(lab.node)?.lastTransition?.outcome, 'ok');
+    assert.equal(stateOf(lab.node)?.maintenance ?? null, null);
+  });
+
+  test('maintenance on a BACKUP: unhealthy for keepalived (it takes no role), a MASTER request is not acted on; maintenance off applies it', { timeout: 120_000 }, async () => {
+    await ensureDaemon();
+    const on = await lab.node.agent(['maintenance', 'on']);
+    assert.equal(on.exitCode, 0, on.stderr);
+    const held = await check(lab.node);
+    assert.equal(held.code, 1, held.line);
+    assert.match(held.line, /^fence-agent check: UNHEALTHY BACKUP: MAINTENANCE since \S+: this node takes no role until maintenance off$/);
+    await waitFor('health 1 for keepalived', () => readFileSync(path.join(lab.node.runDir, 'health'), 'utf8').trim() === '1', 10_000, 50);
+    await lab.addVip();
+    assert.equal((await lab.node.agent(['notify', 'INSTANCE', 'VI_1', 'MASTER', '100'])).exitCode, 0);
+    await waitFor('the MASTER request not acted on', () => /MAINTENANCE: not acted on: MASTER from notify/.test(readFileSync(lab.node.logFile, 'utf8')), 20_000, 100);
+    assert.equal(await mountCount(lab.node, lab.disk.device), 0, 'not mounted');
+    const refused = await lab.node.agent(['switchover']);
+    assert.equal(refused.exitCode, 1);
+    const off = await lab.node.agent(['maintenance', 'off']);
+    assert.equal(off.exitCode, 0, off.stderr);
+    await waitHealthy(lab.node, 'MASTER');
+    const bad = await lab.node.agent(['maintenance', 'off', '--reason', 'x']);
+    assert.equal(bad.exitCode, 2, bad.stderr);
+    assert.match(bad.stderr, /--reason goes with maintenance on/);
+  });
+
   test('a notify storm BACKUP, MASTER, BACKUP, MASTER within 150 ms ends in the last request, MASTER, with one mount and one mysqld', async () => {
     children.push(lab.node.startDaemon());
     await waitIdle(lab.node);

@@ -497,3 +497,26 @@ describe('evaluate: a planned switchover (fence-agent switchover)', () => {
     assert.equal(healthy({ state: state({ role: 'MASTER', switchover: running, bootId: 'boot-0' }) }), true);
   });
 });
+
+describe('evaluate: maintenance (fence-agent maintenance on)', () => {
+  const maintenance = { at: '2024-11-22T09:00:00.000Z', reason: 'kernel update' };
+  const noMysqld = (): Observation => ({ ...masterObservation(), mysqld: { pidFilePid: null, pidFileAlive: false, pids: [], sql: null } });
+
+  it('evaluate counts a MASTER in maintenance as healthy whatever its probes find, and lists what it does not act on', () => {
+    const verdict = evaluate(input(noMysqld(), { state: state({ role: 'MASTER', maintenance }), daemonAlive: true }));
+    assert.equal(verdict.healthy, true);
+    assert.match(verdict.line, /^healthy MASTER: MAINTENANCE since 2024-11-22T09:00:00.000Z \(kernel update\): no action taken; not acted on: mysqld not running/);
+    assert.ok(verdict.problems.length > 0, 'the problems are still reported');
+  });
+
+  it('evaluate counts a BACKUP in maintenance as unhealthy: it takes no role', () => {
+    const verdict = evaluate(input(backupObservation(), { state: state({ maintenance }), daemonAlive: true }));
+    assert.equal(verdict.healthy, false);
+    assert.equal(verdict.line, 'UNHEALTHY BACKUP: MAINTENANCE since 2024-11-22T09:00:00.000Z (kernel update): this node takes no role until maintenance off');
+  });
+
+  it('evaluate lets a running switchover win over maintenance (the daemon refuses to start one in maintenance)', () => {
+    const running = { at: '2024-11-22T09:59:50.000Z', startedMono: NOW_MONO - 10_000, deadlineMono: NOW_MONO + 50_000, outcome: 'running' as const, detail: null, endedAt: null };
+    assert.equal(evaluate(input(masterObservation(), { state: state({ role: 'MASTER', maintenance, switchover: running }), daemonAlive: true })).healthy, false);
+  });
+});
