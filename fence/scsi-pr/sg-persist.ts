@@ -159,6 +159,20 @@ export class PrDevice {
     return parseReadKeys((await this.persist(['--in', '--read-keys'])).stdout);
   }
 
+  /**
+   * READ FULL STATUS (read-only open; SPC-4 §6.16.5): each registration with its I_T nexus, as
+   * the lines sg_persist prints about it — the key, and the initiator's transport ID (for iSCSI
+   * its name and session ID) where the target reports one. Not every target implements it.
+   * @throws PrCommandError (`EPRILLEGAL` where the target does not implement it)
+   */
+  async readFullStatus(): Promise<string[]> {
+    const { stdout } = await this.persist(['--in', '--read-full-status']);
+    return stdout
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => /^Key=0x|Transport Id|iSCSI|relative port|All target ports|reservation holder/i.test(line));
+  }
+
   /** READ RESERVATION (read-only open). @throws PrCommandError */
   async readReservation(): Promise<PrReservation> {
     return parseReadReservation((await this.persist(['--in', '--read-reservation'])).stdout);

@@ -96,6 +96,24 @@ export async function runYargs(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'fence <action>',
+      '`fence show`: the fence read from the storage (lease record; keys, reservation, full status); `fence clear --yes-i-have-checked-the-peer`: clear a fence a dead node left (refused while this node has the filesystem or a holder is seen alive)',
+      (y) =>
+        y
+          .options({
+            ...configOption,
+            json: { type: 'boolean', default: false, describe: 'fence show: machine-readable output' },
+            'yes-i-have-checked-the-peer': { type: 'boolean', default: false, describe: 'fence clear: the peer is powered off or cut from the storage' },
+          })
+          .positional('action', { choices: ['show', 'clear'] as const, demandOption: true }),
+      async (args) => {
+        const command = `fence ${args.action}`;
+        const fence = await import('../commands/fence.ts');
+        const run = args.action === 'show' ? fence.show(configPathFrom(args.config), args.json) : fence.clear(configPathFrom(args.config), args['yes-i-have-checked-the-peer']);
+        await run.then(finish, fail(command));
+      },
+    )
+    .command(
       'config <action>',
       'configuration tools; `config check` validates and prints the resolved configuration (secrets masked); `config keepalived` prints keepalived.conf for this node',
       (y) =>

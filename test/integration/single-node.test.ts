@@ -400,6 +400,36 @@ describe('one real node', () => {
     assert.match(bad.stderr, /--reason goes with maintenance on/);
   });
 
+  test('fence show reads the lease record; fence clear is refused on the MASTER and while the peer refreshes its lease, and releases the lease a dead peer left', { timeout: 120_000 }, async () => {
+    await becomeMaster();
+    const shown = await lab.node.agent(['fence', 'show']);
+    assert.equal(shown.exitCode, 0, shown.stderr);
+    assert.match(shown.stdout, /^fence: lockfile lease \S+\n {2}record: held by db1 \(this node\), pid \d+, counter \d+/);
+    const unconfirmed = await lab.node.agent(['fence', 'clear']);
+    assert.equal(unconfirmed.exitCode, 2, unconfirmed.stderr);
+    assert.match(unconfirmed.stderr, /--yes-i-have-checked-the-peer/);
+    const onMaster = await lab.node.agent(['fence', 'clear', '--yes-i-have-checked-the-peer']);
+    assert.equal(onMaster.exitCode, 1, onMaster.stderr);
+    assert.match(onMaster.stderr, /fence clear refused: this node's daemon is MASTER: it holds the fence/);
+    assert.equal(readLease()?.node, 'db1', 'nothing changed');
+    // demoted; the peer db2 takes the lease and keeps refreshing it
+    await lab.delVip();
+    assert.equal((await lab.node.agent(['notify', 'INSTANCE', 'VI_1', 'BACKUP', '100'])).exitCode, 0);
+    await waitHealthy(lab.node, 'BACKUP');
+    await peerHoldsLease(30_000);
+    const alive = await lab.node.agent(['fence', 'clear', '--yes-i-have-checked-the-peer']);
+    assert.equal(alive.exitCode, 1, alive.stderr);
+    assert.match(alive.stderr, /fence clear refused: the lease record changed while watched \(held by db2 .*\): its holder is alive/);
+    assert.equal(readLease()?.node, 'db2');
+    // the peer dies holding it
+    for (const child of children) if (child.spawnargs.some((arg) => arg.endsWith('hold-lease.ts'))) child.kill('SIGKILL');
+    const cleared = await lab.node.agent(['fence', 'clear', '--yes-i-have-checked-the-peer']);
+    assert.equal(cleared.exitCode, 0, cleared.stderr);
+    assert.match(cleared.stdout, /^lease \S+ cleared: it was held by db2 \(pid \d+, counter \d+\), unchanged for \d+\.\d s; now released by db1$/);
+    assert.equal(readLease()?.state, 'released');
+    assert.equal(readLease()?.node, 'db1');
+  });
+
   test('a notify storm BACKUP, MASTER, BACKUP, MASTER within 150 ms ends in the last request, MASTER, with one mount and one mysqld', async () => {
     children.push(lab.node.startDaemon());
     await waitIdle(lab.node);
