@@ -42,6 +42,8 @@ export interface SingleNodeOptions {
   fence?: 'lockfile' | 'lockfile-no-watchdog' | 'none';
   /** overrides merged into the generated configuration's `deadlines` */
   deadlines?: Record<string, number>;
+  /** overrides merged into the generated configuration's `keepalived` section */
+  keepalived?: Record<string, unknown>;
 }
 
 let counter = 0;
@@ -138,7 +140,7 @@ export async function createSingleNodeLab(options: SingleNodeOptions = {}): Prom
       fence: options.fence === 'none' ? { method: 'none' } : labFence(agentLeasePath, node.watchdogPath, options.fence !== 'lockfile-no-watchdog'),
       deadlines: { ...LAB_DEADLINES, ...options.deadlines },
       monitor: { fenceIntervalMs: 500, fencedInRetryMs: 3000 },
-      keepalived: { ...LAB_KEEPALIVED_CHECK, vrrpPidFile: null }, // no keepalived here: its watch off
+      keepalived: { ...LAB_KEEPALIVED_CHECK, vrrpPidFile: null, ...options.keepalived }, // no keepalived here: its watch off
       runDir: node.runDir,
       stateDir: node.stateDir,
       log: { destination: node.logFile, level: 'debug' },

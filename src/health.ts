@@ -4,7 +4,7 @@
 // A transition the daemon is running, within its deadline, counts as healthy.
 import type { Config } from './config/types.ts';
 import type { Observation } from './probes/observe.ts';
-import type { AgentState, DeferredBackup, HoldDown, Switchover } from './state.ts';
+import type { AgentState, DeferredBackup, HoldDown, StartHold, Switchover } from './state.ts';
 
 export interface Verdict {
   healthy: boolean;
@@ -92,6 +92,12 @@ export function activeSwitchover(state: AgentState | null, daemonAlive: boolean,
   return handover && handover.outcome === 'running' && daemonAlive && state.bootId === bootId && nowMono < handover.deadlineMono ? handover : null;
 }
 
+/** The start hold (`keepalived.startMode: clean`) if it is on: recorded on this boot, before its end (or until rejoin). */
+export function activeStartHold(state: AgentState | null, nowMono: number, bootId: string): StartHold | null {
+  const hold = state?.startHold;
+  return hold && state.bootId === bootId && (hold.untilMono === null || nowMono < hold.untilMono) ? hold : null;
+}
+
 /** The deferred BACKUP request (issue 9 §2) if the daemon that deferred it is alive and its bound not reached. */
 export function activeDeferredBackup(state: AgentState | null, daemonAlive: boolean, nowMono: number, bootId: string): DeferredBackup | null {
   const deferred = state?.deferredBackup;
@@ -118,6 +124,10 @@ function commonProblems(input: VerdictInput): string[] {
   if (state?.role === 'FENCED-IN') problems.push(`fenced-in: the last demotion could not verify the unmount (the filesystem may still be written); the daemon demotes again every ${seconds(config.monitor.fencedInRetryMs)} once keepalived has left MASTER: find what holds the filesystem (its log names the step)`);
   const hold = activeHoldDown(state, nowMono, bootId);
   if (hold !== null) problems.push(`HOLD-DOWN: ${hold.reason}; no promotion for ${seconds(hold.untilMono - nowMono)} more (until ${hold.untilAt})`);
+  const startHold = activeStartHold(state, nowMono, bootId);
+  if (startHold !== null) {
+    problems.push(`START HOLD: ${startHold.reason}; not a candidate ${startHold.untilMono === null ? 'until fence-agent rejoin' : `for ${seconds(startHold.untilMono - nowMono)} more, or until fence-agent rejoin`}`);
+  }
   if (state?.selfFence) problems.push(`FENCED: the fence was lost at ${state.selfFence.at} (${state.selfFence.reason}); the node self-fenced and stays out until keepalived leaves MASTER`);
   return problems;
 }

@@ -130,6 +130,14 @@ export interface Switchover {
   endedAt: string | null;
 }
 
+/** See {@link AgentState.startHold}. */
+export interface StartHold {
+  at: string;
+  reason: string;
+  /** monotonic ms (this boot) when it ends by itself, or null: until `fence-agent rejoin` */
+  untilMono: number | null;
+}
+
 /** See {@link AgentState.maintenance}. */
 export interface Maintenance {
   at: string;
@@ -188,6 +196,12 @@ export interface AgentState {
    * restarts and reboots. Absent in state files written before it existed.
    */
   maintenance?: Maintenance | null;
+  /**
+   * `keepalived.startMode: clean`: the previous boot ended while this node held the disk, so it is
+   * not a candidate (unhealthy for keepalived, no promotion) until `fence-agent rejoin` or the
+   * configured time. Absent in state files written before it existed.
+   */
+  startHold?: StartHold | null;
   /** the watchdog the daemon pets (null: none configured) */
   watchdog: { device: string; kind: 'kernel' | 'simulated'; timeoutMs: number; armed: boolean; petting: boolean } | null;
   updatedAt: string;

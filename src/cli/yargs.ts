@@ -96,6 +96,15 @@ export async function runYargs(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'rejoin',
+      'after a look: make this node a candidate again (clears the start hold of keepalived.startMode clean and the self-fence latch) — only on a clean node',
+      (y) => y.options(configOption),
+      async (args) => {
+        const { main } = await import('../commands/rejoin.ts');
+        await main(configPathFrom(args.config)).then(finish, fail('rejoin'));
+      },
+    )
+    .command(
       'fence <action>',
       '`fence show`: the fence read from the storage (lease record; keys, reservation, full status); `fence clear --yes-i-have-checked-the-peer`: clear a fence a dead node left (refused while this node has the filesystem or a holder is seen alive)',
       (y) =>

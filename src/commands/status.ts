@@ -11,7 +11,7 @@ import { monoNow } from '../clock.ts';
 import { bootId, isAlive } from '../proc.ts';
 import { readTenureFile } from '../../fence/lease/tenure-file.ts';
 import { observe } from '../probes/observe.ts';
-import { readState, type AgentState, type Desire, type Maintenance, type Switchover, type TransitionRecord } from '../state.ts';
+import { readState, type AgentState, type Desire, type Maintenance, type StartHold, type Switchover, type TransitionRecord } from '../state.ts';
 import { createFence } from '../../fence/index.ts';
 import { healthFilePath } from '../daemon/health-file.ts';
 import { readFileSync } from 'node:fs';
@@ -97,6 +97,8 @@ export interface StatusReport {
   switchover: Switchover | null;
   /** `fence-agent maintenance on` (the daemon takes no action), or null */
   maintenance: Maintenance | null;
+  /** `keepalived.startMode: clean`: not a candidate after a boot that ended with the disk held, or null */
+  startHold: StartHold | null;
 }
 
 async function daemonView(config: Config, state: AgentState | null): Promise<StatusReport['daemon']> {
@@ -199,6 +201,7 @@ export async function collectStatus(config: Config, options: { live?: boolean } 
     selfFence: state?.selfFence ?? null,
     switchover: state?.switchover ?? null,
     maintenance: state?.maintenance ?? null,
+    startHold: state?.startHold ?? null,
   };
 }
 
@@ -266,6 +269,7 @@ export function renderTable(report: StatusReport, colour: boolean): string {
     rows.push(['last', `${t.kind} ${ago(t.endedAt ?? t.startedAt)}, ${ms(t.durationMs)}, ${mark(t.outcome === 'ok', t.outcome ?? 'running')}`, steps]);
   }
   if (report.selfFence) rows.push(['self-fence', red(report.selfFence.at), report.selfFence.reason]);
+  if (report.startHold) rows.push(['start hold', red(`since ${report.startHold.at}`), `${report.startHold.reason}; fence-agent rejoin after a look`]);
   if (report.maintenance) rows.push(['maintenance', red(`ON since ${report.maintenance.at}`), `${report.maintenance.reason ?? ''}${report.maintenance.reason ? '; ' : ''}no action taken until fence-agent maintenance off`]);
   const handover = report.switchover;
   if (handover) rows.push(['switchover', handover.outcome === 'running' ? red(`RUNNING since ${handover.at}`) : `${mark(handover.outcome === 'done', handover.outcome)} ${ago(handover.endedAt ?? handover.at)}`, handover.detail ?? '']);

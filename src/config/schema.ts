@@ -318,7 +318,7 @@ function readDeadlines(r: Reader): Deadlines {
 }
 
 function readKeepalived(r: Reader): KeepalivedConfig {
-  r.only(['instance', 'notifyFifo', 'checkIntervalMs', 'checkTimeoutMs', 'checkFall', 'checkRise', 'vrrpPidFile', 'goneMs']);
+  r.only(['instance', 'notifyFifo', 'checkIntervalMs', 'checkTimeoutMs', 'checkFall', 'checkRise', 'vrrpPidFile', 'goneMs', 'startMode', 'startHoldMs']);
   const d = DEFAULT_KEEPALIVED_CHECK;
   // keepalived 2.2 reads vrrp_script `interval` and `timeout` as whole seconds
   const wholeSeconds = (key: string, fallback: number): number => {
@@ -336,6 +336,8 @@ function readKeepalived(r: Reader): KeepalivedConfig {
     // absent: keepalived's default; an explicit null turns the watch off
     vrrpPidFile: r.isNull('vrrpPidFile') ? null : r.absolutePath('vrrpPidFile', DEFAULT_VRRP_PID_FILE),
     goneMs: r.integer('goneMs', DEFAULT_KEEPALIVED_GONE_MS, 1000, 600000, ' ms'),
+    startMode: r.oneOf('startMode', ['always', 'clean'] as const, 'always'),
+    startHoldMs: r.integer('startHoldMs', 0, 0, 86_400_000, ' ms'),
   };
 }
 

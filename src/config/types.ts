@@ -222,4 +222,12 @@ export interface KeepalivedConfig {
    * notifies nobody) before the daemon demotes on its own, VIP included (default 3000)
    */
   goneMs: number;
+  /**
+   * What a node whose previous boot ended while it held the disk (the watchdog armed: reset by it,
+   * crashed or powered off) does at start-up, as sbd's SBD_STARTMODE: `always` (default) is a
+   * candidate at once; `clean` holds itself out of the election — unhealthy for keepalived, no
+   * promotion, and says so — until `fence-agent rejoin` or `startHoldMs` (ms; 0 = until rejoin).
+   */
+  startMode: 'always' | 'clean';
+  startHoldMs: number;
 }

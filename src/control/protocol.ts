@@ -6,7 +6,7 @@ import type { Desire, Maintenance, Role, Switchover, TransitionRecord } from '..
 export const controlSocketPath = (runDir: string): string => path.join(runDir, 'control.sock');
 
 /** `switchover`: hand the MASTER role to the peer within `timeoutMs` (src/commands/switchover.ts). */
-export type ControlRequest = { op: 'desire'; desire: Desire } | { op: 'status' } | { op: 'switchover'; timeoutMs: number } | { op: 'maintenance'; on: boolean; reason: string | null };
+export type ControlRequest = { op: 'desire'; desire: Desire } | { op: 'status' } | { op: 'switchover'; timeoutMs: number } | { op: 'maintenance'; on: boolean; reason: string | null } | { op: 'rejoin' };
 
 /** What the daemon says about itself (`status --json` → `daemon`). */
 export interface DaemonStatus {
@@ -25,4 +25,5 @@ export type ControlResponse =
   | { ok: true; op: 'status'; status: DaemonStatus }
   | { ok: true; op: 'switchover'; switchover: Switchover }
   | { ok: true; op: 'maintenance'; maintenance: Maintenance | null; changed: boolean }
+  | { ok: true; op: 'rejoin'; cleared: string[] }
   | { ok: false; error: string };

@@ -46,7 +46,7 @@ import { readTenureFile } from '../../fence/lease/tenure-file.ts';
 import { systemdRestartJob, type RestartJob } from './restart-job.ts';
 import { KeepalivedWatch } from './keepalived-watch.ts';
 import { HealthFile, healthFilePath } from './health-file.ts';
-import { activeHoldDown, evaluate, type Verdict } from '../health.ts';
+import { activeHoldDown, activeStartHold, evaluate, type Verdict } from '../health.ts';
 
 /** The request source of a demotion the daemon starts because keepalived's VRRP process is gone. */
 const KEEPALIVED_GONE = 'keepalived-gone';
@@ -85,6 +85,8 @@ export class Daemon {
   /** watches a running switchover (watchSwitchover) */
   private switchoverTimer: NodeJS.Timeout | null = null;
   private switchoverLooking = false;
+  /** ends a start hold with a time (scheduleStartHoldEnd) */
+  private startHoldTimer: NodeJS.Timeout | null = null;
   /** applies the deferred BACKUP request at its bound */
   private deferTimer: NodeJS.Timeout | null = null;
   /** a deferred BACKUP request handed back at its bound: applied, never deferred again */
@@ -188,6 +190,7 @@ export class Daemon {
       deferredBackup: null,
       switchover: null,
       maintenance: null,
+      startHold: null,
       watchdog: null,
       updatedAt: new Date().toISOString(),
     };
@@ -220,6 +223,15 @@ export class Daemon {
       if (hold !== null) this.scheduleHoldDownEnd(hold.untilMono - monoNow());
       this.state.holdDown = hold;
       this.state.maintenance = previous.maintenance ?? null;
+      this.state.startHold = activeStartHold(previous, monoNow(), this.state.bootId);
+      // keepalived.startMode clean (sbd's SBD_STARTMODE): the previous boot ended with the disk held
+      if (previous.bootId !== this.state.bootId && previous.watchdog?.armed === true && this.config.keepalived.startMode === 'clean') {
+        const holdMs = this.config.keepalived.startHoldMs;
+        const reason = `the previous boot ended while this node held the disk (watchdog armed at ${previous.updatedAt}: reset by it, crashed or powered off)`;
+        this.state.startHold = { at: new Date().toISOString(), reason, untilMono: holdMs > 0 ? monoNow() + holdMs : null };
+        this.log.warn({ hold_ms: holdMs }, `START HOLD: ${reason}; not a candidate ${holdMs > 0 ? `for ${holdMs} ms or ` : ''}until fence-agent rejoin (keepalived.startMode clean)`);
+      }
+      if (this.state.startHold?.untilMono != null) this.scheduleStartHoldEnd(this.state.startHold.untilMono - monoNow());
       // a switchover is this daemon's to watch: one its dead predecessor ran is over
       this.state.switchover =
         previous.switchover?.outcome === 'running'
@@ -478,7 +490,7 @@ export class Daemon {
     this.request(desire);
   }
 
-  private handle(request: ControlRequest): ControlResponse {
+  private handle(request: ControlRequest): ControlResponse | Promise<ControlResponse> {
     switch (request.op) {
       case 'desire': {
         const problem = desireProblem(request.desire);
@@ -494,6 +506,8 @@ export class Daemon {
         return this.startSwitchover(request.timeoutMs);
       case 'maintenance':
         return this.setMaintenance(request.on, request.reason);
+      case 'rejoin':
+        return this.rejoin();
       default:
         return { ok: false, error: `unknown op ${(request as { op?: unknown }).op as string}` };
     }
@@ -563,6 +577,61 @@ export class Daemon {
     } else if (this.state.role === 'MASTER' && this.sqlTimer === null) this.startSqlMonitor();
     void this.health.evaluateNow();
     return { ok: true, op: 'maintenance', maintenance: null, changed: true };
+  }
+
+  /**
+   * `fence-agent rejoin`: after a look, the operator makes the node a candidate again: the start
+   * hold (keepalived.startMode clean) and the self-fence latch (FENCED) are cleared — only on a
+   * clean node: no transition, not MASTER or FENCED-IN, the filesystem gone from this kernel, the
+   * fence not held. Refused (ok: false) otherwise; with nothing to clear, ok with `cleared` empty.
+   */
+  private async rejoinChecked(): Promise<ControlResponse> {
+    if (this.busy !== null || this.state.transition !== null) return { ok: false, error: 'rejoin refused: a transition is running' };
+    if (this.state.role === 'MASTER' || this.state.role === 'FENCED-IN') return { ok: false, error: `rejoin refused: this node is ${this.state.role}` };
+    if (this.fence.holding()) return { ok: false, error: 'rejoin refused: this node holds the fence' };
+    if (await this.filesystemInUse()) return { ok: false, error: 'rejoin refused: the filesystem is still in this kernel (a live superblock)' };
+    const cleared: string[] = [];
+    if (this.state.startHold) {
+      cleared.push(`start hold (${this.state.startHold.reason})`);
+      this.state.startHold = null;
+      if (this.startHoldTimer !== null) clearTimeout(this.startHoldTimer);
+      this.startHoldTimer = null;
+    }
+    if (this.state.selfFence !== null) {
+      cleared.push(`self-fence latch (${this.state.selfFence.reason})`);
+      this.state.selfFence = null;
+      if (this.state.role === 'FENCED') this.state.role = 'BACKUP';
+    }
+    if (cleared.length > 0) {
+      this.persist();
+      this.log.warn({ cleared }, `rejoin by the operator: ${cleared.join('; ')} cleared; a candidate again`);
+      void this.health.evaluateNow();
+      const desired = this.state.desired;
+      if (desired !== null && roleOf(desired.vrrpState) === 'MASTER') {
+        this.queue.push(desired);
+        this.kick();
+      }
+    }
+    return { ok: true, op: 'rejoin', cleared };
+  }
+
+  private rejoinPending: Promise<ControlResponse> | null = null;
+
+  private rejoin(): ControlResponse | Promise<ControlResponse> {
+    this.rejoinPending ??= this.rejoinChecked().finally(() => (this.rejoinPending = null));
+    return this.rejoinPending;
+  }
+
+  private scheduleStartHoldEnd(ms: number): void {
+    if (this.startHoldTimer !== null) clearTimeout(this.startHoldTimer);
+    this.startHoldTimer = setTimeout(() => {
+      this.startHoldTimer = null;
+      if (this.stopping || !this.state.startHold) return;
+      this.log.info({ startHold: this.state.startHold }, 'start hold over: a candidate again');
+      this.state.startHold = null;
+      this.persist();
+      void this.health.evaluateNow();
+    }, Math.max(0, ms));
   }
 
   /** One look at a running switchover (every {@link SWITCHOVER_WATCH_MS}): done, failed, aborted or still running. */
@@ -748,6 +817,12 @@ export class Daemon {
         continue;
       }
       this.state.desired = latest;
+      const startHold = roleOf(latest.vrrpState) === 'MASTER' ? activeStartHold(this.state, monoNow(), this.state.bootId) : null;
+      if (startHold !== null) {
+        this.log.warn({ startHold }, `refusing to promote: START HOLD (${startHold.reason}); fence-agent rejoin makes the node a candidate again`);
+        this.persist();
+        continue;
+      }
       if (roleOf(latest.vrrpState) === 'MASTER' && this.state.selfFence !== null) {
         this.log.warn({ selfFence: this.state.selfFence }, 'refusing to promote: self-fenced; waiting for keepalived to leave MASTER');
         this.persist();
@@ -1054,6 +1129,7 @@ export class Daemon {
     this.stopSqlMonitor();
     this.keepalivedWatch?.stop();
     this.endSwitchoverWatch();
+    if (this.startHoldTimer !== null) clearTimeout(this.startHoldTimer);
     if (this.holdDownTimer !== null) clearTimeout(this.holdDownTimer);
     if (this.deferTimer !== null) clearTimeout(this.deferTimer);
     await this.health.stop();

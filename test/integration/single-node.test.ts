@@ -13,6 +13,7 @@ import { sh } from '../../lab/sh.ts';
 import { delay, waitFor } from '../../lab/wait.ts';
 import { check, daemonPids, mountCount, mysqldPids, stateOf, status, waitHealthy, waitIdle } from '../helpers/agent.ts';
 import { monoNow } from '../../src/clock.ts';
+import { writeState } from '../../src/state.ts';
 
 let lab: SingleNodeLab;
 const children: ChildProcess[] = [];
@@ -428,6 +429,34 @@ describe('one real node', () => {
     assert.match(cleared.stdout, /^lease \S+ cleared: it was held by db2 \(pid \d+, counter \d+\), unchanged for \d+\.\d s; now released by db1$/);
     assert.equal(readLease()?.state, 'released');
     assert.equal(readLease()?.node, 'db1');
+  });
+
+  test('with keepalived.startMode clean, a node whose previous boot ended holding the disk starts on hold: unhealthy, no promotion, until fence-agent rejoin', { timeout: 120_000 }, async () => {
+    await lab.destroy();
+    lab = await createSingleNodeLab({ keepalived: { startMode: 'clean' } });
+    // what the previous boot left: MASTER with the watchdog armed, then a reset
+    writeState(lab.node.stateDir, {
+      version: 1, node: 'db1', bootId: 'a-previous-boot', daemon: null, desired: { vrrpState: 'MASTER', source: 'notify', issuedAt: 1 }, keepalivedState: 'MASTER', role: 'MASTER',
+      transition: null, lastTransition: null, selfFence: null, watchdog: { device: lab.node.watchdogPath, kind: 'simulated', timeoutMs: 2500, armed: true, petting: true }, updatedAt: '2026-12-04T10:00:00.000Z',
+    });
+    await ensureDaemon();
+    const held = await check(lab.node);
+    assert.equal(held.code, 1, held.line);
+    assert.match(held.line, /START HOLD: the previous boot ended while this node held the disk \(watchdog armed at \S+: reset by it, crashed or powered off\); not a candidate until fence-agent rejoin/);
+    await lab.addVip();
+    assert.equal((await lab.node.agent(['notify', 'INSTANCE', 'VI_1', 'MASTER', '100'])).exitCode, 0);
+    await waitFor('the promotion refused', () => /refusing to promote: START HOLD/.test(readFileSync(lab.node.logFile, 'utf8')), 20_000, 100);
+    assert.equal(await mountCount(lab.node, lab.disk.device), 0);
+    const shown = await lab.node.agent(['status']);
+    assert.match(shown.stdout, /start hold/);
+    const rejoined = await lab.node.agent(['rejoin']);
+    assert.equal(rejoined.exitCode, 0, rejoined.stderr);
+    assert.match(rejoined.stdout, /^cleared: start hold \(the previous boot ended while this node held the disk/);
+    // keepalived's MASTER request, refused while on hold, runs now
+    await waitHealthy(lab.node, 'MASTER');
+    const again = await lab.node.agent(['rejoin']);
+    assert.equal(again.exitCode, 1, 'refused on a MASTER');
+    assert.match(again.stderr, /rejoin refused: this node is MASTER/);
   });
 
   test('a notify storm BACKUP, MASTER, BACKUP, MASTER within 150 ms ends in the last request, MASTER, with one mount and one mysqld', async () => {

@@ -520,3 +520,20 @@ describe('evaluate: maintenance (fence-agent maintenance on)', () => {
     assert.equal(evaluate(input(masterObservation(), { state: state({ role: 'MASTER', maintenance, switchover: running }), daemonAlive: true })).healthy, false);
   });
 });
+
+describe('evaluate: the start hold (keepalived.startMode clean)', () => {
+  const reason = 'the previous boot ended while this node held the disk';
+
+  it('evaluate reports a clean BACKUP on start hold as unhealthy until rejoin, naming the reason', () => {
+    const verdict = evaluate(input(backupObservation(), { state: state({ startHold: { at: '2024-11-22T09:59:00.000Z', reason, untilMono: null } }) }));
+    assert.equal(verdict.healthy, false);
+    assert.deepEqual(verdict.problems, [`START HOLD: ${reason}; not a candidate until fence-agent rejoin`]);
+  });
+
+  it('evaluate says how long a timed start hold lasts, and forgets it past its end or on another boot', () => {
+    const startHold = { at: '2024-11-22T09:59:00.000Z', reason, untilMono: NOW_MONO + 30_000 };
+    assert.deepEqual(evaluate(input(backupObservation(), { state: state({ startHold }) })).problems, [`START HOLD: ${reason}; not a candidate for 30.0 s more, or until fence-agent rejoin`]);
+    assert.equal(evaluate(input(backupObservation(), { state: state({ startHold }), nowMono: NOW_MONO + 30_000 })).healthy, true);
+    assert.equal(evaluate(input(backupObservation(), { state: state({ startHold, bootId: 'boot-0' }) })).healthy, true);
+  });
+});

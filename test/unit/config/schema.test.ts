@@ -81,7 +81,7 @@ describe('resolveConfig defaults', () => {
     assert.equal(config.runDir, '/run/fence-agent');
     assert.equal(config.stateDir, '/var/lib/fence-agent');
     assert.deepEqual(config.log, { destination: 'stderr', level: 'info' });
-    assert.deepEqual(config.keepalived, { instance: null, notifyFifo: null, checkIntervalMs: 2000, checkTimeoutMs: 2000, checkFall: 2, checkRise: 2, vrrpPidFile: '/run/vrrp.pid', goneMs: 3000 });
+    assert.deepEqual(config.keepalived, { instance: null, notifyFifo: null, checkIntervalMs: 2000, checkTimeoutMs: 2000, checkFall: 2, checkRise: 2, vrrpPidFile: '/run/vrrp.pid', goneMs: 3000, startMode: 'always', startHoldMs: 0 });
   });
 
   it('resolveConfig defaults deadlines.checkMs to 1500, fenceAcquireMs to 25000 and promoteMs to the sum of the promotion steps', () => {
@@ -104,12 +104,12 @@ describe('resolveConfig defaults', () => {
   it('resolveConfig defaults the keepalived check timing to interval 2000 ms, timeout 2000 ms, fall 2, rise 2', () => {
     const { keepalived } = resolveConfig(minimal(), CONFIG_PATH);
     assert.deepEqual(DEFAULT_KEEPALIVED_CHECK, { checkIntervalMs: 2000, checkTimeoutMs: 2000, checkFall: 2, checkRise: 2 });
-    assert.deepEqual(keepalived, { instance: null, notifyFifo: null, ...DEFAULT_KEEPALIVED_CHECK, vrrpPidFile: '/run/vrrp.pid', goneMs: 3000 });
+    assert.deepEqual(keepalived, { instance: null, notifyFifo: null, ...DEFAULT_KEEPALIVED_CHECK, vrrpPidFile: '/run/vrrp.pid', goneMs: 3000, startMode: 'always', startHoldMs: 0 });
   });
 
   it('resolveConfig keeps explicitly given keepalived check timing', () => {
     const { keepalived } = resolveConfig(withPatch({ keepalived: { checkIntervalMs: 5000, checkTimeoutMs: 3000, checkFall: 3, checkRise: 5 } }), CONFIG_PATH);
-    assert.deepEqual(keepalived, { instance: null, notifyFifo: null, checkIntervalMs: 5000, checkTimeoutMs: 3000, checkFall: 3, checkRise: 5, vrrpPidFile: '/run/vrrp.pid', goneMs: 3000 });
+    assert.deepEqual(keepalived, { instance: null, notifyFifo: null, checkIntervalMs: 5000, checkTimeoutMs: 3000, checkFall: 3, checkRise: 5, vrrpPidFile: '/run/vrrp.pid', goneMs: 3000, startMode: 'always', startHoldMs: 0 });
   });
 
   it('resolveConfig turns the keepalived watch off with vrrpPidFile null and keeps a given path and goneMs', () => {
@@ -246,7 +246,7 @@ describe('resolveConfig defaults', () => {
     assert.equal(config.deadlines.checkMs, DEFAULT_DEADLINES.checkMs);
     assert.equal(config.monitor.fenceIntervalMs, 500);
     assert.deepEqual(config.log, { destination: '/var/log/fence-agent.log', level: 'debug' });
-    assert.deepEqual(config.keepalived, { instance: 'VI_1', notifyFifo: '/run/keepalived/notify.fifo', ...DEFAULT_KEEPALIVED_CHECK, vrrpPidFile: '/run/vrrp.pid', goneMs: 3000 });
+    assert.deepEqual(config.keepalived, { instance: 'VI_1', notifyFifo: '/run/keepalived/notify.fifo', ...DEFAULT_KEEPALIVED_CHECK, vrrpPidFile: '/run/vrrp.pid', goneMs: 3000, startMode: 'always', startHoldMs: 0 });
   });
 
   it('resolveConfig accepts a pid file in a directory whose name merely starts like the mountpoint', () => {
@@ -574,11 +574,11 @@ describe('resolveConfig rejections', () => {
 
   it('resolveConfig accepts the keepalived check timing at the lower ends of its ranges', () => {
     const config = resolveConfig(withPatch({ deadlines: { checkMs: 50 }, keepalived: { checkIntervalMs: 1000, checkTimeoutMs: 1000, checkFall: 1, checkRise: 1 } }), CONFIG_PATH);
-    assert.deepEqual(config.keepalived, { instance: null, notifyFifo: null, checkIntervalMs: 1000, checkTimeoutMs: 1000, checkFall: 1, checkRise: 1, vrrpPidFile: '/run/vrrp.pid', goneMs: 3000 });
+    assert.deepEqual(config.keepalived, { instance: null, notifyFifo: null, checkIntervalMs: 1000, checkTimeoutMs: 1000, checkFall: 1, checkRise: 1, vrrpPidFile: '/run/vrrp.pid', goneMs: 3000, startMode: 'always', startHoldMs: 0 });
   });
 
   it('resolveConfig rejects an unknown key in the keepalived section and lists the known ones', () => {
-    assertRejected(withPatch({ keepalived: { interval: 2 } }), /unknown key keepalived\.interval \(expected one of: instance, notifyFifo, checkIntervalMs, checkTimeoutMs, checkFall, checkRise, vrrpPidFile, goneMs\)/);
+    assertRejected(withPatch({ keepalived: { interval: 2 } }), /unknown key keepalived\.interval \(expected one of: instance, notifyFifo, checkIntervalMs, checkTimeoutMs, checkFall, checkRise, vrrpPidFile, goneMs, startMode, startHoldMs\)/);
   });
 
   it('resolveConfig rejects deadlines.mysqldTermGraceMs equal to or above mysqldStopMs', () => {
