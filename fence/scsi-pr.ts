@@ -58,8 +58,8 @@ export interface ScsiPrOptions {
   watchIntervalMs: number;
   /** the bound on one PR command, ms (the age a watch read may have and still count fresh); default 3000 */
   commandTimeoutMs?: number;
-  /** register with APTPL (the target keeps registrations through a power loss) */
-  aptpl?: boolean;
+  /** register with APTPL (the target keeps registrations through a power loss); `auto`: when REPORT CAPABILITIES says PTPL_C (read once) */
+  aptpl?: boolean | 'auto';
   log?: FenceLog | null;
   /**
    * The daemon: called with its view after every change and every read of the watch, for
@@ -105,6 +105,24 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
   let aloneAtMs: number | null = null;
   const publish = (status: FenceStatus | null, readAtMs: number | null): void => {
     options.publish?.({ held, status: held ? status : null, readAtMs: held ? readAtMs : null, lost, lastPreempt: preempted });
+  };
+
+  /** APTPL for REGISTER: as configured, or for `auto` what REPORT CAPABILITIES said (PTPL_C), asked once; false if it cannot be read */
+  let aptplFound: Promise<boolean> | null = null;
+  const aptpl = (): Promise<boolean> => {
+    if (options.aptpl !== 'auto') return Promise.resolve(options.aptpl === true);
+    aptplFound ??= device.reportCapabilities().then(
+      (caps) => {
+        log?.info({ device: device.device, ptpl_capable: caps.ptplCapable, ptpl_active: caps.ptplActive }, `REPORT CAPABILITIES: ${caps.ptplCapable ? 'the target keeps registrations through its power loss (PTPL_C): registering with APTPL' : 'no PTPL_C: registering without APTPL'}`);
+        return caps.ptplCapable;
+      },
+      (error: unknown) => {
+        log?.warn({ device: device.device, err: errorLine(error) }, 'REPORT CAPABILITIES failed: registering without APTPL this time');
+        aptplFound = null; // asked again at the next registration
+        return false;
+      },
+    );
+    return aptplFound;
   };
 
   const statusOf = (keys: PrKeys, reservation: PrReservation): FenceStatus => {
@@ -179,7 +197,8 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
     // no keys at all: a target restart (tgtd keeps none) or a CLEAR. A preemption leaves the
     // preempter's key; nobody is registered, so nobody else can write: take it back, loudly.
     log?.error({ device: device.device }, `no key registered on ${device.device} any more (target restarted?): registering and reserving again`);
-    const failed = (await attempt('register', () => device.registerIgnore(key, options.aptpl))) ?? (await attempt('reserve', () => device.reserve(key)));
+    const withAptpl = await aptpl();
+    const failed = (await attempt('register', () => device.registerIgnore(key, withAptpl))) ?? (await attempt('reserve', () => device.reserve(key)));
     const status = await readBack().catch(() => null);
     if (status?.held !== true) return lose(`key ${ours} gone from ${device.device} and not re-registered${failed === null ? '' : ` (${errorLine(failed)})`}: ${status?.detail ?? 'state unknown'}`);
     log?.error({ device: device.device }, `re-registered and reserved ${device.device} after the keys were lost: ${status.detail}`);
@@ -227,7 +246,8 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
       let failure: PrCommandError | null;
       let plain: boolean | null = null; // null: nobody preempted; true: PREEMPT without ABORT was used
       try {
-        failure = await attempt('register', () => device.registerIgnore(key, options.aptpl));
+        const withAptpl = await aptpl();
+        failure = await attempt('register', () => device.registerIgnore(key, withAptpl));
         if (others.length === 0) {
           if (before.holder === null) failure ??= await attempt('reserve', () => device.reserve(key));
         } else {

@@ -99,6 +99,14 @@ export function parseReadKeys(stdout: string): PrKeys {
   return { generation, keys };
 }
 
+/** Parses `sg_persist --in --no-inquiry --report-capabilities` output (PTPL_C, PTPL_A). @throws PrCommandError code `EPRPARSE`. */
+export function parseReportCapabilities(stdout: string): { ptplCapable: boolean; ptplActive: boolean } {
+  const capable = /PTPL_C\)?\s*:\s*([01])/.exec(stdout);
+  const active = /PTPL_A\)?\s*:\s*([01])/.exec(stdout);
+  if (capable === null) throw new PrCommandError('EPRPARSE', `sg_persist --report-capabilities: no PTPL_C in its output: ${oneLine(stdout)}`, 0, null);
+  return { ptplCapable: capable[1] === '1', ptplActive: active?.[1] === '1' };
+}
+
 /** Parses `sg_persist --in --no-inquiry --read-reservation` output. @throws PrCommandError code `EPRPARSE`. */
 export function parseReadReservation(stdout: string): PrReservation {
   const generation = parseGeneration(stdout);
@@ -171,6 +179,15 @@ export class PrDevice {
       .split('\n')
       .map((line) => line.trim())
       .filter((line) => /^Key=0x|Transport Id|iSCSI|relative port|All target ports|reservation holder/i.test(line));
+  }
+
+  /**
+   * REPORT CAPABILITIES (read-only open; SPC-4 §6.16.4): whether the target can persist
+   * registrations through its power loss (PTPL_C) and does now (PTPL_A).
+   * @throws PrCommandError (`EPRPARSE` when the output names neither)
+   */
+  async reportCapabilities(): Promise<{ ptplCapable: boolean; ptplActive: boolean }> {
+    return parseReportCapabilities((await this.persist(['--in', '--report-capabilities'])).stdout);
   }
 
   /** READ RESERVATION (read-only open). @throws PrCommandError */

@@ -99,6 +99,14 @@ class Reader {
     return this.object[key] === null;
   }
 
+  /** true, false or the string `auto`; `fallback` when absent. */
+  booleanOrAuto(key: string, fallback: boolean | 'auto'): boolean | 'auto' {
+    const value = this.object[key];
+    if (value === undefined) return fallback;
+    if (value === 'auto' || typeof value === 'boolean') return value;
+    return this.invalid(key, 'true, false or "auto"', value);
+  }
+
   has(key: string): boolean {
     return this.object[key] !== undefined && this.object[key] !== null;
   }
@@ -269,7 +277,7 @@ function readFence(r: Reader, disk: { device: string; mountpoint: string }, node
       drainMs: r.integer('drainMs', DEFAULT_SCSI_PR.drainMs, 0, 600000, ' ms'),
       watchIntervalMs: r.integer('watchIntervalMs', DEFAULT_SCSI_PR.watchIntervalMs, 100, 1000, ' ms'),
       commandTimeoutMs: r.integer('commandTimeoutMs', DEFAULT_SCSI_PR.commandTimeoutMs, 500, 60000, ' ms'),
-      aptpl: r.boolean('aptpl', false),
+      aptpl: r.booleanOrAuto('aptpl', false),
       holdDownMs: r.integer('holdDownMs', DEFAULT_SCSI_PR.holdDownMs, 0, 3600000, ' ms'),
     };
   }

@@ -119,8 +119,12 @@ export interface ScsiPrFenceConfig {
   watchIntervalMs: number;
   /** the bound on one sg_persist / sg_turs command, ms; a command past it is "unknown", never "free" */
   commandTimeoutMs: number;
-  /** register with APTPL (the target keeps the registration through its power loss), where the target offers it */
-  aptpl: boolean;
+  /**
+   * register with APTPL (the target keeps the registration through its power loss): true, false,
+   * or `auto` — when REPORT CAPABILITIES says the target can (PTPL_C, SPC-4 §6.16.4), read once per
+   * daemon (LIO: yes; tgtd: no)
+   */
+  aptpl: boolean | 'auto';
   /**
    * issue 9 §2, the partition tie-break, ms (0: off). A promotion refused because the holder is
    * alive (`EHOLDERALIVE`) keeps the node unhealthy — keepalived FAULT — and promoting nothing for

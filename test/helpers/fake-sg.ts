@@ -26,6 +26,8 @@ export interface FakeTargetState {
   ua: Record<string, string[]>;
   faults: FakeFault[];
   log: string[];
+  /** REPORT CAPABILITIES' PTPL_C (default false, as tgtd) */
+  ptplCapable?: boolean;
 }
 
 /** One logical unit of the fake target, in a temporary directory removed by `remove()`. */

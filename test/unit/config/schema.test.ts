@@ -427,6 +427,9 @@ describe('resolveConfig rejections', () => {
   });
 
   it('resolveConfig rejects scsi-pr keys out of range, lease keys with scsi-pr, and a node id that is not a name', () => {
+    assert.equal((resolveConfig(withPatch({ fence: { method: 'scsi-pr', aptpl: 'auto' } }), CONFIG_PATH).fence as { aptpl: unknown }).aptpl, 'auto');
+    assertRejected(withPatch({ fence: { method: 'scsi-pr', aptpl: 'yes' } }), /fence\.aptpl: expected true, false or "auto", got "yes"/);
+    assertRejected(withPatch({ fence: { method: 'scsi-pr', aptpl: 1 } }), /fence\.aptpl: expected true, false or "auto", got 1/);
     assertRejected(withPatch({ fence: { method: 'scsi-pr', watchIntervalMs: 1001 } }), /fence\.watchIntervalMs: expected an integer 100\.\.1000 ms, got 1001/);
     assertRejected(withPatch({ fence: { method: 'scsi-pr', commandTimeoutMs: 499 } }), /fence\.commandTimeoutMs: expected an integer 500\.\.60000 ms, got 499/);
     assertRejected(withPatch({ fence: { method: 'scsi-pr', device: 'sdb1' } }), /fence\.device: expected an absolute, normalised path/);

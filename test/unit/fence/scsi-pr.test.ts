@@ -275,3 +275,57 @@ describe('scsi-pr fence', () => {
     assert.deepEqual(t.read().ua['iqn.test:node2'] ?? [], [], 'both unit attentions consumed');
   });
 });
+
+describe('scsi-pr fence: APTPL', () => {
+  function withAptpl(t: FakeTarget, aptpl: boolean | 'auto'): ScsiPrFence {
+    const fence = createScsiPrFence({
+      device: new PrDevice('/dev/sdb', t.deviceOptions('iqn.test:node1')),
+      key: K1,
+      checkHolder: () => Promise.resolve(verdict('silent')),
+      clearHeartbeat: () => Promise.resolve(),
+      drainMs: 0,
+      watchIntervalMs: 100,
+      aptpl,
+    });
+    fences.push(fence);
+    return fence;
+  }
+  const registrations = (t: FakeTarget): string[] => t.read().log.filter((line) => / register/.test(line));
+
+  it('with aptpl auto, the fence registers with APTPL where REPORT CAPABILITIES says PTPL_C (LIO), asking once', async () => {
+    const t = lu();
+    t.update((s) => void (s.ptplCapable = true));
+    const fence = withAptpl(t, 'auto');
+    await fence.acquire(signal());
+    await fence.release(signal());
+    await fence.acquire(signal());
+    assert.deepEqual(registrations(t), ['iqn.test:node1 register-ignore aptpl', 'iqn.test:node1 register', 'iqn.test:node1 register-ignore aptpl']);
+    assert.equal(t.read().log.filter((line) => line.endsWith('report-capabilities')).length, 1);
+  });
+
+  it('with aptpl auto on a target without PTPL_C (tgtd), it registers without APTPL', async () => {
+    const t = lu();
+    await withAptpl(t, 'auto').acquire(signal());
+    assert.deepEqual(registrations(t), ['iqn.test:node1 register-ignore']);
+  });
+
+  it('with aptpl auto, a failed REPORT CAPABILITIES registers without APTPL and is asked again at the next registration', async () => {
+    const t = lu();
+    t.update((s) => {
+      s.ptplCapable = true;
+      s.faults.push({ op: 'report-capabilities', exit: 5, stderr: 'Illegal request, Invalid opcode' });
+    });
+    const fence = withAptpl(t, 'auto');
+    await fence.acquire(signal());
+    await fence.release(signal());
+    await fence.acquire(signal());
+    assert.deepEqual(registrations(t), ['iqn.test:node1 register-ignore', 'iqn.test:node1 register', 'iqn.test:node1 register-ignore aptpl']);
+  });
+
+  it('aptpl true and false are used as given, without asking the target', async () => {
+    const t = lu();
+    await withAptpl(t, true).acquire(signal());
+    assert.deepEqual(registrations(t), ['iqn.test:node1 register-ignore aptpl']);
+    assert.ok(!t.read().log.some((line) => line.endsWith('report-capabilities')));
+  });
+});

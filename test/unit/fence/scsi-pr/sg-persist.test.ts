@@ -3,7 +3,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { monoNow } from '../../../../src/clock.ts';
-import { PrCommandError, PrDevice, WERO, parseReadKeys, parseReadReservation, senseOf } from '../../../../fence/scsi-pr/sg-persist.ts';
+import { PrCommandError, PrDevice, WERO, parseReadKeys, parseReadReservation, parseReportCapabilities, senseOf } from '../../../../fence/scsi-pr/sg-persist.ts';
 import { FakeTarget } from '../../../helpers/fake-sg.ts';
 
 const DEV = '/dev/sdb';
@@ -51,6 +51,13 @@ describe('sg_persist output', () => {
       holder: { key: 0xea1b2a62b1dd8f34n, type: WERO, scope: 'LU_SCOPE' },
     });
     assert.equal(parseReadReservation('  PR generation=0x3, Reservation follows:\n    Key=0x2222\n    scope: LU_SCOPE,  type: Write Exclusive\n').holder?.type, 1, 'a prefix of the WERO name is another type');
+  });
+
+  it('parseReportCapabilities reads PTPL_C and PTPL_A, and refuses output without PTPL_C', () => {
+    const lio = 'Report capabilities response:\n  Compatible Reservation Handling(CRH): 1\n  Persist Through Power Loss Capable(PTPL_C): 1\n  Type Mask Valid(TMV): 1\n  Persist Through Power Loss Active(PTPL_A): 0\n';
+    assert.deepEqual(parseReportCapabilities(lio), { ptplCapable: true, ptplActive: false });
+    assert.deepEqual(parseReportCapabilities(lio.replace('(PTPL_C): 1', '(PTPL_C): 0')), { ptplCapable: false, ptplActive: false });
+    assert.throws(() => parseReportCapabilities('Report capabilities response:\n'), { code: 'EPRPARSE' });
   });
 
   it('senseOf picks the additional sense sg3_utils printed', () => {
