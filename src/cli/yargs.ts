@@ -96,6 +96,20 @@ export async function runYargs(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'doctor',
+      'what a first install gets wrong, one line each (ok, WARN, FAIL) with a fix: fstab, distro units, keepalived.conf, the fence, the watchdog, MMP, the write cache, durability, the clock; exit 1 on a FAIL',
+      (y) =>
+        y.options({
+          ...configOption,
+          json: { type: 'boolean', default: false, describe: 'machine-readable output' },
+          'keepalived-conf': { type: 'string', describe: 'keepalived.conf to check (default /etc/keepalived/keepalived.conf)' },
+        }),
+      async (args) => {
+        const { main } = await import('../commands/doctor.ts');
+        await main(configPathFrom(args.config), args.json, args['keepalived-conf']).then(finish, fail('doctor'));
+      },
+    )
+    .command(
       'rejoin',
       'after a look: make this node a candidate again (clears the start hold of keepalived.startMode clean and the self-fence latch) — only on a clean node',
       (y) => y.options(configOption),

@@ -95,3 +95,29 @@ export async function queryDatadir(mysqld: MysqldConfig, timeoutMs: number): Pro
     connection?.destroy();
   }
 }
+
+/** The server variables `fence-agent doctor` judges durability by (src/doctor/checks.ts checkDurability). */
+export const DURABILITY_VARIABLES = ['innodb_flush_log_at_trx_commit', 'sync_binlog', 'log_bin', 'innodb_doublewrite'] as const;
+
+/**
+ * SHOW GLOBAL VARIABLES for {@link DURABILITY_VARIABLES} over `mysqld.socket`, with the health
+ * ping's credentials and bounds. Never throws.
+ */
+export async function queryDurability(mysqld: MysqldConfig, timeoutMs: number): Promise<{ ok: true; vars: Record<string, string> } | { ok: false; error: string }> {
+  const started = performance.now();
+  let connection: Connection | undefined;
+  try {
+    connection = await connect(mysqld, timeoutMs);
+    const list = DURABILITY_VARIABLES.map((name) => `'${name}'`).join(', ');
+    const [rows] = await connection.query({ sql: `SHOW GLOBAL VARIABLES WHERE Variable_name IN (${list})`, timeout: Math.max(1, timeoutMs - (performance.now() - started)) });
+    const vars: Record<string, string> = {};
+    for (const row of rows as Array<{ Variable_name?: unknown; Value?: unknown }>) if (typeof row.Variable_name === 'string') vars[row.Variable_name] = String(row.Value);
+    await close(connection);
+    connection = undefined;
+    return { ok: true, vars };
+  } catch (error) {
+    return { ok: false, error: sqlError(error) };
+  } finally {
+    connection?.destroy();
+  }
+}

@@ -459,6 +459,40 @@ describe('one real node', () => {
     assert.match(again.stderr, /rejoin refused: this node is MASTER/);
   });
 
+  test('doctor on a MASTER: the fence, the simulated watchdog and mysqld\'s durability read for real; innodb_flush_log_at_trx_commit=2 and a config others can read with a password are named FAILs', { timeout: 120_000 }, async () => {
+    await becomeMaster();
+    const keepalived = path.join(lab.node.dir, 'keepalived.conf');
+    const generated = await lab.node.agent(['config', 'keepalived', '--interface', 'vip0', '--router-id', '51', '--priority', '150']);
+    assert.equal(generated.exitCode, 0, generated.stderr);
+    writeFileSync(keepalived, generated.stdout);
+    const doctor = async (): Promise<{ code: number; lines: string[] }> => {
+      const ran = await lab.node.agent(['doctor', '--keepalived-conf', keepalived], { timeoutMs: 60_000 });
+      return { code: ran.exitCode, lines: ran.stdout.trim().split('\n') };
+    };
+    const first = await doctor();
+    const line = (check: string): string[] => first.lines.filter((l) => l.includes(` ${check}: `));
+    assert.match(line('fence')[0] ?? '', /^ok {4}fence: lease \S+ held \(db1, counter \d+\)$/);
+    assert.match(line('watchdog')[0] ?? '', /^WARN {2}watchdog: \S+: simulated/);
+    assert.deepEqual(line('durability').map((l) => l.slice(0, 4)), ['ok  ', 'ok  '], first.lines.join('\n'));
+    assert.ok(line('keepalived').every((l) => l.startsWith('ok')), line('keepalived').join('\n'));
+    assert.match(first.lines.at(-1) ?? '', /^doctor: \d+ ok, \d+ warn, \d+ fail$/);
+    // seeded: a commit acknowledged before its redo log is on disk
+    const set = await lab.node.sql('SET GLOBAL innodb_flush_log_at_trx_commit=2');
+    assert.equal(set.exitCode, 0, set.stderr);
+    const lax = await doctor();
+    assert.equal(lax.code, 1, lax.lines.join('\n'));
+    assert.ok(lax.lines.some((l) => /^FAIL {2}durability: innodb_flush_log_at_trx_commit=2: /.test(l)), lax.lines.join('\n'));
+    // seeded: the configuration readable by others, with a password in it
+    const config = JSON.parse(readFileSync(lab.node.configPath, 'utf8')) as { mysqld: { health?: Record<string, string> } };
+    config.mysqld.health = { user: 'root', password: 's3cret' };
+    writeFileSync(lab.node.configPath, JSON.stringify(config));
+    chmodSync(lab.node.configPath, 0o644);
+    const open = await doctor();
+    assert.equal(open.code, 1);
+    assert.match(open.lines[0] ?? '', /^FAIL {2}config: .*readable by group\/other \(mode 0644\)/);
+    assert.ok(!open.lines.join('\n').includes('s3cret'));
+  });
+
   test('a notify storm BACKUP, MASTER, BACKUP, MASTER within 150 ms ends in the last request, MASTER, with one mount and one mysqld', async () => {
     children.push(lab.node.startDaemon());
     await waitIdle(lab.node);

@@ -1,0 +1,35 @@
+// `fence-agent doctor [--json] [--keepalived-conf PATH]` — what an operator gets wrong on a first
+// install, one line per check: ok, WARN or FAIL, and a fix (src/doctor/checks.ts, read by
+// src/doctor/gather.ts). A configuration that does not load (bad value, untrusted file or
+// permissions, a password others can read) is a FAIL line too. Exit 0 with no FAIL, 1 with one.
+import { loadConfig } from '../config/load.ts';
+import { errorLine, ExitCode } from '../errors.ts';
+import type { Finding } from '../doctor/checks.ts';
+
+export const DEFAULT_KEEPALIVED_CONF = '/etc/keepalived/keepalived.conf';
+
+/** The findings as lines for a person: `ok    check: detail`, `FAIL  check: detail` + `      fix: …`. */
+export function formatFindings(findings: readonly Finding[]): string[] {
+  const lines: string[] = [];
+  for (const f of findings) {
+    lines.push(`${f.status === 'ok' ? 'ok  ' : f.status.toUpperCase()}  ${f.check}: ${f.detail}`);
+    if (f.status !== 'ok' && f.fix) lines.push(`      fix: ${f.fix}`);
+  }
+  const count = (status: Finding['status']): number => findings.filter((f) => f.status === status).length;
+  lines.push(`doctor: ${count('ok')} ok, ${count('warn')} warn, ${count('fail')} fail`);
+  return lines;
+}
+
+/** Runs the checks and prints them; returns the exit code. Never throws for what it finds. */
+export async function main(configPath: string, json: boolean, keepalivedConf: string | undefined): Promise<number> {
+  let findings: Finding[];
+  try {
+    const config = loadConfig(configPath);
+    const { gather } = await import('../doctor/gather.ts');
+    findings = await gather(config, { keepalivedConf: keepalivedConf ?? DEFAULT_KEEPALIVED_CONF });
+  } catch (error) {
+    findings = [{ status: 'fail', check: 'config', detail: errorLine(error), fix: 'fence-agent config check says the same; the configuration must be root-owned, not writable by others, and a password in it readable by root only' }];
+  }
+  process.stdout.write(json ? `${JSON.stringify({ version: 1, findings }, null, 2)}\n` : `${formatFindings(findings).join('\n')}\n`);
+  return findings.some((f) => f.status === 'fail') ? ExitCode.FAILURE : ExitCode.OK;
+}

@@ -1,0 +1,145 @@
+// `fence-agent doctor`'s rules (issue 11, "doctor"): each takes what was read on the node and
+// returns findings — ok, warn or fail, with a fix. Pure: src/doctor/gather.ts reads the node,
+// src/commands/doctor.ts prints. What each rule guards:
+// - the shared device mounted at boot (fstab without `noauto`) is a second writer before any fence;
+// - the distro's mariadb.service started at boot does the same with mysqld;
+// - keepalived that does not call this binary, or without enable_script_security, never asks us;
+// - S4 (no acknowledged write lost) rests on mysqld flushing its redo log and binlog on commit and
+//   on the LU honouring flushes (FUA or a write-through cache).
+
+export type Status = 'ok' | 'warn' | 'fail';
+
+export interface Finding {
+  status: Status;
+  /** short name of the check, e.g. `fstab` */
+  check: string;
+  detail: string;
+  /** what to do about it (warn and fail) */
+  fix?: string;
+}
+
+const ok = (check: string, detail: string): Finding => ({ status: 'ok', check, detail });
+const warn = (check: string, detail: string, fix: string): Finding => ({ status: 'warn', check, detail, fix });
+const fail = (check: string, detail: string, fix: string): Finding => ({ status: 'fail', check, detail, fix });
+
+/** Node.js ≥ 20.19 (yargs 18, the engines field). */
+export function checkNodeVersion(version: string): Finding {
+  const [major = 0, minor = 0] = version.replace(/^v/, '').split('.').map(Number);
+  return major > 20 || (major === 20 && minor >= 19) ? ok('node', `Node.js ${version}`) : fail('node', `Node.js ${version} is older than 20.19`, 'install Node.js 20.19 or later (README "Install")');
+}
+
+/** How the shared device may be named in fstab. */
+export interface DeviceNames {
+  /** the configured path (disk.device) and what it resolves to */
+  paths: string[];
+  uuid: string | null;
+  label: string | null;
+  mountpoint: string;
+}
+
+/**
+ * fstab(5): a line for the shared device (by path, UUID=, LABEL=, /dev/disk/by-*) or for the
+ * mountpoint must have `noauto` — or better not exist: mounted at boot it is written before any
+ * fence is taken.
+ */
+export function checkFstab(text: string | null, names: DeviceNames): Finding {
+  if (text === null) return ok('fstab', 'no /etc/fstab');
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const [spec = '', file = '', , options = 'defaults'] = line.split(/\s+/);
+    const named =
+      names.paths.includes(spec) ||
+      (names.uuid !== null && (spec === `UUID=${names.uuid}` || spec === `/dev/disk/by-uuid/${names.uuid}`)) ||
+      (names.label !== null && (spec === `LABEL=${names.label}` || spec === `/dev/disk/by-label/${names.label}`)) ||
+      file === names.mountpoint;
+    if (!named) continue;
+    if (options.split(',').includes('noauto')) return warn('fstab', `/etc/fstab has "${line}" with noauto`, 'remove the line: the agent mounts the shared disk itself');
+    return fail('fstab', `/etc/fstab mounts the shared disk at boot: "${line}"`, 'remove the line (or add noauto): mounted at boot, the disk is written before any fence is taken');
+  }
+  return ok('fstab', 'the shared disk is not in /etc/fstab');
+}
+
+/**
+ * The distro's database units (`systemctl is-enabled` of each, or null when systemctl has no such
+ * unit). With `mysqld.systemdUnit` the agent starts that unit: it must be disabled (not started at
+ * boot) and not masked (a masked unit cannot start); the others must be disabled or masked.
+ */
+export function checkDatabaseUnits(enabled: Record<string, string | null>, systemdUnit: string | null): Finding[] {
+  const findings: Finding[] = [];
+  for (const [unit, state] of Object.entries(enabled)) {
+    if (state === null || state === 'not-found') continue;
+    const ours = unit === systemdUnit;
+    if (state === 'enabled' || state === 'enabled-runtime' || state === 'static' || state === 'alias' || state === 'indirect' || state === 'generated') {
+      findings.push(fail('units', `${unit} is ${state}: systemd starts it at boot`, `systemctl disable${ours ? '' : ' --now'} ${unit}${ours ? ' (the agent starts it)' : ` && systemctl mask ${unit}`}`));
+    } else if (ours && (state === 'masked' || state === 'masked-runtime')) {
+      findings.push(fail('units', `${unit} is masked, but mysqld.systemdUnit names it: the agent cannot start it`, `systemctl unmask ${unit} && systemctl disable ${unit}`));
+    } else findings.push(ok('units', `${unit} is ${state}`));
+  }
+  if (findings.length === 0) findings.push(ok('units', 'no distro database unit installed'));
+  return findings;
+}
+
+/**
+ * keepalived.conf(5) as the agent needs it: `enable_script_security`, a vrrp_script running
+ * `<agent> check`, `notify` running `<agent> notify`, and the daemon's health file tracked.
+ */
+export function checkKeepalivedConf(text: string | null, path: string, healthFile: string): Finding[] {
+  if (text === null) return [fail('keepalived', `${path} not found`, 'generate it: fence-agent config keepalived --interface IF --router-id N --priority N ...')];
+  const body = text.replace(/#.*$/gm, '');
+  const findings: Finding[] = [];
+  findings.push(/^\s*enable_script_security\b/m.test(body) ? ok('keepalived', 'enable_script_security on') : fail('keepalived', `${path}: no enable_script_security`, 'add enable_script_security to global_defs (scripts root-owned, in root-owned paths)'));
+  findings.push(/^\s*script\s+"?[^\n]*fence-agent[^\n]*\bcheck\b/m.test(body) ? ok('keepalived', 'vrrp_script runs fence-agent check') : fail('keepalived', `${path}: no vrrp_script running fence-agent check`, 'use fence-agent config keepalived to generate the vrrp_script'));
+  findings.push(/^\s*notify\s+"?[^\n]*fence-agent[^\n]*\bnotify\b/m.test(body) ? ok('keepalived', 'notify runs fence-agent notify') : fail('keepalived', `${path}: no notify running fence-agent notify`, 'add notify "<fence-agent> notify" to the vrrp_instance (fence-agent config keepalived does)'));
+  findings.push(body.includes(healthFile) ? ok('keepalived', `track_file ${healthFile}`) : warn('keepalived', `${path} does not track the daemon's health file ${healthFile}`, 'add the track_file block fence-agent config keepalived prints: keepalived then sees the daemon\'s verdict without a process per check'));
+  if (/^\s*nopreempt\b/m.test(body)) findings.push(ok('keepalived', 'nopreempt'));
+  else findings.push(warn('keepalived', `${path}: no nopreempt`, 'add nopreempt (and state BACKUP): a recovered node would take the role back, a second failover'));
+  return findings;
+}
+
+/**
+ * Durability (S4): the server variables as mysqld reports them (SHOW GLOBAL VARIABLES), or null
+ * when mysqld does not run here.
+ */
+export function checkDurability(vars: Record<string, string> | null): Finding[] {
+  if (vars === null) return [warn('durability', 'mysqld does not run on this node: its settings were not read', 'run fence-agent doctor on the MASTER')];
+  const findings: Finding[] = [];
+  const trx = vars.innodb_flush_log_at_trx_commit;
+  findings.push(trx === '1' ? ok('durability', 'innodb_flush_log_at_trx_commit=1') : fail('durability', `innodb_flush_log_at_trx_commit=${trx ?? '?'}: a commit acknowledged before its redo log is on disk is lost in a failover`, 'set innodb_flush_log_at_trx_commit=1'));
+  if ((vars.log_bin ?? 'OFF').toUpperCase() === 'ON') {
+    const sync = vars.sync_binlog;
+    findings.push(sync === '1' ? ok('durability', 'sync_binlog=1') : fail('durability', `sync_binlog=${sync ?? '?'} with the binlog on: the binlog may miss acknowledged commits after a failover`, 'set sync_binlog=1'));
+  }
+  const doublewrite = (vars.innodb_doublewrite ?? '').toUpperCase();
+  findings.push(doublewrite === 'ON' || doublewrite === '1' || doublewrite === 'FAST' ? ok('durability', `innodb_doublewrite=${vars.innodb_doublewrite}`) : fail('durability', `innodb_doublewrite=${vars.innodb_doublewrite ?? '?'}: a page torn by the failover cannot be repaired`, 'set innodb_doublewrite=ON'));
+  return findings;
+}
+
+/**
+ * The LU's cache as the kernel reports it (/sys/block/<disk>/queue/write_cache and fua): a
+ * write-back cache is safe only when the kernel can force writes through it (flush/FUA).
+ */
+export function checkWriteCache(disk: string, writeCache: string | null, fua: string | null): Finding {
+  if (writeCache === null) return warn('write-cache', `${disk}: the kernel does not report its write cache`, 'check the array\'s cache policy: battery-backed or write-through');
+  if (writeCache.trim() === 'write through') return ok('write-cache', `${disk}: write through`);
+  if (fua?.trim() === '1') return ok('write-cache', `${disk}: write back, FUA supported (flushes reach stable storage)`);
+  return warn('write-cache', `${disk}: write back without FUA: durability rests on the array honouring cache flushes`, 'confirm the array\'s cache is battery-backed or honours SYNCHRONIZE CACHE');
+}
+
+/** timedatectl's NTPSynchronized (yes/no), or null when it cannot be read. */
+export function checkClock(synchronized: string | null): Finding {
+  if (synchronized === null) return warn('clock', 'whether the clock is synchronised could not be read (timedatectl)', 'run chrony or systemd-timesyncd: logs of both nodes are compared by time');
+  return synchronized.trim() === 'yes' ? ok('clock', 'synchronised (NTP)') : warn('clock', 'not synchronised', 'enable chrony or systemd-timesyncd; the agent orders events on the monotonic clock, people read logs by wall clock');
+}
+
+/**
+ * ext4 multi-mount protection (`dumpe2fs -h`: "Filesystem features" with mmp): required with
+ * scsi-pr (the holder's heartbeat), a second guard against a double mount otherwise.
+ */
+export function checkMmp(dumpe2fs: string | null, method: string, fstype: string): Finding {
+  if (fstype !== 'ext4') return method === 'scsi-pr' ? fail('mmp', `${fstype}: scsi-pr needs ext4 with MMP (the holder's heartbeat)`, 'use ext4 with tune2fs -O mmp') : warn('mmp', `${fstype} has no multi-mount protection`, 'ext4 with MMP refuses a second mount itself');
+  if (dumpe2fs === null) return warn('mmp', 'the superblock could not be read (dumpe2fs -h)', 'run dumpe2fs -h on the device');
+  const features = /^Filesystem features:\s*(.*)$/m.exec(dumpe2fs)?.[1] ?? '';
+  if (features.split(/\s+/).includes('mmp')) return ok('mmp', 'ext4 multi-mount protection on');
+  return method === 'scsi-pr' ? fail('mmp', 'ext4 without MMP: scsi-pr cannot tell a live holder from a dead one', 'tune2fs -O mmp -E mmp_update_interval=5 <device> (unmounted)') : warn('mmp', 'ext4 without MMP', 'tune2fs -O mmp <device> (unmounted): the kernel then refuses a second mount');
+}
