@@ -103,10 +103,11 @@ export async function runYargs(argv: string[]): Promise<number> {
           ...configOption,
           json: { type: 'boolean', default: false, describe: 'machine-readable output' },
           'keepalived-conf': { type: 'string', describe: 'keepalived.conf to check (default /etc/keepalived/keepalived.conf)' },
+          peer: { type: 'string', describe: "compare with the peer's doctor --json over ssh (root, BatchMode): the same LU, VIP and fence target; unique names and keys" },
         }),
       async (args) => {
         const { main } = await import('../commands/doctor.ts');
-        await main(configPathFrom(args.config), args.json, args['keepalived-conf']).then(finish, fail('doctor'));
+        await main(configPathFrom(args.config), args.json, args['keepalived-conf'], args.peer).then(finish, fail('doctor'));
       },
     )
     .command(

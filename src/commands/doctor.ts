@@ -4,7 +4,7 @@
 // permissions, a password others can read) is a FAIL line too. Exit 0 with no FAIL, 1 with one.
 import { loadConfig } from '../config/load.ts';
 import { errorLine, ExitCode } from '../errors.ts';
-import type { Finding } from '../doctor/checks.ts';
+import { comparePeer, type Finding, type NodeFacts } from '../doctor/checks.ts';
 
 export const DEFAULT_KEEPALIVED_CONF = '/etc/keepalived/keepalived.conf';
 
@@ -20,16 +20,30 @@ export function formatFindings(findings: readonly Finding[]): string[] {
   return lines;
 }
 
-/** Runs the checks and prints them; returns the exit code. Never throws for what it finds. */
-export async function main(configPath: string, json: boolean, keepalivedConf: string | undefined): Promise<number> {
+/**
+ * Runs the checks (and with `peer` the comparison with that host's `doctor --json`, over ssh) and
+ * prints them; returns the exit code. Never throws for what it finds.
+ */
+export async function main(configPath: string, json: boolean, keepalivedConf: string | undefined, peer?: string): Promise<number> {
   let findings: Finding[];
+  let facts: NodeFacts | null = null;
   try {
     const config = loadConfig(configPath);
-    const { gather } = await import('../doctor/gather.ts');
-    findings = await gather(config, { keepalivedConf: keepalivedConf ?? DEFAULT_KEEPALIVED_CONF });
+    const { gather, peerReport } = await import('../doctor/gather.ts');
+    ({ findings, facts } = await gather(config, { keepalivedConf: keepalivedConf ?? DEFAULT_KEEPALIVED_CONF }));
+    if (peer !== undefined) {
+      try {
+        const other = await peerReport(peer);
+        findings.push(...comparePeer(facts, other.facts));
+        const failing = other.findings.filter((f) => f.status === 'fail').length;
+        findings.push(failing === 0 ? { status: 'ok', check: 'peer', detail: `${other.facts.node}'s own doctor: no FAIL` } : { status: 'fail', check: 'peer', detail: `${other.facts.node}'s own doctor: ${failing} FAIL`, fix: `run fence-agent doctor on ${peer}` });
+      } catch (error) {
+        findings.push({ status: 'fail', check: 'peer', detail: errorLine(error), fix: 'ssh to the peer as root must work without a password (BatchMode), with fence-agent on its PATH' });
+      }
+    }
   } catch (error) {
     findings = [{ status: 'fail', check: 'config', detail: errorLine(error), fix: 'fence-agent config check says the same; the configuration must be root-owned, not writable by others, and a password in it readable by root only' }];
   }
-  process.stdout.write(json ? `${JSON.stringify({ version: 1, findings }, null, 2)}\n` : `${formatFindings(findings).join('\n')}\n`);
+  process.stdout.write(json ? `${JSON.stringify({ version: 1, facts, findings }, null, 2)}\n` : `${formatFindings(findings).join('\n')}\n`);
   return findings.some((f) => f.status === 'fail') ? ExitCode.FAILURE : ExitCode.OK;
 }

@@ -143,3 +143,42 @@ export function checkMmp(dumpe2fs: string | null, method: string, fstype: string
   if (features.split(/\s+/).includes('mmp')) return ok('mmp', 'ext4 multi-mount protection on');
   return method === 'scsi-pr' ? fail('mmp', 'ext4 without MMP: scsi-pr cannot tell a live holder from a dead one', 'tune2fs -O mmp -E mmp_update_interval=5 <device> (unmounted)') : warn('mmp', 'ext4 without MMP', 'tune2fs -O mmp <device> (unmounted): the kernel then refuses a second mount');
 }
+
+/** What `doctor --json` says about the node, for the comparison with its peer (`--peer`). */
+export interface NodeFacts {
+  node: string;
+  cluster: string;
+  machineId: string | null;
+  vip: string;
+  /** the shared device: the configured path, the LU's WWID (/sys/block/<disk>/device/wwid), the filesystem UUID */
+  disk: { device: string; wwid: string | null; uuid: string | null };
+  /** the fence: method, this node's identity on it (name or reservation key), what it fences */
+  fence: { method: string; identity: string; target: string | null };
+}
+
+/**
+ * The two nodes of a pair against each other: the same cluster, VIP, LU (WWID), filesystem and
+ * fence target; different node names, machines and fence identities (a duplicated key or name
+ * makes each node take the other for itself).
+ */
+export function comparePeer(own: NodeFacts, peer: NodeFacts): Finding[] {
+  const findings: Finding[] = [];
+  const same = (check: string, what: string, a: string | null, b: string | null, fix: string): void => {
+    if (a === null || b === null) findings.push(warn(check, `${what}: not known on ${a === null ? own.node : peer.node}`, fix));
+    else findings.push(a === b ? ok(check, `${what} the same on both: ${a}`) : fail(check, `${what} differs: ${own.node} ${a}, ${peer.node} ${b}`, fix));
+  };
+  const differ = (check: string, what: string, a: string | null, b: string | null, fix: string): void => {
+    if (a === null || b === null) return;
+    findings.push(a !== b ? ok(check, `${what} unique: ${own.node} ${a}, ${peer.node} ${b}`) : fail(check, `${what} the same on both nodes: ${a}`, fix));
+  };
+  same('peer', 'cluster', own.cluster, peer.cluster, 'set the same cluster name in both configurations');
+  same('peer', 'VIP', own.vip, peer.vip, 'set the same vip in both configurations');
+  same('peer', 'LU (WWID)', own.disk.wwid, peer.disk.wwid, 'disk.device must name the same LU on both nodes: compare /sys/block/*/device/wwid');
+  same('peer', 'filesystem UUID', own.disk.uuid, peer.disk.uuid, 'disk.device must be the same filesystem on both nodes (blkid)');
+  same('peer', 'fence method', own.fence.method, peer.fence.method, 'use the same fence.method on both nodes');
+  same('peer', 'fence target', own.fence.target, peer.fence.target, 'the fence (lease path or LU) must be the same on both nodes');
+  differ('peer', 'node name', own.node, peer.node, 'give each node its own name (node)');
+  differ('peer', 'machine id', own.machineId, peer.machineId, 'a cloned machine keeps /etc/machine-id: regenerate it (systemd-machine-id-setup)');
+  differ('peer', 'fence identity', own.fence.identity, peer.fence.identity, 'scsi-pr: give each node its own fence.nodeId; lockfile: its own node name');
+  return findings;
+}

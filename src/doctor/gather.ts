@@ -10,7 +10,9 @@ import { queryDurability } from '../probes/sql.ts';
 import { healthFilePath } from '../daemon/health-file.ts';
 import { inspectWatchdog, watchdogProblems } from '../watchdog/device.ts';
 import { showFence } from '../../fence/admin.ts';
-import { checkClock, checkDatabaseUnits, checkDurability, checkFstab, checkKeepalivedConf, checkMmp, checkNodeVersion, checkWriteCache, type Finding } from './checks.ts';
+import { checkClock, checkDatabaseUnits, checkDurability, checkFstab, checkKeepalivedConf, checkMmp, checkNodeVersion, checkWriteCache, type Finding, type NodeFacts } from './checks.ts';
+import { machineId } from '../proc.ts';
+import { formatKey, reservationKey } from '../../fence/scsi-pr/key.ts';
 
 /** Bound on each outside command, ms. */
 const COMMAND_MS = 5000;
@@ -61,8 +63,14 @@ function diskOf(device: string): string | null {
   }
 }
 
-/** Every finding about the node and its configuration. Never throws: a failed read is a finding. */
-export async function gather(config: Config, options: GatherOptions): Promise<Finding[]> {
+/** The LU's WWID (/sys/block/<disk>/device/wwid) of the disk `device` is on, or null (not SCSI, not present). */
+function wwidOf(device: string): string | null {
+  const disk = diskOf(device);
+  return disk === null ? null : (readOrNull(path.join(disk, 'device', 'wwid'))?.trim() ?? null);
+}
+
+/** Every finding about the node and its configuration, and its facts for `--peer`. Never throws: a failed read is a finding. */
+export async function gather(config: Config, options: GatherOptions): Promise<{ findings: Finding[]; facts: NodeFacts }> {
   const findings: Finding[] = [checkNodeVersion(process.version), { status: 'ok', check: 'config', detail: `${config.configPath} loads and is trusted (owner, mode, paths)` }];
 
   // fstab, under every name the device has
@@ -123,5 +131,45 @@ export async function gather(config: Config, options: GatherOptions): Promise<Fi
 
   const clock = await run('timedatectl', ['show', '-p', 'NTPSynchronized', '--value']).catch(() => null);
   findings.push(checkClock(clock?.exitCode === 0 ? clock.stdout : null));
-  return findings;
+
+  const { fence } = config;
+  let ownMachine: string | null;
+  try {
+    ownMachine = machineId();
+  } catch {
+    ownMachine = null;
+  }
+  const facts: NodeFacts = {
+    node: config.node,
+    cluster: config.cluster,
+    machineId: ownMachine,
+    vip: `${config.vip.address}/${config.vip.prefix}`,
+    disk: { device: config.disk.device, wwid: wwidOf(config.disk.device), uuid: tag('UUID') },
+    fence:
+      fence.method === 'scsi-pr'
+        ? { method: 'scsi-pr', identity: formatKey(reservationKey(config.cluster, fence.nodeId)), target: wwidOf(fence.device) }
+        : fence.method === 'lockfile'
+          ? { method: 'lockfile', identity: config.node, target: fence.path }
+          : { method: 'none', identity: config.node, target: null },
+  };
+  return { findings, facts };
+}
+
+/**
+ * The peer's `doctor --json` over ssh (`$FENCE_AGENT_SSH`, default `ssh`, BatchMode), bounded
+ * to 30 s. @throws Error with a line saying why it could not be had
+ */
+export async function peerReport(host: string): Promise<{ facts: NodeFacts; findings: Finding[] }> {
+  const { execa } = await import('execa');
+  const ssh = process.env.FENCE_AGENT_SSH ?? 'ssh';
+  const ran = await execa(ssh, ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', host, 'fence-agent', 'doctor', '--json'], { reject: false, timeout: 30_000, stdin: 'ignore' });
+  const stdout = String(ran.stdout ?? '');
+  try {
+    const report = JSON.parse(stdout) as { facts?: NodeFacts; findings?: Finding[] };
+    if (report.facts === undefined) throw new Error('no facts in its report (an older fence-agent?)');
+    return { facts: report.facts, findings: report.findings ?? [] };
+  } catch (error) {
+    const why = ran.timedOut ? 'no answer within 30 s' : String(ran.stderr ?? '').trim().split('\n').at(-1) || errorLine(error);
+    throw new Error(`${ssh} ${host} fence-agent doctor --json: ${why}`, { cause: error });
+  }
 }

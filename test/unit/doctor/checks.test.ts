@@ -2,7 +2,7 @@
 // whole command on a real node: test/integration/single-node.test.ts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkClock, checkDatabaseUnits, checkDurability, checkFstab, checkKeepalivedConf, checkMmp, checkNodeVersion, checkWriteCache } from '../../../src/doctor/checks.ts';
+import { checkClock, checkDatabaseUnits, checkDurability, checkFstab, checkKeepalivedConf, checkMmp, checkNodeVersion, checkWriteCache, comparePeer } from '../../../src/doctor/checks.ts';
 import { keepalivedConf } from '../../../src/keepalived-conf.ts';
 import { resolveConfig } from '../../../src/config/schema.ts';
 
@@ -82,5 +82,29 @@ describe('doctor checks', () => {
     assert.equal(checkClock('yes\n').status, 'ok');
     assert.equal(checkClock('no\n').status, 'warn');
     assert.equal(checkClock(null).status, 'warn');
+  });
+});
+
+describe('doctor --peer', () => {
+  const db1 = { node: 'db1', cluster: 'shop', machineId: 'm1', vip: '10.0.0.10/24', disk: { device: '/dev/sdb1', wwid: 'naa.6001405', uuid: '1b2c' }, fence: { method: 'scsi-pr', identity: '0x730733771d49aebb', target: 'naa.6001405' } };
+  const db2 = { ...db1, node: 'db2', machineId: 'm2', fence: { ...db1.fence, identity: '0x6be70c4206b1bdb1' } };
+
+  it('comparePeer passes a correct pair', () => {
+    const findings = comparePeer(db1, db2);
+    assert.deepEqual(findings.filter((f) => f.status !== 'ok'), [], JSON.stringify(findings));
+    assert.equal(findings.length, 9);
+  });
+
+  it('comparePeer fails a mismatched LU and a duplicate key, each named', () => {
+    const findings = comparePeer(db1, { ...db2, disk: { ...db2.disk, wwid: 'naa.6001406' }, fence: { ...db2.fence, identity: db1.fence.identity } });
+    assert.deepEqual(
+      findings.filter((f) => f.status === 'fail').map((f) => f.detail),
+      ['LU (WWID) differs: db1 naa.6001405, db2 naa.6001406', 'fence identity the same on both nodes: 0x730733771d49aebb'],
+    );
+  });
+
+  it('comparePeer fails a cloned machine id and a shared node name', () => {
+    const fails = comparePeer(db1, { ...db1 }).filter((f) => f.status === 'fail').map((f) => f.detail);
+    assert.deepEqual(fails, ['node name the same on both nodes: db1', 'machine id the same on both nodes: m1', 'fence identity the same on both nodes: 0x730733771d49aebb']);
   });
 });
