@@ -4,8 +4,14 @@
 // up front. Every other command, and --help anywhere, loads the full CLI (dist/full.mjs: yargs,
 // one lazily imported module per command).
 import { exitProcess } from './pending-io.ts';
+import { nodeVersionProblem } from './node-version.ts';
 
 async function main(argv: string[]): Promise<number> {
+  const tooOld = nodeVersionProblem(process.versions.node);
+  if (tooOld !== null) {
+    process.stderr.write(`${tooOld}\n`);
+    return 6; // ExitCode.CONFIG: the environment cannot run the agent; nothing was done
+  }
   const [command, ...rest] = argv;
   const wantsHelp = rest.includes('--help') || rest.includes('-h');
   if (command === 'check' && !wantsHelp) return (await import('./commands/check.ts')).main(rest);

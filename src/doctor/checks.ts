@@ -7,6 +7,8 @@
 // - S4 (no acknowledged write lost) rests on mysqld flushing its redo log and binlog on commit and
 //   on the LU honouring flushes (FUA or a write-through cache).
 
+import { nodeVersionProblem } from '../node-version.ts';
+
 export type Status = 'ok' | 'warn' | 'fail';
 
 export interface Finding {
@@ -22,10 +24,10 @@ const ok = (check: string, detail: string): Finding => ({ status: 'ok', check, d
 const warn = (check: string, detail: string, fix: string): Finding => ({ status: 'warn', check, detail, fix });
 const fail = (check: string, detail: string, fix: string): Finding => ({ status: 'fail', check, detail, fix });
 
-/** Node.js ≥ 20.19 (yargs 18, the engines field). */
+/** Node.js ≥ 20.19 (yargs 18, the engines field; src/node-version.ts). */
 export function checkNodeVersion(version: string): Finding {
-  const [major = 0, minor = 0] = version.replace(/^v/, '').split('.').map(Number);
-  return major > 20 || (major === 20 && minor >= 19) ? ok('node', `Node.js ${version}`) : fail('node', `Node.js ${version} is older than 20.19`, 'install Node.js 20.19 or later (README "Install")');
+  const problem = nodeVersionProblem(version.replace(/^v/, ''));
+  return problem === null ? ok('node', `Node.js ${version}`) : fail('node', problem, 'install Node.js 20.19 or later (README "Install")');
 }
 
 /** How the shared device may be named in fstab. */
