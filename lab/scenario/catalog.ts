@@ -453,6 +453,58 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    id: 'doctor',
+    group: 'pair',
+    title: '4d. fence-agent doctor on a correct install (scsi-pr, real tgtd, systemd, Debian\'s mariadb.service): no FAIL on either node; each seeded mistake a named FAIL, and gone once undone',
+    labs: ['vm'],
+    options: { fence: 'scsi-pr' },
+    async body({ master, backup, count }) {
+      type Report = { findings: { status: string; check: string; detail: string }[] };
+      const doctor = async (node: ClusterNode): Promise<Report['findings']> => {
+        const ran = await node.agent(['doctor', '--json']);
+        return (JSON.parse(ran.stdout) as Report).findings;
+      };
+      const fails = (findings: Report['findings']): string[] => findings.filter((f) => f.status === 'fail').map((f) => `${f.check}: ${f.detail}`);
+      for (const node of [master, backup]) {
+        const findings = await doctor(node);
+        assert.deepEqual(fails(findings), [], `${node.name}: no FAIL on a correct install`);
+        count(`WARN lines on ${node.name === master.name ? 'the MASTER' : 'the BACKUP'}`, findings.filter((f) => f.status === 'warn').length);
+      }
+      const shell = async (node: ClusterNode, script: string): Promise<void> => {
+        const ran = await node.shell?.(script);
+        assert.equal(ran?.exitCode, 0, `${script}: ${ran?.stderr ?? 'no shell on this lab'}`);
+      };
+      /** `mistake` done on `node` makes doctor FAIL `check` with a detail matching `detail`; `undo` and the FAIL is gone */
+      const seeded = async (node: ClusterNode, check: string, detail: RegExp, mistake: () => Promise<void>, undo: () => Promise<void>): Promise<void> => {
+        await mistake();
+        try {
+          const found = fails(await doctor(node));
+          assert.ok(found.some((f) => f.startsWith(`${check}: `) && detail.test(f)), `${node.name}, ${check}: expected a FAIL matching ${String(detail)}, got ${JSON.stringify(found)}`);
+        } finally {
+          await undo();
+        }
+        assert.deepEqual(fails(await doctor(node)), [], `${node.name}: no FAIL once ${check} is undone`);
+      };
+      await seeded(backup, 'fstab', /mounts the shared disk at boot/, () => shell(backup, "cp /etc/fstab /etc/fstab.doctor && echo '/dev/sdb1 /data ext4 defaults 0 2' >> /etc/fstab"), () => shell(backup, 'mv /etc/fstab.doctor /etc/fstab'));
+      await seeded(backup, 'units', /mariadb\.service is enabled/, () => shell(backup, 'systemctl enable mariadb.service'), () => shell(backup, 'systemctl disable mariadb.service'));
+      await seeded(
+        backup,
+        'config',
+        /readable by group\/other \(mode 0644\)/,
+        () => shell(backup, "cp -p /etc/fence-agent/config.json /etc/fence-agent/config.doctor && node -e \"const f='/etc/fence-agent/config.json';const c=JSON.parse(require('fs').readFileSync(f));c.mysqld.health={user:'root',password:'s3cret'};require('fs').writeFileSync(f,JSON.stringify(c))\" && chmod 644 /etc/fence-agent/config.json"),
+        () => shell(backup, 'mv /etc/fence-agent/config.doctor /etc/fence-agent/config.json'),
+      );
+      await seeded(
+        master,
+        'durability',
+        /innodb_flush_log_at_trx_commit=2/,
+        async () => assert.equal((await master.sql('SET GLOBAL innodb_flush_log_at_trx_commit=2')).exitCode, 0),
+        async () => assert.equal((await master.sql('SET GLOBAL innodb_flush_log_at_trx_commit=1')).exitCode, 0),
+      );
+      return master;
+    },
+  },
+  {
     id: 'backup-keepalived-restart',
     group: 'pair',
     title: '5. keepalived restarted on the BACKUP: nothing moves',

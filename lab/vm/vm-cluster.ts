@@ -183,6 +183,10 @@ export class VmClusterNode implements ClusterNode {
     return this.vm.run(['mariadb', '-N', '-B', '-e', query], { timeoutMs: 60_000 });
   }
 
+  shell(script: string): Promise<Ran> {
+    return this.vm.run(['sh', '-c', script], { timeoutMs: 60_000 });
+  }
+
   async state(): Promise<AgentState | null> {
     const ran = await this.vm.run(`cat ${GUEST_STATE_DIR}/state.json 2>/dev/null`, { timeoutMs: 30_000 });
     if (ran.exitCode !== 0 || ran.stdout.trim() === '') return null;
