@@ -83,13 +83,15 @@ export function activeHoldDown(state: AgentState | null, nowMono: number, bootId
 }
 
 /**
- * The planned hand-over (`fence-agent switchover`) if it is running: recorded on this boot by a
- * daemon still alive, before its deadline. While it runs the node is unhealthy for keepalived —
- * even during its own demotion — so that keepalived stays in FAULT until the peer has the role.
+ * The planned hand-over (`fence-agent switchover`) once it is handing over: the node has demoted
+ * (fence released) and is unhealthy for keepalived — whatever else it finds — so that keepalived
+ * stays in FAULT until the peer has the role. Recorded on this boot by a daemon still alive,
+ * before its deadline. While the node still demotes (phase `demoting`) keepalived keeps it MASTER:
+ * the peer then finds the fence free (scsi-pr: no live MMP holder, no hold-down).
  */
 export function activeSwitchover(state: AgentState | null, daemonAlive: boolean, nowMono: number, bootId: string): Switchover | null {
   const handover = state?.switchover;
-  return handover && handover.outcome === 'running' && daemonAlive && state.bootId === bootId && nowMono < handover.deadlineMono ? handover : null;
+  return handover && handover.outcome === 'running' && handover.phase !== 'demoting' && daemonAlive && state.bootId === bootId && nowMono < handover.deadlineMono ? handover : null;
 }
 
 /** The start hold (`keepalived.startMode: clean`) if it is on: recorded on this boot, before its end (or until rejoin). */

@@ -117,10 +117,14 @@ export interface DeferredBackup {
 
 /**
  * See {@link AgentState.switchover}. `running` until the daemon sees the peer holding the fence
- * (`done`), the demotion fail (`failed`), or `deadlineMono` pass (`aborted`).
+ * (`done`), the demotion fail (`failed`), or `deadlineMono` pass (`aborted`). While running:
+ * `demoting` (the node releases everything, keepalived still MASTER), then `handing-over` (the
+ * node reports itself unhealthy so that keepalived moves the VIP to the peer).
  */
 export interface Switchover {
   at: string;
+  /** absent in records written before it existed: read as `handing-over` */
+  phase?: 'demoting' | 'handing-over';
   /** monotonic ms (src/clock.ts) on the boot of {@link AgentState.bootId} */
   startedMono: number;
   deadlineMono: number;

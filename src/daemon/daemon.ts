@@ -514,11 +514,12 @@ export class Daemon {
   }
 
   /**
-   * `fence-agent switchover`: a planned, verified hand-over of the MASTER role. The node reports
-   * itself unhealthy to keepalived (health file 1 at once, and `check` says SWITCHOVER) so that
-   * keepalived goes FAULT: the VIP moves to the peer, whose promotion takes the fence; this node's
-   * FAULT notify demotes it as any demotion does. Done once this node is a clean BACKUP and a read
-   * of the fence shows the peer holding it; failed when the demotion fails; aborted at
+   * `fence-agent switchover`: a planned, verified hand-over of the MASTER role. First the node
+   * demotes itself (stop mysqld, unmount, release the fence) while keepalived still has it MASTER
+   * (phase `demoting`); then it reports itself unhealthy (health file 1, and `check` says
+   * SWITCHOVER; phase `handing-over`) so that keepalived goes FAULT and moves the VIP to the peer,
+   * whose promotion finds the fence free — with scsi-pr no live MMP holder, so no hold-down. Done
+   * once a read of the fence shows the peer holding it; failed when the demotion fails; aborted at
    * `timeoutMs` — then the health is the probes' again, and keepalived (nopreempt) gives the role
    * back to this node if the peer never took it. Idempotent while one runs.
    * Refused (ok: false) unless this node is an idle MASTER with `timeoutMs` in 1000..3600000.
@@ -536,11 +537,12 @@ export class Daemon {
     if (this.state.role !== 'MASTER') return refuse(`this node is ${this.state.role}, not MASTER: nothing to hand over`);
     if (this.busy !== null || this.state.transition !== null || this.queue.length > 0) return refuse('a transition is running or queued; try again when it is done');
     const now = monoNow();
-    const handover: Switchover = { at: new Date().toISOString(), startedMono: now, deadlineMono: now + timeoutMs, outcome: 'running', detail: null, endedAt: null };
+    const handover: Switchover = { at: new Date().toISOString(), phase: 'demoting', startedMono: now, deadlineMono: now + timeoutMs, outcome: 'running', detail: null, endedAt: null };
     this.state.switchover = handover;
     this.persist();
-    this.log.warn({ timeout_ms: timeoutMs }, 'switchover: handing the MASTER role to the peer; health 1 for keepalived until the peer holds the fence');
-    this.health.fault('UNHEALTHY MASTER: SWITCHOVER: handing the MASTER role to the peer');
+    this.log.warn({ timeout_ms: timeoutMs }, 'switchover: demoting first (keepalived keeps the VIP meanwhile), then health 1 for keepalived until the peer holds the fence');
+    this.queue.push({ vrrpState: 'BACKUP', source: 'switchover', issuedAt: Date.now(), order: orderNow(), detail: `switchover within ${timeoutMs} ms` });
+    this.kick();
     this.switchoverTimer = setInterval(() => void this.watchSwitchover(), SWITCHOVER_WATCH_MS);
     return { ok: true, op: 'switchover', switchover: handover };
   }
@@ -649,6 +651,14 @@ export class Daemon {
       if (this.busy === null && this.state.transition === null && last?.kind === 'demote' && last.startedMono >= handover.startedMono) {
         if (last.outcome !== 'ok' || this.state.role !== 'BACKUP') {
           this.finishSwitchover('failed', `the demotion ended ${last.outcome ?? 'unknown'}${last.error ? ` (${last.error})` : ''}; role ${this.state.role}`);
+          return;
+        }
+        if (handover.phase === 'demoting') {
+          // released: now keepalived may move the VIP, and the peer finds the fence free
+          this.state.switchover = { ...handover, phase: 'handing-over' };
+          this.persist();
+          this.log.warn({ demote_ms: last.durationMs }, 'switchover: demoted (fence released); health 1 for keepalived until the peer holds the fence');
+          this.health.fault('UNHEALTHY: SWITCHOVER: handing the MASTER role to the peer');
           return;
         }
         if (this.config.fence.method === 'none') {

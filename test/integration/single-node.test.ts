@@ -297,40 +297,44 @@ describe('one real node', () => {
     await waitHealthy(lab.node, 'BACKUP');
   });
 
-  test('switchover on the MASTER: health 1 for keepalived at once and check says SWITCHOVER; done once the node is a clean BACKUP and the peer holds the fence', { timeout: 180_000 }, async () => {
+  test('switchover on the MASTER: it demotes first (keepalived keeps the VIP meanwhile), then health 1 for keepalived and check says SWITCHOVER; done once the peer holds the fence', { timeout: 180_000 }, async () => {
     await becomeMaster();
     const health = path.join(lab.node.runDir, 'health');
     const running = lab.node.agent(['switchover', '--timeout-ms', '60000'], { timeoutMs: 90_000 });
-    await waitFor('health 1 for keepalived', () => readFileSync(health, 'utf8').trim() === '1', 10_000, 50);
+    // no notify: the daemon demotes on its own, with the VIP still on the node
+    await waitFor('health 1 for keepalived', () => readFileSync(health, 'utf8').trim() === '1', 60_000, 50);
+    const state = stateOf(lab.node);
+    assert.equal(state?.role, 'BACKUP');
+    assert.equal(state?.lastTransition?.kind, 'demote');
+    assert.equal(state?.lastTransition?.reason, 'switchover');
+    assert.equal(state?.lastTransition?.outcome, 'ok');
+    assert.equal(state?.switchover?.phase, 'handing-over');
+    assert.equal(readLease()?.state, 'released', 'the fence released before keepalived is told');
+    assert.equal(await mountCount(lab.node, lab.disk.device), 0);
     const during = await check(lab.node);
     assert.equal(during.code, 1, during.line);
     assert.match(during.line, /SWITCHOVER: handing the MASTER role to the peer/);
-    // keepalived in FAULT: the VIP goes and the FAULT notify demotes the node
+    // keepalived in FAULT: the VIP goes; the FAULT notify finds the node a BACKUP already
     await lab.delVip();
-    const fault = await lab.node.agent(['notify', 'INSTANCE', 'VI_1', 'FAULT', '100']);
-    assert.equal(fault.exitCode, 0, fault.stderr);
-    await waitFor('demoted', () => stateOf(lab.node)?.role === 'BACKUP' && stateOf(lab.node)?.transition === null, 60_000, 100);
+    assert.equal((await lab.node.agent(['notify', 'INSTANCE', 'VI_1', 'FAULT', '100'])).exitCode, 0);
     assert.equal(stateOf(lab.node)?.switchover?.outcome, 'running', 'not done before the peer holds the fence');
-    assert.equal(readFileSync(health, 'utf8').trim(), '1', 'keepalived kept in FAULT meanwhile');
     await peerHoldsLease(30_000);
     const ran = await running;
     assert.equal(ran.exitCode, 0, ran.stderr);
     assert.match(ran.stdout, /^switchover done in \d+\.\d s: demoted to a clean BACKUP; the peer holds the fence \(.*db2/);
     await waitFor('health 0 again', () => readFileSync(health, 'utf8').trim() === '0', 10_000, 50);
-    assert.equal(await mountCount(lab.node, lab.disk.device), 0);
     assert.deepEqual(mysqldPids(lab.node), []);
   });
 
   test('switchover with no peer taking over is aborted at its timeout: exit 1 naming what was seen, and the node is healthy for keepalived again', { timeout: 120_000 }, async () => {
     await becomeMaster();
     const health = path.join(lab.node.runDir, 'health');
-    const running = lab.node.agent(['switchover', '--timeout-ms', '8000'], { timeoutMs: 60_000 });
-    await waitFor('health 1 for keepalived', () => readFileSync(health, 'utf8').trim() === '1', 10_000, 50);
-    await lab.delVip();
-    assert.equal((await lab.node.agent(['notify', 'INSTANCE', 'VI_1', 'FAULT', '100'])).exitCode, 0);
+    const running = lab.node.agent(['switchover', '--timeout-ms', '15000'], { timeoutMs: 60_000 });
+    await waitFor('health 1 for keepalived', () => readFileSync(health, 'utf8').trim() === '1', 15_000, 50);
+    await lab.delVip(); // keepalived in FAULT
     const ran = await running;
     assert.equal(ran.exitCode, 1, ran.stderr);
-    assert.match(ran.stderr, /^fence-agent switchover: handing the MASTER role to the peer \(up to 8\.0 s\)\nfence-agent switchover: aborted in \d+\.\d s: the peer did not take the MASTER role within 8000 ms \(demoted; the fence: /);
+    assert.match(ran.stderr, /^fence-agent switchover: handing the MASTER role to the peer \(up to 15\.0 s\)\nfence-agent switchover: aborted in \d+\.\d s: the peer did not take the MASTER role within 15000 ms \(demoted; the fence: /);
     assert.equal(stateOf(lab.node)?.switchover?.outcome, 'aborted');
     await waitFor('health 0 again', () => readFileSync(health, 'utf8').trim() === '0', 10_000, 50);
     const after = await check(lab.node);

@@ -473,7 +473,7 @@ describe('evaluate: hold-down and a deferred BACKUP request (issue 9 §2)', () =
 });
 
 describe('evaluate: a planned switchover (fence-agent switchover)', () => {
-  const running = { at: '2024-11-22T09:59:50.000Z', startedMono: NOW_MONO - 10_000, deadlineMono: NOW_MONO + 50_000, outcome: 'running' as const, detail: null, endedAt: null };
+  const running = { at: '2024-11-22T09:59:50.000Z', phase: 'handing-over' as const, startedMono: NOW_MONO - 10_000, deadlineMono: NOW_MONO + 50_000, outcome: 'running' as const, detail: null, endedAt: null };
 
   it('evaluate reports a healthy MASTER as unhealthy while its switchover runs, saying SWITCHOVER and the time left', () => {
     const verdict = evaluate(input(masterObservation(), { state: state({ role: 'MASTER', switchover: running }), daemonAlive: true }));
@@ -487,6 +487,13 @@ describe('evaluate: a planned switchover (fence-agent switchover)', () => {
     assert.equal(verdict.healthy, false);
     assert.equal(verdict.inTransition, false);
     assert.match(verdict.line, /^UNHEALTHY MASTER: SWITCHOVER: /);
+  });
+
+  it('evaluate does not force a switchover still demoting: keepalived keeps the node MASTER until the fence is released', () => {
+    const demoting = transition('demote', 2000, 60_000, ['mysqld.stop']);
+    const verdict = evaluate(input(masterObservation(), { state: state({ role: 'MASTER', switchover: { ...running, phase: 'demoting' }, transition: demoting }), daemonAlive: true }));
+    assert.equal(verdict.healthy, true);
+    assert.equal(verdict.inTransition, false, 'nothing is off yet: a healthy MASTER');
   });
 
   it('evaluate forgets a switchover that ended, passed its deadline, lost its daemon or is from another boot', () => {
