@@ -421,7 +421,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'maintenance-mode',
     group: 'pair',
-    title: '4c. maintenance on both nodes: mysqld killed on the MASTER is not acted on, nothing fails over; maintenance off: the pair fails over as for a crash',
+    title: '4c. maintenance on both nodes: mysqld killed on the MASTER is not acted on, nothing fails over; maintenance off: the agents act again and the pair converges healthy',
     async body({ cluster, master, backup }) {
       for (const node of [master, backup]) {
         const ran = await node.agent(['maintenance', 'on', '--reason', 'lab']);
@@ -446,10 +446,10 @@ export const SCENARIOS: readonly Scenario[] = [
         const ran = await node.agent(['maintenance', 'off']);
         assert.equal(ran.exitCode, 0, `maintenance off on ${node.name}: ${ran.stderr.trim()}`);
       }
-      await waitMaster(cluster, backup);
-      await waitHealthy(master, 'BACKUP');
-      await cluster.waitConverged();
-      return backup;
+      // the netns lab's mysqld stays gone: the pair fails over as for a crash; Debian's
+      // mariadb.service (Restart=on-abort, the VM lab) has brought it back meanwhile: nothing moves
+      const after = await cluster.waitConverged();
+      return after.master;
     },
   },
   {

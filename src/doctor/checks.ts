@@ -72,7 +72,12 @@ export function checkDatabaseUnits(enabled: Record<string, string | null>, syste
   for (const [unit, state] of Object.entries(enabled)) {
     if (state === null || state === 'not-found') continue;
     const ours = unit === systemdUnit;
-    if (state === 'enabled' || state === 'enabled-runtime' || state === 'static' || state === 'alias' || state === 'indirect' || state === 'generated') {
+    // an alias (Debian's mysql.service → mariadb.service) is judged by the unit it names
+    if (state === 'alias') {
+      findings.push(ok('units', `${unit} is an alias (judged by the unit it names)`));
+      continue;
+    }
+    if (state === 'enabled' || state === 'enabled-runtime' || state === 'static' || state === 'indirect' || state === 'generated') {
       findings.push(fail('units', `${unit} is ${state}: systemd starts it at boot`, `systemctl disable${ours ? '' : ' --now'} ${unit}${ours ? ' (the agent starts it)' : ` && systemctl mask ${unit}`}`));
     } else if (ours && (state === 'masked' || state === 'masked-runtime')) {
       findings.push(fail('units', `${unit} is masked, but mysqld.systemdUnit names it: the agent cannot start it`, `systemctl unmask ${unit} && systemctl disable ${unit}`));

@@ -16,6 +16,8 @@ import { formatKey, reservationKey } from '../../fence/scsi-pr/key.ts';
 
 /** Bound on each outside command, ms. */
 const COMMAND_MS = 5000;
+/** Bound on the durability query (connect + SHOW GLOBAL VARIABLES), ms: 1 s was short under TCG. */
+const DURABILITY_QUERY_MS = 10_000;
 
 /** The units a distro's MariaDB/MySQL package installs. */
 export const DATABASE_UNITS = ['mariadb.service', 'mariadb.socket', 'mysql.service', 'mysqld.service'];
@@ -125,7 +127,8 @@ export async function gather(config: Config, options: GatherOptions): Promise<{ 
   // durability, from mysqld itself when it runs here
   const mysqld = await findMysqld(mysqldSelector(config)).catch(() => null);
   if (mysqld !== null && mysqld.pids.length > 0) {
-    const answer = await queryDurability(config.mysqld, config.deadlines.sqlPingMs);
+    // not a hot path: a slow machine gets more than the health ping's bound
+    const answer = await queryDurability(config.mysqld, Math.max(config.deadlines.sqlPingMs, DURABILITY_QUERY_MS));
     findings.push(...(answer.ok ? checkDurability(answer.vars) : [{ status: 'fail' as const, check: 'durability', detail: `mysqld runs but its settings could not be read: ${answer.error}`, fix: 'check mysqld.health credentials and mysqld.socket' }]));
   } else findings.push(...checkDurability(null));
 

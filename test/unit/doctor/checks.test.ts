@@ -37,6 +37,8 @@ describe('doctor checks', () => {
     assert.equal(checkDatabaseUnits({ 'mariadb.service': 'masked' }, 'mariadb.service')[0]?.status, 'fail');
     assert.deepEqual(checkDatabaseUnits({ 'mariadb.service': 'disabled', 'mysql.service': 'masked' }, 'mariadb.service').map((f) => f.status), ['ok', 'ok']);
     assert.equal(checkDatabaseUnits({ 'mariadb.service': null }, null)[0]?.detail, 'no distro database unit installed');
+    // Debian: mysql.service and mysqld.service are package aliases of mariadb.service, whatever its state
+    assert.deepEqual(checkDatabaseUnits({ 'mariadb.service': 'disabled', 'mysql.service': 'alias', 'mysqld.service': 'alias' }, 'mariadb.service').map((f) => f.status), ['ok', 'ok', 'ok']);
   });
 
   it('checkKeepalivedConf passes what fence-agent config keepalived generates, and fails one without enable_script_security', () => {
