@@ -46,23 +46,23 @@ const stateOf = (word: string, lowerToo: boolean): VrrpState | null => {
  */
 export function parseNotifyArgs(args: readonly string[]): NotifyEvent {
   const long = args.findIndex((arg) => arg.length > MAX_NOTIFY_ARG);
-  if (long !== -1) throw usageError(`notify: argument ${long + 1} is longer than ${MAX_NOTIFY_ARG} characters: ${quoteArg(args[long] as string)}; ${NOTIFY_USAGE}`);
+  if (long !== -1) throw usageError(`argument ${long + 1} is longer than ${MAX_NOTIFY_ARG} characters: ${quoteArg(args[long] as string)}; ${NOTIFY_USAGE}`);
   if (args.length === 1) {
     const vrrpState = stateOf(args[0] as string, true);
-    if (vrrpState === null) throw usageError(`notify: unknown state ${quoteArg(args[0] as string)} (expected exactly one of master, backup, fault, stop, deleted, in lower or upper case); ${NOTIFY_USAGE}`);
+    if (vrrpState === null) throw usageError(`unknown state ${quoteArg(args[0] as string)} (expected exactly one of master, backup, fault, stop, deleted, in lower or upper case); ${NOTIFY_USAGE}`);
     return { vrrpState, type: null, name: null, priority: null };
   }
   if (args.length === 4) {
     const [type, name, state, priority] = args as [string, string, string, string];
-    if (type !== 'INSTANCE' && type !== 'GROUP') throw usageError(`notify: expected INSTANCE or GROUP, got ${quoteArg(type)}; ${NOTIFY_USAGE}`);
+    if (type !== 'INSTANCE' && type !== 'GROUP') throw usageError(`expected INSTANCE or GROUP, got ${quoteArg(type)}; ${NOTIFY_USAGE}`);
     const vrrpState = stateOf(state, false);
-    if (vrrpState === null) throw usageError(`notify: unknown state ${quoteArg(state)} (expected MASTER, BACKUP, FAULT, STOP or DELETED, as keepalived sends it); ${NOTIFY_USAGE}`);
+    if (vrrpState === null) throw usageError(`unknown state ${quoteArg(state)} (expected MASTER, BACKUP, FAULT, STOP or DELETED, as keepalived sends it); ${NOTIFY_USAGE}`);
     const prio = Number(priority);
-    if (!/^\d{1,3}$/.test(priority) || prio > 255) throw usageError(`notify: expected a priority 0..255, got ${quoteArg(priority)}; ${NOTIFY_USAGE}`);
-    if (name === '') throw usageError(`notify: empty instance name; ${NOTIFY_USAGE}`);
+    if (!/^\d{1,3}$/.test(priority) || prio > 255) throw usageError(`expected a priority 0..255, got ${quoteArg(priority)}; ${NOTIFY_USAGE}`);
+    if (name === '') throw usageError(`empty instance name; ${NOTIFY_USAGE}`);
     return { vrrpState, type, name, priority: prio };
   }
-  throw usageError(`notify: expected 1 or 4 arguments, got ${args.length}; ${NOTIFY_USAGE}`);
+  throw usageError(`expected 1 or 4 arguments, got ${args.length}; ${NOTIFY_USAGE}`);
 }
 
 /**

@@ -5,8 +5,7 @@
 // 2 clear without --yes-i-have-checked-the-peer; 6 configuration.
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
-import { request } from '../control/client.ts';
-import { controlSocketPath } from '../control/protocol.ts';
+import { askDaemon } from '../control/client.ts';
 import { ExitCode, FenceAgentError } from '../errors.ts';
 import { clearFence, showFence, type FenceView } from '../../fence/admin.ts';
 
@@ -47,16 +46,16 @@ export async function show(configPath: string, json: boolean): Promise<number> {
 
 /** This node's daemon, if one answers, holding the fence or moving: then nothing is cleared. */
 async function daemonInTheWay(config: Config): Promise<string | null> {
+  let status;
   try {
-    const response = await request(controlSocketPath(config.runDir), { op: 'status' }, 1000);
-    if (!response.ok || response.op !== 'status') return null;
-    const { role, transition } = response.status;
-    if (transition !== null) return `this node's daemon is running a ${transition.kind}`;
-    if (role === 'MASTER' || role === 'FENCED-IN') return `this node's daemon is ${role}: it holds the fence`;
-    return null;
+    status = (await askDaemon(config.runDir, { op: 'status' }, 1000)).status;
   } catch {
     return null; // no daemon answering
   }
+  const { role, transition } = status;
+  if (transition !== null) return `this node's daemon is running a ${transition.kind}`;
+  if (role === 'MASTER' || role === 'FENCED-IN') return `this node's daemon is ${role}: it holds the fence`;
+  return null;
 }
 
 /** Runs `fence clear`; returns the exit code. @throws FenceAgentError (see fence/admin.ts clearFence) */

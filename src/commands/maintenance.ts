@@ -6,37 +6,27 @@
 // request keepalived made meanwhile if the role differs. Exit 0 (also when already so), 1 when no
 // daemon answers or it refuses, 2 for bad arguments.
 import { loadConfig } from '../config/load.ts';
-import { request } from '../control/client.ts';
-import { controlSocketPath } from '../control/protocol.ts';
-import { ExitCode, errorLine, usageError } from '../errors.ts';
+import { askDaemon } from '../control/client.ts';
+import { ExitCode, usageError } from '../errors.ts';
 
 const MAX_REASON = 200;
 
 /**
  * Turns maintenance on or off through the daemon; returns the exit code.
- * @throws FenceAgentError `EUSAGE` (exit 2) for a reason over 200 characters or `--reason` with off, `ECONFIG` (exit 6)
+ * @throws FenceAgentError `EUSAGE` (exit 2) for a reason over 200 characters or `--reason` with off, `ECONFIG` (exit 6),
+ *   `ENODAEMON`/`EDAEMONSILENT`/`EDAEMONREFUSED` (exit 1, control/client.ts askDaemon)
  */
 export async function main(configPath: string, on: boolean, reason: string | undefined): Promise<number> {
   if (reason !== undefined && (reason.length > MAX_REASON || reason.trim() === '')) throw usageError(`--reason: expected 1..${MAX_REASON} characters, got ${reason.trim() === '' ? 'an empty one' : `${reason.length}`}`);
   if (reason !== undefined && !on) throw usageError('--reason goes with maintenance on');
   const config = loadConfig(configPath);
-  try {
-    const response = await request(controlSocketPath(config.runDir), { op: 'maintenance', on, reason: reason ?? null }, Math.max(1000, config.deadlines.notifyMs));
-    if (!response.ok || response.op !== 'maintenance') {
-      process.stderr.write(`fence-agent maintenance: ${response.ok ? `unexpected answer ${response.op}` : response.error}\n`);
-      return ExitCode.FAILURE;
-    }
-    const state = response.maintenance;
-    const already = response.changed ? '' : ' (already)';
-    process.stdout.write(
-      state === null
-        ? `maintenance off${already}: the agent acts again on ${config.node}\n`
-        : `maintenance ON${already} since ${state.at}${state.reason ? ` (${state.reason})` : ''}: no action on ${config.node} until \`fence-agent maintenance off\`; the fence keeps working\n`,
-    );
-    return ExitCode.OK;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    process.stderr.write(`fence-agent maintenance: ${code === 'ENOENT' || code === 'ECONNREFUSED' ? 'no daemon is running on this node' : `the daemon did not answer (${errorLine(error)})`}\n`);
-    return ExitCode.FAILURE;
-  }
+  const response = await askDaemon(config.runDir, { op: 'maintenance', on, reason: reason ?? null }, Math.max(1000, config.deadlines.notifyMs));
+  const state = response.maintenance;
+  const already = response.changed ? '' : ' (already)';
+  process.stdout.write(
+    state === null
+      ? `maintenance off${already}: the agent acts again on ${config.node}\n`
+      : `maintenance ON${already} since ${state.at}${state.reason ? ` (${state.reason})` : ''}: no action on ${config.node} until \`fence-agent maintenance off\`; the fence keeps working\n`,
+  );
+  return ExitCode.OK;
 }

@@ -4,24 +4,13 @@
 // keepalived made meanwhile is applied then. Exit 0 (also with nothing to clear), 1 refused or no
 // daemon, 6 configuration.
 import { loadConfig } from '../config/load.ts';
-import { request } from '../control/client.ts';
-import { controlSocketPath } from '../control/protocol.ts';
-import { ExitCode, errorLine } from '../errors.ts';
+import { askDaemon } from '../control/client.ts';
+import { ExitCode } from '../errors.ts';
 
-/** Asks the daemon to clear the start hold and the self-fence latch; returns the exit code. @throws FenceAgentError `ECONFIG` */
+/** Asks the daemon to clear the start hold and the self-fence latch; returns the exit code. @throws FenceAgentError `ECONFIG` (exit 6), `ENODAEMON`/`EDAEMONSILENT`/`EDAEMONREFUSED` (exit 1, askDaemon) */
 export async function main(configPath: string): Promise<number> {
   const config = loadConfig(configPath);
-  try {
-    const response = await request(controlSocketPath(config.runDir), { op: 'rejoin' }, 5000);
-    if (!response.ok || response.op !== 'rejoin') {
-      process.stderr.write(`fence-agent rejoin: ${response.ok ? `unexpected answer ${response.op}` : response.error}\n`);
-      return ExitCode.FAILURE;
-    }
-    process.stdout.write(response.cleared.length === 0 ? `nothing to clear: ${config.node} is a candidate\n` : `cleared: ${response.cleared.join('; ')}; ${config.node} is a candidate again\n`);
-    return ExitCode.OK;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    process.stderr.write(`fence-agent rejoin: ${code === 'ENOENT' || code === 'ECONNREFUSED' ? 'no daemon is running on this node' : `the daemon did not answer (${errorLine(error)})`}\n`);
-    return ExitCode.FAILURE;
-  }
+  const response = await askDaemon(config.runDir, { op: 'rejoin' }, 5000);
+  process.stdout.write(response.cleared.length === 0 ? `nothing to clear: ${config.node} is a candidate\n` : `cleared: ${response.cleared.join('; ')}; ${config.node} is a candidate again\n`);
+  return ExitCode.OK;
 }

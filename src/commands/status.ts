@@ -3,8 +3,8 @@
 // last transition. Exit 0 healthy MASTER/BACKUP, 1 unhealthy, 3 cannot tell (a probe failed).
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
-import { request } from '../control/client.ts';
-import { controlSocketPath, type DaemonStatus } from '../control/protocol.ts';
+import { askDaemon } from '../control/client.ts';
+import type { DaemonStatus } from '../control/protocol.ts';
 import { ExitCode, errorLine } from '../errors.ts';
 import { evaluate } from '../health.ts';
 import { monoNow } from '../clock.ts';
@@ -103,12 +103,8 @@ export interface StatusReport {
 
 async function daemonView(config: Config, state: AgentState | null): Promise<StatusReport['daemon']> {
   try {
-    const response = await request(controlSocketPath(config.runDir), { op: 'status' }, 1000);
-    if (response.ok && response.op === 'status') {
-      const s = response.status;
-      return { alive: true, pid: s.pid, startedAt: s.startedAt, role: s.role, queue: s.queue, transition: s.transition, notifyFifo: s.notifyFifo, error: null };
-    }
-    return { alive: false, pid: null, startedAt: null, role: null, queue: [], transition: null, notifyFifo: null, error: response.ok ? 'unexpected answer' : response.error };
+    const s = (await askDaemon(config.runDir, { op: 'status' }, 1000)).status;
+    return { alive: true, pid: s.pid, startedAt: s.startedAt, role: s.role, queue: s.queue, transition: s.transition, notifyFifo: s.notifyFifo, error: null };
   } catch (error) {
     const pid = state?.daemon?.pid ?? null;
     const alive = pid !== null && (isAlive(pid));

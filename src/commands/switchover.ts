@@ -10,10 +10,9 @@
 // timeout; the node is healthy for keepalived again, and keepalived gives it the role back if no
 // peer has it). Exit 2: bad arguments. Exit 3: no outcome recorded in time (see `status`).
 import { loadConfig } from '../config/load.ts';
-import { request } from '../control/client.ts';
-import { controlSocketPath } from '../control/protocol.ts';
-import { ExitCode, errorLine, usageError } from '../errors.ts';
-import { readState, type Switchover } from '../state.ts';
+import { askDaemon } from '../control/client.ts';
+import { ExitCode, usageError } from '../errors.ts';
+import { readState } from '../state.ts';
 import { monoNow } from '../clock.ts';
 import { demoteDeadlineMs } from '../transitions/demote.ts';
 import { promoteDeadlineMs } from '../transitions/promote.ts';
@@ -33,7 +32,8 @@ export const defaultSwitchoverTimeoutMs = (config: Parameters<typeof promoteDead
 /**
  * Asks the daemon for a switchover and waits for its outcome; returns the exit code.
  * @param timeoutMs the hand-over's bound, ms (1000..3600000); undefined: {@link defaultSwitchoverTimeoutMs}
- * @throws FenceAgentError `EUSAGE` (exit 2) for a bad timeout, `ECONFIG` (exit 6) from the configuration
+ * @throws FenceAgentError `EUSAGE` (exit 2) for a bad timeout, `ECONFIG` (exit 6) from the configuration,
+ *   `ENODAEMON`/`EDAEMONSILENT`/`EDAEMONREFUSED` (exit 1: no daemon, no answer, refused; askDaemon)
  */
 export async function main(configPath: string, timeoutMs: number | undefined): Promise<number> {
   if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs < 1000 || timeoutMs > 3_600_000)) {
@@ -41,20 +41,7 @@ export async function main(configPath: string, timeoutMs: number | undefined): P
   }
   const config = loadConfig(configPath);
   const bound = timeoutMs ?? defaultSwitchoverTimeoutMs(config);
-  let started: Switchover;
-  try {
-    const response = await request(controlSocketPath(config.runDir), { op: 'switchover', timeoutMs: bound }, Math.max(1000, config.deadlines.notifyMs));
-    if (!response.ok) {
-      line(response.error);
-      return ExitCode.FAILURE;
-    }
-    if (response.op !== 'switchover') throw new Error(`unexpected answer ${response.op}`);
-    started = response.switchover;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    line(code === 'ENOENT' || code === 'ECONNREFUSED' ? 'no daemon is running on this node: nothing to hand over' : `the daemon did not answer (${errorLine(error)})`);
-    return ExitCode.FAILURE;
-  }
+  const started = (await askDaemon(config.runDir, { op: 'switchover', timeoutMs: bound }, Math.max(1000, config.deadlines.notifyMs))).switchover;
   line(`handing the MASTER role to the peer (up to ${(bound / 1000).toFixed(1)} s)`);
   // the daemon's monotonic clock is this process's (CLOCK_MONOTONIC, one boot)
   const waitUntil = started.deadlineMono + GRACE_MS;

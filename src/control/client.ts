@@ -1,7 +1,8 @@
-// Client side of the control socket (used by `notify` and `status`). node:net only: `notify`
+// Client side of the control socket (`notify`, and the operator commands through askDaemon). node:net only: `notify`
 // must hand its request over in a few milliseconds.
 import { connect } from 'node:net';
-import type { ControlRequest, ControlResponse } from './protocol.ts';
+import { FenceAgentError, errorLine } from '../errors.ts';
+import { controlSocketPath, type ControlRequest, type ControlResponse } from './protocol.ts';
 
 /**
  * Sends one request and resolves with the daemon's answer. Rejects with the socket error
@@ -38,4 +39,29 @@ export function request(socketPath: string, message: ControlRequest, timeoutMs: 
       reject(Object.assign(new Error(`${socketPath} closed without an answer`), { code: 'ECONNRESET' }));
     });
   });
+}
+
+/** The daemon's successful answer to a request of kind `Op`. */
+export type DaemonAnswer<Op extends ControlRequest['op']> = Extract<ControlResponse, { ok: true; op: Op }>;
+
+/**
+ * Asks this node's daemon (`<runDir>/control.sock`) and returns its answer, for the operator
+ * commands (`switchover`, `maintenance`, `rejoin`, `status`, `fence clear`).
+ * @param timeoutMs how long to wait for the answer, ms
+ * @throws FenceAgentError, exit 1: `ENODAEMON` (nothing listens: ENOENT/ECONNREFUSED),
+ *   `EDAEMONSILENT` (no answer within `timeoutMs`, the connection closed, or an answer of another
+ *   kind), `EDAEMONREFUSED` (the daemon answered with an error; the message is its own)
+ */
+export async function askDaemon<Op extends ControlRequest['op']>(runDir: string, message: Extract<ControlRequest, { op: Op }>, timeoutMs: number): Promise<DaemonAnswer<Op>> {
+  let response: ControlResponse;
+  try {
+    response = await request(controlSocketPath(runDir), message, timeoutMs);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ECONNREFUSED') throw new FenceAgentError('ENODAEMON', 'no daemon is running on this node', { cause: error });
+    throw new FenceAgentError('EDAEMONSILENT', `the daemon did not answer (${errorLine(error)})`, { cause: error });
+  }
+  if (!response.ok) throw new FenceAgentError('EDAEMONREFUSED', response.error);
+  if (response.op !== message.op) throw new FenceAgentError('EDAEMONSILENT', `the daemon answered ${response.op} to ${message.op}`);
+  return response as DaemonAnswer<Op>;
 }

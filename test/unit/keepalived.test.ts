@@ -31,12 +31,12 @@ describe('parseNotifyArgs', () => {
   });
 
   it('parseNotifyArgs rejects an unknown single word with EUSAGE and exit code 2', () => {
-    assertUsageError(['primary'], /^notify: unknown state "primary"/);
+    assertUsageError(['primary'], /^unknown state "primary"/);
   });
 
   it('parseNotifyArgs rejects words that only case-fold to a state: mixed case, and the long s, the st ligature and the dotless i that toUpperCase() maps to ASCII', () => {
-    for (const word of ['Master', 'sToP', 'maſter', 'ﬆop', 'faılt', 'MAſTER']) assertUsageError([word], /^notify: unknown state /);
-    for (const state of ['Master', 'maſter', 'master', 'ﬆOP']) assertUsageError(['INSTANCE', 'VI_1', state, '100'], /^notify: unknown state /);
+    for (const word of ['Master', 'sToP', 'maſter', 'ﬆop', 'faılt', 'MAſTER']) assertUsageError([word], /^unknown state /);
+    for (const state of ['Master', 'maſter', 'master', 'ﬆOP']) assertUsageError(['INSTANCE', 'VI_1', state, '100'], /^unknown state /);
     for (const type of ['instance', 'Instance', 'ınstance', 'GROUP ']) assertUsageError([type, 'VI_1', 'MASTER', '100'], /expected INSTANCE or GROUP/);
   });
 
@@ -57,7 +57,7 @@ describe('parseNotifyArgs', () => {
   });
 
   it('parseNotifyArgs quotes a control character in a rejected argument instead of writing it raw', () => {
-    assertUsageError(['mas\u001b[2Jter'], /^notify: unknown state "mas\\u001b\[2Jter"/);
+    assertUsageError(['mas\u001b[2Jter'], /^unknown state "mas\\u001b\[2Jter"/);
   });
 
   it('parseNotifyArgs parses the four-argument notify form', () => {

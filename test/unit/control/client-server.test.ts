@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
-import { request } from '../../../src/control/client.ts';
+import { askDaemon, request } from '../../../src/control/client.ts';
+import { ExitCode } from '../../../src/errors.ts';
 import { controlSocketPath, type ControlRequest, type ControlResponse, type DaemonStatus } from '../../../src/control/protocol.ts';
 import { listenControl } from '../../../src/control/server.ts';
 import { scratchDir } from '../../helpers/scratch.ts';
@@ -153,5 +154,36 @@ describe('control server and client', () => {
     servers.push(hangup);
     await new Promise<void>((resolve) => hangup.listen(socketPath, resolve));
     await assert.rejects(request(socketPath, { op: 'status' }, 2000), { code: 'ECONNRESET' });
+  });
+
+  it('askDaemon returns the answer of the kind asked for', async () => {
+    const runDir = freshRunDir();
+    await listen(runDir, recordingHandler([]));
+    assert.deepEqual(await askDaemon(runDir, { op: 'status' }, 2000), { ok: true, op: 'status', status });
+  });
+
+  it('askDaemon with no daemon throws ENODAEMON, exit 1, "no daemon is running on this node"', async () => {
+    await assert.rejects(askDaemon(freshRunDir(), { op: 'rejoin' }, 2000), { code: 'ENODAEMON', exitCode: ExitCode.FAILURE, message: 'no daemon is running on this node' });
+  });
+
+  it('askDaemon throws EDAEMONREFUSED with the daemon\'s own message when it answers an error', async () => {
+    const runDir = freshRunDir();
+    await listen(runDir, () => ({ ok: false, error: 'switchover refused: this node is BACKUP' }));
+    await assert.rejects(askDaemon(runDir, { op: 'switchover', timeoutMs: 5000 }, 2000), { code: 'EDAEMONREFUSED', message: 'switchover refused: this node is BACKUP' });
+  });
+
+  it('askDaemon throws EDAEMONSILENT when the answer is of another kind', async () => {
+    const runDir = freshRunDir();
+    await listen(runDir, recordingHandler([])); // answers desire to anything but status
+    await assert.rejects(askDaemon(runDir, { op: 'rejoin' }, 2000), { code: 'EDAEMONSILENT', message: 'the daemon answered desire to rejoin' });
+  });
+
+  it('askDaemon throws EDAEMONSILENT naming the bound when the daemon never answers', async () => {
+    const runDir = freshRunDir();
+    mkdirSync(runDir, { recursive: true });
+    const silent = createServer((socket) => connections.add(socket));
+    servers.push(silent);
+    await new Promise<void>((resolve) => silent.listen(controlSocketPath(runDir), resolve));
+    await assert.rejects(askDaemon(runDir, { op: 'status' }, 200), { code: 'EDAEMONSILENT', message: /^the daemon did not answer \(no answer from .* within 200 ms \(ETIMEDOUT\)\)$/ });
   });
 });
