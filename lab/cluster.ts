@@ -177,6 +177,12 @@ export interface Cluster extends LedgerTarget {
    * clock). The lab sets it back from the host's when the scenario ends.
    */
   stepClock?(node: ClusterNode, deltaMs: number): Promise<void>;
+  /**
+   * Lets root on `from` run commands on `to` over ssh without a prompt, as an operator sets up
+   * `doctor --peer` (a key, and the peer's host key accepted on first use); returns the address of
+   * `to` on the cluster link. VM lab only (the netns lab's nodes have no sshd).
+   */
+  trustPeerSsh?(from: ClusterNode, to: ClusterNode): Promise<string>;
   /** Lines of the node's kernel log (this boot's ring buffer) matching the extended regex `pattern`; VM lab only. */
   kernelLogCount?(node: ClusterNode, pattern: string): Promise<number>;
   node(name: string): ClusterNode;

@@ -770,6 +770,17 @@ export class VmCluster implements Cluster {
   }
 
   /** `date -s` in the guest, `deltaMs` away from its wall clock now (whole seconds); undone by the cluster's destroy. */
+  async trustPeerSsh(from: ClusterNode, to: ClusterNode): Promise<string> {
+    const address = vmAddresses(this.own(to).vm.id).cluster;
+    // the lab's own key (every guest authorises it) and accept-new for the peer's host key
+    const key = readFileSync(this.lab.state.image.sshKey, 'utf8');
+    await this.own(from).vm.ok(
+      `umask 077 && mkdir -p /root/.ssh && cat > /root/.ssh/id_ed25519 && printf 'Host ${address}\n  StrictHostKeyChecking accept-new\n' > /root/.ssh/config`,
+      { input: key, timeoutMs: 30_000 },
+    );
+    return address;
+  }
+
   async stepClock(node: ClusterNode, deltaMs: number): Promise<void> {
     const own = this.own(node);
     this.clockStepped.add(own.name);

@@ -105,11 +105,34 @@ export function checkKeepalivedConf(text: string | null, path: string, healthFil
 }
 
 /**
- * Durability (S4): the server variables as mysqld reports them (SHOW GLOBAL VARIABLES), or null
- * when mysqld does not run here.
+ * The durability variables from `mysqld --verbose --help` (MariaDB/MySQL: compiled defaults with
+ * the option files applied, one `name value` line each after the "Variables" header), in the
+ * names and spellings of SHOW GLOBAL VARIABLES: `log-bin` "(No default value)" → log_bin OFF,
+ * else ON; TRUE/FALSE → ON/OFF. Null when the text has none of them.
  */
-export function checkDurability(vars: Record<string, string> | null): Finding[] {
-  if (vars === null) return [warn('durability', 'mysqld does not run on this node: its settings were not read', 'run fence-agent doctor on the MASTER')];
+export function parseMysqldHelp(text: string): Record<string, string> | null {
+  const wanted: Record<string, string> = { 'innodb-flush-log-at-trx-commit': 'innodb_flush_log_at_trx_commit', 'sync-binlog': 'sync_binlog', 'log-bin': 'log_bin', 'innodb-doublewrite': 'innodb_doublewrite' };
+  const header = text.search(/^Variables \(--variable-name=value\)/m);
+  if (header < 0) return null;
+  const vars: Record<string, string> = {};
+  for (const line of text.slice(header).split('\n')) {
+    const match = /^([a-z0-9-]+)\s+(.*?)\s*$/.exec(line);
+    const name = match === null ? undefined : wanted[match[1] as string];
+    if (name === undefined || match === null) continue;
+    const value = match[2] as string;
+    if (name === 'log_bin') vars[name] = value === '(No default value)' || value === '' ? 'OFF' : 'ON';
+    else vars[name] = value === 'TRUE' ? 'ON' : value === 'FALSE' ? 'OFF' : value;
+  }
+  return Object.keys(vars).length === 0 ? null : vars;
+}
+
+/**
+ * Durability (S4): the server variables as mysqld reports them (SHOW GLOBAL VARIABLES), or, when
+ * mysqld does not run here (a BACKUP), as it would start with them (`from: 'option files'`, see
+ * {@link parseMysqldHelp}); null when neither could be read.
+ */
+export function checkDurability(vars: Record<string, string> | null, from: 'server' | 'option files' = 'server'): Finding[] {
+  if (vars === null) return [warn('durability', 'mysqld does not run on this node and its option files could not be read (mysqld --verbose --help)', 'run fence-agent doctor on the MASTER')];
   const findings: Finding[] = [];
   const trx = vars.innodb_flush_log_at_trx_commit;
   findings.push(trx === '1' ? ok('durability', 'innodb_flush_log_at_trx_commit=1') : fail('durability', `innodb_flush_log_at_trx_commit=${trx ?? '?'}: a commit acknowledged before its redo log is on disk is lost in a failover`, 'set innodb_flush_log_at_trx_commit=1'));
@@ -119,7 +142,7 @@ export function checkDurability(vars: Record<string, string> | null): Finding[] 
   }
   const doublewrite = (vars.innodb_doublewrite ?? '').toUpperCase();
   findings.push(doublewrite === 'ON' || doublewrite === '1' || doublewrite === 'FAST' ? ok('durability', `innodb_doublewrite=${vars.innodb_doublewrite}`) : fail('durability', `innodb_doublewrite=${vars.innodb_doublewrite ?? '?'}: a page torn by the failover cannot be repaired`, 'set innodb_doublewrite=ON'));
-  return findings;
+  return from === 'server' ? findings : findings.map((f) => ({ ...f, detail: `${f.detail} (option files: mysqld does not run here)` }));
 }
 
 /**

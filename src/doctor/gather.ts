@@ -10,7 +10,7 @@ import { queryDurability } from '../probes/sql.ts';
 import { healthFilePath } from '../daemon/health-file.ts';
 import { inspectWatchdog, watchdogProblems } from '../watchdog/device.ts';
 import { showFence } from '../../fence/admin.ts';
-import { checkClock, checkDatabaseUnits, checkDurability, checkFstab, checkKeepalivedConf, checkMmp, checkNodeVersion, checkWriteCache, type Finding, type NodeFacts } from './checks.ts';
+import { checkClock, checkDatabaseUnits, checkDurability, parseMysqldHelp, checkFstab, checkKeepalivedConf, checkMmp, checkNodeVersion, checkWriteCache, type Finding, type NodeFacts } from './checks.ts';
 import { machineId } from '../proc.ts';
 import { formatKey, reservationKey } from '../../fence/scsi-pr/key.ts';
 
@@ -52,6 +52,26 @@ async function unitStates(): Promise<Record<string, string | null>> {
     else throw new Error(ran.stderr.trim().split('\n').at(-1) ?? `systemctl exited ${ran.exitCode ?? 'unknown'}`);
   }
   return states;
+}
+
+/** The server binaries tried, in order, when `mysqld.start` does not name one. */
+const MYSQLD_BINARIES = ['/usr/sbin/mariadbd', '/usr/sbin/mysqld', '/usr/libexec/mysqld'];
+
+/**
+ * `mysqld --verbose --help` (compiled defaults with the option files and arguments applied): with
+ * `mysqld.start`'s own arguments when it runs the server binary itself (a `--no-defaults` or a
+ * `--defaults-file` there counts), else the first of {@link MYSQLD_BINARIES} present, bare (a
+ * systemd unit or a wrapper: the distro's option files). Null when none ran.
+ */
+async function mysqldHelp(config: Config): Promise<string | null> {
+  const start = config.mysqld.start ?? [];
+  const own = start[0] !== undefined && config.mysqld.processNames.includes(path.basename(start[0]));
+  const tries: [string, string[]][] = own ? [[start[0] as string, start.slice(1)]] : MYSQLD_BINARIES.map((binary) => [binary, []]);
+  for (const [binary, args] of tries) {
+    const ran = await run(binary, [...args, '--verbose', '--help']).catch(() => null);
+    if (ran?.exitCode === 0) return ran.stdout;
+  }
+  return null;
 }
 
 /** The whole disk the device is on (sdb for sdb1), from sysfs. */
@@ -130,7 +150,12 @@ export async function gather(config: Config, options: GatherOptions): Promise<{ 
     // not a hot path: a slow machine gets more than the health ping's bound
     const answer = await queryDurability(config.mysqld, Math.max(config.deadlines.sqlPingMs, DURABILITY_QUERY_MS));
     findings.push(...(answer.ok ? checkDurability(answer.vars) : [{ status: 'fail' as const, check: 'durability', detail: `mysqld runs but its settings could not be read: ${answer.error}`, fix: 'check mysqld.health credentials and mysqld.socket' }]));
-  } else findings.push(...checkDurability(null));
+  } else {
+    // a BACKUP: the settings mysqld would start with, from its option files
+    const help = await mysqldHelp(config);
+    const vars = help === null ? null : parseMysqldHelp(help);
+    findings.push(...checkDurability(vars, 'option files'));
+  }
 
   const clock = await run('timedatectl', ['show', '-p', 'NTPSynchronized', '--value']).catch(() => null);
   findings.push(checkClock(clock?.exitCode === 0 ? clock.stdout : null));

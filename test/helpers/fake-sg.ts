@@ -1,6 +1,6 @@
 // A scripted PR target for tests (test/unit/fixtures/fake-sg/fake-sg.cjs): its state file, and the
 // environment that makes `sg_persist`/`sg_turs` on PATH the fake acting as one initiator.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,14 +43,31 @@ export class FakeTarget {
     return JSON.parse(readFileSync(this.stateFile, 'utf8')) as FakeTargetState;
   }
 
+  /** Replaces the state atomically (a fake sg_persist may be reading it). */
   write(state: FakeTargetState): void {
-    writeFileSync(this.stateFile, JSON.stringify(state, null, 2));
+    writeFileSync(`${this.stateFile}.test`, JSON.stringify(state, null, 2));
+    renameSync(`${this.stateFile}.test`, this.stateFile);
   }
 
+  /** Read, change, write under the fake's own lock (the directory `<state>.lock`, as fake-sg.cjs takes it). */
   update(change: (state: FakeTargetState) => void): void {
-    const state = this.read();
-    change(state);
-    this.write(state);
+    const lock = `${this.stateFile}.lock`;
+    for (let i = 0; ; i++) {
+      try {
+        mkdirSync(lock);
+        break;
+      } catch {
+        if (i > 2000) throw new Error('fake-sg: state lock held for 10 s');
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      }
+    }
+    try {
+      const state = this.read();
+      change(state);
+      this.write(state);
+    } finally {
+      rmdirSync(lock);
+    }
   }
 
   /** The environment under which sg_persist/sg_turs act as `initiator` on this LU. */

@@ -467,8 +467,7 @@ describe('one real node', () => {
     assert.match(again.stderr, /rejoin refused: this node is MASTER/);
   });
 
-  test('doctor on a MASTER: the fence, the simulated watchdog and mysqld\'s durability read for real; innodb_flush_log_at_trx_commit=2 and a config others can read with a password are named FAILs', { timeout: 120_000 }, async () => {
-    await becomeMaster();
+  test('doctor on a MASTER: the fence, the simulated watchdog and mysqld\'s durability read for real (on the node without mysqld: from its option files); innodb_flush_log_at_trx_commit=2 and a config others can read with a password are named FAILs', { timeout: 120_000 }, async () => {
     const keepalived = path.join(lab.node.dir, 'keepalived.conf');
     const generated = await lab.node.agent(['config', 'keepalived', '--interface', 'vip0', '--router-id', '51', '--priority', '150']);
     assert.equal(generated.exitCode, 0, generated.stderr);
@@ -477,6 +476,12 @@ describe('one real node', () => {
       const ran = await lab.node.agent(['doctor', '--keepalived-conf', keepalived], { timeoutMs: 60_000 });
       return { code: ran.exitCode, lines: ran.stdout.trim().split('\n') };
     };
+    // no mysqld yet: what it would start with (mariadbd --defaults-file=… --verbose --help)
+    assert.deepEqual(mysqldPids(lab.node), []);
+    const idle = await doctor();
+    const idleDurability = idle.lines.filter((l) => l.includes(' durability: '));
+    assert.deepEqual(idleDurability, ['ok    durability: innodb_flush_log_at_trx_commit=1 (option files: mysqld does not run here)', 'ok    durability: innodb_doublewrite=ON (option files: mysqld does not run here)'], idle.lines.join('\n'));
+    await becomeMaster();
     const first = await doctor();
     const line = (check: string): string[] => first.lines.filter((l) => l.includes(` ${check}: `));
     assert.match(line('fence')[0] ?? '', /^ok {4}fence: lease \S+ held \(db1, counter \d+\)$/);

@@ -2,7 +2,7 @@
 // whole command on a real node: test/integration/single-node.test.ts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkClock, checkDatabaseUnits, checkDurability, checkFstab, checkKeepalivedConf, checkMmp, checkNodeVersion, checkWriteCache, comparePeer } from '../../../src/doctor/checks.ts';
+import { checkClock, checkDatabaseUnits, checkDurability, parseMysqldHelp, checkFstab, checkKeepalivedConf, checkMmp, checkNodeVersion, checkWriteCache, comparePeer } from '../../../src/doctor/checks.ts';
 import { keepalivedConf } from '../../../src/keepalived-conf.ts';
 import { resolveConfig } from '../../../src/config/schema.ts';
 
@@ -62,6 +62,36 @@ describe('doctor checks', () => {
     assert.deepEqual(checkDurability({ ...good, sync_binlog: '0', log_bin: 'OFF' }).map((f) => f.status), ['ok', 'ok'], 'sync_binlog does not matter without a binlog');
     assert.equal(checkDurability({ ...good, innodb_doublewrite: 'OFF' }).at(-1)?.status, 'fail');
     assert.equal(checkDurability(null)[0]?.status, 'warn');
+  });
+
+  // the shape of `mariadbd --verbose --help` (MariaDB 10.11, Debian 12), cut to the lines that matter
+  const help = (log_bin: string, doublewrite = 'TRUE', trx = '1') => [
+    '  --innodb-doublewrite',
+    '                      Enable InnoDB doublewrite buffer (enabled by default).',
+    'Variables (--variable-name=value)',
+    'and boolean options {FALSE|TRUE}                             Value (after reading options)',
+    '------------------------------------------------------------ -------------',
+    'allow-suspicious-udfs                                        FALSE',
+    `innodb-doublewrite                                           ${doublewrite}`,
+    `innodb-flush-log-at-trx-commit                               ${trx}`,
+    `log-bin                                                      ${log_bin}`,
+    'sync-binlog                                                  0',
+    '',
+  ].join('\n');
+
+  it('parseMysqldHelp reads the durability variables after the Variables header, as SHOW GLOBAL VARIABLES names them', () => {
+    assert.deepEqual(parseMysqldHelp(help('(No default value)')), { innodb_doublewrite: 'ON', innodb_flush_log_at_trx_commit: '1', log_bin: 'OFF', sync_binlog: '0' });
+    assert.deepEqual(parseMysqldHelp(help('/var/log/mysql/mysql-bin.log', 'FALSE', '2')), { innodb_doublewrite: 'OFF', innodb_flush_log_at_trx_commit: '2', log_bin: 'ON', sync_binlog: '0' });
+    assert.equal(parseMysqldHelp('mariadbd: unknown option --verbose'), null);
+  });
+
+  it('checkDurability from the option files judges the same and says where the values came from', () => {
+    const files = checkDurability(parseMysqldHelp(help('(No default value)')), 'option files');
+    assert.deepEqual(files.map((f) => f.status), ['ok', 'ok']);
+    assert.match(files[0]?.detail ?? '', /^innodb_flush_log_at_trx_commit=1 \(option files: mysqld does not run here\)$/);
+    const binlog = checkDurability(parseMysqldHelp(help('mysql-bin')), 'option files');
+    assert.equal(binlog[1]?.status, 'fail', 'sync_binlog=0 with the binlog on, from the files too');
+    assert.equal(checkDurability(parseMysqldHelp(help('(No default value)', 'TRUE', '2')), 'option files')[0]?.status, 'fail');
   });
 
   it('checkWriteCache passes write through, and write back with FUA; warns write back without FUA', () => {
