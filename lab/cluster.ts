@@ -104,7 +104,7 @@ export interface ClusterNode {
    * A shell script run as root on the node (`sh -c`), for scenarios that change the node's own
    * files (fstab, units) as an operator would; VM lab only (the netns lab's nodes share the host's /etc).
    */
-  shell?(script: string): Promise<Ran>;
+  shell?(script: string, timeoutMs?: number): Promise<Ran>;
   /** The daemon's state file, or null. */
   state(): Promise<AgentState | null>;
   /** The agent's log lines whose message matches `pattern` (all without one). */

@@ -342,6 +342,61 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    id: 'pr-fence-show-clear',
+    group: 'scsi-pr',
+    title: "PR-7. fence show and fence clear against the real target: show names the MASTER's key holding WERO (with READ FULL STATUS's transport IDs, or why the target gave none); clear is refused on the MASTER and on the BACKUP while the holder's MMP heartbeat moves; with the MASTER powered off and the BACKUP's keepalived stopped, clear on the BACKUP removes the dead node's registration; the BACKUP then takes over and the old MASTER rejoins unregistered",
+    labs: ['vm'],
+    options: { fence: 'scsi-pr' },
+    async body({ cluster, master, backup, count }) {
+      type View = { method: string; thisNodeKey: string; keys: { key: string; thisNode: boolean }[]; reservation: { key: string; type: number; thisNode: boolean } | null; fullStatus: string[] | null; fullStatusError: string | null };
+      const show = async (node: ClusterNode): Promise<View> => {
+        const ran = await node.agent(['fence', 'show', '--json']);
+        assert.equal(ran.exitCode, 0, `fence show on ${node.name}: ${ran.stderr}`);
+        return JSON.parse(ran.stdout) as View;
+      };
+      const clear = (node: ClusterNode) => node.agent(['fence', 'clear', '--yes-i-have-checked-the-peer']);
+      const [fromMaster, fromBackup] = [await show(master), await show(backup)];
+      assert.equal(fromMaster.method, 'scsi-pr');
+      assert.deepEqual(fromMaster.keys, [{ key: fromMaster.thisNodeKey, thisNode: true }], 'the MASTER alone registered');
+      const held = fromMaster.reservation;
+      assert.deepEqual(held === null ? null : { key: held.key, type: held.type, thisNode: held.thisNode }, { key: fromMaster.thisNodeKey, type: 5, thisNode: true }, 'the MASTER holds WERO');
+      assert.deepEqual(fromBackup.keys, [{ key: fromMaster.thisNodeKey, thisNode: false }], "the BACKUP sees the MASTER's key, not its own");
+      assert.notEqual(fromBackup.thisNodeKey, fromMaster.thisNodeKey);
+      // READ FULL STATUS: the registrant with its transport ID where the target answers it
+      if (fromBackup.fullStatus !== null) {
+        count('READ FULL STATUS answered', 1);
+        assert.ok(fromBackup.fullStatus.some((line) => line.includes(fromMaster.thisNodeKey.replace(/^0x/, ''))), `full status names the key: ${fromBackup.fullStatus.join(' | ')}`);
+      } else {
+        count('READ FULL STATUS refused', 1);
+        assert.ok(fromBackup.fullStatusError !== null && fromBackup.fullStatusError !== '', 'the view says why it has no full status');
+      }
+      const before = cluster.prState?.();
+      const onMaster = await clear(master);
+      assert.equal(onMaster.exitCode, 1, `clear on the MASTER: ${onMaster.stdout}${onMaster.stderr}`);
+      assert.match(onMaster.stderr, /fence clear refused: /);
+      const onBackup = await clear(backup);
+      assert.equal(onBackup.exitCode, 1, `clear on the BACKUP while the MASTER lives: ${onBackup.stdout}${onBackup.stderr}`);
+      assert.match(onBackup.stderr, /fence clear refused: \S+ is in use by a live kernel \(MMP sequence moved/);
+      assert.deepEqual(cluster.prState?.(), before, 'the refused clears changed nothing on the LU');
+      // the dead node's registration, cleared by hand: the BACKUP must not take over meanwhile
+      await cluster.stopKeepalived(backup);
+      await cluster.crash(master);
+      const cleared = await clear(backup);
+      assert.equal(cleared.exitCode, 0, `clear on the BACKUP with the MASTER off: ${cleared.stderr}`);
+      assert.match(cleared.stdout, /cleared: 1 registration\(s\) .* removed; MMP /);
+      // the lab's third initiator reads the LU every few hundred ms
+      await waitFor('the LU without registrations (third initiator)', () => JSON.stringify(cluster.prState?.()) === JSON.stringify({ registered: [], holder: null, type: null }), 10_000, 200);
+      assert.deepEqual((await show(backup)).keys, []);
+      await cluster.startKeepalived(backup);
+      await waitMaster(cluster, backup, 120_000);
+      await waitFor('the BACKUP alone registered, holding WERO', () => JSON.stringify(cluster.prState?.()) === JSON.stringify({ registered: [backup.name], holder: backup.name, type: 5 }), 10_000, 200);
+      await cluster.revive(master);
+      await waitHealthy(master, 'BACKUP', 120_000);
+      assert.deepEqual(cluster.prState?.()?.registered, [backup.name], 'the old MASTER rejoined unregistered');
+      return backup;
+    },
+  },
+  {
     id: 'master-crash',
     group: 'pair',
     title: '2. MASTER node crash (keepalived, daemon, mysqld SIGKILLed): the BACKUP takes over',
@@ -458,7 +513,7 @@ export const SCENARIOS: readonly Scenario[] = [
     title: '4d. fence-agent doctor on a correct install (scsi-pr, real tgtd, systemd, Debian\'s mariadb.service): every line ok on both nodes but the lab\'s named limits (no NTP); each seeded mistake a named FAIL, gone once undone: fstab, mariadb enabled, config 0644 with a password, innodb_flush_log_at_trx_commit=2, and with --peer over ssh the wrong LU and a duplicated key',
     labs: ['vm'],
     options: { fence: 'scsi-pr' },
-    async body({ cluster, master, backup, count }) {
+    async body({ cluster, master, backup, count, timing }) {
       type Report = { findings: { status: string; check: string; detail: string }[] };
       const doctor = async (node: ClusterNode): Promise<Report['findings']> => {
         const ran = await node.agent(['doctor', '--json']);
@@ -514,8 +569,11 @@ export const SCENARIOS: readonly Scenario[] = [
         const peer = await cluster.trustPeerSsh(backup, master);
         try {
           const compared = async (): Promise<Report['findings']> => {
-            const ran = await backup.agent(['doctor', '--json', '--peer', peer]);
-            return (JSON.parse(ran.stdout) as Report).findings.filter((f) => f.check === 'peer');
+            // both doctors in turn on one TCG vCPU each: the peer's took over the default 30 s
+            const startedMono = monoNow();
+            const ran = await backup.shell?.(`fence-agent doctor --json --peer ${peer} --peer-timeout-ms 150000`, 240_000);
+            timing('doctor --peer (both doctors)', monoNow() - startedMono);
+            return (JSON.parse(ran?.stdout ?? '{}') as Report).findings.filter((f) => f.check === 'peer');
           };
           const paired = await compared();
           assert.ok(paired.length >= 8, `the peer lines: ${JSON.stringify(paired)}`);

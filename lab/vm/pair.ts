@@ -34,6 +34,8 @@ export interface VmPairOptions {
   watchdog?: boolean;
   /** the fencing method (default lockfile on the NFS lease storage); scsi-pr needs MMP on the LUN */
   fence?: 'lockfile' | 'scsi-pr';
+  /** scsi-pr: `fence.aptpl` (default the agent's, false) */
+  aptpl?: boolean | 'auto';
 }
 
 /** The agent configuration of VM `name` for a scenario. */
@@ -42,7 +44,7 @@ export function pairConfig(name: string, options: VmPairOptions = {}): Record<st
   // scsi-pr: the LU's persistent reservations, no watchdog; each command gets 5 s on the one
   // vCPU (relation (c): 11 s MMP wait + 5 s drain + 2·5 s ≤ fenceAcquireMs, 40 s here)
   const scsiPr = options.fence === 'scsi-pr';
-  const fence: Record<string, unknown> = scsiPr ? { method: 'scsi-pr', commandTimeoutMs: 5000 } : { ...base.fence };
+  const fence: Record<string, unknown> = scsiPr ? { method: 'scsi-pr', commandTimeoutMs: 5000, ...(options.aptpl === undefined ? {} : { aptpl: options.aptpl }) } : { ...base.fence };
   if (options.watchdog === false && !scsiPr) {
     delete fence.watchdog;
     fence.allowNoWatchdog = true;

@@ -183,8 +183,8 @@ export class VmClusterNode implements ClusterNode {
     return this.vm.run(['mariadb', '-N', '-B', '-e', query], { timeoutMs: 60_000 });
   }
 
-  shell(script: string): Promise<Ran> {
-    return this.vm.run(['sh', '-c', script], { timeoutMs: 60_000 });
+  shell(script: string, timeoutMs = 60_000): Promise<Ran> {
+    return this.vm.run(['sh', '-c', script], { timeoutMs });
   }
 
   async state(): Promise<AgentState | null> {

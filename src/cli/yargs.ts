@@ -104,10 +104,11 @@ export async function runYargs(argv: string[]): Promise<number> {
           json: { type: 'boolean', default: false, describe: 'machine-readable output' },
           'keepalived-conf': { type: 'string', describe: 'keepalived.conf to check (default /etc/keepalived/keepalived.conf)' },
           peer: { type: 'string', describe: "compare with the peer's doctor --json over ssh (root, BatchMode): the same LU, VIP and fence target; unique names and keys" },
+          'peer-timeout-ms': { type: 'number', describe: "bound on the peer's doctor over ssh, in ms (default 30000)" },
         }),
       async (args) => {
         const { main } = await import('../commands/doctor.ts');
-        await main(configPathFrom(args.config), args.json, args['keepalived-conf'], args.peer).then(finish, fail('doctor'));
+        await main(configPathFrom(args.config), args.json, args['keepalived-conf'], args.peer, args['peer-timeout-ms']).then(finish, fail('doctor'));
       },
     )
     .command(

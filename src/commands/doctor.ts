@@ -3,7 +3,7 @@
 // src/doctor/gather.ts). A configuration that does not load (bad value, untrusted file or
 // permissions, a password others can read) is a FAIL line too. Exit 0 with no FAIL, 1 with one.
 import { loadConfig } from '../config/load.ts';
-import { errorLine, ExitCode } from '../errors.ts';
+import { errorLine, ExitCode, usageError } from '../errors.ts';
 import { comparePeer, type Finding, type NodeFacts } from '../doctor/checks.ts';
 
 export const DEFAULT_KEEPALIVED_CONF = '/etc/keepalived/keepalived.conf';
@@ -20,11 +20,19 @@ export function formatFindings(findings: readonly Finding[]): string[] {
   return lines;
 }
 
+/** The default bound on the peer's `doctor --json` over ssh, ms. */
+export const DEFAULT_PEER_TIMEOUT_MS = 30_000;
+
 /**
- * Runs the checks (and with `peer` the comparison with that host's `doctor --json`, over ssh) and
- * prints them; returns the exit code. Never throws for what it finds.
+ * Runs the checks (and with `peer` the comparison with that host's `doctor --json`, over ssh,
+ * bounded by `peerTimeoutMs`) and prints them; returns the exit code. Never throws for what it finds.
+ * @throws FenceAgentError `EUSAGE` (exit 2) for a `peerTimeoutMs` outside 1000..600000 or without `peer`
  */
-export async function main(configPath: string, json: boolean, keepalivedConf: string | undefined, peer?: string): Promise<number> {
+export async function main(configPath: string, json: boolean, keepalivedConf: string | undefined, peer?: string, peerTimeoutMs?: number): Promise<number> {
+  if (peerTimeoutMs !== undefined) {
+    if (!Number.isInteger(peerTimeoutMs) || peerTimeoutMs < 1000 || peerTimeoutMs > 600_000) throw usageError(`--peer-timeout-ms: expected an integer 1000..600000 (ms), got ${String(peerTimeoutMs)}`);
+    if (peer === undefined) throw usageError('--peer-timeout-ms goes with --peer');
+  }
   let findings: Finding[];
   let facts: NodeFacts | null = null;
   try {
@@ -33,7 +41,7 @@ export async function main(configPath: string, json: boolean, keepalivedConf: st
     ({ findings, facts } = await gather(config, { keepalivedConf: keepalivedConf ?? DEFAULT_KEEPALIVED_CONF }));
     if (peer !== undefined) {
       try {
-        const other = await peerReport(peer);
+        const other = await peerReport(peer, peerTimeoutMs ?? DEFAULT_PEER_TIMEOUT_MS);
         findings.push(...comparePeer(facts, other.facts));
         const failing = other.findings.filter((f) => f.status === 'fail').length;
         findings.push(failing === 0 ? { status: 'ok', check: 'peer', detail: `${other.facts.node}'s own doctor: no FAIL` } : { status: 'fail', check: 'peer', detail: `${other.facts.node}'s own doctor: ${failing} FAIL`, fix: `run fence-agent doctor on ${peer}` });

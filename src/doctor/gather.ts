@@ -185,19 +185,19 @@ export async function gather(config: Config, options: GatherOptions): Promise<{ 
 
 /**
  * The peer's `doctor --json` over ssh (`$FENCE_AGENT_SSH`, default `ssh`, BatchMode), bounded
- * to 30 s. @throws Error with a line saying why it could not be had
+ * to `timeoutMs` (ms; `doctor --peer-timeout-ms`, default 30 s). @throws Error with a line saying why it could not be had
  */
-export async function peerReport(host: string): Promise<{ facts: NodeFacts; findings: Finding[] }> {
+export async function peerReport(host: string, timeoutMs: number): Promise<{ facts: NodeFacts; findings: Finding[] }> {
   const { execa } = await import('execa');
   const ssh = process.env.FENCE_AGENT_SSH ?? 'ssh';
-  const ran = await execa(ssh, ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', host, 'fence-agent', 'doctor', '--json'], { reject: false, timeout: 30_000, stdin: 'ignore' });
+  const ran = await execa(ssh, ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', host, 'fence-agent', 'doctor', '--json'], { reject: false, timeout: timeoutMs, stdin: 'ignore' });
   const stdout = String(ran.stdout ?? '');
   try {
     const report = JSON.parse(stdout) as { facts?: NodeFacts; findings?: Finding[] };
     if (report.facts === undefined) throw new Error('no facts in its report (an older fence-agent?)');
     return { facts: report.facts, findings: report.findings ?? [] };
   } catch (error) {
-    const why = ran.timedOut ? 'no answer within 30 s' : String(ran.stderr ?? '').trim().split('\n').at(-1) || errorLine(error);
+    const why = ran.timedOut ? `no answer within ${(timeoutMs / 1000).toFixed(0)} s (--peer-timeout-ms)` : String(ran.stderr ?? '').trim().split('\n').at(-1) || errorLine(error);
     throw new Error(`${ssh} ${host} fence-agent doctor --json: ${why}`, { cause: error });
   }
 }

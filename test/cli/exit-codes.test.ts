@@ -59,6 +59,15 @@ describe('fence-agent exit codes', () => {
     assert.match(ran.stderr, /^fence-agent check: .*bogus.*; usage: fence-agent check/);
   });
 
+  test('doctor with --peer-timeout-ms out of range, or without --peer, exits 2 with one line', async () => {
+    const short = await cli(['doctor', '--peer', 'db2', '--peer-timeout-ms', '5']);
+    assert.equal(short.exitCode, 2);
+    assert.equal(short.stderr, 'fence-agent doctor: --peer-timeout-ms: expected an integer 1000..600000 (ms), got 5');
+    const alone = await cli(['doctor', '--peer-timeout-ms', '60000']);
+    assert.equal(alone.exitCode, 2);
+    assert.equal(alone.stderr, 'fence-agent doctor: --peer-timeout-ms goes with --peer');
+  });
+
   test('check with a malformed --timeout-ms exits 2', async () => {
     const ran = await cli(['check', '--timeout-ms', 'soon']);
     assert.equal(ran.exitCode, 2);

@@ -58,4 +58,27 @@ describe('scsi-pr against LIO (the kernel target in a third VM)', () => {
     assert.equal(result.counts['take-overs by PREEMPT AND ABORT'], 1, 'the take-over used PREEMPT AND ABORT');
     assert.equal(result.counts['take-overs by plain PREEMPT'], 0, 'no fallback to plain PREEMPT');
   });
+
+  test('fence.aptpl auto on LIO: the agent reads PTPL_C, registers with APTPL, and the target keeps the reservation in its PR database (PTPL_A 1)', { timeout: 15 * 60_000 }, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'fa-lio-aptpl-'));
+    const cluster = await VmCluster.fresh(lab, { fence: 'scsi-pr', aptpl: 'auto', dir, log });
+    try {
+      const { master, backup } = await cluster.waitConverged(240_000);
+      const said = await master.logLines(/^REPORT CAPABILITIES: /);
+      assert.match(said[0]?.msg ?? '', /PTPL_C\): registering with APTPL$/, `the MASTER's log: ${said.map((l) => l.msg).join(' | ')}`);
+      const caps = await lab.node(backup.name === 'node1' ? 1 : 2).ok('sg_persist --in --readonly --report-capabilities /dev/sdb', { timeoutMs: 60_000 });
+      assert.match(caps, /\(PTPL_A\): 1/, `persistence active after the APTPL registration: ${caps}`);
+      // LIO writes the APTPL state under its dbroot (lab/vm/lio.ts: /etc/target/pr)
+      const storage = lab.storageVm;
+      assert.ok(storage !== null, 'the LIO lab has its storage VM');
+      const files = await storage.ok('cat /etc/target/pr/aptpl_* 2>/dev/null || true', { timeoutMs: 30_000 });
+      log(`LIO APTPL metadata: ${files.replace(/\s+/g, ' ').trim()}`);
+      const key = (await master.agent(['fence', 'show', '--json'])).stdout;
+      const ours = (JSON.parse(key) as { thisNodeKey: string }).thisNodeKey;
+      assert.ok(files.includes(ours) || files.includes(BigInt(ours).toString()), `the PR database holds the MASTER's key ${ours}`);
+    } finally {
+      const fsck = await cluster.destroy();
+      assert.equal(fsck?.clean, true, `fsck -n after the aptpl run: ${fsck?.output ?? ''}`);
+    }
+  });
 });

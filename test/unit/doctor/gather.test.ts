@@ -25,7 +25,7 @@ describe('doctor --peer', () => {
   it('peerReport runs fence-agent doctor --json on the host in batch mode and returns its facts', async () => {
     const args = path.join(dir, 'args');
     process.env.FENCE_AGENT_SSH = fakeSsh('answers', `echo "$@" > ${args}\necho '${JSON.stringify({ version: 1, facts, findings: [] })}'`);
-    const report = await peerReport('db2.example');
+    const report = await peerReport('db2.example', 30_000);
     assert.deepEqual(report.facts, facts);
     const { readFileSync } = await import('node:fs');
     assert.equal(readFileSync(args, 'utf8').trim(), '-o BatchMode=yes -o ConnectTimeout=10 db2.example fence-agent doctor --json');
@@ -33,6 +33,11 @@ describe('doctor --peer', () => {
 
   it('peerReport says why when ssh fails, in one line', async () => {
     process.env.FENCE_AGENT_SSH = fakeSsh('refused', 'echo "ssh: connect to host db2.example port 22: Connection refused" >&2\nexit 255');
-    await assert.rejects(peerReport('db2.example'), /fence-agent doctor --json: ssh: connect to host db2.example port 22: Connection refused$/);
+    await assert.rejects(peerReport('db2.example', 30_000), /fence-agent doctor --json: ssh: connect to host db2.example port 22: Connection refused$/);
+  });
+
+  it('peerReport gives up at its bound and names the option that sets it', async () => {
+    process.env.FENCE_AGENT_SSH = fakeSsh('slow', 'sleep 5');
+    await assert.rejects(peerReport('db2.example', 1000), /fence-agent doctor --json: no answer within 1 s \(--peer-timeout-ms\)$/);
   });
 });
