@@ -99,6 +99,55 @@ async function daemonStoppedResetsNode({ cluster, master, backup, ledger, monito
 }
 
 /**
+ * `fence-agent switchover` on the MASTER (4b): exit 0 within `timeoutMs`, the peer the MASTER,
+ * the old one a healthy BACKUP that stays one (nopreempt). Returns the new MASTER.
+ */
+async function switchoverCommand({ cluster, master, backup, timing }: ScenarioContext, timeoutMs: number): Promise<ClusterNode> {
+  const started = monoNow();
+  const ran = await master.agent(['switchover', '--timeout-ms', String(timeoutMs)]);
+  assert.equal(ran.exitCode, 0, `switchover: ${ran.stderr.trim()}`);
+  timing('switchover command → done', monoNow() - started);
+  assert.match(ran.stdout, /^switchover done in \d+\.\d s: demoted to a clean BACKUP; the peer holds the fence/);
+  await waitMaster(cluster, backup);
+  await waitHealthy(master, 'BACKUP', 30_000);
+  const last = (await master.state())?.lastTransition;
+  assert.equal(last?.kind, 'demote');
+  assert.equal(last?.outcome, 'ok');
+  await delay(5000);
+  assert.equal((await cluster.vipHolder())?.name, backup.name, 'the VIP stayed on the new MASTER');
+  await cluster.waitConverged();
+  return backup;
+}
+
+/**
+ * Every process of the MASTER frozen for 15 s (11): the peer takes over after waiting out the
+ * lease, the frozen node's watchdog resets it before the peer mounts, nothing is acknowledged late;
+ * returns once the node is thawed (it is booting again). The caller sets expectSingleVip back.
+ */
+async function frozenUntilReset({ cluster, master, backup, ledger, monitor, timing, count }: ScenarioContext): Promise<void> {
+  // A frozen node's kernel keeps its addresses (here: the lab's one kernel keeps answering for
+  // the frozen namespace) until the watchdog resets it, while the peer's keepalived takes the
+  // VIP after 3 adverts: two VIPs for a moment is the partition VRRP cannot tell apart.
+  monitor.expectSingleVip = false;
+  const frozenMono = monoNow();
+  await cluster.freeze(master);
+  await waitMaster(cluster, backup, 90_000);
+  const peerMounted = monitor.firstMounted(backup, frozenMono);
+  assert.ok(peerMounted !== null, 'the monitor saw the peer mount');
+  const fires = await cluster.watchdogFires(master);
+  assert.equal(fires.length, 1, `one reset of ${master.name}`);
+  const reset = fires[0]?.mono ?? Infinity;
+  timing('freeze → reset', reset - frozenMono);
+  timing('freeze → peer mounted', peerMounted.mono - frozenMono);
+  assert.ok(reset < peerMounted.mono, `reset at ${reset}, peer mounted at ${Math.round(peerMounted.mono)}: the reset came first`);
+  const { staleMs: S, marginMs: M } = cluster.lease;
+  assert.ok(peerMounted.mono - frozenMono >= S + M - 2000, `the peer mounted ${Math.round(peerMounted.mono - frozenMono)} ms after the freeze: it waited out the lease`);
+  await delay(Math.max(0, 15_000 - (monoNow() - frozenMono)));
+  await cluster.thaw(master);
+  noLateAcks(ledger, count, master, peerMounted.at);
+}
+
+/**
  * The VRRP link cut while both nodes see the disk (issue 3's scenario 10; issue 9 §2 for scsi-pr):
  * both become VRRP MASTER, only the fence keeps the disk single-writer: the BACKUP's promotion is
  * refused and rolled back, and it keeps refusing for the whole cut (60 s in the VM lab); after the
@@ -456,20 +505,48 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'switchover-command',
     group: 'pair',
     title: "4b. `fence-agent switchover` on the MASTER hands the role to the peer, verified by the fence; the old MASTER stays a healthy BACKUP (nopreempt: no ping-pong)",
-    async body({ cluster, master, backup, timing }) {
-      const started = monoNow();
-      const ran = await master.agent(['switchover', '--timeout-ms', '45000']);
-      assert.equal(ran.exitCode, 0, `switchover: ${ran.stderr.trim()}`);
-      timing('switchover command → done', monoNow() - started);
-      assert.match(ran.stdout, /^switchover done in \d+\.\d s: demoted to a clean BACKUP; the peer holds the fence/);
-      await waitMaster(cluster, backup);
-      await waitHealthy(master, 'BACKUP', 30_000);
-      const last = (await master.state())?.lastTransition;
-      assert.equal(last?.kind, 'demote');
-      assert.equal(last?.outcome, 'ok');
-      await delay(5000);
-      assert.equal((await cluster.vipHolder())?.name, backup.name, 'the VIP stayed on the new MASTER');
-      await cluster.waitConverged();
+    body: (ctx) => switchoverCommand(ctx, 45_000),
+  },
+  {
+    id: 'pr-switchover-command',
+    group: 'scsi-pr',
+    title: "4b (scsi-pr). `fence-agent switchover` with persistent reservations: the MASTER demotes first and unregisters, the peer registers and reserves, the command sees the peer holding the LU; the old MASTER a healthy BACKUP, unregistered",
+    labs: ['vm'],
+    options: { fence: 'scsi-pr' },
+    async body(ctx) {
+      const { cluster, backup } = ctx;
+      const after = await switchoverCommand(ctx, 120_000);
+      await waitFor('the new MASTER alone registered, holding WERO', () => JSON.stringify(cluster.prState?.()) === JSON.stringify({ registered: [backup.name], holder: backup.name, type: 5 }), 10_000, 200);
+      return after;
+    },
+  },
+  {
+    id: 'pr-maintenance-fence-lost',
+    group: 'scsi-pr',
+    title: "4c (scsi-pr). maintenance does not weaken the fence: the MASTER in maintenance has its key preempted by hand from the peer's initiator; it sees FENCE LOST, kills mysqld and unmounts anyway; maintenance off, the peer takes over and the old MASTER rejoins unregistered",
+    labs: ['vm'],
+    options: { fence: 'scsi-pr' },
+    async body({ cluster, master, backup, monitor, timing }) {
+      const keyOf = async (node: ClusterNode): Promise<string> => (JSON.parse((await node.agent(['fence', 'show', '--json'])).stdout) as { thisNodeKey: string }).thisNodeKey;
+      const [masterKey, backupKey] = [await keyOf(master), await keyOf(backup)];
+      const on = await master.agent(['maintenance', 'on', '--reason', 'lab: fence lost in maintenance']);
+      assert.equal(on.exitCode, 0, on.stderr);
+      const since = await logMark(master);
+      // the VIP moves while the old MASTER still has it on its interface for a moment
+      monitor.expectSingleVip = false;
+      const preemptedMono = monoNow();
+      const ran = await backup.shell?.(`sg_persist --out --register --param-sark=${backupKey} /dev/sdb >/dev/null && sg_persist --out --preempt --param-rk=${backupKey} --param-sark=${masterKey} --prout-type=5 /dev/sdb`);
+      assert.equal(ran?.exitCode, 0, `the hand preemption: ${ran?.stderr ?? 'no shell'}`);
+      await waitFor('FENCE LOST on the MASTER in maintenance', async () => (await since(/^FENCE LOST/)).length > 0, 60_000, 250);
+      timing('preempted → FENCE LOST seen', monoNow() - preemptedMono);
+      await waitFor('mysqld gone and the disk unmounted on the MASTER', async () => (await master.mysqldPids()).length === 0 && (await master.mountCount()) === 0, 60_000, 500);
+      timing('preempted → mysqld gone, unmounted', monoNow() - preemptedMono);
+      const off = await master.agent(['maintenance', 'off']);
+      assert.equal(off.exitCode, 0, off.stderr);
+      const { master: after } = await cluster.waitConverged(240_000);
+      monitor.expectSingleVip = true;
+      assert.equal(after.name, backup.name, 'the peer holds the database');
+      await waitFor('the new MASTER alone registered, holding WERO', () => JSON.stringify(cluster.prState?.()) === JSON.stringify({ registered: [backup.name], holder: backup.name, type: 5 }), 10_000, 200);
       return backup;
     },
   },
@@ -706,27 +783,37 @@ export const SCENARIOS: readonly Scenario[] = [
     group: 'fence',
     title: '11. every process of the MASTER frozen for 15 s: its watchdog resets it before the peer mounts, nothing is acknowledged late, and it rejoins as a healthy BACKUP',
     options: { watchdogMayFire: true },
-    async body({ cluster, master, backup, ledger, monitor, timing, count }) {
-      // A frozen node's kernel keeps its addresses (here: the lab's one kernel keeps answering for
-      // the frozen namespace) until the watchdog resets it, while the peer's keepalived takes the
-      // VIP after 3 adverts: two VIPs for a moment is the partition VRRP cannot tell apart.
-      monitor.expectSingleVip = false;
-      const frozenMono = monoNow();
-      await cluster.freeze(master);
-      await waitMaster(cluster, backup, 90_000);
-      const peerMounted = monitor.firstMounted(backup, frozenMono);
-      assert.ok(peerMounted !== null, 'the monitor saw the peer mount');
-      const fires = await cluster.watchdogFires(master);
-      assert.equal(fires.length, 1, `one reset of ${master.name}`);
-      const reset = fires[0]?.mono ?? Infinity;
-      timing('freeze → reset', reset - frozenMono);
-      timing('freeze → peer mounted', peerMounted.mono - frozenMono);
-      assert.ok(reset < peerMounted.mono, `reset at ${reset}, peer mounted at ${Math.round(peerMounted.mono)}: the reset came first`);
-      const { staleMs: S, marginMs: M } = cluster.lease;
-      assert.ok(peerMounted.mono - frozenMono >= S + M - 2000, `the peer mounted ${Math.round(peerMounted.mono - frozenMono)} ms after the freeze: it waited out the lease`);
-      await delay(Math.max(0, 15_000 - (monoNow() - frozenMono)));
-      await cluster.thaw(master);
-      noLateAcks(ledger, count, master, peerMounted.at);
+    async body(ctx) {
+      const { master, backup, monitor } = ctx;
+      await frozenUntilReset(ctx);
+      await waitHealthy(master, 'BACKUP', 90_000);
+      monitor.expectSingleVip = true;
+      return backup;
+    },
+  },
+  {
+    id: 'master-frozen-start-hold',
+    group: 'fence',
+    title: "11b. keepalived.startMode clean after a real watchdog reset: the MASTER frozen for 15 s is reset, boots on START HOLD (unhealthy, no candidate) because its previous boot ended holding the disk; fence-agent rejoin makes it a healthy BACKUP",
+    labs: ['vm'],
+    options: { watchdogMayFire: true, startMode: 'clean' },
+    async body(ctx) {
+      const { master, backup, monitor, timing } = ctx;
+      const since = await logMark(master);
+      await frozenUntilReset(ctx);
+      const thawedMono = monoNow();
+      await waitFor('START HOLD on the reset node', async () => (await since(/^START HOLD: /)).length > 0, 240_000, 1000);
+      timing('thaw → START HOLD logged', monoNow() - thawedMono);
+      const held = await waitFor('check on the held node: unhealthy, START HOLD', async () => {
+        const c = await check(master);
+        return c.code === 1 && /START HOLD/.test(c.line) ? c : null;
+      }, 60_000, 1000);
+      assert.match(held.line, /until fence-agent rejoin/);
+      assert.match((await master.agent(['status'])).stdout, /start hold/i);
+      assert.equal(await master.mountCount(), 0);
+      const rejoined = await master.agent(['rejoin']);
+      assert.equal(rejoined.exitCode, 0, rejoined.stderr);
+      assert.match(rejoined.stdout, /^cleared: start hold/);
       await waitHealthy(master, 'BACKUP', 90_000);
       monitor.expectSingleVip = true;
       return backup;

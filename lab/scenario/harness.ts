@@ -18,6 +18,8 @@ export interface ScenarioOptions {
   watchdogMayFire?: boolean;
   /** the fencing method (default lockfile); scsi-pr runs only in the VM lab */
   fence?: 'lockfile' | 'scsi-pr';
+  /** `keepalived.startMode` (default always); clean means something only after a real reset: VM lab */
+  startMode?: 'always' | 'clean';
 }
 
 export interface ScenarioContext {

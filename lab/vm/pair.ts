@@ -34,6 +34,8 @@ export interface VmPairOptions {
   watchdog?: boolean;
   /** the fencing method (default lockfile on the NFS lease storage); scsi-pr needs MMP on the LUN */
   fence?: 'lockfile' | 'scsi-pr';
+  /** `keepalived.startMode` (default the agent's, always) */
+  startMode?: 'always' | 'clean';
   /** scsi-pr: `fence.aptpl` (default the agent's, false) */
   aptpl?: boolean | 'auto';
 }
@@ -59,7 +61,7 @@ export function pairConfig(name: string, options: VmPairOptions = {}): Record<st
     // finish and 3 failures in a row. At 4 s/4 s/fall 3 it was what kept failing during promotions
     // (three checks starved by the mariadb start → FAULT → ping-pong: mysqld-crash in CI at c103e3e).
     // check's own deadline stays below keepalived's timeout (relation (e)).
-    keepalived: { ...base.keepalived, notifyFifo: `${GUEST_RUN_DIR}/keepalived.fifo`, checkIntervalMs: 10_000, checkTimeoutMs: 8000, checkFall: 3 },
+    keepalived: { ...base.keepalived, notifyFifo: `${GUEST_RUN_DIR}/keepalived.fifo`, checkIntervalMs: 10_000, checkTimeoutMs: 8000, checkFall: 3, ...(options.startMode === undefined ? {} : { startMode: options.startMode }) },
     // the daemon's verdict every 2 s (twice the default), so fall 3 = 6 s: a SQL ping the mariadb
     // start starved (sqlPingMs below) in two verdicts in a row does not put a promoted node in FAULT
     monitor: { ...(base.monitor ?? {}), healthIntervalMs: 2000 },
