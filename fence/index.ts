@@ -39,7 +39,7 @@ export async function createFence(config: Config, options: CreateFenceOptions = 
       });
     }
     case 'scsi-pr': {
-      const [{ createScsiPrFence }, { PrDevice }, { resolveLu }, { reservationKey }, { watchHolder, clearMmp }, stateFile, { monoNow }, { errorLine }] = await Promise.all([
+      const [{ createScsiPrFence }, { PrDevice }, { resolveLu }, { reservationKey }, { watchHolder, clearMmp, heartbeatNow }, stateFile, { monoNow }, { errorLine }] = await Promise.all([
         import('./scsi-pr.ts'),
         import('./scsi-pr/sg-persist.ts'),
         import('./scsi-pr/device.ts'),
@@ -58,6 +58,7 @@ export async function createFence(config: Config, options: CreateFenceOptions = 
         key: reservationKey(config.cluster, fence.nodeId),
         checkHolder: (signal) => watchHolder(config.disk.device, { timeoutMs: fence.commandTimeoutMs, signal }),
         clearHeartbeat: (signal) => clearMmp(config.disk.device, { timeoutMs: fence.commandTimeoutMs, signal }),
+        readHeartbeat: (signal) => heartbeatNow(config.disk.device, { timeoutMs: fence.commandTimeoutMs, signal }),
         drainMs: fence.drainMs,
         watchIntervalMs: fence.watchIntervalMs,
         commandTimeoutMs: fence.commandTimeoutMs,

@@ -14,7 +14,10 @@
 //      holder whose kernel still writes it is alive (a cluster-link partition): no preempt,
 //      EHOLDERALIVE "holder alive", the promotion rolls back (the daemon holds down: issue 9 §2);
 //   3. REGISTER AND IGNORE EXISTING KEY with our key (clears a stale registration of our own);
-//   4. no reservation: RESERVE WERO. Other keys: PREEMPT AND ABORT each, falling back to PREEMPT
+//   4. no reservation: RESERVE WERO — and when no key was registered but the filesystem's MMP
+//      block is not clean (a holder whose registration is gone: `fence clear`, a target that lost
+//      its PR state), wait `drainMs`, then reset the heartbeat (readHeartbeat, clearHeartbeat), or
+//      the kernel's mount waits out the gone holder's check interval. Other keys: PREEMPT AND ABORT each, falling back to PREEMPT
 //      on ILLEGAL REQUEST (tgtd), and then wait `drainMs`, since the victim's queued commands were
 //      not aborted;
 //   5. read back: held only when the reservation is ours, WERO, and no other key is registered.
@@ -52,6 +55,15 @@ export interface ScsiPrOptions {
    * deadline and the promotion rolls back).
    */
   clearHeartbeat?: (signal: AbortSignal) => Promise<void>;
+  /**
+   * One read of the filesystem's heartbeat (fence/scsi-pr/mmp.ts heartbeatNow), asked when the LU
+   * is free (no key registered): an unclean MMP block there was left by a holder whose registration
+   * is gone (a `fence clear` after it died, a target that lost its PR state), and the kernel's
+   * mount would wait out its last check interval (85 s seen under TCG: past the mount's deadline,
+   * at every attempt). Then: reserve first (the storage now refuses any other writer), wait
+   * `drainMs`, reset the heartbeat. `fsck` refuses (EHOLDERALIVE). Unset: not asked.
+   */
+  readHeartbeat?: (signal: AbortSignal) => Promise<{ state: 'clean' | 'fsck' | 'unclean'; block: { nodename: string } }>;
   /** after a plain PREEMPT (no ABORT), wait this long before the caller mounts, ms */
   drainMs: number;
   /** how often the daemon reads the keys back while it holds the fence, ms (≤ 1000) */
@@ -239,6 +251,19 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
         }
         log?.warn({ device: device.device, verdict: verdict.state, waited_ms: verdict.waitedMs, last_writer: verdict.last.nodename }, `holder ${verdict.state} (MMP): preempting ${others.map(formatKey).join(', ')}`);
       }
+      // the LU free: is the filesystem's heartbeat clean? (an unclean one: see readHeartbeat)
+      let staleHeartbeat: string | null = null;
+      if (others.length === 0 && before.holder === null && options.readHeartbeat !== undefined) {
+        const heartbeat = await options.readHeartbeat(signal);
+        if (heartbeat.state === 'fsck') {
+          if (before.registrants.includes(ours)) await unregisterQuietly('e2fsck runs on the filesystem');
+          throw new FenceAgentError('EHOLDERALIVE', `e2fsck runs on the filesystem of ${device.device} (MMP), though nobody is registered: not taking it`);
+        }
+        if (heartbeat.state === 'unclean') {
+          staleHeartbeat = heartbeat.block.nodename || 'an unknown node';
+          log?.warn({ device: device.device, last_writer: staleHeartbeat }, `no key registered on ${device.device}, yet its filesystem's MMP block is not clean (last written by ${staleHeartbeat}): a holder whose registration is gone; reserving first, then resetting the heartbeat`);
+        }
+      }
       signal.throwIfAborted();
       // From the register on, every way out but "held" unregisters again: a BACKUP is never a
       // registrant (under WERO a registrant may write).
@@ -250,6 +275,10 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
         failure = await attempt('register', () => device.registerIgnore(key, withAptpl));
         if (others.length === 0) {
           if (before.holder === null) failure ??= await attempt('reserve', () => device.reserve(key));
+          if (staleHeartbeat !== null && failure === null) {
+            // an unregistered writer's commands queued before the reservation
+            await new Promise((resolve) => setTimeout(resolve, options.drainMs));
+          }
         } else {
           plain = false;
           for (const victim of others) {
@@ -282,10 +311,11 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
       // how the fence now held was taken: a later acquire without a peer to preempt says so
       preempted = plain === null ? null : plain ? 'preempt' : 'preempt-and-abort';
       publish(after, monoNow());
-      if (silentHolder && options.clearHeartbeat !== undefined) {
+      if ((silentHolder || staleHeartbeat !== null) && options.clearHeartbeat !== undefined) {
+        const whose = silentHolder ? "the preempted holder's" : `${staleHeartbeat}'s stale`;
         await options.clearHeartbeat(signal).then(
-          () => log?.info({ device: device.device }, "the preempted holder's MMP heartbeat reset to clean: the mount need not wait it out"),
-          (error: unknown) => log?.warn({ err: errorLine(error), device: device.device }, "could not reset the preempted holder's MMP heartbeat: the mount waits out its interval"),
+          () => log?.info({ device: device.device }, `${whose} MMP heartbeat reset to clean: the mount need not wait it out`),
+          (error: unknown) => log?.warn({ err: errorLine(error), device: device.device }, `could not reset ${whose} MMP heartbeat: the mount waits out its interval`),
         );
       }
       log?.info({ device: device.device, preempt: preempted }, `fence held: ${after.detail}${preempted === null ? '' : `; ${takenOverBy(preempted)}`}`);

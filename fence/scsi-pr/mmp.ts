@@ -150,6 +150,19 @@ export interface HolderVerdict {
 }
 
 /**
+ * One read of the MMP block of `device`: `clean` (unmounted cleanly everywhere), `fsck` (e2fsck
+ * runs), or `unclean` (a kernel has it mounted, or had it when it died: whether it still writes
+ * takes {@link watchHolder}'s wait to tell).
+ * @throws FenceAgentError `EMMP` (no MMP on the filesystem, unreadable block)
+ */
+export async function heartbeatNow(device: string, options: MmpReadOptions): Promise<{ state: 'clean' | 'fsck' | 'unclean'; block: MmpBlock }> {
+  const location = await readMmpLocation(device, options);
+  if (location === null) throw new FenceAgentError('EMMP', `${device} has no ext4 multi-mount protection (tune2fs -O mmp)`);
+  const block = await readMmpBlock(device, location, options);
+  return { state: block.seq === MMP_SEQ_CLEAN ? 'clean' : block.seq === MMP_SEQ_FSCK ? 'fsck' : 'unclean', block };
+}
+
+/**
  * Watches the MMP block of `device` for the kernel's wait ({@link mmpWaitMs}), reading it every
  * `pollMs` (default 1000), and says whether a kernel still updates it. Returns at the first change;
  * `silent` only once a read that started at least the wait after the first read ended saw no change.

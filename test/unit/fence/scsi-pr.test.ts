@@ -24,7 +24,7 @@ const verdict = (state: HolderState): HolderVerdict => {
   return { state, first: block, last: { ...block, seq: state === 'alive' ? 2 : 1 }, waitedMs: state === 'silent' ? 11_000 : 300 };
 };
 
-function node(lu: FakeTarget, name: string, key: bigint, holder: HolderState = 'silent', extra: { drainMs?: number; commandTimeoutMs?: number; cached?: () => FenceStatus | null; clearFails?: boolean } = {}) {
+function node(lu: FakeTarget, name: string, key: bigint, holder: HolderState = 'silent', extra: { drainMs?: number; commandTimeoutMs?: number; cached?: () => FenceStatus | null; clearFails?: boolean; heartbeat?: 'clean' | 'fsck' | 'unclean' } = {}) {
   const checks: number[] = [];
   const lost: string[] = [];
   const views: PublishedView[] = [];
@@ -45,6 +45,7 @@ function node(lu: FakeTarget, name: string, key: bigint, holder: HolderState = '
     },
     drainMs: extra.drainMs ?? 0,
     watchIntervalMs: 100,
+    ...(extra.heartbeat === undefined ? {} : { readHeartbeat: () => Promise.resolve({ state: extra.heartbeat as 'clean' | 'fsck' | 'unclean', block: { nodename: 'node2' } }) }),
   });
   fence.onLost((reason) => lost.push(reason));
   fences.push(fence);
@@ -73,6 +74,35 @@ describe('scsi-pr fence', () => {
     const generation = t.read().generation;
     assert.equal((await fence.acquire(signal())).held, true);
     assert.equal(t.read().generation, generation, 'no PR OUT the second time');
+  });
+
+  it('acquire on a free LU with a clean heartbeat resets nothing and waits no drain', async () => {
+    const t = lu();
+    const { fence, clears } = node(t, 'node1', K1, 'silent', { heartbeat: 'clean', drainMs: 5000 });
+    const started = monoNow();
+    assert.equal((await fence.acquire(signal())).held, true);
+    assert.ok(monoNow() - started < 4000, 'no drain wait');
+    assert.deepEqual(clears, [], 'the heartbeat is left as it is');
+  });
+
+  it('acquire on a free LU whose heartbeat a gone holder left unclean reserves first, waits the drain, then resets the heartbeat (the mount would wait out its interval)', async () => {
+    const t = lu();
+    const { fence, clears, checks } = node(t, 'node1', K1, 'alive', { heartbeat: 'unclean', drainMs: 300 });
+    const started = monoNow();
+    assert.equal((await fence.acquire(signal())).held, true);
+    assert.ok(monoNow() - started >= 300, 'the drain was waited');
+    assert.deepEqual(clears, [['0x1111']], 'reset once, with our key alone registered (the storage refuses any other writer)');
+    assert.deepEqual(checks, [], 'no liveness wait: nobody to preempt');
+    assert.deepEqual(t.read().reservation, { key: '0x1111', type: 5, initiator: 'iqn.test:node1' });
+  });
+
+  it('acquire on a free LU while e2fsck runs (MMP) refuses EHOLDERALIVE and registers nothing', async () => {
+    const t = lu();
+    const { fence, clears } = node(t, 'node1', K1, 'silent', { heartbeat: 'fsck' });
+    await assert.rejects(fence.acquire(signal()), { code: 'EHOLDERALIVE', message: /e2fsck runs on the filesystem of \/dev\/sdb/ });
+    assert.deepEqual(keysOf(t), []);
+    assert.equal(t.read().reservation, null);
+    assert.deepEqual(clears, []);
   });
 
   it('acquire consumes unit attentions first and clears a stale registration of our own', async () => {
