@@ -183,6 +183,12 @@ export interface Cluster extends LedgerTarget {
    * `to` on the cluster link. VM lab only (the netns lab's nodes have no sshd).
    */
   trustPeerSsh?(from: ClusterNode, to: ClusterNode): Promise<string>;
+  /**
+   * A second LU on the storage, seen by `node` (a session rescan): its device path there (a
+   * `/dev/disk/by-path` link). {@link removeSecondLu} takes it away. VM lab with tgtd only.
+   */
+  addSecondLu?(node: ClusterNode): Promise<string>;
+  removeSecondLu?(): Promise<void>;
   /** Lines of the node's kernel log (this boot's ring buffer) matching the extended regex `pattern`; VM lab only. */
   kernelLogCount?(node: ClusterNode, pattern: string): Promise<number>;
   node(name: string): ClusterNode;

@@ -645,12 +645,13 @@ export const SCENARIOS: readonly Scenario[] = [
       if (cluster.trustPeerSsh !== undefined) {
         const peer = await cluster.trustPeerSsh(backup, master);
         try {
-          const compared = async (): Promise<Report['findings']> => {
+          const compared = async (): Promise<Report['findings']> => (await doctorPeer()).filter((f) => f.check === 'peer');
+          const doctorPeer = async (): Promise<Report['findings']> => {
             // both doctors in turn on one TCG vCPU each: the peer's took over the default 30 s
             const startedMono = monoNow();
             const ran = await backup.shell?.(`fence-agent doctor --json --peer ${peer} --peer-timeout-ms 150000`, 240_000);
             timing('doctor --peer (both doctors)', monoNow() - startedMono);
-            return (JSON.parse(ran?.stdout ?? '{}') as Report).findings.filter((f) => f.check === 'peer');
+            return (JSON.parse(ran?.stdout ?? '{}') as Report).findings;
           };
           const paired = await compared();
           assert.ok(paired.length >= 8, `the peer lines: ${JSON.stringify(paired)}`);
@@ -662,14 +663,21 @@ export const SCENARIOS: readonly Scenario[] = [
           const seededPeer = async (detail: RegExp, mistake: () => Promise<void>): Promise<void> => {
             await mistake();
             try {
-              const found = fails(await compared());
+              const found = fails(await doctorPeer());
               assert.ok(found.some((f) => detail.test(f)), `expected a peer FAIL matching ${String(detail)}, got ${JSON.stringify(found)}`);
             } finally {
               await restore();
             }
           };
-          // the wrong LU: the BACKUP's disk.device names its root disk
-          await seededPeer(/^peer: LU \(WWID\) differs: /, edit("c.disk.device='/dev/sda1'"));
+          // the wrong LU: the BACKUP configured with another LU of the same target
+          if (cluster.addSecondLu !== undefined) {
+            const other = await cluster.addSecondLu(backup);
+            try {
+              await seededPeer(/^peer: LU \(WWID\) differs: /, edit(`c.disk.device='${other}'`));
+            } finally {
+              await cluster.removeSecondLu?.();
+            }
+          }
           // a duplicated key: the BACKUP configured with the MASTER's node id
           const masterConfig = JSON.parse(await master.shell?.(`cat ${config}`).then((r) => r.stdout) ?? '{}') as { fence?: { nodeId?: number } };
           assert.ok(masterConfig.fence?.nodeId !== undefined, 'the MASTER has a fence.nodeId');

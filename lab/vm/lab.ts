@@ -17,7 +17,7 @@ import { isGanesha, LEASE_EXPORT, startGanesha, stopGanesha, freezeGanesha, thaw
 import { createOverlay, detectAccel, isQemu, monitorCommand, startVm, stopVm, type VmSpec } from './qemu.ts';
 import { closeSharedConnection, sshOk, sshRun, type SshTarget } from './ssh.ts';
 import { labDirs, readState, writeState, type VmLabState, type VmState } from './state.ts';
-import { freeControlPort, ISCSI_PORT, recreateLun, startTgt, stopTgt, TARGET_IQN } from './tgt.ts';
+import { addScratchLun, deleteScratchLun, freeControlPort, ISCSI_PORT, recreateLun, startTgt, stopTgt, TARGET_IQN } from './tgt.ts';
 import { LIO_SETUP, STORAGE_VM_ID } from './lio.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
@@ -460,6 +460,24 @@ export class VmLab {
       // gone
     }
     return { tgtd, ganesha: ganeshaPid !== null && isGanesha(ganeshaPid) };
+  }
+
+  /**
+   * A second LU (16 MiB, blank) on the target, LUN 2: for a node configured with the wrong LU.
+   * Returns nothing; the guests see it after `iscsiadm -m session --rescan`. tgtd only.
+   */
+  async addScratchLun(): Promise<void> {
+    if (this.state.tgtd === null) throw new Error('the lab has no tgtd');
+    const file = path.join(this.state.runDir, 'scratch-lun.img');
+    await shOk(['truncate', '-s', '16M', file]);
+    await addScratchLun(this.state.tgtd.controlPort, file);
+  }
+
+  /** Removes the second LU again (idempotent). */
+  async removeScratchLun(): Promise<void> {
+    if (this.state.tgtd === null) return;
+    await deleteScratchLun(this.state.tgtd.controlPort);
+    rmSync(path.join(this.state.runDir, 'scratch-lun.img'), { force: true });
   }
 
   /** Recreates the LUN in tgtd: every PR registration and reservation is dropped. */

@@ -101,6 +101,19 @@ export async function startTgt(options: TgtOptions): Promise<number> {
 const addLun = (controlPort: number, backingStore: string): Promise<string> =>
   shOk(tgtadm(controlPort, ['--mode', 'logicalunit', '--op', 'new', '--tid', TID, '--lun', LUN, '--backing-store', backingStore]));
 
+/** A second LU of the target (`doctor`'s "wrong LU" mistake), LUN 2. */
+export const SCRATCH_LUN = 2;
+
+/** Adds LUN {@link SCRATCH_LUN} on `backingStore` (a file); initiators see it after a session rescan. */
+export async function addScratchLun(controlPort: number, backingStore: string): Promise<void> {
+  await shOk(tgtadm(controlPort, ['--mode', 'logicalunit', '--op', 'new', '--tid', TID, '--lun', String(SCRATCH_LUN), '--backing-store', backingStore]));
+}
+
+/** Deletes LUN {@link SCRATCH_LUN}; idempotent. */
+export async function deleteScratchLun(controlPort: number): Promise<void> {
+  await sh(tgtadm(controlPort, ['--mode', 'logicalunit', '--op', 'delete', '--tid', TID, '--lun', String(SCRATCH_LUN)]), { timeoutMs: 10_000 });
+}
+
 /**
  * Deletes and recreates LUN 1 on the same backing file: every PR registration and reservation is
  * gone (tgtd keeps them per logical unit, in memory). Initiators logged in see the LUN come back

@@ -28,7 +28,7 @@ import { shellQuote } from './ssh.ts';
 import { ensureAgent, VM_CLUSTER_NAME } from './agent.ts';
 import { KeyWatch } from '../iscsi/key-watch.ts';
 import { formatKey, reservationKey } from '../../fence/scsi-pr/key.ts';
-import { TARGET_IQN } from './tgt.ts';
+import { SCRATCH_LUN, TARGET_IQN } from './tgt.ts';
 
 /** The working tree whose build the guests run (lab/vm/agent.ts). */
 const REPO = path.resolve(import.meta.dirname, '..', '..');
@@ -770,6 +770,21 @@ export class VmCluster implements Cluster {
   }
 
   /** `date -s` in the guest, `deltaMs` away from its wall clock now (whole seconds); undone by the cluster's destroy. */
+  async addSecondLu(node: ClusterNode): Promise<string> {
+    await this.lab.addScratchLun();
+    const vm = this.own(node).vm;
+    await vm.ok('iscsiadm -m session --rescan >/dev/null', { timeoutMs: 60_000 });
+    const found = await waitFor('the second LU in the guest', async () => {
+      const ran = await vm.run(`ls /dev/disk/by-path/ | grep -E -- '-lun-${SCRATCH_LUN}$' | head -n 1`, { timeoutMs: 30_000 });
+      return ran.stdout.trim();
+    }, 60_000, 1000);
+    return `/dev/disk/by-path/${found}`;
+  }
+
+  async removeSecondLu(): Promise<void> {
+    await this.lab.removeScratchLun();
+  }
+
   async trustPeerSsh(from: ClusterNode, to: ClusterNode): Promise<string> {
     const address = vmAddresses(this.own(to).vm.id).cluster;
     // the lab's own key (every guest authorises it) and accept-new for the peer's host key
@@ -912,6 +927,7 @@ export class VmCluster implements Cluster {
     this.keyWatch?.stop();
     try {
       await this.restoreLab();
+      await this.lab.removeScratchLun();
       await this.stopPair();
       return await fsckLun(this.lab.state.lun);
     } finally {
