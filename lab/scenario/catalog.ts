@@ -526,7 +526,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'pr-maintenance-fence-lost',
     group: 'scsi-pr',
-    title: "4c (scsi-pr). maintenance does not weaken the fence: the MASTER in maintenance has its key preempted by hand from the peer's initiator; it sees FENCE LOST, kills mysqld and unmounts anyway; maintenance off, the peer takes over and the old MASTER rejoins unregistered",
+    title: "4c (scsi-pr). maintenance does not weaken the fence: the MASTER in maintenance has its key preempted by hand from the peer's initiator; it sees FENCE LOST, kills mysqld and unmounts anyway; maintenance off, the pair converges with one MASTER, alone registered",
     labs: ['vm'],
     options: { fence: 'scsi-pr' },
     async body({ cluster, master, backup, monitor, timing }) {
@@ -546,11 +546,12 @@ export const SCENARIOS: readonly Scenario[] = [
       timing('preempted → mysqld gone, unmounted', monoNow() - preemptedMono);
       const off = await master.agent(['maintenance', 'off']);
       assert.equal(off.exitCode, 0, off.stderr);
+      // either may end as MASTER: in maintenance the fenced MASTER still counts as healthy for
+      // keepalived (nothing moves), so at maintenance off it may take the role back itself
       const { master: after } = await cluster.waitConverged(240_000);
       monitor.expectSingleVip = true;
-      assert.equal(after.name, backup.name, 'the peer holds the database');
-      await waitFor('the new MASTER alone registered, holding WERO', () => JSON.stringify(cluster.prState?.()) === JSON.stringify({ registered: [backup.name], holder: backup.name, type: 5 }), 10_000, 200);
-      return backup;
+      await waitFor('the MASTER alone registered, holding WERO', () => JSON.stringify(cluster.prState?.()) === JSON.stringify({ registered: [after.name], holder: after.name, type: 5 }), 10_000, 200);
+      return after;
     },
   },
   {
