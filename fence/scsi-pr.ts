@@ -254,12 +254,18 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
       // the LU free: is the filesystem's heartbeat clean? (an unclean one: see readHeartbeat)
       let staleHeartbeat: string | null = null;
       if (others.length === 0 && before.holder === null && options.readHeartbeat !== undefined) {
-        const heartbeat = await options.readHeartbeat(signal);
-        if (heartbeat.state === 'fsck') {
+        // unreadable: go on without (the mount then waits, or fails on its deadline; the kernel
+        // itself refuses a filesystem e2fsck holds)
+        const heartbeat = await options.readHeartbeat(signal).catch((error: unknown) => {
+          signal.throwIfAborted();
+          log?.warn({ device: device.device, err: errorLine(error) }, `the filesystem's MMP block could not be read: taking the free LU without looking at its heartbeat`);
+          return null;
+        });
+        if (heartbeat?.state === 'fsck') {
           if (before.registrants.includes(ours)) await unregisterQuietly('e2fsck runs on the filesystem');
           throw new FenceAgentError('EHOLDERALIVE', `e2fsck runs on the filesystem of ${device.device} (MMP), though nobody is registered: not taking it`);
         }
-        if (heartbeat.state === 'unclean') {
+        if (heartbeat?.state === 'unclean') {
           staleHeartbeat = heartbeat.block.nodename || 'an unknown node';
           log?.warn({ device: device.device, last_writer: staleHeartbeat }, `no key registered on ${device.device}, yet its filesystem's MMP block is not clean (last written by ${staleHeartbeat}): a holder whose registration is gone; reserving first, then resetting the heartbeat`);
         }

@@ -24,7 +24,7 @@ const verdict = (state: HolderState): HolderVerdict => {
   return { state, first: block, last: { ...block, seq: state === 'alive' ? 2 : 1 }, waitedMs: state === 'silent' ? 11_000 : 300 };
 };
 
-function node(lu: FakeTarget, name: string, key: bigint, holder: HolderState = 'silent', extra: { drainMs?: number; commandTimeoutMs?: number; cached?: () => FenceStatus | null; clearFails?: boolean; heartbeat?: 'clean' | 'fsck' | 'unclean' } = {}) {
+function node(lu: FakeTarget, name: string, key: bigint, holder: HolderState = 'silent', extra: { drainMs?: number; commandTimeoutMs?: number; cached?: () => FenceStatus | null; clearFails?: boolean; heartbeat?: 'clean' | 'fsck' | 'unclean' | 'unreadable' } = {}) {
   const checks: number[] = [];
   const lost: string[] = [];
   const views: PublishedView[] = [];
@@ -45,7 +45,9 @@ function node(lu: FakeTarget, name: string, key: bigint, holder: HolderState = '
     },
     drainMs: extra.drainMs ?? 0,
     watchIntervalMs: 100,
-    ...(extra.heartbeat === undefined ? {} : { readHeartbeat: () => Promise.resolve({ state: extra.heartbeat as 'clean' | 'fsck' | 'unclean', block: { nodename: 'node2' } }) }),
+    ...(extra.heartbeat === undefined
+      ? {}
+      : { readHeartbeat: () => (extra.heartbeat === 'unreadable' ? Promise.reject(new Error('dd: no answer within 5000 ms')) : Promise.resolve({ state: extra.heartbeat as 'clean' | 'fsck' | 'unclean', block: { nodename: 'node2' } })) }),
   });
   fence.onLost((reason) => lost.push(reason));
   fences.push(fence);
@@ -94,6 +96,13 @@ describe('scsi-pr fence', () => {
     assert.deepEqual(clears, [['0x1111']], 'reset once, with our key alone registered (the storage refuses any other writer)');
     assert.deepEqual(checks, [], 'no liveness wait: nobody to preempt');
     assert.deepEqual(t.read().reservation, { key: '0x1111', type: 5, initiator: 'iqn.test:node1' });
+  });
+
+  it('acquire on a free LU whose heartbeat cannot be read takes it anyway and resets nothing', async () => {
+    const t = lu();
+    const { fence, clears } = node(t, 'node1', K1, 'silent', { heartbeat: 'unreadable' });
+    assert.equal((await fence.acquire(signal())).held, true);
+    assert.deepEqual(clears, []);
   });
 
   it('acquire on a free LU while e2fsck runs (MMP) refuses EHOLDERALIVE and registers nothing', async () => {
