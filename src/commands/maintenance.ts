@@ -6,7 +6,7 @@
 // request keepalived made meanwhile if the role differs. Exit 0 (also when already so), 1 when no
 // daemon answers or it refuses, 2 for bad arguments.
 import { loadConfig } from '../config/load.ts';
-import { askDaemon } from '../control/client.ts';
+import { askDaemon, OPERATOR_ANSWER_MS } from '../control/client.ts';
 import { ExitCode, usageError } from '../errors.ts';
 
 const MAX_REASON = 200;
@@ -20,7 +20,7 @@ export async function main(configPath: string, on: boolean, reason: string | und
   if (reason !== undefined && (reason.length > MAX_REASON || reason.trim() === '')) throw usageError(`--reason: expected 1..${MAX_REASON} characters, got ${reason.trim() === '' ? 'an empty one' : `${reason.length}`}`);
   if (reason !== undefined && !on) throw usageError('--reason goes with maintenance on');
   const config = loadConfig(configPath);
-  const response = await askDaemon(config.runDir, { op: 'maintenance', on, reason: reason ?? null }, Math.max(1000, config.deadlines.notifyMs));
+  const response = await askDaemon(config.runDir, { op: 'maintenance', on, reason: reason ?? null }, OPERATOR_ANSWER_MS);
   const state = response.maintenance;
   const already = response.changed ? '' : ' (already)';
   process.stdout.write(

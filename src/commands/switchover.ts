@@ -10,7 +10,7 @@
 // timeout; the node is healthy for keepalived again, and keepalived gives it the role back if no
 // peer has it). Exit 2: bad arguments. Exit 3: no outcome recorded in time (see `status`).
 import { loadConfig } from '../config/load.ts';
-import { askDaemon } from '../control/client.ts';
+import { askDaemon, OPERATOR_ANSWER_MS } from '../control/client.ts';
 import { ExitCode, usageError } from '../errors.ts';
 import { readState } from '../state.ts';
 import { monoNow } from '../clock.ts';
@@ -41,7 +41,7 @@ export async function main(configPath: string, timeoutMs: number | undefined): P
   }
   const config = loadConfig(configPath);
   const bound = timeoutMs ?? defaultSwitchoverTimeoutMs(config);
-  const started = (await askDaemon(config.runDir, { op: 'switchover', timeoutMs: bound }, Math.max(1000, config.deadlines.notifyMs))).switchover;
+  const started = (await askDaemon(config.runDir, { op: 'switchover', timeoutMs: bound }, OPERATOR_ANSWER_MS)).switchover;
   line(`handing the MASTER role to the peer (up to ${(bound / 1000).toFixed(1)} s)`);
   // the daemon's monotonic clock is this process's (CLOCK_MONOTONIC, one boot)
   const waitUntil = started.deadlineMono + GRACE_MS;

@@ -41,6 +41,13 @@ export function request(socketPath: string, message: ControlRequest, timeoutMs: 
   });
 }
 
+/**
+ * How long an operator command (`maintenance`, `switchover`, `rejoin`) waits for the daemon's
+ * answer, ms: no hurry there, and a daemon busy with a self-fence on a slow machine answered a
+ * `maintenance off` after more than 1 s (VM lab, TCG) — having applied it.
+ */
+export const OPERATOR_ANSWER_MS = 10_000;
+
 /** The daemon's successful answer to a request of kind `Op`. */
 export type DaemonAnswer<Op extends ControlRequest['op']> = Extract<ControlResponse, { ok: true; op: Op }>;
 
@@ -59,7 +66,9 @@ export async function askDaemon<Op extends ControlRequest['op']>(runDir: string,
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ECONNREFUSED') throw new FenceAgentError('ENODAEMON', 'no daemon is running on this node', { cause: error });
-    throw new FenceAgentError('EDAEMONSILENT', `the daemon did not answer (${errorLine(error)})`, { cause: error });
+    // a late answer is not a refusal: the daemon may have acted on the request
+    const late = code === 'ETIMEDOUT' ? '; it may still act on the request: see fence-agent status' : '';
+    throw new FenceAgentError('EDAEMONSILENT', `the daemon did not answer (${errorLine(error)})${late}`, { cause: error });
   }
   if (!response.ok) throw new FenceAgentError('EDAEMONREFUSED', response.error);
   if (response.op !== message.op) throw new FenceAgentError('EDAEMONSILENT', `the daemon answered ${response.op} to ${message.op}`);
