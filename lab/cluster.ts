@@ -188,6 +188,11 @@ export interface Cluster extends LedgerTarget {
    * `/dev/disk/by-path` link). {@link removeSecondLu} takes it away. VM lab with tgtd only.
    */
   addSecondLu?(node: ClusterNode): Promise<string>;
+  /**
+   * scsi-pr: a third initiator (not a node) registers a key of its own and PREEMPTs `victim`'s, so
+   * the storage refuses the victim's writes while no node has promoted. Returns the third key. VM lab.
+   */
+  preemptByThirdInitiator?(victim: ClusterNode): Promise<string>;
   removeSecondLu?(): Promise<void>;
   /** Lines of the node's kernel log (this boot's ring buffer) matching the extended regex `pattern`; VM lab only. */
   kernelLogCount?(node: ClusterNode, pattern: string): Promise<number>;

@@ -526,20 +526,19 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'pr-maintenance-fence-lost',
     group: 'scsi-pr',
-    title: "4c (scsi-pr). maintenance does not weaken the fence: the MASTER in maintenance has its key preempted by hand from the peer's initiator; it sees FENCE LOST, kills mysqld and unmounts anyway; maintenance off, the pair converges with one MASTER, alone registered",
+    title: "4c (scsi-pr). maintenance does not weaken the fence: the MASTER in maintenance has its key preempted by a third initiator; it sees FENCE LOST, kills mysqld and unmounts anyway; maintenance off, the pair converges with one MASTER, alone registered",
     labs: ['vm'],
     options: { fence: 'scsi-pr' },
-    async body({ cluster, master, backup, monitor, timing }) {
-      const keyOf = async (node: ClusterNode): Promise<string> => (JSON.parse((await node.agent(['fence', 'show', '--json'])).stdout) as { thisNodeKey: string }).thisNodeKey;
-      const [masterKey, backupKey] = [await keyOf(master), await keyOf(backup)];
+    async body({ cluster, master, monitor, timing }) {
+      assert.ok(cluster.preemptByThirdInitiator !== undefined, 'a lab with a third initiator');
       const on = await master.agent(['maintenance', 'on', '--reason', 'lab: fence lost in maintenance']);
       assert.equal(on.exitCode, 0, on.stderr);
       const since = await logMark(master);
       // the VIP moves while the old MASTER still has it on its interface for a moment
       monitor.expectSingleVip = false;
       const preemptedMono = monoNow();
-      const ran = await backup.shell?.(`sg_persist --out --register --param-sark=${backupKey} /dev/sdb >/dev/null && sg_persist --out --preempt --param-rk=${backupKey} --param-sark=${masterKey} --prout-type=5 /dev/sdb`);
-      assert.equal(ran?.exitCode, 0, `the hand preemption: ${ran?.stderr ?? 'no shell'}`);
+      // not the peer's key: a BACKUP is never a registrant (its own promotion then preempts this one)
+      await cluster.preemptByThirdInitiator(master);
       await waitFor('FENCE LOST on the MASTER in maintenance', async () => (await since(/^FENCE LOST/)).length > 0, 60_000, 250);
       timing('preempted → FENCE LOST seen', monoNow() - preemptedMono);
       await waitFor('mysqld gone and the disk unmounted on the MASTER', async () => (await master.mysqldPids()).length === 0 && (await master.mountCount()) === 0, 60_000, 500);

@@ -61,6 +61,8 @@ const BOOT_GUARD_PROBE_MS = 30_000;
 const BOOT_GUARD_RETRY_MS = 10_000;
 /** The VM lab's third initiator (lab/iscsi/key-watch.ts): its IQN and how often it reads the keys, ms. */
 const OBSERVER_IQN = 'iqn.2025-01.lab.vmlab:observer';
+/** The third initiator that preempts a node by hand (preemptByThirdInitiator): a nexus of its own. */
+const PREEMPTER_IQN = 'iqn.2025-01.lab.vmlab:preempter';
 const KEY_WATCH_INTERVAL_MS = 300;
 /**
  * A guest command putting ext4 multi-mount protection on the LUN's filesystem (scsi-pr: the
@@ -770,6 +772,15 @@ export class VmCluster implements Cluster {
   }
 
   /** `date -s` in the guest, `deltaMs` away from its wall clock now (whole seconds); undone by the cluster's destroy. */
+  async preemptByThirdInitiator(victim: ClusterNode): Promise<string> {
+    const ownKey = '0x1ab0ff0000000001';
+    const script = path.join(import.meta.dirname, '..', 'iscsi', 'preempt-key.ts');
+    const { host, port, lun } = this.lab.portal;
+    const victimKey = formatKey(reservationKey(VM_CLUSTER_NAME, victim.name));
+    await shOk(['ip', 'netns', 'exec', this.lab.state.netns.lab, process.execPath, '--import', 'tsx', script, host, String(port), TARGET_IQN, PREEMPTER_IQN, String(lun ?? 1), ownKey, victimKey], { timeoutMs: 60_000 });
+    return ownKey;
+  }
+
   async addSecondLu(node: ClusterNode): Promise<string> {
     await this.lab.addScratchLun();
     const vm = this.own(node).vm;
