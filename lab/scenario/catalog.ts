@@ -595,10 +595,15 @@ export const SCENARIOS: readonly Scenario[] = [
     options: { fence: 'scsi-pr' },
     async body({ cluster, master, backup, count, timing }) {
       type Report = { findings: { status: string; check: string; detail: string }[] };
-      const doctor = async (node: ClusterNode): Promise<Report['findings']> => {
-        const ran = await node.agent(['doctor', '--json']);
-        return (JSON.parse(ran.stdout) as Report).findings;
+      /** doctor's JSON; a run past its bound (3 min: one took over the 60 s of node.agent under TCG) fails with what it said */
+      const parse = (node: ClusterNode, ran: { exitCode: number; stdout: string; stderr: string } | undefined): Report['findings'] => {
+        try {
+          return (JSON.parse(ran?.stdout ?? '') as Report).findings;
+        } catch {
+          throw new Error(`doctor on ${node.name} gave no report (exit ${ran?.exitCode ?? '?'}): ${ran?.stderr.trim().split('\n').slice(-3).join(' | ') ?? 'no shell'}`);
+        }
       };
+      const doctor = async (node: ClusterNode): Promise<Report['findings']> => parse(node, await node.shell?.('fence-agent doctor --json', 180_000));
       const fails = (findings: Report['findings']): string[] => findings.filter((f) => f.status === 'fail').map((f) => `${f.check}: ${f.detail}`);
       // What the lab cannot give a correct install, and why; any other WARN fails the scenario.
       const LAB_LIMITS: Record<string, string> = {
@@ -652,9 +657,9 @@ export const SCENARIOS: readonly Scenario[] = [
           const doctorPeer = async (): Promise<Report['findings']> => {
             // both doctors in turn on one TCG vCPU each: the peer's took over the default 30 s
             const startedMono = monoNow();
-            const ran = await backup.shell?.(`fence-agent doctor --json --peer ${peer} --peer-timeout-ms 150000`, 240_000);
+            const ran = await backup.shell?.(`fence-agent doctor --json --peer ${peer} --peer-timeout-ms 150000`, 300_000);
             timing('doctor --peer (both doctors)', monoNow() - startedMono);
-            return (JSON.parse(ran?.stdout ?? '{}') as Report).findings;
+            return parse(backup, ran);
           };
           const paired = await compared();
           assert.ok(paired.length >= 8, `the peer lines: ${JSON.stringify(paired)}`);
