@@ -362,7 +362,7 @@ export function parseListen(value: string): { host: string; port: number } | nul
   const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):([0-9]{1,5})$/.exec(value);
   if (match === null) return null;
   const v6 = match[1];
-  const host = v6 ?? (match[2] as string);
+  const host = v6 ?? match[2] ?? '';
   const port = Number(match[3]);
   if (port < 1 || port > 65535) return null;
   if (v6 !== undefined ? isIP(v6) !== 6 : isIP(host) !== 4) return null;
