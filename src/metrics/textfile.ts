@@ -20,7 +20,11 @@ export function writeTextfile(file: string, text: string): void {
     writeFileSync(temp, text, { mode: 0o644 });
     renameSync(temp, file);
   } catch (error) {
-    rmSync(temp, { force: true });
+    try {
+      rmSync(temp, { force: true });
+    } catch {
+      // best effort: the write's own error is the one to report
+    }
     throw error;
   }
 }
