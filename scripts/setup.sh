@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what fence-agent's demo and tests need on a fresh Debian 12 machine (as root):
-# Debian packages (MariaDB, keepalived, util-linux, iproute2, e2fsprogs, psmisc, hyperfine, bindfs, tgt),
+# Debian packages (MariaDB, keepalived, util-linux, iproute2, e2fsprogs, psmisc, hyperfine, bindfs, tgt, prometheus for promtool),
 # the npm dependencies (npm ci), and the built CLI (dist/). Idempotent: a second run is quick.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,7 @@ declare -A wanted=(
   [mkfs.ext4]=e2fsprogs [ip]=iproute2 [findmnt]=util-linux
   [bindfs]=bindfs # the lab's per-node lease storage (FUSE), which a test can freeze
   [tgtd]=tgt # the labs' iSCSI target (persistent reservations), on loopback for lab/iscsi's test
+  [promtool]=prometheus # `promtool check metrics` on the daemon's metrics (test/unit/metrics/registry.test.ts); its service is not started
 )
 missing=()
 for cmd in "${!wanted[@]}"; do

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { isIP } from 'node:net';
 import { configError } from '../errors.ts';
 import { assertRelations } from './relations.ts';
-import type { Config, Deadlines, FenceConfig, KeepalivedConfig, MysqldConfig, WatchdogConfig } from './types.ts';
+import type { Config, Deadlines, FenceConfig, KeepalivedConfig, MetricsConfig, MysqldConfig, WatchdogConfig } from './types.ts';
 
 /** The step deadlines a promotion is made of; `deadlines.promoteMs` defaults to their sum. */
 const PROMOTION_STEPS = ['fenceAcquireMs', 'mountMs', 'mysqldStartMs', 'sqlReadyMs'] as const;
@@ -349,6 +349,42 @@ function readKeepalived(r: Reader): KeepalivedConfig {
   };
 }
 
+/** Default `metrics.intervalMs`: the textfile is rewritten at least this often, ms. */
+export const DEFAULT_METRICS_INTERVAL_MS = 5000;
+
+const LISTEN_EXPECTED = 'an IP address and port such as "127.0.0.1:9720" or "[::1]:9720" (no host names), or null';
+
+/**
+ * `metrics.listen`: `A.B.C.D:PORT` or `[IPv6]:PORT`, PORT 1..65535. An address, never a name:
+ * the daemon binds exactly where it is told and resolves nothing.
+ */
+export function parseListen(value: string): { host: string; port: number } | null {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):([0-9]{1,5})$/.exec(value);
+  if (match === null) return null;
+  const v6 = match[1];
+  const host = v6 ?? match[2] ?? '';
+  const port = Number(match[3]);
+  if (port < 1 || port > 65535) return null;
+  if (v6 !== undefined ? isIP(v6) !== 6 : isIP(host) !== 4) return null;
+  return { host, port };
+}
+
+function readMetrics(r: Reader, mountpoint: string): MetricsConfig {
+  r.only(['textfile', 'listen', 'intervalMs']);
+  const textfile = r.nullableAbsolutePath('textfile');
+  if (textfile !== null) {
+    // node_exporter's textfile collector reads `*.prom` only (and ignores the temp file, `.NAME.PID.tmp`)
+    if (!/[^/]\.prom$/.test(textfile)) r.invalid('textfile', 'a file name ending in .prom (node_exporter reads only those)', textfile);
+    if (isUnder(textfile, mountpoint)) r.invalid('textfile', `a path outside disk.mountpoint ${mountpoint}`, textfile);
+  }
+  let listen: MetricsConfig['listen'] = null;
+  if (r.has('listen')) {
+    const text = r.string('listen', undefined, undefined, LISTEN_EXPECTED);
+    listen = parseListen(text) ?? r.invalid('listen', LISTEN_EXPECTED, text);
+  }
+  return { textfile, listen, intervalMs: r.integer('intervalMs', DEFAULT_METRICS_INTERVAL_MS, 1000, 300_000, ' ms') };
+}
+
 /**
  * Validates parsed JSON and fills in defaults, then checks the timer relations (config/relations.ts).
  * @throws FenceAgentError code `ECONFIG` (exit 6), one line: the first bad key and what was
@@ -359,7 +395,7 @@ export function resolveConfig(raw: unknown, configPath: string): Config {
     throw configError(`config ${configPath}: expected a JSON object at the top level`);
   }
   const root = new Reader(configPath, raw as Json, '');
-  root.only(['node', 'cluster', 'vip', 'disk', 'mysqld', 'fence', 'deadlines', 'monitor', 'runDir', 'stateDir', 'log', 'keepalived']);
+  root.only(['node', 'cluster', 'vip', 'disk', 'mysqld', 'fence', 'deadlines', 'monitor', 'runDir', 'stateDir', 'log', 'keepalived', 'metrics']);
 
   const vipR = root.section('vip', true);
   vipR.only(['address', 'prefix', 'interface']);
@@ -423,6 +459,7 @@ export function resolveConfig(raw: unknown, configPath: string): Config {
     stateDir,
     log: { destination, level: logR.oneOf('level', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const, 'info') },
     keepalived: readKeepalived(root.section('keepalived', false)),
+    metrics: readMetrics(root.section('metrics', false), disk.mountpoint),
   };
   assertRelations(config);
   return config;

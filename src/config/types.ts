@@ -201,6 +201,25 @@ export interface Config {
   log: { destination: string; level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' };
   /** keepalived integration: VRRP instance to follow, its notify_fifo (read by the daemon), and the vrrp_script timing the generated keepalived.conf uses */
   keepalived: KeepalivedConfig;
+  /** Prometheus metrics of the daemon (src/metrics/): both outputs off by default */
+  metrics: MetricsConfig;
+}
+
+/**
+ * The daemon's Prometheus metrics (README "Metrics"). Both outputs are off by default; with both
+ * off the daemon does not even load prom-client.
+ */
+export interface MetricsConfig {
+  /**
+   * node_exporter textfile (`--collector.textfile.directory`): an absolute path ending in `.prom`,
+   * replaced atomically (a temp file in the same directory, renamed over it) on every change and
+   * every `intervalMs` otherwise; null = not written (default)
+   */
+  textfile: string | null;
+  /** address of an HTTP listener serving `/metrics` (`"127.0.0.1:9720"`, `"[::1]:9720"`); null = no port opened (default) */
+  listen: { host: string; port: number } | null;
+  /** how often the textfile is rewritten when nothing changed, ms (default 5000) */
+  intervalMs: number;
 }
 
 /** keepalived integration (keepalived.conf(5): `vrrp_script`, `notify_fifo`). */

@@ -47,6 +47,10 @@ import { systemdRestartJob, type RestartJob } from './restart-job.ts';
 import { KeepalivedWatch } from './keepalived-watch.ts';
 import { HealthFile, healthFilePath } from './health-file.ts';
 import { activeHoldDown, activeStartHold, evaluate, type Verdict } from '../health.ts';
+// metrics (issue 12 §3): the sink is dependency-free; prom-client loads only when metrics are configured
+import { MetricsSink } from '../metrics/sink.ts';
+import { fenceView } from '../metrics/fence-view.ts';
+import type { MetricsSnapshot } from '../metrics/types.ts';
 
 /** The request source of a demotion the daemon starts because keepalived's VRRP process is gone. */
 const KEEPALIVED_GONE = 'keepalived-gone';
@@ -119,6 +123,10 @@ export class Daemon {
   private readonly keepalivedWatch: KeepalivedWatch | null;
   /** keepalived's tracked file, kept in step with the node's health (./health-file.ts) */
   readonly health: HealthFile;
+  /** Prometheus metrics (src/metrics/): events counted here, gauges read from {@link metricsSnapshot} */
+  private readonly metrics: MetricsSink;
+  /** the last health evaluation (verdict()), for the metrics */
+  private lastVerdict: Verdict | null = null;
 
   /**
    * @param checkPlacement where the fence lives (fence/lease/placement.ts), run once the watchdog
@@ -158,6 +166,7 @@ export class Daemon {
       evaluate: () => this.verdict(),
       log,
     });
+    this.metrics = new MetricsSink({ config: config.metrics, node: config.node, cluster: config.cluster, snapshot: () => this.metricsSnapshot(), log });
     this.ctx = {
       config,
       fence,
@@ -296,6 +305,22 @@ export class Daemon {
     this.health.start();
     writeJsonAtomic(daemonReadyPath(this.config.runDir), process.pid);
     this.log.info({ runDir: this.config.runDir, stateDir: this.config.stateDir, fence: this.fence.describe(), watchdog: this.watchdog.snapshot() }, 'daemon started');
+    // metrics last, not awaited: loading prom-client must not delay readiness; events so far are queued
+    void this.metrics.start();
+  }
+
+  /**
+   * What the metrics render (src/metrics/types.ts): this daemon's state object itself — the one
+   * persist() writes to state.json and `status --json` reads — its last verdict, keepalived's
+   * tracked file, and the fence as held (no storage read).
+   */
+  private metricsSnapshot(): MetricsSnapshot {
+    return {
+      state: this.state,
+      verdict: this.lastVerdict,
+      healthFile: this.health.snapshot().value,
+      fence: fenceView(this.config.fence.method, this.heldStatus(), this.config.runDir, this.state.bootId),
+    };
   }
 
   /**
@@ -318,7 +343,12 @@ export class Daemon {
     const idleThroughout = idleSince !== null && idleSince === this.counter && this.busy === null;
     if (idleThroughout && observation.mysqld?.pids.length === 0 && this.state.role === 'MASTER' && this.sqlTimer !== null && !this.restartPending) this.mysqldGone();
     if (idleThroughout) this.retryFencedIn();
-    return evaluate({ config: this.config, observation, state: this.state, daemonAlive: true, nowMono: monoNow(), bootId: this.state.bootId });
+    const verdict = evaluate({ config: this.config, observation, state: this.state, daemonAlive: true, nowMono: monoNow(), bootId: this.state.bootId });
+    // metrics: the textfile is rewritten when the verdict changes (not its wording: a SQL latency)
+    const key = (v: Verdict | null): string => (v === null ? '' : `${v.healthy} ${v.problems.join('|')}`);
+    if (key(verdict) !== key(this.lastVerdict)) this.metrics.changed();
+    this.lastVerdict = verdict;
+    return verdict;
   }
 
   /**
@@ -716,6 +746,7 @@ export class Daemon {
       return this.queue.length;
     }
     this.log.info({ desire }, `request: ${describe(desire)}`);
+    if (desire.source === 'notify' || desire.source === 'fifo') this.metrics.record({ type: 'notify', state: desire.vrrpState, source: desire.source });
     const promotion = this.promotion;
     if (promotion !== null && !promotion.supersede.signal.aborted && roleOf(desire.vrrpState) === 'BACKUP' && KEEPALIVED_SOURCES.has(desire.source) && compareIssued(desire, promotion.desire) >= 0) {
       // keepalived took the node out of MASTER: a promotion still waiting for the fence stops now
@@ -752,6 +783,7 @@ export class Daemon {
       (error: unknown) => this.log.error({ err: errorLine(error) }, 'fence lost: could not look for mysqld to kill'),
     );
     this.transitionAbort?.abort(new FenceAgentError('EFENCELOST', `fence lost: ${reason}`));
+    if (first) this.metrics.record({ type: 'self-fence' });
     if (first) this.persist();
     this.selfFencePending = true;
     this.kick();
@@ -906,6 +938,7 @@ export class Daemon {
     this.state.transition = null;
     this.state.lastTransition = record;
     this.persist();
+    this.metrics.record({ type: 'transition', record }); // counts, durations of the transition and its steps
     const line = `${kind}: ${outcome} in ${record.durationMs} ms${record.error ? ` (${record.error})` : ''}`;
     if (outcome === 'ok') log.info({ kind, duration_ms: record.durationMs, outcome }, line);
     else log.error({ kind, duration_ms: record.durationMs, outcome }, line);
@@ -1076,6 +1109,7 @@ export class Daemon {
       return;
     }
     this.restarts.push(now);
+    this.metrics.record({ type: 'local-restart' });
     this.log.warn({ attempt: this.restarts.length, restartAttempts, windowMs: restartWindowMs }, `mysqld gone on the MASTER: local restart ${this.restarts.length} of ${restartAttempts}`);
     this.restartPending = true;
     this.kick();
@@ -1116,6 +1150,7 @@ export class Daemon {
     } catch (error) {
       this.log.error({ err: errorLine(error) }, 'cannot write the state file');
     }
+    this.metrics.changed(); // the state the metrics read changed: the textfile follows (coalesced)
   }
 
   /**
@@ -1171,6 +1206,7 @@ export class Daemon {
     await this.releaseLock?.().catch(() => undefined);
     this.state.daemon = null;
     this.persist();
+    await this.metrics.stop(); // the textfile's last write: the end state
     this.log.info('daemon stopped');
   }
 }

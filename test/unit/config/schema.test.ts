@@ -82,6 +82,7 @@ describe('resolveConfig defaults', () => {
     assert.equal(config.stateDir, '/var/lib/fence-agent');
     assert.deepEqual(config.log, { destination: 'stderr', level: 'info' });
     assert.deepEqual(config.keepalived, { instance: null, notifyFifo: null, checkIntervalMs: 2000, checkTimeoutMs: 2000, checkFall: 2, checkRise: 2, vrrpPidFile: '/run/vrrp.pid', goneMs: 3000, startMode: 'always', startHoldMs: 0 });
+    assert.deepEqual(config.metrics, { textfile: null, listen: null, intervalMs: 5000 });
   });
 
   it('resolveConfig defaults deadlines.checkMs to 1500, fenceAcquireMs to 25000 and promoteMs to the sum of the promotion steps', () => {
@@ -625,5 +626,41 @@ describe('resolveConfig rejections', () => {
   it('resolveConfig counts the socket limit in bytes, not characters', () => {
     const socket = `/run/${'é'.repeat(52)}.s`; // 111 bytes, 59 characters
     assertRejected(withPatch({ mysqld: { socket } }), /mysqld\.socket: expected a path of at most 107 bytes/);
+  });
+});
+
+describe('resolveConfig metrics', () => {
+  it('metrics: both outputs off by default, and with explicit nulls', () => {
+    assert.deepEqual(resolveConfig(withPatch({ metrics: {} }), CONFIG_PATH).metrics, { textfile: null, listen: null, intervalMs: 5000 });
+    assert.deepEqual(resolveConfig(withPatch({ metrics: { textfile: null, listen: null } }), CONFIG_PATH).metrics, { textfile: null, listen: null, intervalMs: 5000 });
+  });
+
+  it('metrics: a textfile, an IPv4 or bracketed IPv6 listener and the interval are read', () => {
+    const { metrics } = resolveConfig(withPatch({ metrics: { textfile: '/var/lib/node_exporter/textfile/fence-agent.prom', listen: '127.0.0.1:9720', intervalMs: 10000 } }), CONFIG_PATH);
+    assert.deepEqual(metrics, { textfile: '/var/lib/node_exporter/textfile/fence-agent.prom', listen: { host: '127.0.0.1', port: 9720 }, intervalMs: 10000 });
+    assert.deepEqual(resolveConfig(withPatch({ metrics: { listen: '[::1]:9720' } }), CONFIG_PATH).metrics.listen, { host: '::1', port: 9720 });
+    assert.deepEqual(resolveConfig(withPatch({ metrics: { listen: '0.0.0.0:1' } }), CONFIG_PATH).metrics.listen, { host: '0.0.0.0', port: 1 });
+  });
+
+  it('metrics.textfile: refused unless an absolute, normalised path of a .prom file off the shared disk', () => {
+    assertRejected(withPatch({ metrics: { textfile: 'fence-agent.prom' } }), /^config \S+: metrics\.textfile: expected an absolute, normalised path without a trailing slash, got "fence-agent\.prom"$/);
+    assertRejected(withPatch({ metrics: { textfile: '/var/lib/node_exporter/../x.prom' } }), /metrics\.textfile: expected an absolute, normalised path/);
+    assertRejected(withPatch({ metrics: { textfile: '/var/lib/node_exporter/fence-agent.txt' } }), /metrics\.textfile: expected a file name ending in \.prom .*, got "\/var\/lib\/node_exporter\/fence-agent\.txt"/);
+    assertRejected(withPatch({ metrics: { textfile: '/var/lib/node_exporter/.prom' } }), /metrics\.textfile: expected a file name ending in \.prom/);
+    assertRejected(withPatch({ metrics: { textfile: '/data/fence-agent.prom' } }), /metrics\.textfile: expected a path outside disk\.mountpoint \/data/);
+    assertRejected(withPatch({ metrics: { textfile: 42 } }), /metrics\.textfile: expected an absolute path, got 42/);
+  });
+
+  it('metrics.listen: refused unless ADDRESS:PORT with an IP address (no host names, IPv6 in brackets, port 1..65535)', () => {
+    for (const listen of ['localhost:9720', '127.0.0.1', '127.0.0.1:0', '127.0.0.1:65536', '127.0.0.1:97200', '::1:9720', '[::1]', '[127.0.0.1]:9720', '[::1]:x', '256.0.0.1:9720', ':9720', ' 127.0.0.1:9720', 9720, true]) {
+      assertRejected(withPatch({ metrics: { listen } }), /^config \S+: metrics\.listen: expected an IP address and port such as "127\.0\.0\.1:9720" or "\[::1\]:9720" \(no host names\), or null, got /);
+    }
+  });
+
+  it('metrics.intervalMs: an integer 1000..300000 ms; unknown metrics keys are refused', () => {
+    assertRejected(withPatch({ metrics: { intervalMs: 999 } }), /metrics\.intervalMs: expected an integer 1000\.\.300000 ms, got 999/);
+    assertRejected(withPatch({ metrics: { intervalMs: 1.5e3 + 0.5 } }), /metrics\.intervalMs: expected an integer/);
+    assertRejected(withPatch({ metrics: { port: 9720 } }), /unknown key metrics\.port \(expected one of: textfile, listen, intervalMs\)/);
+    assertRejected(withPatch({ metrics: 'on' }), /metrics: expected an object, got "on"/);
   });
 });
