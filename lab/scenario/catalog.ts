@@ -686,10 +686,12 @@ export const SCENARIOS: readonly Scenario[] = [
               await cluster.removeSecondLu?.();
             }
           }
-          // a duplicated key: the BACKUP configured with the MASTER's node id
-          const masterConfig = JSON.parse(await master.shell?.(`cat ${config}`).then((r) => r.stdout) ?? '{}') as { fence?: { nodeId?: number } };
-          assert.ok(masterConfig.fence?.nodeId !== undefined, 'the MASTER has a fence.nodeId');
-          await seededPeer(/^peer: fence identity the same on both nodes: /, edit(`c.fence.nodeId=${masterConfig.fence.nodeId}`));
+          // a duplicated key: the BACKUP configured with the MASTER's node id (fence.nodeId, which
+          // defaults to the node's name)
+          const masterConfig = JSON.parse((await master.shell?.(`cat ${config}`))?.stdout ?? '{}') as { node?: string; fence?: { nodeId?: string } };
+          const masterId = masterConfig.fence?.nodeId ?? masterConfig.node;
+          assert.ok(masterId !== undefined && /^[a-z0-9-]+$/.test(masterId), `the MASTER's fence.nodeId or node name: ${String(masterId)}`);
+          await seededPeer(/^peer: fence identity the same on both nodes: /, edit(`c.fence.nodeId='${masterId}'`));
           assert.deepEqual((await compared()).filter((f) => f.status !== 'ok').map((f) => f.detail), [], 'every peer line ok once undone');
         } finally {
           await shell(backup, 'rm -f /root/.ssh/id_ed25519 /root/.ssh/config');
