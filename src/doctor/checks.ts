@@ -104,35 +104,46 @@ export function checkKeepalivedConf(text: string | null, path: string, healthFil
   return findings;
 }
 
+/** MariaDB's compiled defaults of the durability variables (10.11; MySQL 8 turns the binlog on with sync_binlog=1). */
+export const MARIADB_DURABILITY_DEFAULTS: Readonly<Record<string, string>> = { innodb_flush_log_at_trx_commit: '1', innodb_doublewrite: 'ON', log_bin: 'OFF', sync_binlog: '0' };
+
 /**
- * The durability variables from `mysqld --verbose --help` (MariaDB/MySQL: compiled defaults with
- * the option files applied, one `name value` line each after the "Variables" header), in the
- * names and spellings of SHOW GLOBAL VARIABLES: `log-bin` "(No default value)" → log_bin OFF,
- * else ON; TRUE/FALSE → ON/OFF. Null when the text has none of them.
+ * The durability variables as mysqld would start with them, from `my_print_defaults --mysqld`
+ * (one `--name[=value]` per line, the option files' [mysqld]/[server]/[mariadb]… groups in order:
+ * the last wins) over {@link MARIADB_DURABILITY_DEFAULTS}, in SHOW GLOBAL VARIABLES' names:
+ * `--log-bin[=name]` → log_bin ON, `--skip-log-bin` OFF; `--skip-innodb-doublewrite` OFF;
+ * `loose-` prefixes and `_`/`-` spellings alike. Not the server binary's `--help`: a `mariadbd`
+ * process on a BACKUP looks like a running mysqld to every probe (ours included).
  */
-export function parseMysqldHelp(text: string): Record<string, string> | null {
-  const wanted: Record<string, string> = { 'innodb-flush-log-at-trx-commit': 'innodb_flush_log_at_trx_commit', 'sync-binlog': 'sync_binlog', 'log-bin': 'log_bin', 'innodb-doublewrite': 'innodb_doublewrite' };
-  const header = text.search(/^Variables \(--variable-name=value\)/m);
-  if (header < 0) return null;
-  const vars: Record<string, string> = {};
-  for (const line of text.slice(header).split('\n')) {
-    const match = /^([a-z0-9-]+)\s+(.*?)\s*$/.exec(line);
-    const name = match === null ? undefined : wanted[match[1] as string];
-    if (name === undefined || match === null) continue;
-    const value = match[2] as string;
-    if (name === 'log_bin') vars[name] = value === '(No default value)' || value === '' ? 'OFF' : 'ON';
-    else vars[name] = value === 'TRUE' ? 'ON' : value === 'FALSE' ? 'OFF' : value;
+export function parseOptionFiles(text: string): Record<string, string> {
+  const vars: Record<string, string> = { ...MARIADB_DURABILITY_DEFAULTS };
+  const onOff = (value: string | undefined): string => (value === undefined || /^(1|on|true|yes)$/i.test(value) ? 'ON' : /^(0|off|false|no)$/i.test(value) ? 'OFF' : value.toUpperCase());
+  for (const line of text.split('\n')) {
+    const match = /^--(?:loose[-_])?([A-Za-z0-9_-]+)(?:=(.*))?$/.exec(line.trim());
+    if (match === null) continue;
+    let name = (match[1] as string).replace(/_/g, '-').toLowerCase();
+    const value = match[2];
+    let negated = false;
+    const prefix = /^(skip|disable)-/.exec(name);
+    if (prefix !== null) {
+      negated = true;
+      name = name.slice(prefix[0].length);
+    } else if (name.startsWith('enable-')) name = name.slice('enable-'.length);
+    if (name === 'innodb-flush-log-at-trx-commit' && value !== undefined && !negated) vars.innodb_flush_log_at_trx_commit = value.trim();
+    else if (name === 'sync-binlog' && value !== undefined && !negated) vars.sync_binlog = value.trim();
+    else if (name === 'log-bin') vars.log_bin = negated || (value !== undefined && /^(0|off)$/i.test(value)) ? 'OFF' : 'ON';
+    else if (name === 'innodb-doublewrite') vars.innodb_doublewrite = negated ? 'OFF' : onOff(value);
   }
-  return Object.keys(vars).length === 0 ? null : vars;
+  return vars;
 }
 
 /**
  * Durability (S4): the server variables as mysqld reports them (SHOW GLOBAL VARIABLES), or, when
  * mysqld does not run here (a BACKUP), as it would start with them (`from: 'option files'`, see
- * {@link parseMysqldHelp}); null when neither could be read.
+ * {@link parseOptionFiles}); null when neither could be read.
  */
 export function checkDurability(vars: Record<string, string> | null, from: 'server' | 'option files' = 'server'): Finding[] {
-  if (vars === null) return [warn('durability', 'mysqld does not run on this node and its option files could not be read (mysqld --verbose --help)', 'run fence-agent doctor on the MASTER')];
+  if (vars === null) return [warn('durability', 'mysqld does not run on this node and its option files could not be read (my_print_defaults --mysqld)', 'run fence-agent doctor on the MASTER')];
   const findings: Finding[] = [];
   const trx = vars.innodb_flush_log_at_trx_commit;
   findings.push(trx === '1' ? ok('durability', 'innodb_flush_log_at_trx_commit=1') : fail('durability', `innodb_flush_log_at_trx_commit=${trx ?? '?'}: a commit acknowledged before its redo log is on disk is lost in a failover`, 'set innodb_flush_log_at_trx_commit=1'));

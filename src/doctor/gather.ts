@@ -10,7 +10,7 @@ import { queryDurability } from '../probes/sql.ts';
 import { healthFilePath } from '../daemon/health-file.ts';
 import { inspectWatchdog, watchdogProblems } from '../watchdog/device.ts';
 import { showFence } from '../../fence/admin.ts';
-import { checkClock, checkDatabaseUnits, checkDurability, parseMysqldHelp, checkFstab, checkKeepalivedConf, checkMmp, checkNodeVersion, checkWriteCache, type Finding, type NodeFacts } from './checks.ts';
+import { checkClock, checkDatabaseUnits, checkDurability, parseOptionFiles, checkFstab, checkKeepalivedConf, checkMmp, checkNodeVersion, checkWriteCache, type Finding, type NodeFacts } from './checks.ts';
 import { machineId } from '../proc.ts';
 import { formatKey, reservationKey } from '../../fence/scsi-pr/key.ts';
 
@@ -54,24 +54,17 @@ async function unitStates(): Promise<Record<string, string | null>> {
   return states;
 }
 
-/** The server binaries tried, in order, when `mysqld.start` does not name one. */
-const MYSQLD_BINARIES = ['/usr/sbin/mariadbd', '/usr/sbin/mysqld', '/usr/libexec/mysqld'];
-
 /**
- * `mysqld --verbose --help` (compiled defaults with the option files and arguments applied): with
- * `mysqld.start`'s own arguments when it runs the server binary itself (a `--no-defaults` or a
- * `--defaults-file` there counts), else the first of {@link MYSQLD_BINARIES} present, bare (a
- * systemd unit or a wrapper: the distro's option files). Null when none ran.
+ * `my_print_defaults --mysqld`: the options mysqld would read from its option files, with the
+ * `--no-defaults`/`--defaults-file`/`--defaults-extra-file` that `mysqld.start` passes it (they must
+ * come first there, and here). Null when it could not run (no MariaDB/MySQL client tools).
  */
-async function mysqldHelp(config: Config): Promise<string | null> {
+async function optionFiles(config: Config): Promise<string | null> {
   const start = config.mysqld.start ?? [];
-  const own = start[0] !== undefined && config.mysqld.processNames.includes(path.basename(start[0]));
-  const tries: [string, string[]][] = own ? [[start[0] as string, start.slice(1)]] : MYSQLD_BINARIES.map((binary) => [binary, []]);
-  for (const [binary, args] of tries) {
-    const ran = await run(binary, [...args, '--verbose', '--help']).catch(() => null);
-    if (ran?.exitCode === 0) return ran.stdout;
-  }
-  return null;
+  if (start.slice(1).includes('--no-defaults')) return '';
+  const defaults = start.slice(1).filter((arg) => /^--defaults(-extra)?-file=/.test(arg));
+  const ran = await run('my_print_defaults', [...defaults, '--mysqld']).catch(() => null);
+  return ran?.exitCode === 0 ? ran.stdout : null;
 }
 
 /** The whole disk the device is on (sdb for sdb1), from sysfs. */
@@ -151,10 +144,10 @@ export async function gather(config: Config, options: GatherOptions): Promise<{ 
     const answer = await queryDurability(config.mysqld, Math.max(config.deadlines.sqlPingMs, DURABILITY_QUERY_MS));
     findings.push(...(answer.ok ? checkDurability(answer.vars) : [{ status: 'fail' as const, check: 'durability', detail: `mysqld runs but its settings could not be read: ${answer.error}`, fix: 'check mysqld.health credentials and mysqld.socket' }]));
   } else {
-    // a BACKUP: the settings mysqld would start with, from its option files
-    const help = await mysqldHelp(config);
-    const vars = help === null ? null : parseMysqldHelp(help);
-    findings.push(...checkDurability(vars, 'option files'));
+    // a BACKUP: the settings mysqld would start with, from its option files (never by running
+    // the server binary: a mariadbd process here would look like a running mysqld to every probe)
+    const files = await optionFiles(config);
+    findings.push(...checkDurability(files === null ? null : parseOptionFiles(files), 'option files'));
   }
 
   const clock = await run('timedatectl', ['show', '-p', 'NTPSynchronized', '--value']).catch(() => null);

@@ -2,7 +2,7 @@
 // whole command on a real node: test/integration/single-node.test.ts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkClock, checkDatabaseUnits, checkDurability, parseMysqldHelp, checkFstab, checkKeepalivedConf, checkMmp, checkNodeVersion, checkWriteCache, comparePeer } from '../../../src/doctor/checks.ts';
+import { checkClock, checkDatabaseUnits, checkDurability, parseOptionFiles, checkFstab, checkKeepalivedConf, checkMmp, checkNodeVersion, checkWriteCache, comparePeer } from '../../../src/doctor/checks.ts';
 import { keepalivedConf } from '../../../src/keepalived-conf.ts';
 import { resolveConfig } from '../../../src/config/schema.ts';
 
@@ -64,34 +64,33 @@ describe('doctor checks', () => {
     assert.equal(checkDurability(null)[0]?.status, 'warn');
   });
 
-  // the shape of `mariadbd --verbose --help` (MariaDB 10.11, Debian 12), cut to the lines that matter
-  const help = (log_bin: string, doublewrite = 'TRUE', trx = '1') => [
-    '  --innodb-doublewrite',
-    '                      Enable InnoDB doublewrite buffer (enabled by default).',
-    'Variables (--variable-name=value)',
-    'and boolean options {FALSE|TRUE}                             Value (after reading options)',
-    '------------------------------------------------------------ -------------',
-    'allow-suspicious-udfs                                        FALSE',
-    `innodb-doublewrite                                           ${doublewrite}`,
-    `innodb-flush-log-at-trx-commit                               ${trx}`,
-    `log-bin                                                      ${log_bin}`,
-    'sync-binlog                                                  0',
-    '',
-  ].join('\n');
+  // `my_print_defaults --mysqld` on Debian 12 (MariaDB 10.11), plus what a cnf may add
+  const debian = ['--socket=/run/mysqld/mysqld.sock', '--pid-file=/run/mysqld/mysqld.pid', '--basedir=/usr', '--expire_logs_days=10', '--character-set-server=utf8mb4'];
+  const files = (...extra: string[]): string => [...debian, ...extra, ''].join('\n');
 
-  it('parseMysqldHelp reads the durability variables after the Variables header, as SHOW GLOBAL VARIABLES names them', () => {
-    assert.deepEqual(parseMysqldHelp(help('(No default value)')), { innodb_doublewrite: 'ON', innodb_flush_log_at_trx_commit: '1', log_bin: 'OFF', sync_binlog: '0' });
-    assert.deepEqual(parseMysqldHelp(help('/var/log/mysql/mysql-bin.log', 'FALSE', '2')), { innodb_doublewrite: 'OFF', innodb_flush_log_at_trx_commit: '2', log_bin: 'ON', sync_binlog: '0' });
-    assert.equal(parseMysqldHelp('mariadbd: unknown option --verbose'), null);
+  it('parseOptionFiles: MariaDB\'s defaults when the files say nothing, as SHOW GLOBAL VARIABLES names them', () => {
+    assert.deepEqual(parseOptionFiles(files()), { innodb_flush_log_at_trx_commit: '1', innodb_doublewrite: 'ON', log_bin: 'OFF', sync_binlog: '0' });
+  });
+
+  it('parseOptionFiles: the last option wins, in either spelling, with loose-, skip- and enable- prefixes', () => {
+    assert.deepEqual(parseOptionFiles(files('--innodb_flush_log_at_trx_commit=2', '--innodb-flush-log-at-trx-commit=1', '--log-bin=/var/log/mysql/mysql-bin', '--sync_binlog=1', '--skip-innodb-doublewrite')), {
+      innodb_flush_log_at_trx_commit: '1',
+      innodb_doublewrite: 'OFF',
+      log_bin: 'ON',
+      sync_binlog: '1',
+    });
+    assert.equal(parseOptionFiles(files('--log_bin', '--skip-log-bin')).log_bin, 'OFF');
+    assert.equal(parseOptionFiles(files('--loose-innodb-doublewrite=0')).innodb_doublewrite, 'OFF');
+    assert.equal(parseOptionFiles(files('--skip-innodb-doublewrite', '--enable-innodb-doublewrite')).innodb_doublewrite, 'ON');
   });
 
   it('checkDurability from the option files judges the same and says where the values came from', () => {
-    const files = checkDurability(parseMysqldHelp(help('(No default value)')), 'option files');
-    assert.deepEqual(files.map((f) => f.status), ['ok', 'ok']);
-    assert.match(files[0]?.detail ?? '', /^innodb_flush_log_at_trx_commit=1 \(option files: mysqld does not run here\)$/);
-    const binlog = checkDurability(parseMysqldHelp(help('mysql-bin')), 'option files');
-    assert.equal(binlog[1]?.status, 'fail', 'sync_binlog=0 with the binlog on, from the files too');
-    assert.equal(checkDurability(parseMysqldHelp(help('(No default value)', 'TRUE', '2')), 'option files')[0]?.status, 'fail');
+    const fromFiles = checkDurability(parseOptionFiles(files()), 'option files');
+    assert.deepEqual(fromFiles.map((f) => f.status), ['ok', 'ok']);
+    assert.match(fromFiles[0]?.detail ?? '', /^innodb_flush_log_at_trx_commit=1 \(option files: mysqld does not run here\)$/);
+    const binlog = checkDurability(parseOptionFiles(files('--log-bin')), 'option files');
+    assert.equal(binlog[1]?.status, 'fail', 'the binlog on with MariaDB\'s sync_binlog=0: from the files too');
+    assert.equal(checkDurability(parseOptionFiles(files('--innodb_flush_log_at_trx_commit=2')), 'option files')[0]?.status, 'fail');
   });
 
   it('checkWriteCache passes write through, and write back with FUA; warns write back without FUA', () => {
