@@ -61,9 +61,11 @@ export interface ScsiPrOptions {
    * is gone (a `fence clear` after it died, a target that lost its PR state), and the kernel's
    * mount would wait out its last check interval (85 s seen under TCG: past the mount's deadline,
    * at every attempt). Then: reserve first (the storage now refuses any other writer), wait
-   * `drainMs`, reset the heartbeat. `fsck` refuses (EHOLDERALIVE). Unset: not asked.
+   * `drainMs`, reset the heartbeat. `fsck` refuses (EHOLDERALIVE). `mounted-here`: this node's
+   * own kernel has the filesystem (a restarted daemon retaking the fence): never reset under it.
+   * Unset: not asked.
    */
-  readHeartbeat?: (signal: AbortSignal) => Promise<{ state: 'clean' | 'fsck' | 'unclean'; block: { nodename: string } }>;
+  readHeartbeat?: (signal: AbortSignal) => Promise<{ state: 'clean' | 'fsck' | 'unclean' | 'mounted-here'; block: { nodename: string } }>;
   /** after a plain PREEMPT (no ABORT), wait this long before the caller mounts, ms */
   drainMs: number;
   /** how often the daemon reads the keys back while it holds the fence, ms (≤ 1000) */

@@ -24,7 +24,7 @@ const verdict = (state: HolderState): HolderVerdict => {
   return { state, first: block, last: { ...block, seq: state === 'alive' ? 2 : 1 }, waitedMs: state === 'silent' ? 11_000 : 300 };
 };
 
-function node(lu: FakeTarget, name: string, key: bigint, holder: HolderState = 'silent', extra: { drainMs?: number; commandTimeoutMs?: number; cached?: () => FenceStatus | null; clearFails?: boolean; heartbeat?: 'clean' | 'fsck' | 'unclean' | 'unreadable' } = {}) {
+function node(lu: FakeTarget, name: string, key: bigint, holder: HolderState = 'silent', extra: { drainMs?: number; commandTimeoutMs?: number; cached?: () => FenceStatus | null; clearFails?: boolean; heartbeat?: 'clean' | 'fsck' | 'unclean' | 'mounted-here' | 'unreadable' } = {}) {
   const checks: number[] = [];
   const lost: string[] = [];
   const views: PublishedView[] = [];
@@ -47,7 +47,7 @@ function node(lu: FakeTarget, name: string, key: bigint, holder: HolderState = '
     watchIntervalMs: 100,
     ...(extra.heartbeat === undefined
       ? {}
-      : { readHeartbeat: () => (extra.heartbeat === 'unreadable' ? Promise.reject(new Error('dd: no answer within 5000 ms')) : Promise.resolve({ state: extra.heartbeat as 'clean' | 'fsck' | 'unclean', block: { nodename: 'node2' } })) }),
+      : { readHeartbeat: () => (extra.heartbeat === 'unreadable' ? Promise.reject(new Error('dd: no answer within 5000 ms')) : Promise.resolve({ state: extra.heartbeat as 'clean' | 'fsck' | 'unclean' | 'mounted-here', block: { nodename: 'node2' } })) }),
   });
   fence.onLost((reason) => lost.push(reason));
   fences.push(fence);
@@ -96,6 +96,15 @@ describe('scsi-pr fence', () => {
     assert.deepEqual(clears, [['0x1111']], 'reset once, with our key alone registered (the storage refuses any other writer)');
     assert.deepEqual(checks, [], 'no liveness wait: nobody to preempt');
     assert.deepEqual(t.read().reservation, { key: '0x1111', type: 5, initiator: 'iqn.test:node1' });
+  });
+
+  it('acquire on a free LU with the filesystem mounted by this node\'s own kernel (a restarted daemon retaking the fence) never resets the heartbeat under it', async () => {
+    const t = lu();
+    const { fence, clears } = node(t, 'node1', K1, 'silent', { heartbeat: 'mounted-here', drainMs: 5000 });
+    const started = monoNow();
+    assert.equal((await fence.acquire(signal())).held, true);
+    assert.deepEqual(clears, [], 'its own kmmpd writes the block');
+    assert.ok(monoNow() - started < 4000, 'no drain wait');
   });
 
   it('acquire on a free LU whose heartbeat cannot be read takes it anyway and resets nothing', async () => {
