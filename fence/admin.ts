@@ -4,13 +4,11 @@
 // operator to have looked first: it is refused while this node has the filesystem (a live
 // superblock), while a holder is seen alive on the storage (the lease record changing; the ext4
 // MMP sequence moving), and without the operator's word that the peer is down.
-import { statSync } from 'node:fs';
 import type { Config, LockfileFenceConfig, ScsiPrFenceConfig } from '../src/config/types.ts';
 import { FenceAgentError, errorLine } from '../src/errors.ts';
 import { monoNow } from '../src/clock.ts';
 import { bootId, machineId } from '../src/proc.ts';
-import { majorMinorOf } from '../src/probes/mountinfo.ts';
-import { filesystemPresence } from '../src/probes/superblock.ts';
+import { filesystemHere } from '../src/probes/superblock.ts';
 import type { LeaseIo } from '../src/lease-io.ts';
 import { describeHolder, newNonce, parseLease, serializeLease, type LeaseRecord } from './lease/record.ts';
 import { formatKey, reservationKey } from './scsi-pr/key.ts';
@@ -60,14 +58,8 @@ export interface FenceAdminDeps {
 
 const refused = (why: string): FenceAgentError => new FenceAgentError('EFENCEINUSE', `fence clear refused: ${why}`, { exitCode: 1 });
 
-const defaultFilesystemHere = (config: Config) => (): { active: boolean; evidence: string } => {
-  try {
-    return filesystemPresence(majorMinorOf(statSync(config.disk.device, { bigint: true }).rdev), config.disk.fstype);
-  } catch (error) {
-    // a device this node cannot see cannot be mounted here
-    return { active: false, evidence: `${config.disk.device}: ${errorLine(error)}` };
-  }
-};
+// a device this node cannot see cannot be mounted here (filesystemHere: unseen → not active)
+const defaultFilesystemHere = (config: Config) => (): { active: boolean; evidence: string } => filesystemHere(config.disk.device, config.disk.fstype);
 
 async function leaseIoOf(deps: FenceAdminDeps): Promise<LeaseIo> {
   return deps.leaseIo ?? (await import('../src/lease-io.ts')).createInlineLeaseIo();

@@ -61,8 +61,8 @@ export async function createFence(config: Config, options: CreateFenceOptions = 
         // this kernel's own filesystem (a daemon restarted under a mounted disk retakes the fence):
         // its live kmmpd writes the block, and a reset under it would be an MMP failure
         readHeartbeat: async (signal) => {
-          const [{ statSync }, { majorMinorOf }, { filesystemPresence }] = await Promise.all([import('node:fs'), import('../src/probes/mountinfo.ts'), import('../src/probes/superblock.ts')]);
-          const here = filesystemPresence(majorMinorOf(statSync(config.disk.device, { bigint: true }).rdev), config.disk.fstype);
+          const { filesystemHere } = await import('../src/probes/superblock.ts');
+          const here = filesystemHere(config.disk.device, config.disk.fstype);
           if (here.active) return { state: 'mounted-here' as const, block: { nodename: here.evidence } };
           return heartbeatNow(config.disk.device, { timeoutMs: fence.commandTimeoutMs, signal });
         },

@@ -12,7 +12,7 @@ import { monoNow } from '../../src/clock.ts';
 import { delay, waitFor } from '../wait.ts';
 import type { Cluster, ClusterNode, LogLine } from '../cluster.ts';
 import type { Scenario, ScenarioContext } from './harness.ts';
-import { check, isHealthy, lastTransitionId, waitAcks, waitHealthy, waitMaster } from './probes.ts';
+import { check, fenceShow, isHealthy, lastTransitionId, waitAcks, waitAloneRegistered, waitHealthy, waitMaster } from './probes.ts';
 
 /**
  * Counts (`late acks`, summed by the soak report) and asserts none: rows `oldMaster` acknowledged
@@ -240,6 +240,56 @@ async function storageHang({ cluster, master, backup, ledger, monitor, timing, c
   return backup;
 }
 
+/** One line of `fence-agent doctor --json`. */
+type DoctorFinding = { status: string; check: string; detail: string };
+
+/**
+ * `fence-agent doctor --json ARGS` on the node, bounded by `timeoutMs` (3 min: one took over the
+ * 60 s of node.agent under TCG); a run that gives no report fails with the end of what it said.
+ */
+async function doctor(node: ClusterNode, args: string[] = [], timeoutMs = 180_000): Promise<DoctorFinding[]> {
+  const ran = await node.shell?.(['fence-agent doctor --json', ...args].join(' '), timeoutMs);
+  try {
+    return (JSON.parse(ran?.stdout ?? '') as { findings: DoctorFinding[] }).findings;
+  } catch {
+    throw new Error(`doctor on ${node.name} gave no report (exit ${ran?.exitCode ?? '?'}): ${ran?.stderr.trim().split('\n').slice(-3).join(' | ') ?? 'no shell'}`);
+  }
+}
+
+/** The FAIL lines of a doctor report, as `check: detail`. */
+const failsOf = (findings: DoctorFinding[]): string[] => findings.filter((f) => f.status === 'fail').map((f) => `${f.check}: ${f.detail}`);
+
+/** Runs a shell script on the node (a lab with shell access) and asserts it exited 0. */
+async function shellOk(node: ClusterNode, script: string): Promise<void> {
+  const ran = await node.shell?.(script);
+  assert.equal(ran?.exitCode, 0, `${script}: ${ran?.stderr ?? 'no shell on this lab'}`);
+}
+
+const AGENT_CONFIG = '/etc/fence-agent/config.json';
+
+/** Keeps a copy of the node's agent config, then applies `change` (JavaScript on `c`, the parsed config) to it. */
+const editAgentConfig = (node: ClusterNode, change: string): Promise<void> =>
+  shellOk(node, `cp -p ${AGENT_CONFIG} ${AGENT_CONFIG}.doctor && node -e "const f='${AGENT_CONFIG}';const c=JSON.parse(require('fs').readFileSync(f));${change};require('fs').writeFileSync(f,JSON.stringify(c))"`);
+
+/** Puts back the copy editAgentConfig kept. */
+const restoreAgentConfig = (node: ClusterNode): Promise<void> => shellOk(node, `mv ${AGENT_CONFIG}.doctor ${AGENT_CONFIG}`);
+
+/**
+ * A seeded mistake: after `mistake`, `fails()` (doctor's FAIL lines) has one matching `expected`;
+ * `undo` runs whatever happened, and then no FAIL is left at all (with `recheck`; the --peer runs,
+ * two doctors each, check once at their end instead).
+ */
+async function seededFail(node: ClusterNode, fails: () => Promise<string[]>, expected: RegExp, mistake: () => Promise<void>, undo: () => Promise<void>, recheck = true): Promise<void> {
+  await mistake();
+  try {
+    const found = await fails();
+    assert.ok(found.some((f) => expected.test(f)), `${node.name}: expected a FAIL matching ${String(expected)}, got ${JSON.stringify(found)}`);
+  } finally {
+    await undo();
+  }
+  if (recheck) assert.deepEqual(await fails(), [], `${node.name}: no FAIL once undone (${String(expected)})`);
+}
+
 export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'clean-start',
@@ -397,17 +447,8 @@ export const SCENARIOS: readonly Scenario[] = [
     labs: ['vm'],
     options: { fence: 'scsi-pr' },
     async body({ cluster, master, backup, count }) {
-      type View = { method: string; thisNodeKey: string; keys: { key: string; thisNode: boolean }[]; reservation: { key: string; type: number; thisNode: boolean } | null; fullStatus: string[] | null; fullStatusError: string | null };
-      // each PR IN bounded by commandTimeoutMs (5 s here): a guest busy with mariadb's start under
-      // TCG missed it once; an operator would run it again, so does this (at most 3 times)
-      const show = async (node: ClusterNode): Promise<View> => {
-        let ran = await node.agent(['fence', 'show', '--json']);
-        for (let again = 0; again < 2 && ran.exitCode !== 0 && /no answer within/.test(ran.stderr); again++) ran = await node.agent(['fence', 'show', '--json']);
-        assert.equal(ran.exitCode, 0, `fence show on ${node.name}: ${ran.stderr}`);
-        return JSON.parse(ran.stdout) as View;
-      };
       const clear = (node: ClusterNode) => node.agent(['fence', 'clear', '--yes-i-have-checked-the-peer']);
-      const [fromMaster, fromBackup] = [await show(master), await show(backup)];
+      const [fromMaster, fromBackup] = [await fenceShow(master), await fenceShow(backup)];
       assert.equal(fromMaster.method, 'scsi-pr');
       assert.deepEqual(fromMaster.keys, [{ key: fromMaster.thisNodeKey, thisNode: true }], 'the MASTER alone registered');
       const held = fromMaster.reservation;
@@ -437,11 +478,11 @@ export const SCENARIOS: readonly Scenario[] = [
       assert.equal(cleared.exitCode, 0, `clear on the BACKUP with the MASTER off: ${cleared.stderr}`);
       assert.match(cleared.stdout, /cleared: 1 registration\(s\) .* removed; MMP /);
       // the lab's third initiator reads the LU every few hundred ms
-      await waitFor('the LU without registrations (third initiator)', () => JSON.stringify(cluster.prState?.()) === JSON.stringify({ registered: [], holder: null, type: null }), 10_000, 200);
-      assert.deepEqual((await show(backup)).keys, []);
+      await waitAloneRegistered(cluster, null);
+      assert.deepEqual((await fenceShow(backup)).keys, []);
       await cluster.startKeepalived(backup);
       await waitMaster(cluster, backup, 120_000);
-      await waitFor('the BACKUP alone registered, holding WERO', () => JSON.stringify(cluster.prState?.()) === JSON.stringify({ registered: [backup.name], holder: backup.name, type: 5 }), 10_000, 200);
+      await waitAloneRegistered(cluster, backup);
       await cluster.revive(master);
       await waitHealthy(master, 'BACKUP', 120_000);
       assert.deepEqual(cluster.prState?.()?.registered, [backup.name], 'the old MASTER rejoined unregistered');
@@ -519,7 +560,7 @@ export const SCENARIOS: readonly Scenario[] = [
     async body(ctx) {
       const { cluster, backup } = ctx;
       const after = await switchoverCommand(ctx, 120_000);
-      await waitFor('the new MASTER alone registered, holding WERO', () => JSON.stringify(cluster.prState?.()) === JSON.stringify({ registered: [backup.name], holder: backup.name, type: 5 }), 10_000, 200);
+      await waitAloneRegistered(cluster, backup);
       return after;
     },
   },
@@ -549,7 +590,7 @@ export const SCENARIOS: readonly Scenario[] = [
       // keepalived (nothing moves), so at maintenance off it may take the role back itself
       const { master: after } = await cluster.waitConverged(240_000);
       monitor.expectSingleVip = true;
-      await waitFor('the MASTER alone registered, holding WERO', () => JSON.stringify(cluster.prState?.()) === JSON.stringify({ registered: [after.name], holder: after.name, type: 5 }), 10_000, 200);
+      await waitAloneRegistered(cluster, after);
       return after;
     },
   },
@@ -594,108 +635,76 @@ export const SCENARIOS: readonly Scenario[] = [
     labs: ['vm'],
     options: { fence: 'scsi-pr' },
     async body({ cluster, master, backup, count, timing }) {
-      type Report = { findings: { status: string; check: string; detail: string }[] };
-      /** doctor's JSON; a run past its bound (3 min: one took over the 60 s of node.agent under TCG) fails with what it said */
-      const parse = (node: ClusterNode, ran: { exitCode: number; stdout: string; stderr: string } | undefined): Report['findings'] => {
-        try {
-          return (JSON.parse(ran?.stdout ?? '') as Report).findings;
-        } catch {
-          throw new Error(`doctor on ${node.name} gave no report (exit ${ran?.exitCode ?? '?'}): ${ran?.stderr.trim().split('\n').slice(-3).join(' | ') ?? 'no shell'}`);
-        }
-      };
-      const doctor = async (node: ClusterNode): Promise<Report['findings']> => parse(node, await node.shell?.('fence-agent doctor --json', 180_000));
-      const fails = (findings: Report['findings']): string[] => findings.filter((f) => f.status === 'fail').map((f) => `${f.check}: ${f.detail}`);
       // What the lab cannot give a correct install, and why; any other WARN fails the scenario.
       const LAB_LIMITS: Record<string, string> = {
         clock: 'the guests have no time source: the lab sets their clocks from the host\'s at boot (no NTP)',
       };
       for (const node of [master, backup]) {
         const findings = await doctor(node);
-        assert.deepEqual(fails(findings), [], `${node.name}: no FAIL on a correct install`);
+        assert.deepEqual(failsOf(findings), [], `${node.name}: no FAIL on a correct install`);
         const warns = findings.filter((f) => f.status === 'warn');
         for (const f of warns) count(`WARN on ${node.name === master.name ? 'the MASTER' : 'the BACKUP'}: ${f.check}`, 1);
         const unexplained = warns.filter((f) => LAB_LIMITS[f.check] === undefined).map((f) => `${f.check}: ${f.detail}`);
         assert.deepEqual(unexplained, [], `${node.name}: every line ok but the lab's known limits (${Object.keys(LAB_LIMITS).join(', ')})`);
       }
-      const shell = async (node: ClusterNode, script: string): Promise<void> => {
-        const ran = await node.shell?.(script);
-        assert.equal(ran?.exitCode, 0, `${script}: ${ran?.stderr ?? 'no shell on this lab'}`);
-      };
-      /** `mistake` done on `node` makes doctor FAIL `check` with a detail matching `detail`; `undo` and the FAIL is gone */
-      const seeded = async (node: ClusterNode, check: string, detail: RegExp, mistake: () => Promise<void>, undo: () => Promise<void>): Promise<void> => {
-        await mistake();
-        try {
-          const found = fails(await doctor(node));
-          assert.ok(found.some((f) => f.startsWith(`${check}: `) && detail.test(f)), `${node.name}, ${check}: expected a FAIL matching ${String(detail)}, got ${JSON.stringify(found)}`);
-        } finally {
-          await undo();
-        }
-        assert.deepEqual(fails(await doctor(node)), [], `${node.name}: no FAIL once ${check} is undone`);
-      };
-      await seeded(backup, 'fstab', /mounts the shared disk at boot/, () => shell(backup, "cp /etc/fstab /etc/fstab.doctor && echo '/dev/sdb1 /data ext4 defaults 0 2' >> /etc/fstab"), () => shell(backup, 'mv /etc/fstab.doctor /etc/fstab'));
-      await seeded(backup, 'units', /mariadb\.service is enabled/, () => shell(backup, 'systemctl enable mariadb.service'), () => shell(backup, 'systemctl disable mariadb.service'));
-      await seeded(
+      const failsAfter = (node: ClusterNode) => async () => failsOf(await doctor(node));
+      await seededFail(backup, failsAfter(backup), /^fstab: .*mounts the shared disk at boot/, () => shellOk(backup, "cp /etc/fstab /etc/fstab.doctor && echo '/dev/sdb1 /data ext4 defaults 0 2' >> /etc/fstab"), () => shellOk(backup, 'mv /etc/fstab.doctor /etc/fstab'));
+      await seededFail(backup, failsAfter(backup), /^units: .*mariadb\.service is enabled/, () => shellOk(backup, 'systemctl enable mariadb.service'), () => shellOk(backup, 'systemctl disable mariadb.service'));
+      await seededFail(
         backup,
-        'config',
-        /readable by group\/other \(mode 0644\)/,
-        () => shell(backup, "cp -p /etc/fence-agent/config.json /etc/fence-agent/config.doctor && node -e \"const f='/etc/fence-agent/config.json';const c=JSON.parse(require('fs').readFileSync(f));c.mysqld.health={user:'root',password:'s3cret'};require('fs').writeFileSync(f,JSON.stringify(c))\" && chmod 644 /etc/fence-agent/config.json"),
-        () => shell(backup, 'mv /etc/fence-agent/config.doctor /etc/fence-agent/config.json'),
+        failsAfter(backup),
+        /^config: .*readable by group\/other \(mode 0644\)/,
+        async () => {
+          await editAgentConfig(backup, "c.mysqld.health={user:'root',password:'s3cret'}");
+          await shellOk(backup, `chmod 644 ${AGENT_CONFIG}`);
+        },
+        () => restoreAgentConfig(backup),
       );
-      await seeded(
+      await seededFail(
         master,
-        'durability',
-        /innodb_flush_log_at_trx_commit=2/,
+        failsAfter(master),
+        /^durability: .*innodb_flush_log_at_trx_commit=2/,
         async () => assert.equal((await master.sql('SET GLOBAL innodb_flush_log_at_trx_commit=2')).exitCode, 0),
         async () => assert.equal((await master.sql('SET GLOBAL innodb_flush_log_at_trx_commit=1')).exitCode, 0),
       );
       // --peer: the BACKUP compares itself with the MASTER over ssh (each seeded mistake is in the
       // BACKUP's own configuration: the MASTER keeps running untouched)
-      if (cluster.trustPeerSsh !== undefined) {
-        const peer = await cluster.trustPeerSsh(backup, master);
-        try {
-          const compared = async (): Promise<Report['findings']> => (await doctorPeer()).filter((f) => f.check === 'peer');
-          const doctorPeer = async (): Promise<Report['findings']> => {
-            // both doctors in turn on one TCG vCPU each: the peer's took over the default 30 s
-            const startedMono = monoNow();
-            const ran = await backup.shell?.(`fence-agent doctor --json --peer ${peer} --peer-timeout-ms 150000`, 300_000);
-            timing('doctor --peer (both doctors)', monoNow() - startedMono);
-            return parse(backup, ran);
-          };
-          const paired = await compared();
-          assert.ok(paired.length >= 8, `the peer lines: ${JSON.stringify(paired)}`);
-          assert.deepEqual(paired.filter((f) => f.status !== 'ok').map((f) => f.detail), [], 'every peer line ok on a correct pair');
-          const config = '/etc/fence-agent/config.json';
-          const edit = (change: string) => async (): Promise<void> =>
-            shell(backup, `cp -p ${config} ${config}.doctor && node -e "const f='${config}';const c=JSON.parse(require('fs').readFileSync(f));${change};require('fs').writeFileSync(f,JSON.stringify(c))"`);
-          const restore = () => shell(backup, `mv ${config}.doctor ${config}`);
-          const seededPeer = async (detail: RegExp, mistake: () => Promise<void>): Promise<void> => {
-            await mistake();
-            try {
-              const found = fails(await doctorPeer());
-              assert.ok(found.some((f) => detail.test(f)), `expected a peer FAIL matching ${String(detail)}, got ${JSON.stringify(found)}`);
-            } finally {
-              await restore();
-            }
-          };
-          // the wrong LU: the BACKUP configured with another LU of the same target
-          if (cluster.addSecondLu !== undefined) {
-            const other = await cluster.addSecondLu(backup);
-            try {
-              await seededPeer(/^peer: LU \(WWID\) differs: /, edit(`c.disk.device='${other}'`));
-            } finally {
-              await cluster.removeSecondLu?.();
-            }
+      if (cluster.trustPeerSsh === undefined) return master;
+      const peer = await cluster.trustPeerSsh(backup, master);
+      try {
+        const doctorPeer = async (): Promise<DoctorFinding[]> => {
+          // both doctors in turn on one TCG vCPU each: the peer's took over the default 30 s
+          const startedMono = monoNow();
+          const findings = await doctor(backup, ['--peer', peer, '--peer-timeout-ms', '150000'], 300_000);
+          timing('doctor --peer (both doctors)', monoNow() - startedMono);
+          return findings;
+        };
+        const peerFails = async (): Promise<string[]> => failsOf(await doctorPeer());
+        /** every peer line ok (not even a WARN), and at least the 8 comparisons */
+        const assertPeerLinesOk = async (when: string): Promise<void> => {
+          const lines = (await doctorPeer()).filter((f) => f.check === 'peer');
+          assert.ok(lines.length >= 8, `the peer lines: ${JSON.stringify(lines)}`);
+          assert.deepEqual(lines.filter((f) => f.status !== 'ok').map((f) => f.detail), [], `every peer line ok ${when}`);
+        };
+        await assertPeerLinesOk('on a correct pair');
+        // the wrong LU: the BACKUP configured with another LU of the same target
+        if (cluster.addSecondLu !== undefined) {
+          const other = await cluster.addSecondLu(backup);
+          try {
+            await seededFail(backup, peerFails, /^peer: LU \(WWID\) differs: /, () => editAgentConfig(backup, `c.disk.device='${other}'`), () => restoreAgentConfig(backup), false);
+          } finally {
+            await cluster.removeSecondLu?.();
           }
-          // a duplicated key: the BACKUP configured with the MASTER's node id (fence.nodeId, which
-          // defaults to the node's name)
-          const masterConfig = JSON.parse((await master.shell?.(`cat ${config}`))?.stdout ?? '{}') as { node?: string; fence?: { nodeId?: string } };
-          const masterId = masterConfig.fence?.nodeId ?? masterConfig.node;
-          assert.ok(masterId !== undefined && /^[a-z0-9-]+$/.test(masterId), `the MASTER's fence.nodeId or node name: ${String(masterId)}`);
-          await seededPeer(/^peer: fence identity the same on both nodes: /, edit(`c.fence.nodeId='${masterId}'`));
-          assert.deepEqual((await compared()).filter((f) => f.status !== 'ok').map((f) => f.detail), [], 'every peer line ok once undone');
-        } finally {
-          await shell(backup, 'rm -f /root/.ssh/id_ed25519 /root/.ssh/config');
         }
+        // a duplicated key: the BACKUP configured with the MASTER's node id (fence.nodeId, which
+        // defaults to the node's name)
+        const masterConfig = JSON.parse((await master.shell?.(`cat ${AGENT_CONFIG}`))?.stdout ?? '{}') as { node?: string; fence?: { nodeId?: string } };
+        const masterId = masterConfig.fence?.nodeId ?? masterConfig.node;
+        assert.ok(masterId !== undefined && /^[a-z0-9-]+$/.test(masterId), `the MASTER's fence.nodeId or node name: ${String(masterId)}`);
+        await seededFail(backup, peerFails, /^peer: fence identity the same on both nodes: /, () => editAgentConfig(backup, `c.fence.nodeId='${masterId}'`), () => restoreAgentConfig(backup), false);
+        await assertPeerLinesOk('once undone');
+      } finally {
+        await shellOk(backup, 'rm -f /root/.ssh/id_ed25519 /root/.ssh/config');
       }
       return master;
     },

@@ -85,6 +85,10 @@ export interface StatusReport {
     pid: number | null;
     startedAt: string | null;
     role: DaemonStatus['role'] | null;
+    /** the daemon's start-up reconciliation has not run yet (false when no daemon answered) */
+    startingUp: boolean;
+    /** the daemon's work loop is running (false when no daemon answered) */
+    busy: boolean;
     queue: Desire[];
     transition: TransitionRecord | null;
     notifyFifo: string | null;
@@ -104,11 +108,11 @@ export interface StatusReport {
 async function daemonView(config: Config, state: AgentState | null): Promise<StatusReport['daemon']> {
   try {
     const s = (await askDaemon(config.runDir, { op: 'status' }, 1000)).status;
-    return { alive: true, pid: s.pid, startedAt: s.startedAt, role: s.role, queue: s.queue, transition: s.transition, notifyFifo: s.notifyFifo, error: null };
+    return { alive: true, pid: s.pid, startedAt: s.startedAt, role: s.role, startingUp: s.startingUp, busy: s.busy, queue: s.queue, transition: s.transition, notifyFifo: s.notifyFifo, error: null };
   } catch (error) {
     const pid = state?.daemon?.pid ?? null;
     const alive = pid !== null && (isAlive(pid));
-    return { alive, pid, startedAt: state?.daemon?.startedAt ?? null, role: state?.role ?? null, queue: [], transition: state?.transition ?? null, notifyFifo: null, error: errorLine(error) };
+    return { alive, pid, startedAt: state?.daemon?.startedAt ?? null, role: state?.role ?? null, startingUp: false, busy: false, queue: [], transition: state?.transition ?? null, notifyFifo: null, error: errorLine(error) };
   }
 }
 
@@ -256,7 +260,7 @@ export function renderTable(report: StatusReport, colour: boolean): string {
   rows.push([
     'daemon',
     dm.alive ? `pid ${dm.pid}, up since ${dm.startedAt ?? '?'}` : 'not running',
-    dm.alive ? (dm.transition ? `running ${dm.transition.kind} (${dm.transition.steps.at(-1)?.name ?? 'starting'})` : `idle, queue ${dm.queue.length}`) : (dm.error ?? ''),
+    dm.alive ? (dm.transition ? `running ${dm.transition.kind} (${dm.transition.steps.at(-1)?.name ?? 'starting'})` : dm.startingUp ? `starting up, queue ${dm.queue.length}` : `idle, queue ${dm.queue.length}`) : (dm.error ?? ''),
   ]);
   if (report.desired) rows.push(['desired', `${report.desired.vrrpState} from ${report.desired.source}`, report.desired.detail ?? '']);
   const t = report.lastTransition;

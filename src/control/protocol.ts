@@ -12,6 +12,10 @@ export type ControlRequest = { op: 'desire'; desire: Desire } | { op: 'status' }
 export interface DaemonStatus {
   pid: number;
   startedAt: string;
+  /** true until the start-up reconciliation has run: `switchover` and `rejoin` are refused meanwhile */
+  startingUp: boolean;
+  /** the work loop is running (a transition, or a batch of requests being judged) */
+  busy: boolean;
   /** requests received and not yet applied, oldest first */
   queue: Desire[];
   transition: TransitionRecord | null;

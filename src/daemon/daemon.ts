@@ -65,6 +65,9 @@ const issuedOf = (d: Issued): Issued => (d.order === undefined ? { issuedAt: d.i
 
 const describe = (d: Desire): string => `${d.vrrpState} from ${d.source}${d.detail ? ` (${d.detail})` : ''}`;
 
+/** Why `switchover` and `rejoin` are refused before the daemon's start-up reconciliation has run. */
+const STARTING_UP = 'the daemon is starting up (its start-up reconciliation has not run yet); try again once fence-agent status shows it idle';
+
 export class Daemon {
   private readonly state: AgentState;
   private readonly queue: Desire[] = [];
@@ -80,6 +83,11 @@ export class Daemon {
   private stopping = false;
   /** start() is done: queued requests may run */
   private ready = false;
+  /** the first run of the work loop after start() is done, the start-up reconciliation's, has ended */
+  private reconciled = false;
+  /** resolves when start() is done: `maintenance` requests that arrive during start-up wait for it */
+  private readonly startedUp: Promise<void>;
+  private markStartedUp: () => void = () => undefined;
   private counter = 0;
   private server: Server | null = null;
   private fifo: FifoReader | null = null;
@@ -126,7 +134,6 @@ export class Daemon {
   /** Prometheus metrics (src/metrics/): events counted here, gauges read from {@link metricsSnapshot} */
   private readonly metrics: MetricsSink;
   /** the last health evaluation (verdict()), for the metrics */
-  private lastVerdict: Verdict | null = null;
 
   /**
    * @param checkPlacement where the fence lives (fence/lease/placement.ts), run once the watchdog
@@ -140,6 +147,9 @@ export class Daemon {
     private readonly checkPlacement: () => Promise<{ errors: string[]; warnings: string[] }> = () => Promise.resolve({ errors: [], warnings: [] }),
     private readonly restartJob: () => Promise<RestartJob> = () => systemdRestartJob(),
   ) {
+    this.startedUp = new Promise((resolve) => {
+      this.markStartedUp = resolve;
+    });
     this.watchdog = new WatchdogKeeper(
       config.fence.method === 'lockfile' ? config.fence.watchdog : null,
       () => this.fence.mayWrite() === true || !this.diskInUse || monoNow() < this.inheritedRightEndsMs,
@@ -164,6 +174,8 @@ export class Daemon {
       fall: config.keepalived.checkFall,
       rise: config.keepalived.checkRise,
       evaluate: () => this.verdict(),
+      // metrics: the textfile is rewritten when the verdict changes
+      onChange: () => this.metrics.changed(),
       log,
     });
     this.metrics = new MetricsSink({ config: config.metrics, node: config.node, cluster: config.cluster, snapshot: () => this.metricsSnapshot(), log });
@@ -299,6 +311,7 @@ export class Daemon {
     await this.reconcile(previous);
     this.keepalivedWatch?.start();
     this.ready = true;
+    this.markStartedUp();
     this.kick();
     // keepalived reads the tracked file from its start (ExecStartPost waits for daemon.ready): current first
     await this.health.evaluateNow();
@@ -317,7 +330,7 @@ export class Daemon {
   private metricsSnapshot(): MetricsSnapshot {
     return {
       state: this.state,
-      verdict: this.lastVerdict,
+      verdict: this.health.snapshot().verdict,
       healthFile: this.health.snapshot().value,
       fence: fenceView(this.config.fence.method, this.heldStatus(), this.config.runDir, this.state.bootId),
     };
@@ -343,12 +356,7 @@ export class Daemon {
     const idleThroughout = idleSince !== null && idleSince === this.counter && this.busy === null;
     if (idleThroughout && observation.mysqld?.pids.length === 0 && this.state.role === 'MASTER' && this.sqlTimer !== null && !this.restartPending) this.mysqldGone();
     if (idleThroughout) this.retryFencedIn();
-    const verdict = evaluate({ config: this.config, observation, state: this.state, daemonAlive: true, nowMono: monoNow(), bootId: this.state.bootId });
-    // metrics: the textfile is rewritten when the verdict changes (not its wording: a SQL latency)
-    const key = (v: Verdict | null): string => (v === null ? '' : `${v.healthy} ${v.problems.join('|')}`);
-    if (key(verdict) !== key(this.lastVerdict)) this.metrics.changed();
-    this.lastVerdict = verdict;
-    return verdict;
+    return evaluate({ config: this.config, observation, state: this.state, daemonAlive: true, nowMono: monoNow(), bootId: this.state.bootId });
   }
 
   /**
@@ -520,6 +528,11 @@ export class Daemon {
     this.request(desire);
   }
 
+  /** Runs `answer` now once start-up is done, else when it is. */
+  private afterStartUp(answer: () => ControlResponse | Promise<ControlResponse>): ControlResponse | Promise<ControlResponse> {
+    return this.ready ? answer() : this.startedUp.then(answer);
+  }
+
   private handle(request: ControlRequest): ControlResponse | Promise<ControlResponse> {
     switch (request.op) {
       case 'desire': {
@@ -532,12 +545,17 @@ export class Daemon {
       }
       case 'status':
         return { ok: true, op: 'status', status: this.status() };
+      // The operator's requests act on the reconciled state, never on the one start-up is still
+      // restoring (a switchover asked during start-up was refused as "this node is UNKNOWN"):
+      // switchover and rejoin are refused until the start-up reconciliation has run (it may be a
+      // promotion: longer than the client waits for an answer); maintenance, a flag, waits for the
+      // end of start() (milliseconds) and is then recorded as at any time.
       case 'switchover':
         return this.startSwitchover(request.timeoutMs);
       case 'maintenance':
-        return this.setMaintenance(request.on, request.reason);
+        return this.afterStartUp(() => this.setMaintenance(request.on, request.reason));
       case 'rejoin':
-        return this.rejoin();
+        return this.reconciled ? this.rejoin() : { ok: false, error: `rejoin refused: ${STARTING_UP}` };
       default:
         return { ok: false, error: `unknown op ${(request as { op?: unknown }).op as string}` };
     }
@@ -564,6 +582,7 @@ export class Daemon {
     if (running?.outcome === 'running') return { ok: true, op: 'switchover', switchover: running };
     if (this.stopping) return refuse('the daemon is stopping');
     if (this.state.maintenance) return refuse('maintenance is on (fence-agent maintenance off first)');
+    if (!this.reconciled) return refuse(STARTING_UP);
     if (this.state.role !== 'MASTER') return refuse(`this node is ${this.state.role}, not MASTER: nothing to hand over`);
     if (this.busy !== null || this.state.transition !== null || this.queue.length > 0) return refuse('a transition is running or queued; try again when it is done');
     const now = monoNow();
@@ -732,6 +751,8 @@ export class Daemon {
     return {
       pid: process.pid,
       startedAt: this.state.daemon?.startedAt ?? '',
+      startingUp: !this.reconciled,
+      busy: this.busy !== null,
       queue: [...this.queue],
       transition: this.state.transition,
       role: this.state.role,
@@ -804,6 +825,7 @@ export class Daemon {
     if (!this.ready) return; // start() kicks once it is done
     this.busy ??= this.work().finally(() => {
       this.busy = null;
+      this.reconciled = true;
       if ((this.queue.length > 0 || this.selfFencePending || this.restartPending || this.fencedInRetryPending) && !this.stopping) this.kick();
     });
   }

@@ -22,14 +22,12 @@
 // Only when the state file was written on this boot and says the watchdog is armed, the fence is
 // the lockfile method with a watchdog, and the configuration loads. Never throws: any failure is
 // recorded for the daemon to log, and the daemon's own start-up decides as before.
-import { statSync } from 'node:fs';
 import { bootId } from '../proc.ts';
 import { configPathFrom, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
 import { readState } from '../state.ts';
 import { readTenureFile } from '../../fence/lease/tenure-file.ts';
-import { majorMinorOf } from '../probes/mountinfo.ts';
-import { filesystemPresence } from '../probes/superblock.ts';
+import { filesystemHere } from '../probes/superblock.ts';
 import { monoNow } from '../clock.ts';
 import { errorLine } from '../errors.ts';
 import { Watchdog } from '../watchdog/device.ts';
@@ -71,13 +69,8 @@ export function earlyPetUntil(config: Config, nowMono: number = monoNow()): { un
     const leftMs = Math.round(tenure.rightEndsAtMs - nowMono);
     return leftMs >= 0 ? { untilMono: tenure.rightEndsAtMs } : { refused: `the previous daemon's right to write ended ${-leftMs} ms ago (opening the device is a keepalive)` };
   }
-  let majorMinor: string;
-  try {
-    majorMinor = majorMinorOf(statSync(config.disk.device, { bigint: true }).rdev);
-  } catch (error) {
-    return { refused: `the previous daemon held no lease tenure and ${config.disk.device} cannot be looked at (${errorLine(error)})` };
-  }
-  const presence = filesystemPresence(majorMinor, config.disk.fstype);
+  const presence = filesystemHere(config.disk.device, config.disk.fstype);
+  if (presence.unseen) return { refused: `the previous daemon held no lease tenure and its device cannot be looked at (${presence.evidence})` };
   return presence.active ? { refused: `the previous daemon held no lease tenure and the filesystem is in use (${presence.evidence})` } : { untilMono: Infinity };
 }
 

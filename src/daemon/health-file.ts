@@ -37,6 +37,8 @@ export interface HealthFileOptions {
   rise: number;
   /** one evaluation of the node; a rejection counts as an unhealthy verdict */
   evaluate: () => Promise<Verdict>;
+  /** called after a verdict whose health or problems differ from the last one's (not its wording: a SQL latency); the metrics textfile is rewritten then */
+  onChange?: () => void;
   log: Logger;
 }
 
@@ -46,6 +48,8 @@ export interface HealthSnapshot {
   value: HealthValue | null;
   /** the last verdict's line (healthy or not), or null before the first */
   line: string | null;
+  /** the last verdict evaluated (one that failed to evaluate included), or null before the first */
+  verdict: Verdict | null;
   /** verdicts in a row that disagree with `value` (counting towards fall or rise) */
   pending: number;
 }
@@ -54,6 +58,7 @@ export interface HealthSnapshot {
 export class HealthFile {
   private value: HealthValue | null = null;
   private line: string | null = null;
+  private verdict: Verdict | null = null;
   private pending = 0;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -78,7 +83,7 @@ export class HealthFile {
   }
 
   snapshot(): HealthSnapshot {
-    return { file: this.options.file, value: this.value, line: this.line, pending: this.pending };
+    return { file: this.options.file, value: this.value, line: this.line, verdict: this.verdict, pending: this.pending };
   }
 
   /** One evaluation; resolves when it is applied (the daemon's start-up waits for the first). A call while one runs gets that one. */
@@ -126,7 +131,11 @@ export class HealthFile {
 
   /** Applies a verdict: hysteresis (fall/rise), then the file and one log line when the value changes. */
   apply(verdict: Verdict): void {
+    const key = (v: Verdict | null): string => (v === null ? '' : `${v.healthy} ${v.problems.join('|')}`);
+    const changed = key(verdict) !== key(this.verdict);
+    this.verdict = verdict;
     this.line = verdict.line;
+    if (changed) this.options.onChange?.();
     const wanted: HealthValue = verdict.healthy ? 0 : 1;
     if (this.value === wanted) {
       this.pending = 0;

@@ -10,10 +10,11 @@
 // lazily detached mount (said in the result).
 //
 // Reads /sys and /proc only; never touches the filesystem itself.
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { listPids, mountNamespaceOf, readComm, readLinkOrNull } from '../proc.ts';
-import { parseMountinfo } from './mountinfo.ts';
+import { errorLine } from '../errors.ts';
+import { majorMinorOf, parseMountinfo } from './mountinfo.ts';
 
 /** Filesystem types whose live superblocks appear as /sys/fs/<type>/<kernel name of the device>. */
 // ext2 is left out on purpose: a kernel built with its own ext2 driver keeps no such entry, and an
@@ -77,6 +78,28 @@ export function filesystemPresence(majorMinor: string, fstype: string, sysfsRoot
   return mounting.length > 0
     ? { active: true, evidence: `mounted in the mount namespace of pid ${mounting.join(', ')}`, conclusive: false }
     : { active: false, evidence: `in no mount namespace's mountinfo (${fstype} has no per-superblock sysfs entry: a lazily detached mount would not show)`, conclusive: false };
+}
+
+/** filesystemPresence of a device node, with `unseen` set when the node cannot be looked at. */
+export interface DevicePresence extends FilesystemPresence {
+  /** the device node could not be stat()ed (then `active` is false and `evidence` says why) */
+  unseen: boolean;
+}
+
+/**
+ * Whether this kernel has the filesystem on `device` (a path to a block device node, e.g. the
+ * configured `disk.device`): filesystemPresence of its `major:minor`. Never throws: a device node
+ * this node cannot look at gives `{ active: false, unseen: true }`; callers for which "cannot tell"
+ * must not read as "gone" check `unseen`.
+ */
+export function filesystemHere(device: string, fstype: string, sysfsRoot = '/sys'): DevicePresence {
+  let majorMinor: string;
+  try {
+    majorMinor = majorMinorOf(statSync(device, { bigint: true }).rdev);
+  } catch (error) {
+    return { active: false, evidence: `${device}: ${errorLine(error)}`, conclusive: false, unseen: true };
+  }
+  return { ...filesystemPresence(majorMinor, fstype, sysfsRoot), unseen: false };
 }
 
 export interface DeviceHolder {

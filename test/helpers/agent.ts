@@ -51,13 +51,13 @@ export async function waitHealthy(node: LabNode, role: 'MASTER' | 'BACKUP', time
   }
 }
 
-/** Waits until the daemon has nothing queued and nothing running. */
+/** Waits until the daemon is past its start-up reconciliation, with nothing queued and nothing running. */
 export async function waitIdle(node: LabNode, timeoutMs = 60_000): Promise<StatusReport> {
   return waitFor(
     `daemon idle on ${node.name}`,
     async () => {
       const { report } = await status(node);
-      return report.daemon.alive && report.daemon.queue.length === 0 && report.daemon.transition === null ? report : null;
+      return report.daemon.alive && !report.daemon.startingUp && !report.daemon.busy && report.daemon.queue.length === 0 && report.daemon.transition === null ? report : null;
     },
     timeoutMs,
     150,

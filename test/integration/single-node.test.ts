@@ -11,9 +11,11 @@ import { createSingleNodeLab, LAB_DEADLINES, LAB_LEASE, LAB_WATCHDOG, type Singl
 import { parseLease, type LeaseRecord } from '../../fence/lease/record.ts';
 import { sh } from '../../lab/sh.ts';
 import { delay, waitFor } from '../../lab/wait.ts';
-import { check, daemonPids, mountCount, mysqldPids, stateOf, status, waitHealthy, waitIdle } from '../helpers/agent.ts';
+import { check, daemonPids, logTail, mountCount, mysqldPids, stateOf, status, waitHealthy, waitIdle } from '../helpers/agent.ts';
 import { monoNow } from '../../src/clock.ts';
 import { writeState } from '../../src/state.ts';
+import { request } from '../../src/control/client.ts';
+import { controlSocketPath } from '../../src/control/protocol.ts';
 
 let lab: SingleNodeLab;
 const children: ChildProcess[] = [];
@@ -351,6 +353,39 @@ describe('one real node', () => {
     assert.match(bad.stderr, /--timeout-ms: expected an integer 1000\.\.3600000 \(ms\), got 5/);
     assert.equal(stateOf(lab.node)?.switchover ?? null, null);
     assert.equal(stateOf(lab.node)?.role, 'BACKUP');
+  });
+
+  test('switchover and rejoin sent while the daemon starts up are refused as such (not judged on the unreconciled role); maintenance waits for the start-up', async () => {
+    const ready = path.join(lab.node.runDir, 'daemon.ready');
+    children.push(lab.node.startDaemon());
+    // the control socket listens early in start-up (notify's hand-over deadline): ask the moment it does
+    let answer: unknown = null;
+    let sentBeforeReady = false;
+    await waitFor('an answer on the control socket', async () => {
+      const before = !existsSync(ready);
+      try {
+        answer = await request(controlSocketPath(lab.node.runDir), { op: 'switchover', timeoutMs: 60_000 }, 10_000);
+      } catch {
+        return false;
+      }
+      sentBeforeReady = before;
+      return true;
+    }, 20_000, 5);
+    assert.ok(sentBeforeReady, 'the request went out before the daemon was ready (else this test shows nothing)');
+    const startingUp = 'the daemon is starting up (its start-up reconciliation has not run yet); try again once fence-agent status shows it idle';
+    assert.deepEqual(answer, { ok: false, error: `switchover refused: ${startingUp}` });
+    const socket = controlSocketPath(lab.node.runDir);
+    const rejoin = await request(socket, { op: 'rejoin' }, 10_000);
+    const maintenance = await request(socket, { op: 'maintenance', on: true, reason: null }, 10_000);
+    // refused while the start-up reconciliation runs, answered once it has (it may already have)
+    assert.ok(JSON.stringify(rejoin) === JSON.stringify({ ok: false, error: `rejoin refused: ${startingUp}` }) || rejoin.ok, JSON.stringify(rejoin));
+    assert.equal(maintenance.ok, true, JSON.stringify(maintenance));
+    await waitIdle(lab.node);
+    assert.equal(stateOf(lab.node)?.role, 'BACKUP');
+    assert.equal(stateOf(lab.node)?.switchover ?? null, null);
+    assert.notEqual(stateOf(lab.node)?.maintenance ?? null, null, 'maintenance recorded');
+    const refused = await request(socket, { op: 'switchover', timeoutMs: 60_000 }, 10_000);
+    assert.deepEqual(refused, { ok: false, error: 'switchover refused: maintenance is on (fence-agent maintenance off first)' });
   });
 
   test('maintenance on a MASTER: a gone mysqld and a BACKUP request are not acted on, check stays healthy saying MAINTENANCE; maintenance off applies the BACKUP request', { timeout: 120_000 }, async () => {
@@ -785,7 +820,10 @@ describe('one real node', () => {
     await lab.delVip();
     const backupAt = monoNow();
     await lab.node.agent(['notify', 'backup']);
-    await waitFor('promotion finished', () => stateOf(lab.node)?.lastTransition?.kind === 'promote', 15_000, 20);
+    await waitFor('promotion finished', () => stateOf(lab.node)?.lastTransition?.kind === 'promote', 15_000, 20).catch((error: unknown) => {
+      const last = stateOf(lab.node)?.lastTransition;
+      throw new Error(`${(error as Error).message}; last transition ${last?.kind ?? 'none'} ${last?.outcome ?? ''} ${last?.error ?? ''}\n${logTail(lab.node, 30)}`, { cause: error });
+    });
     const stoppedAfterMs = monoNow() - backupAt;
     const last = stateOf(lab.node)?.lastTransition;
     assert.equal(last?.outcome, 'rolled-back');

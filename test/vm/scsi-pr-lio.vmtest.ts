@@ -14,6 +14,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { scenarioById } from '../../lab/scenario/catalog.ts';
 import { runScenario } from '../../lab/scenario/harness.ts';
+import { fenceShow } from '../../lab/scenario/probes.ts';
 import { VmLab } from '../../lab/vm/lab.ts';
 import { VmCluster } from '../../lab/vm/vm-cluster.ts';
 import { assertTimeLeft, keepFailure } from './suite-bounds.ts';
@@ -73,8 +74,7 @@ describe('scsi-pr against LIO (the kernel target in a third VM)', () => {
       assert.ok(storage !== null, 'the LIO lab has its storage VM');
       const files = await storage.ok('cat /etc/target/pr/aptpl_* 2>/dev/null || true', { timeoutMs: 30_000 });
       log(`LIO APTPL metadata: ${files.replace(/\s+/g, ' ').trim()}`);
-      const key = (await master.agent(['fence', 'show', '--json'])).stdout;
-      const ours = (JSON.parse(key) as { thisNodeKey: string }).thisNodeKey;
+      const ours = (await fenceShow(master)).thisNodeKey;
       assert.ok(files.includes(ours) || files.includes(BigInt(ours).toString()), `the PR database holds the MASTER's key ${ours}`);
     } finally {
       const fsck = await cluster.destroy();

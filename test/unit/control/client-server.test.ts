@@ -29,6 +29,8 @@ after(async () => {
 const status: DaemonStatus = {
   pid: 4321,
   startedAt: '2024-11-22T09:00:00.000Z',
+  startingUp: false,
+  busy: false,
   queue: [],
   transition: null,
   role: 'BACKUP',

@@ -131,7 +131,7 @@ describe('openWatchdogEarly', () => {
   it('without a published tenure, opens the device only when the shared filesystem is gone from this kernel', () => {
     const unknown = node();
     previousDaemon(unknown, { armed: true });
-    assert.match(openWatchdogEarly(['--config', unknown.configPath]).skipped ?? '', /held no lease tenure and \/nonexistent\/sdb1 cannot be looked at/);
+    assert.match(openWatchdogEarly(['--config', unknown.configPath]).skipped ?? '', /held no lease tenure and its device cannot be looked at \(\/nonexistent\/sdb1: /);
     assert.equal(drainFifo(unknown.reader as number).data, '');
     // /dev/null stands for a device mounted nowhere (1:3, in no mount namespace's mountinfo)
     const gone = node({ disk: '/dev/null' });

@@ -137,6 +137,23 @@ describe('HealthFile', () => {
     assert.equal(value(healthFilePath(dir)), '1\n');
   });
 
+  it('apply keeps the last verdict for the snapshot and calls onChange only when the health or the problems change, not the wording', () => {
+    let changes = 0;
+    const { health } = make({ onChange: () => changes++ });
+    assert.equal(health.snapshot().verdict, null);
+    health.apply(healthy);
+    assert.equal(changes, 1, 'the first verdict is a change');
+    health.apply({ ...healthy, line: 'healthy BACKUP: reworded' });
+    assert.equal(changes, 1, 'a new line with the same health and problems is not');
+    assert.equal(health.snapshot().verdict?.line, 'healthy BACKUP: reworded');
+    health.apply(unhealthy);
+    health.apply(unhealthy);
+    assert.equal(changes, 2);
+    health.apply({ ...unhealthy, problems: ['mysqld not running', 'not mounted'] });
+    assert.equal(changes, 3, 'another problem is a change');
+    assert.deepEqual(health.snapshot().verdict?.problems, ['mysqld not running', 'not mounted']);
+  });
+
   it('evaluateNow counts a failed evaluation as an unhealthy verdict', async () => {
     const { health, file } = make({ evaluate: () => Promise.reject(new Error('probe exploded')) });
     await health.evaluateNow();

@@ -3,54 +3,14 @@
 // fails here (as `other`) instead of going unnoticed in the metrics.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { resolveConfig } from '../../../src/config/schema.ts';
 import { evaluate } from '../../../src/health.ts';
 import type { Observation } from '../../../src/probes/observe.ts';
 import type { AgentState } from '../../../src/state.ts';
+import { BOOT, NOW_MONO, backupObservation, config, masterObservation, state } from '../../helpers/health-fixtures.ts';
 import { failingParts, healthPart, type HealthPart } from '../../../src/metrics/health-parts.ts';
 
-const config = resolveConfig(
-  {
-    node: 'db1',
-    vip: { address: '10.0.0.100', interface: 'eth0' },
-    disk: { device: '/dev/sdb1', mountpoint: '/data' },
-    mysqld: { systemdUnit: 'mariadb.service' },
-    fence: { method: 'lockfile', path: '/nfs/fence-agent/lease', watchdog: { device: '/dev/watchdog0', timeoutMs: 5000 } },
-  },
-  '/etc/fence-agent/config.json',
-);
-const NOW_MONO = 5_000_000;
-const BOOT = 'boot-1';
-
-const backup = (): Observation => ({
-  vip: { held: false, interfacePresent: true, elsewhere: [] },
-  mount: { mounted: false, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: [], deviceState: null },
-  mysqld: { pidFilePid: null, pidFileAlive: false, pids: [], sql: null },
-  fence: { held: false, holder: null, registrants: [], detail: 'lease free' },
-  errors: {},
-});
-const master = (): Observation => ({
-  vip: { held: true, interfacePresent: true, elsewhere: [] },
-  mount: { mounted: true, readOnly: false, majorMinor: '8:17', deviceError: null, otherAtMountpoint: null, mountpoints: ['/data'], deviceState: null },
-  mysqld: { pidFilePid: 4242, pidFileAlive: true, pids: [4242], sql: { ok: true, latencyMs: 3, error: null, source: 'own', ageMs: 0 } },
-  fence: { held: true, holder: 'db1', registrants: [], detail: 'lease held by db1' },
-  errors: {},
-});
-const state = (patch: Partial<AgentState> = {}): AgentState => ({
-  version: 1,
-  node: 'db1',
-  bootId: BOOT,
-  watchdog: null,
-  keepalivedState: null,
-  daemon: { pid: 100, startedAt: '2024-11-22T09:00:00.000Z' },
-  desired: null,
-  role: 'BACKUP',
-  transition: null,
-  lastTransition: null,
-  selfFence: null,
-  updatedAt: '2024-11-22T09:59:59.000Z',
-  ...patch,
-});
+const backup = backupObservation;
+const master = masterObservation;
 
 /** The parts of evaluate()'s problems for this observation and state. */
 const parts = (observation: Observation, s: AgentState | null = state()): HealthPart[] =>

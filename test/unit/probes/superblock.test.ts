@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync } from 'no
 import path from 'node:path';
 import { waitFor } from '../../../lab/wait.ts';
 import { deviceNumber, majorMinorOf, parseMountinfo } from '../../../src/probes/mountinfo.ts';
-import { filesystemPresence, findDeviceHolders, kernelName, mountIdsOf, type DeviceHolder } from '../../../src/probes/superblock.ts';
+import { filesystemHere, filesystemPresence, findDeviceHolders, kernelName, mountIdsOf, type DeviceHolder } from '../../../src/probes/superblock.ts';
 import { mountNamespaceOf } from '../../../src/proc.ts';
 import { Children } from '../../helpers/children.ts';
 import { scratchDir } from '../../helpers/scratch.ts';
@@ -51,6 +51,22 @@ describe('kernelName', () => {
     const root = fakeSysfs({ '7:7': 'loop7' }, {});
     assert.equal(kernelName('7:8', root), null);
     assert.equal(kernelName('7:7', scratch.fresh('no-sys')), null);
+  });
+});
+
+describe('filesystemHere against a fake sysfs', () => {
+  it('looks up the device node\'s major:minor and gives its presence, seen', () => {
+    // /dev/null is 1:3 on every Linux: its number is what matters here, not its kind
+    const root = fakeSysfs({ '1:3': 'null' }, { ext4: ['null'] });
+    assert.deepEqual(filesystemHere('/dev/null', 'ext4', root), { active: true, evidence: `${root}/fs/ext4/null present (a live superblock)`, conclusive: true, unseen: false });
+  });
+
+  it('is inactive and unseen, never throwing, for a device node that cannot be looked at', () => {
+    const presence = filesystemHere('/nonexistent/sdb1', 'ext4');
+    assert.equal(presence.active, false);
+    assert.equal(presence.unseen, true);
+    assert.equal(presence.conclusive, false);
+    assert.match(presence.evidence, /^\/nonexistent\/sdb1: .*ENOENT/);
   });
 });
 
