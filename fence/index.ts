@@ -5,6 +5,7 @@ import { bootId, machineId } from '../src/proc.ts';
 import type { Fence } from './types.ts';
 import type { FenceLog } from './lockfile.ts';
 import type { HelperLeaseIo } from '../src/lease-io.ts';
+import type { HolderMemory } from './scsi-pr/mmp.ts';
 
 export type { Fence, FenceDescription, FenceLostListener, FenceStatus } from './types.ts';
 
@@ -53,10 +54,22 @@ export async function createFence(config: Config, options: CreateFenceOptions = 
       // the LU the configured device lives on (EPRDEVICE: absent, device-mapper, not SCSI); the
       // heartbeat is the filesystem's own (ext4 MMP on disk.device)
       const lu = resolveLu(fence.device);
+      const holderMemory: HolderMemory = { seen: null };
       return createScsiPrFence({
         device: new PrDevice(lu.device, { commandTimeoutMs: fence.commandTimeoutMs }),
         key: reservationKey(config.cluster, fence.nodeId),
-        checkHolder: (signal) => watchHolder(config.disk.device, { timeoutMs: fence.commandTimeoutMs, signal }),
+        // one memory per fence: a wait longer than fenceAcquireMs is proven over several attempts
+        checkHolder: (signal) =>
+          watchHolder(config.disk.device, {
+            timeoutMs: fence.commandTimeoutMs,
+            signal,
+            memory: holderMemory,
+            onWatch: ({ waitMs, doneMs, first }) => {
+              const line = `holder ${first.nodename || '(unnamed)'} has the filesystem by its MMP block (sequence ${first.seq}, check interval ${first.checkIntervalS} s): silent only after ${(waitMs / 1000).toFixed(0)} s without an update, ${(doneMs / 1000).toFixed(1)} s of them watched already`;
+              if (waitMs - doneMs > config.deadlines.fenceAcquireMs) options.log?.warn({ mmp_wait_ms: waitMs, watched_ms: doneMs, fence_acquire_ms: config.deadlines.fenceAcquireMs }, `${line}: more than this attempt's deadline (deadlines.fenceAcquireMs); a later attempt carries the watch on`);
+              else options.log?.info({ mmp_wait_ms: waitMs, watched_ms: doneMs }, line);
+            },
+          }),
         clearHeartbeat: (signal) => clearMmp(config.disk.device, { timeoutMs: fence.commandTimeoutMs, signal }),
         // this kernel's own filesystem (a daemon restarted under a mounted disk retakes the fence):
         // its live kmmpd writes the block, and a reset under it would be an MMP failure

@@ -163,21 +163,52 @@ export async function heartbeatNow(device: string, options: MmpReadOptions): Pro
 }
 
 /**
+ * What an earlier watch of the same device saw first, kept between promotion attempts by the
+ * fence (fence/index.ts): a holder whose kernel's wait is longer than one attempt's
+ * `fenceAcquireMs` (a check interval of 42 s was measured under TCG: an 85 s wait against 25 s)
+ * is then proven silent over several attempts instead of never. Sound because `silent` rests on
+ * two reads only — the first and the last — of one sequence number: kmmpd changes it with every
+ * update, so an equal number a wait later means no update in between, however many reads were
+ * missed. A changed sequence (or clean, or fsck) forgets it.
+ */
+export interface HolderMemory {
+  seen: { seq: number; nodename: string; firstEndedMono: number } | null;
+}
+
+/**
  * Watches the MMP block of `device` for the kernel's wait ({@link mmpWaitMs}), reading it every
  * `pollMs` (default 1000), and says whether a kernel still updates it. Returns at the first change;
  * `silent` only once a read that started at least the wait after the first read ended saw no change.
+ * With `memory`, the first read of an earlier watch that saw the same sequence counts as this
+ * one's first (see {@link HolderMemory}); `onWatch` is told the wait and how much of it is done
+ * before the watch starts (for the log: the caller's deadline may end it first).
  * @throws FenceAgentError `EMMP` (no MMP on the filesystem, unreadable block), or the signal's reason
  */
-export async function watchHolder(device: string, options: MmpReadOptions & { pollMs?: number }): Promise<HolderVerdict> {
+export async function watchHolder(
+  device: string,
+  options: MmpReadOptions & { pollMs?: number; memory?: HolderMemory; onWatch?: (watch: { waitMs: number; doneMs: number; first: MmpBlock }) => void },
+): Promise<HolderVerdict> {
   const location = await readMmpLocation(device, options);
   if (location === null) throw new FenceAgentError('EMMP', `${device} has no ext4 multi-mount protection (tune2fs -O mmp): the holder's liveness cannot be read from the disk`);
   const first = await readMmpBlock(device, location, options);
-  if (first.seq === MMP_SEQ_CLEAN) return { state: 'clean', first, last: first, waitedMs: 0 };
-  if (first.seq === MMP_SEQ_FSCK) return { state: 'fsck', first, last: first, waitedMs: 0 };
+  const forget = (): void => {
+    if (options.memory !== undefined) options.memory.seen = null;
+  };
+  if (first.seq === MMP_SEQ_CLEAN) {
+    forget();
+    return { state: 'clean', first, last: first, waitedMs: 0 };
+  }
+  if (first.seq === MMP_SEQ_FSCK) {
+    forget();
+    return { state: 'fsck', first, last: first, waitedMs: 0 };
+  }
   const waitMs = mmpWaitMs(location, first);
   // samples are moments inside each read: only the time from the end of the first read to the
   // start of a later one certainly passed between them
-  const firstEnded = monoNow();
+  const remembered = options.memory?.seen;
+  const firstEnded = remembered != null && remembered.seq === first.seq ? remembered.firstEndedMono : monoNow();
+  if (options.memory !== undefined) options.memory.seen = { seq: first.seq, nodename: first.nodename, firstEndedMono: firstEnded };
+  options.onWatch?.({ waitMs, doneMs: Math.round(monoNow() - firstEnded), first });
   for (;;) {
     const left = waitMs - (monoNow() - firstEnded);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(options.pollMs ?? 1000, left))));
@@ -185,7 +216,10 @@ export async function watchHolder(device: string, options: MmpReadOptions & { po
     const readStarted = monoNow();
     const last = await readMmpBlock(device, location, options);
     const waited = readStarted - firstEnded;
-    if (last.seq !== first.seq) return { state: last.seq === MMP_SEQ_CLEAN ? 'clean' : last.seq === MMP_SEQ_FSCK ? 'fsck' : 'alive', first, last, waitedMs: Math.round(waited) };
+    if (last.seq !== first.seq) {
+      forget();
+      return { state: last.seq === MMP_SEQ_CLEAN ? 'clean' : last.seq === MMP_SEQ_FSCK ? 'fsck' : 'alive', first, last, waitedMs: Math.round(waited) };
+    }
     if (waited >= waitMs) return { state: 'silent', first, last, waitedMs: Math.round(waited) };
   }
 }

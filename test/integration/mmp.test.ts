@@ -4,13 +4,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { attachLoop, detachLoop } from '../../lab/disk.ts';
 import { sh, shOk } from '../../lab/sh.ts';
-import { clearMmp, MMP_SEQ_CLEAN, mmpWaitMs, readMmpBlock, readMmpLocation, watchHolder } from '../../fence/scsi-pr/mmp.ts';
+import { clearMmp, MMP_SEQ_CLEAN, mmpWaitMs, readMmpBlock, readMmpLocation, watchHolder, type HolderMemory } from '../../fence/scsi-pr/mmp.ts';
+import { monoNow } from '../../src/clock.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'mmp-'));
 const image = path.join(dir, 'lu.img');
@@ -83,6 +84,44 @@ describe('ext4 MMP as the holder\'s heartbeat', () => {
     const verdict = await watchHolder(challenger, opts);
     assert.equal(verdict.state, 'silent', JSON.stringify(verdict));
     assert.ok(verdict.waitedMs >= mmpWaitMs(location, verdict.first), `watched ${verdict.waitedMs} ms, the kernel waits ${mmpWaitMs(location, verdict.first)} ms`);
+  });
+
+  it('a wait longer than one attempt is proven over several: the memory carries the first read of the same sequence, a new sequence starts over', async () => {
+    // the crashed holder's block with a check interval of 10 s (the kernel's wait: 21 s), as a
+    // holder with slow storage leaves it; each attempt is cut at 8 s, as fenceAcquireMs cuts a promotion
+    const location = await readMmpLocation(challenger, opts);
+    assert.ok(location !== null);
+    const write = async (seq: number, checkIntervalS: number): Promise<void> => {
+      const raw = path.join(dir, 'mmp-crafted');
+      await shOk(['dd', `if=${challenger}`, 'iflag=direct', `bs=${location.blockSize}`, `skip=${location.block}`, 'count=1', `of=${raw}`, 'status=none']);
+      const bytes = readFileSync(raw);
+      bytes.writeUInt32LE(seq, 4);
+      bytes.writeUInt16LE(checkIntervalS, 112);
+      writeFileSync(raw, bytes);
+      await shOk(['dd', `if=${raw}`, `of=${challenger}`, 'oflag=direct', `bs=${location.blockSize}`, `seek=${location.block}`, 'count=1', 'conv=notrunc', 'status=none']);
+    };
+    const unclean = (await readMmpBlock(challenger, location, opts)).seq;
+    assert.notEqual(unclean, MMP_SEQ_CLEAN, 'the previous test left a crashed holder\'s sequence');
+    await write(0x1000, 10);
+    const memory: HolderMemory = { seen: null };
+    const watches: { waitMs: number; doneMs: number }[] = [];
+    const attempt = () => watchHolder(challenger, { ...opts, memory, signal: AbortSignal.timeout(8000), onWatch: ({ waitMs, doneMs }) => watches.push({ waitMs, doneMs }) });
+    await assert.rejects(attempt(), { name: 'TimeoutError' });
+    await assert.rejects(attempt(), { name: 'TimeoutError' });
+    const startedMono = monoNow();
+    const verdict = await attempt();
+    assert.equal(verdict.state, 'silent', JSON.stringify(verdict));
+    assert.ok(verdict.waitedMs >= 21_000, `silent after ${verdict.waitedMs} ms in all (the kernel waits 21 s)`);
+    assert.ok(monoNow() - startedMono < 8000, 'the third attempt finished within its own 8 s');
+    assert.equal(watches.length, 3);
+    assert.ok(watches.every((w) => w.waitMs === 21_000), JSON.stringify(watches));
+    assert.ok(watches[0]!.doneMs < 1000 && watches[1]!.doneMs >= 8000 && watches[2]!.doneMs >= 16_000, `each attempt carried the watch on: ${JSON.stringify(watches)}`);
+    // another sequence (the holder wrote meanwhile, or another holder): the memory does not apply
+    await write(0x2000, 10);
+    await assert.rejects(attempt(), { name: 'TimeoutError' });
+    assert.ok(watches[3]!.doneMs < 1000, `a new sequence is watched from its first read: ${JSON.stringify(watches[3])}`);
+    assert.equal(memory.seen?.seq, 0x2000);
+    await write(unclean, 5);
   });
 
   it("clearMmp resets the crashed holder's sequence: the challenger's kernel mounts without waiting out its interval", async () => {
