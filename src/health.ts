@@ -177,7 +177,14 @@ export function evaluate(input: VerdictInput): Verdict {
   if (maintenance) {
     const since = `MAINTENANCE since ${maintenance.at}${maintenance.reason ? ` (${maintenance.reason})` : ''}`;
     const seen = problems.length > 0 ? `; not acted on: ${problems.join('; ')}` : '';
-    // the MASTER keeps its role whatever its probes say; a BACKUP takes none
+    // the MASTER keeps its role whatever its probes say — unless it is fenced: the storage took
+    // its right to write (the self-fence ran, maintenance or not), and a VIP kept on a node that
+    // cannot serve only blackholes the clients: keepalived moves it to the peer; a BACKUP takes none
+    const fenced = input.state?.selfFence != null || input.state?.role === 'FENCED-IN';
+    if (role === 'MASTER' && fenced) {
+      const line = `${since}, but this node is fenced: it cannot serve; keepalived should give the VIP to the peer`;
+      return { healthy: false, known, role, inTransition: false, line: `UNHEALTHY MASTER: ${[line, ...problems].join('; ')}`, problems: [line, ...problems] };
+    }
     if (role === 'MASTER') return { healthy: true, known, role, inTransition: false, line: `healthy MASTER: ${since}: no action taken${seen}`, problems };
     return { healthy: false, known, role, inTransition: false, line: `UNHEALTHY BACKUP: ${since}: this node takes no role until maintenance off${seen}`, problems: [`${since}: this node takes no role until maintenance off`, ...problems] };
   }

@@ -586,8 +586,9 @@ export const SCENARIOS: readonly Scenario[] = [
       timing('preempted → mysqld gone, unmounted', monoNow() - preemptedMono);
       const off = await master.agent(['maintenance', 'off']);
       assert.equal(off.exitCode, 0, off.stderr);
-      // either may end as MASTER: in maintenance the fenced MASTER still counts as healthy for
-      // keepalived (nothing moves), so at maintenance off it may take the role back itself
+      // either may end as MASTER: the fenced MASTER is unhealthy even in maintenance (src/health.ts),
+      // so keepalived moves the VIP to the peer, which promotes; if the peer's takeover is slower
+      // than maintenance off, the old MASTER may be the one that converges as MASTER
       const { master: after } = await cluster.waitConverged(240_000);
       monitor.expectSingleVip = true;
       await waitAloneRegistered(cluster, after);

@@ -466,6 +466,17 @@ describe('evaluate: maintenance (fence-agent maintenance on)', () => {
     assert.ok(verdict.problems.length > 0, 'the problems are still reported');
   });
 
+  it('evaluate counts a fenced MASTER in maintenance as unhealthy (self-fenced or fenced-in): it cannot serve, the VIP should move', () => {
+    const bare = (): Observation => ({ ...masterObservation(), mount: { ...masterObservation().mount, mounted: false, mountpoints: [] }, mysqld: { pidFilePid: null, pidFileAlive: false, pids: [], sql: null } });
+    const selfFence = { at: '2024-11-22T09:59:00.000Z', reason: 'our key is no longer registered on /dev/sdb' };
+    const fenced = evaluate(input(bare(), { state: state({ role: 'BACKUP', maintenance, selfFence }), daemonAlive: true }));
+    assert.equal(fenced.healthy, false);
+    assert.match(fenced.line, /^UNHEALTHY MASTER: MAINTENANCE since 2024-11-22T09:00:00.000Z \(kernel update\), but this node is fenced: it cannot serve; keepalived should give the VIP to the peer; .*FENCED: the fence was lost/);
+    const fencedIn = evaluate(input(masterObservation(), { state: state({ role: 'FENCED-IN', maintenance }), daemonAlive: true }));
+    assert.equal(fencedIn.healthy, false);
+    assert.match(fencedIn.line, /but this node is fenced/);
+  });
+
   it('evaluate counts a BACKUP in maintenance as unhealthy: it takes no role', () => {
     const verdict = evaluate(input(backupObservation(), { state: state({ maintenance }), daemonAlive: true }));
     assert.equal(verdict.healthy, false);
