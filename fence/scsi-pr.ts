@@ -98,6 +98,8 @@ export interface PublishedView {
 
 export interface ScsiPrFence extends Fence {
   /** how the last successful acquire removed the other key, for `status`; null: there was none to remove */
+  /** see Fence.dropStrayRegistration */
+  dropStrayRegistration(): Promise<string | null>;
   lastPreempt(): 'preempt-and-abort' | 'preempt' | null;
 }
 
@@ -111,6 +113,8 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
   const log = options.log ?? null;
   const listeners: FenceLostListener[] = [];
   let held = false;
+  /** acquires running (see dropStrayRegistration) */
+  let acquiring = 0;
   let preempted: 'preempt-and-abort' | 'preempt' | null = null;
   let watchTimer: NodeJS.Timeout | null = null;
   let stopped = true;
@@ -226,109 +230,119 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
     }, options.watchIntervalMs);
   };
 
+  const acquireOnce = async (signal: AbortSignal): Promise<FenceStatus> => {
+    const resets = (await device.clearUnitAttentions()).filter((sense) => RESET_SENSE.test(sense));
+    if (resets.length > 0) log?.warn({ device: device.device, senses: resets }, `${device.device} was reset (target restart?): ${resets.join('; ')}`);
+    signal.throwIfAborted();
+    const keys = await device.readKeys();
+    const before = statusOf(keys, await device.readReservation());
+    if (before.held === true) {
+      held = true;
+      aloneAtMs = monoNow();
+      publish(before, aloneAtMs);
+      scheduleWatch();
+      return before;
+    }
+    const others = [...new Set(keys.keys.filter((k) => k !== key))];
+    let silentHolder = false;
+    if (others.length > 0) {
+      const verdict = await options.checkHolder(signal);
+      silentHolder = verdict.state === 'silent';
+      if (verdict.state === 'alive' || verdict.state === 'fsck') {
+        if (before.registrants.includes(ours)) await unregisterQuietly('the holder is alive');
+        throw new FenceAgentError('EHOLDERALIVE', `holder alive: the filesystem on ${device.device} is ${verdict.state === 'fsck' ? 'being checked by e2fsck' : `being updated by ${verdict.last.nodename || 'another node'} (MMP sequence moving)`}; not preempting ${others.map(formatKey).join(', ')} (${before.detail})`);
+      }
+      log?.warn({ device: device.device, verdict: verdict.state, waited_ms: verdict.waitedMs, last_writer: verdict.last.nodename }, `holder ${verdict.state} (MMP): preempting ${others.map(formatKey).join(', ')}`);
+    }
+    // the LU free: is the filesystem's heartbeat clean? (an unclean one: see readHeartbeat)
+    let staleHeartbeat: string | null = null;
+    if (others.length === 0 && before.holder === null && options.readHeartbeat !== undefined) {
+      // unreadable: go on without (the mount then waits, or fails on its deadline; the kernel
+      // itself refuses a filesystem e2fsck holds)
+      const heartbeat = await options.readHeartbeat(signal).catch((error: unknown) => {
+        signal.throwIfAborted();
+        log?.warn({ device: device.device, err: errorLine(error) }, `the filesystem's MMP block could not be read: taking the free LU without looking at its heartbeat`);
+        return null;
+      });
+      if (heartbeat?.state === 'fsck') {
+        if (before.registrants.includes(ours)) await unregisterQuietly('e2fsck runs on the filesystem');
+        throw new FenceAgentError('EHOLDERALIVE', `e2fsck runs on the filesystem of ${device.device} (MMP), though nobody is registered: not taking it`);
+      }
+      if (heartbeat?.state === 'unclean') {
+        staleHeartbeat = heartbeat.block.nodename || 'an unknown node';
+        log?.warn({ device: device.device, last_writer: staleHeartbeat }, `no key registered on ${device.device}, yet its filesystem's MMP block is not clean (last written by ${staleHeartbeat}): a holder whose registration is gone; reserving first, then resetting the heartbeat`);
+      }
+    }
+    signal.throwIfAborted();
+    // From the register on, every way out but "held" unregisters again: a BACKUP is never a
+    // registrant (under WERO a registrant may write).
+    let after: FenceStatus;
+    let failure: PrCommandError | null;
+    let plain: boolean | null = null; // null: nobody preempted; true: PREEMPT without ABORT was used
+    try {
+      const withAptpl = await aptpl();
+      failure = await attempt('register', () => device.registerIgnore(key, withAptpl));
+      if (others.length === 0) {
+        if (before.holder === null) failure ??= await attempt('reserve', () => device.reserve(key));
+        if (staleHeartbeat !== null && failure === null) {
+          // an unregistered writer's commands queued before the reservation
+          await new Promise((resolve) => setTimeout(resolve, options.drainMs));
+        }
+      } else {
+        plain = false;
+        for (const victim of others) {
+          let failed = await attempt('PREEMPT AND ABORT', () => device.preempt(key, victim, { abort: true }));
+          if (failed?.code === 'EPRILLEGAL') {
+            failed = await attempt('PREEMPT', () => device.preempt(key, victim, { abort: false }));
+            if (failed === null) plain = true;
+          }
+          failure ??= failed;
+        }
+        // a victim that held no reservation leaves none: reserve it (already ours: a no-op)
+        const reservation = await device.readReservation();
+        if (reservation.holder === null) failure ??= await attempt('reserve', () => device.reserve(key));
+        if (plain) {
+          log?.warn({ device: device.device, drain_ms: options.drainMs }, `PREEMPT AND ABORT refused: preempted without abort; waiting ${options.drainMs} ms for the victim's queued commands to drain`);
+          await new Promise((resolve) => setTimeout(resolve, options.drainMs));
+        }
+      }
+      after = await readBack();
+    } catch (error) {
+      await unregisterQuietly(`the take-over failed: ${errorLine(error)}`);
+      throw error;
+    }
+    if (after.held !== true) {
+      await unregisterQuietly('the take-over did not complete');
+      throw new FenceAgentError('EFENCE', `could not take the fence: ${after.detail}${failure === null ? '' : ` (${errorLine(failure)})`}`);
+    }
+    held = true;
+    aloneAtMs = monoNow(); // held ⇒ read back with our key the only one
+    // how the fence now held was taken: a later acquire without a peer to preempt says so
+    preempted = plain === null ? null : plain ? 'preempt' : 'preempt-and-abort';
+    publish(after, monoNow());
+    if ((silentHolder || staleHeartbeat !== null) && options.clearHeartbeat !== undefined) {
+      const whose = silentHolder ? "the preempted holder's" : `${staleHeartbeat}'s stale`;
+      await options.clearHeartbeat(signal).then(
+        () => log?.info({ device: device.device }, `${whose} MMP heartbeat reset to clean: the mount need not wait it out`),
+        (error: unknown) => log?.warn({ err: errorLine(error), device: device.device }, `could not reset ${whose} MMP heartbeat: the mount waits out its interval`),
+      );
+    }
+    log?.info({ device: device.device, preempt: preempted }, `fence held: ${after.detail}${preempted === null ? '' : `; ${takenOverBy(preempted)}`}`);
+    scheduleWatch();
+    return after;
+  };
+
   const fence: ScsiPrFence = {
     describe: () => ({ method: 'scsi-pr', target: device.device, identity: ours, warnings: [] }),
 
+    // counted while running: dropStrayRegistration never removes a registration an acquire made
     async acquire(signal) {
-      const resets = (await device.clearUnitAttentions()).filter((sense) => RESET_SENSE.test(sense));
-      if (resets.length > 0) log?.warn({ device: device.device, senses: resets }, `${device.device} was reset (target restart?): ${resets.join('; ')}`);
-      signal.throwIfAborted();
-      const keys = await device.readKeys();
-      const before = statusOf(keys, await device.readReservation());
-      if (before.held === true) {
-        held = true;
-        aloneAtMs = monoNow();
-        publish(before, aloneAtMs);
-        scheduleWatch();
-        return before;
-      }
-      const others = [...new Set(keys.keys.filter((k) => k !== key))];
-      let silentHolder = false;
-      if (others.length > 0) {
-        const verdict = await options.checkHolder(signal);
-        silentHolder = verdict.state === 'silent';
-        if (verdict.state === 'alive' || verdict.state === 'fsck') {
-          if (before.registrants.includes(ours)) await unregisterQuietly('the holder is alive');
-          throw new FenceAgentError('EHOLDERALIVE', `holder alive: the filesystem on ${device.device} is ${verdict.state === 'fsck' ? 'being checked by e2fsck' : `being updated by ${verdict.last.nodename || 'another node'} (MMP sequence moving)`}; not preempting ${others.map(formatKey).join(', ')} (${before.detail})`);
-        }
-        log?.warn({ device: device.device, verdict: verdict.state, waited_ms: verdict.waitedMs, last_writer: verdict.last.nodename }, `holder ${verdict.state} (MMP): preempting ${others.map(formatKey).join(', ')}`);
-      }
-      // the LU free: is the filesystem's heartbeat clean? (an unclean one: see readHeartbeat)
-      let staleHeartbeat: string | null = null;
-      if (others.length === 0 && before.holder === null && options.readHeartbeat !== undefined) {
-        // unreadable: go on without (the mount then waits, or fails on its deadline; the kernel
-        // itself refuses a filesystem e2fsck holds)
-        const heartbeat = await options.readHeartbeat(signal).catch((error: unknown) => {
-          signal.throwIfAborted();
-          log?.warn({ device: device.device, err: errorLine(error) }, `the filesystem's MMP block could not be read: taking the free LU without looking at its heartbeat`);
-          return null;
-        });
-        if (heartbeat?.state === 'fsck') {
-          if (before.registrants.includes(ours)) await unregisterQuietly('e2fsck runs on the filesystem');
-          throw new FenceAgentError('EHOLDERALIVE', `e2fsck runs on the filesystem of ${device.device} (MMP), though nobody is registered: not taking it`);
-        }
-        if (heartbeat?.state === 'unclean') {
-          staleHeartbeat = heartbeat.block.nodename || 'an unknown node';
-          log?.warn({ device: device.device, last_writer: staleHeartbeat }, `no key registered on ${device.device}, yet its filesystem's MMP block is not clean (last written by ${staleHeartbeat}): a holder whose registration is gone; reserving first, then resetting the heartbeat`);
-        }
-      }
-      signal.throwIfAborted();
-      // From the register on, every way out but "held" unregisters again: a BACKUP is never a
-      // registrant (under WERO a registrant may write).
-      let after: FenceStatus;
-      let failure: PrCommandError | null;
-      let plain: boolean | null = null; // null: nobody preempted; true: PREEMPT without ABORT was used
+      acquiring++;
       try {
-        const withAptpl = await aptpl();
-        failure = await attempt('register', () => device.registerIgnore(key, withAptpl));
-        if (others.length === 0) {
-          if (before.holder === null) failure ??= await attempt('reserve', () => device.reserve(key));
-          if (staleHeartbeat !== null && failure === null) {
-            // an unregistered writer's commands queued before the reservation
-            await new Promise((resolve) => setTimeout(resolve, options.drainMs));
-          }
-        } else {
-          plain = false;
-          for (const victim of others) {
-            let failed = await attempt('PREEMPT AND ABORT', () => device.preempt(key, victim, { abort: true }));
-            if (failed?.code === 'EPRILLEGAL') {
-              failed = await attempt('PREEMPT', () => device.preempt(key, victim, { abort: false }));
-              if (failed === null) plain = true;
-            }
-            failure ??= failed;
-          }
-          // a victim that held no reservation leaves none: reserve it (already ours: a no-op)
-          const reservation = await device.readReservation();
-          if (reservation.holder === null) failure ??= await attempt('reserve', () => device.reserve(key));
-          if (plain) {
-            log?.warn({ device: device.device, drain_ms: options.drainMs }, `PREEMPT AND ABORT refused: preempted without abort; waiting ${options.drainMs} ms for the victim's queued commands to drain`);
-            await new Promise((resolve) => setTimeout(resolve, options.drainMs));
-          }
-        }
-        after = await readBack();
-      } catch (error) {
-        await unregisterQuietly(`the take-over failed: ${errorLine(error)}`);
-        throw error;
+        return await acquireOnce(signal);
+      } finally {
+        acquiring--;
       }
-      if (after.held !== true) {
-        await unregisterQuietly('the take-over did not complete');
-        throw new FenceAgentError('EFENCE', `could not take the fence: ${after.detail}${failure === null ? '' : ` (${errorLine(failure)})`}`);
-      }
-      held = true;
-      aloneAtMs = monoNow(); // held ⇒ read back with our key the only one
-      // how the fence now held was taken: a later acquire without a peer to preempt says so
-      preempted = plain === null ? null : plain ? 'preempt' : 'preempt-and-abort';
-      publish(after, monoNow());
-      if ((silentHolder || staleHeartbeat !== null) && options.clearHeartbeat !== undefined) {
-        const whose = silentHolder ? "the preempted holder's" : `${staleHeartbeat}'s stale`;
-        await options.clearHeartbeat(signal).then(
-          () => log?.info({ device: device.device }, `${whose} MMP heartbeat reset to clean: the mount need not wait it out`),
-          (error: unknown) => log?.warn({ err: errorLine(error), device: device.device }, `could not reset ${whose} MMP heartbeat: the mount waits out its interval`),
-        );
-      }
-      log?.info({ device: device.device, preempt: preempted }, `fence held: ${after.detail}${preempted === null ? '' : `; ${takenOverBy(preempted)}`}`);
-      scheduleWatch();
-      return after;
     },
 
     async release() {
@@ -366,6 +380,27 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
       stopped = true;
       if (watchTimer !== null) clearTimeout(watchTimer);
       watchTimer = null;
+    },
+    async dropStrayRegistration() {
+      if (held || acquiring > 0) return null;
+      let keys: PrKeys;
+      try {
+        keys = await device.readKeys();
+      } catch (error) {
+        log?.warn({ err: errorLine(error), device: device.device }, 'reading the keys for a stray registration of this node failed: asked again later');
+        return null;
+      }
+      // a promotion started while the keys were read: the registration is its own
+      if (held || acquiring > 0 || !keys.keys.includes(key)) return null;
+      const failed = await attempt('unregister', () => device.unregister(key));
+      const after = await device.readKeys().catch(() => null);
+      const gone = after !== null && !after.keys.includes(key);
+      const line = gone
+        ? `unregistered this node's stray key ${ours} from ${device.device}: registered while not MASTER (registered ⟺ MASTER); keys now ${after.keys.length === 0 ? 'none' : after.keys.map(formatKey).join(', ')}`
+        : `this node's key ${ours} is registered on ${device.device} while not MASTER, and unregistering it failed (${failed === null ? 'still listed' : errorLine(failed)}): tried again later`;
+      if (gone) log?.error({ device: device.device }, line);
+      else log?.warn({ device: device.device }, line);
+      return gone ? line : null;
     },
     mayWrite: () => held,
     holding: () => held,

@@ -87,4 +87,13 @@ export interface Fence {
    * cannot write, so the database need not move). Absent for methods without registration.
    */
   registeredAlone?(): boolean;
+  /**
+   * For a daemon that does not hold the fence and whose node has the filesystem nowhere (an idle
+   * BACKUP): reads the storage and removes this node's own registration if one is there
+   * (SCSI-3 PR: registered ⟺ MASTER — under WERO every registrant may write; a key left by a
+   * crash between REGISTER and the read-back, or registered by hand). Resolves with one line
+   * saying what was removed, or null when there was nothing to do; never throws (a failed read
+   * or unregister is logged and retried at the next call). Absent for methods without registration.
+   */
+  dropStrayRegistration?(): Promise<string | null>;
 }

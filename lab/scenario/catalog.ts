@@ -314,6 +314,29 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    id: 'pr-backup-stray-key',
+    group: 'scsi-pr',
+    title: "PR-1b. scsi-pr: the BACKUP's own key registered by hand (as a crash between REGISTER and the read-back leaves it): its idle daemon unregisters it within a sweep (30 s), the MASTER undisturbed, alone registered again",
+    labs: ['vm'],
+    options: { fence: 'scsi-pr' },
+    async body({ cluster, master, backup, timing }) {
+      const ours = (await fenceShow(backup)).thisNodeKey;
+      const lu = (await fenceShow(backup)).device;
+      const since = await logMark(backup);
+      const before = await lastTransitionId(master);
+      const ran = await backup.shell?.(`sg_persist --out --register-ignore --param-sark=${ours} ${lu}`, 30_000);
+      assert.equal(ran?.exitCode, 0, `sg_persist on ${backup.name}: ${ran?.stderr ?? 'no shell'}`);
+      const registeredMono = monoNow();
+      await waitFor('the BACKUP registered too (third initiator)', () => cluster.prState?.()?.registered.includes(backup.name) === true, 10_000, 200);
+      await waitFor("the BACKUP's daemon unregisters its stray key", async () => (await since(/^unregistered this node's stray key/)).length > 0, 90_000, 500);
+      timing('registered by hand → unregistered by the daemon', monoNow() - registeredMono);
+      await waitAloneRegistered(cluster, master);
+      await assertBothHealthy(master, backup);
+      assert.equal(await lastTransitionId(master), before, 'nothing moved on the MASTER');
+      return master;
+    },
+  },
+  {
     id: 'pr-master-crash',
     group: 'scsi-pr',
     title: "PR-2. scsi-pr: the MASTER powered off: the BACKUP waits out its silent MMP heartbeat, preempts its key and takes over; the old node rejoins unregistered",

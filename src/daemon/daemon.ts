@@ -65,6 +65,9 @@ const issuedOf = (d: Issued): Issued => (d.order === undefined ? { issuedAt: d.i
 
 const describe = (d: Desire): string => `${d.vrrpState} from ${d.source}${d.detail ? ` (${d.detail})` : ''}`;
 
+/** How often an idle BACKUP looks for a registration of its own on the fence's storage, ms (sweepStrayRegistration). */
+const STRAY_SWEEP_MS = 30_000;
+
 /** Why `switchover` and `rejoin` are refused before the daemon's start-up reconciliation has run. */
 const STARTING_UP = 'the daemon is starting up (its start-up reconciliation has not run yet); try again once fence-agent status shows it idle';
 
@@ -83,6 +86,9 @@ export class Daemon {
   private stopping = false;
   /** start() is done: queued requests may run */
   private ready = false;
+  /** a sweep for this node's stray registration running (sweepStrayRegistration), and when the last began (monotonic ms) */
+  private straySweep: Promise<void> | null = null;
+  private lastStraySweepMono = -Infinity;
   /** the first run of the work loop after start() is done, the start-up reconciliation's, has ended */
   private reconciled = false;
   /** resolves when start() is done: `maintenance` requests that arrive during start-up wait for it */
@@ -356,6 +362,7 @@ export class Daemon {
     const idleThroughout = idleSince !== null && idleSince === this.counter && this.busy === null;
     if (idleThroughout && observation.mysqld?.pids.length === 0 && this.state.role === 'MASTER' && this.sqlTimer !== null && !this.restartPending) this.mysqldGone();
     if (idleThroughout) this.retryFencedIn();
+    if (idleThroughout) this.sweepStrayRegistration();
     return evaluate({ config: this.config, observation, state: this.state, daemonAlive: true, nowMono: monoNow(), bootId: this.state.bootId });
   }
 
@@ -378,6 +385,28 @@ export class Daemon {
     if (sinceMs !== null && sinceMs >= 0 && sinceMs < this.config.monitor.fencedInRetryMs) return;
     this.fencedInRetryPending = true;
     this.kick();
+  }
+
+  /**
+   * registered ⟺ MASTER (issue 9): on an idle BACKUP that has the filesystem nowhere, every
+   * STRAY_SWEEP_MS, the fence removes this node's own registration if one is there
+   * (Fence.dropStrayRegistration: one PR IN per sweep; a key left by a crash between REGISTER and
+   * the read-back, or registered by hand). Not in maintenance (the agent takes no action).
+   */
+  private sweepStrayRegistration(): void {
+    const drop = this.fence.dropStrayRegistration?.bind(this.fence);
+    if (drop === undefined || this.straySweep !== null || this.stopping || this.state.maintenance || this.state.role !== 'BACKUP' || this.fence.holding()) return;
+    if (monoNow() - this.lastStraySweepMono < STRAY_SWEEP_MS) return;
+    this.lastStraySweepMono = monoNow();
+    this.straySweep = (async () => {
+      if (await this.filesystemInUse()) return;
+      if (this.busy !== null || this.state.role !== 'BACKUP') return;
+      await drop();
+    })()
+      .catch((error: unknown) => this.log.warn({ err: errorLine(error) }, 'the sweep for a stray registration failed'))
+      .finally(() => {
+        this.straySweep = null;
+      });
   }
 
   /**

@@ -467,7 +467,7 @@ describe('evaluate: maintenance (fence-agent maintenance on)', () => {
   });
 
   it('evaluate counts a fenced MASTER in maintenance as unhealthy (self-fenced or fenced-in): it cannot serve, the VIP should move', () => {
-    const bare = (): Observation => ({ ...masterObservation(), mount: { ...masterObservation().mount, mounted: false, mountpoints: [] }, mysqld: { pidFilePid: null, pidFileAlive: false, pids: [], sql: null } });
+    const bare = (): Observation => ({ ...masterObservation(), mount: backupObservation().mount, mysqld: { pidFilePid: null, pidFileAlive: false, pids: [], sql: null } });
     const selfFence = { at: '2024-11-22T09:59:00.000Z', reason: 'our key is no longer registered on /dev/sdb' };
     const fenced = evaluate(input(bare(), { state: state({ role: 'BACKUP', maintenance, selfFence }), daemonAlive: true }));
     assert.equal(fenced.healthy, false);

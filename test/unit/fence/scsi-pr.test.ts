@@ -134,6 +134,36 @@ describe('scsi-pr fence', () => {
     assert.deepEqual(keysOf(t), ['0x1111']);
   });
 
+  it('dropStrayRegistration on a node not holding the fence removes its own key and nobody else\'s, saying so; with nothing of its own there it does nothing', async () => {
+    const t = lu();
+    t.update((s) => {
+      s.registrations.push({ initiator: 'iqn.test:node1', key: '0x1111' }, { initiator: 'iqn.test:node9', key: '0x9999' });
+    });
+    const { fence } = node(t, 'node2', K2);
+    assert.equal(await fence.dropStrayRegistration(), null, 'node2 is not registered');
+    t.update((s) => {
+      s.registrations.push({ initiator: 'iqn.test:node2', key: '0x2222' });
+    });
+    assert.match((await fence.dropStrayRegistration()) ?? '', /^unregistered this node's stray key 0x2222 from \/dev\/sdb: registered while not MASTER .*keys now 0x1111, 0x9999$/);
+    assert.deepEqual(keysOf(t), ['0x1111', '0x9999']);
+  });
+
+  it('dropStrayRegistration leaves the key of a node that holds the fence, or whose acquire is running', async () => {
+    const t = lu();
+    const { fence } = node(t, 'node1', K1, 'silent', { drainMs: 1500 });
+    assert.equal((await fence.acquire(signal())).held, true);
+    assert.equal(await fence.dropStrayRegistration(), null);
+    assert.deepEqual(keysOf(t), ['0x1111']);
+    // another node, mid-acquire (registered, waiting the drain after the plain PREEMPT… here: a free LU with an unclean heartbeat)
+    const t2 = lu();
+    const other = node(t2, 'node2', K2, 'silent', { drainMs: 1500, heartbeat: 'unclean' });
+    const acquiring = other.fence.acquire(signal());
+    await waitFor('node2 registered', () => keysOf(t2).includes('0x2222'), 5000, 20);
+    assert.equal(await other.fence.dropStrayRegistration(), null, 'the registration is the running acquire\'s');
+    assert.equal((await acquiring).held, true);
+    assert.deepEqual(keysOf(t2), ['0x2222']);
+  });
+
   it('registeredAlone is true while held with our key the only one, false once the watch reads another key, and after release', async () => {
     const t = lu();
     const { fence } = node(t, 'node1', K1);
