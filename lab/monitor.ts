@@ -28,7 +28,10 @@ export interface Sample {
   /** CLOCK_MONOTONIC in ms ({@link monoNow}: the agent's clock, comparable across processes) */
   mono: number;
   nodes: Record<string, NodeSample>;
-  /** the node holding the lease (v2: state "held"; v1: a fresh lock), or null */
+  /**
+   * the node holding the fence, or null: lockfile, the lease (v2: state "held"; v1: a fresh lock);
+   * scsi-pr, the reservation holder as the third initiator last read the keys (ClusterObservation)
+   */
   leaseHolder: string | null;
 }
 

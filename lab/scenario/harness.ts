@@ -5,8 +5,10 @@
 import { monoNow } from '../../src/clock.ts';
 import { errorLine } from '../../src/errors.ts';
 import type { Cluster, ClusterNode, ClusterObserver } from '../cluster.ts';
-import { Ledger } from '../ledger.ts';
+import { type Ack, Ledger } from '../ledger.ts';
 import { InvariantMonitor, type Violation } from '../monitor.ts';
+import { RECORDING_FORMAT, type TimelineRecording } from '../timeline/recording.ts';
+import { saveTimeline, timelinePathFromEnv } from '../timeline/write.ts';
 import { waitAcks, waitMaster } from './probes.ts';
 
 export interface ScenarioOptions {
@@ -78,6 +80,18 @@ export interface ScenarioResult {
 /** The whole logs a factory attached to its error (the VM lab does, before tearing the pair down). */
 const attachedLogs = (error: unknown): Record<string, string> | undefined => (error as { nodeLogs?: Record<string, string> } | null)?.nodeLogs;
 
+/** How the harness itself runs a scenario (not the scenario's options). */
+export interface HarnessOptions {
+  /**
+   * Write the failover timeline (lab/timeline/) to this SVG file, its data as `.json` beside it,
+   * pass or fail. Default: `$SCENARIO_TIMELINE_DIR/<scenario id>.svg` when that variable is set;
+   * otherwise no timeline (and vega is never loaded).
+   */
+  timelinePath?: string;
+  /** where the harness's own line about the timeline goes (default: stderr) */
+  log?: (line: string) => void;
+}
+
 /** Builds a pair for a scenario, up and converged (NetnsCluster.up, the VM lab's equivalent). */
 export type ClusterFactory = (options: ScenarioOptions) => Promise<Cluster>;
 
@@ -87,8 +101,22 @@ export const MIN_MONITOR_HZ: Record<Cluster['kind'], number> = { netns: 20, vm: 
 /** The rate the nodes were really sampled at: the observer's own when it has one (VM guests stream), else the monitor's. */
 const monitorRate = (monitor: InvariantMonitor, observer: ClusterObserver): number => observer.rate?.() ?? monitor.rate();
 
+/** What the timeline of a scenario is drawn from: the monitor's samples and the ledger's acks. */
+function recordingOf(scenario: Scenario, cluster: Cluster, monitor: InvariantMonitor, acks: Ack[], passed: boolean): TimelineRecording {
+  return {
+    format: RECORDING_FORMAT,
+    scenario: { id: scenario.id, title: scenario.title, lab: cluster.kind },
+    passed,
+    fence: scenario.options?.fence ?? 'lockfile',
+    nodes: cluster.nodes.map((n) => n.name),
+    servers: Object.fromEntries(cluster.nodes.map((n) => [String(n.serverId), n.name])),
+    samples: monitor.samples,
+    acks,
+  };
+}
+
 /** Runs `scenario` on a fresh pair from `factory`. Never throws: failures are in the result. */
-export async function runScenario(scenario: Scenario, factory: ClusterFactory, kind: Cluster['kind'] = 'netns'): Promise<ScenarioResult> {
+export async function runScenario(scenario: Scenario, factory: ClusterFactory, kind: Cluster['kind'] = 'netns', options: HarnessOptions = {}): Promise<ScenarioResult> {
   const started = monoNow();
   const timings: Record<string, number> = {};
   const counts: Record<string, number> = {};
@@ -137,8 +165,20 @@ export async function runScenario(scenario: Scenario, factory: ClusterFactory, k
   }
   const logs = failures.length > 0 ? (await Promise.all(cluster.nodes.map((n) => n.logTail(20).catch(() => '')))).join('\n') : null;
   const nodeLogs = failures.length > 0 ? Object.fromEntries(await Promise.all(cluster.nodes.map(async (n) => [n.name, await n.fullLog().catch((e: unknown) => `no log: ${errorLine(e)}`)] as const))) : undefined;
+  // the timeline's acks: read before the lab's directory (and the ledger's ack file in it) goes
+  const timelinePath = options.timelinePath ?? timelinePathFromEnv(scenario.id);
+  const timelineLog = options.log ?? ((line: string) => console.error(line));
+  let timelineAcks: Ack[] | null = null;
+  if (timelinePath !== null) {
+    try {
+      timelineAcks = ledger.acks();
+    } catch (error) {
+      timelineLog(`timeline: no picture for ${scenario.id}: ${errorLine(error)}`);
+    }
+  }
   const fsck = await cluster.destroy().catch((error: unknown) => ({ clean: false, output: errorLine(error) }));
   if (fsck !== null && !fsck.clean) fail(`fsck -n after lab down: ${fsck.output.trim().split('\n').slice(-5).join(' | ')}`);
+  if (timelinePath !== null && timelineAcks !== null) await saveTimeline(recordingOf(scenario, cluster, monitor, timelineAcks, failures.length === 0), timelinePath, timelineLog);
   return {
     id: scenario.id,
     title: scenario.title,

@@ -10,7 +10,9 @@
 //           (QEMU quit); prints the failover: power-off → first acknowledged INSERT, rows lost,
 //           invariant violations, fsck (lab/scenario/catalog.ts `master-crash` through the harness);
 //           `demo --floor` first measures the floor on the same lab (lab/vm/floor.ts: bare VRRP
-//           takeover + mariadb.service's start after a crash) and prints the figure beside it
+//           takeover + mariadb.service's start after a crash) and prints the figure beside it;
+//           `demo --timeline PATH` writes the failover's timeline picture to PATH (SVG) and its
+//           data beside it (PATH with .json; lab/timeline/), pass or fail
 //   down    remove everything the lab made, even after a failed or killed up (idempotent)
 // `--tag T` (or FENCE_AGENT_VMLAB_TAG) picks another lab than the default `lab`.
 import { spawn } from 'node:child_process';
@@ -26,7 +28,7 @@ import { DEFAULT_TAG, VmLab } from './lab.ts';
 import { netnsExists } from './net.ts';
 import { sshArgv } from './ssh.ts';
 
-const USAGE = 'usage: npm run vmlab -- [--tag T] up [--lio] | status | ssh N [command…] | demo [--floor] | down';
+const USAGE = 'usage: npm run vmlab -- [--tag T] up [--lio] | status | ssh N [command…] | demo [--floor] [--timeline PATH.svg] | down';
 
 const bold = (text: string): string => (process.stdout.isTTY ? `\u001b[1m${text}\u001b[0m` : text);
 const say = (text: string): void => console.log(`\n${bold(`== ${text}`)}`);
@@ -91,18 +93,32 @@ async function ssh(tag: string, args: string[]): Promise<number> {
   });
 }
 
+/** demo's arguments: `--floor`, `--timeline PATH`. @throws Error (the usage) on anything else */
+function demoArgs(args: readonly string[]): { floor: boolean; timelinePath: string | null } {
+  let floor = false;
+  let timelinePath: string | null = null;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--floor') floor = true;
+    else if (args[i] === '--timeline' && (args[i + 1] ?? '') !== '') timelinePath = args[++i] as string;
+    else throw new Error(USAGE);
+  }
+  return { floor, timelinePath };
+}
+
 async function demo(tag: string, args: string[]): Promise<number> {
-  if (args.some((a) => a !== '--floor')) throw new Error(USAGE);
+  const { floor: withFloor, timelinePath } = demoArgs(args);
   const lab = VmLab.load(tag);
   let floor: FloorResult | null = null;
-  if (args.includes('--floor')) {
+  if (withFloor) {
     say(`floor (${tag}): bare VRRP takeover + mariadb.service's start after a crash, no agent`);
     floor = await measureFloor(lab, show);
   }
   say(`vmlab demo (${tag}): the pair started fresh, the ledger writing through the VIP, then the MASTER powered off`);
   const scenario = scenarioById('master-crash');
   const started = Date.now();
-  const result = await runScenario(scenario, (options) => VmCluster.fresh(lab, { ...options, dir: mkdtempSync(path.join(os.tmpdir(), 'fa-vm-demo-')), log: show }), 'vm');
+  // relative to where `npm run` was typed (npm runs the script in the package's directory)
+  const timeline = timelinePath === null ? {} : { timelinePath: path.resolve(process.env.INIT_CWD ?? process.cwd(), timelinePath) };
+  const result = await runScenario(scenario, (options) => VmCluster.fresh(lab, { ...options, dir: mkdtempSync(path.join(os.tmpdir(), 'fa-vm-demo-')), log: show }), 'vm', { ...timeline, log: show });
   say(result.passed ? 'failover done' : 'failover FAILED');
   const figure = result.timings['crash → first ack'];
   show(`power-off → first acknowledged INSERT through the VIP: ${figure === undefined ? 'none' : seconds(figure)}`);

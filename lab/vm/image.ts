@@ -12,6 +12,7 @@ import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSyn
 import path from 'node:path';
 import { sh, shOk } from '../sh.ts';
 import { hostMirror } from './mirror.ts';
+import { withHeartbeat } from './progress.ts';
 import { VMLAB_RUN } from './state.ts';
 import { GUEST_PACKAGES, GUEST_RELEASE, LUN_FS_LABEL, LUN_LABEL_ID, LUN_SIZE_MB, recipe, recipeHash, ROOT_SIZE_MB, type Recipe } from './recipe.ts';
 
@@ -194,10 +195,10 @@ async function step(what: string, argv: readonly string[], context: BuildContext
   }
 }
 
-/** Times a build phase and logs its duration. */
+/** Times a build phase and logs its duration; every 30 s while it runs, that it still does. */
 async function phase<T>(name: string, context: BuildContext, body: () => Promise<T>): Promise<T> {
   const started = Date.now();
-  const result = await body();
+  const result = await withHeartbeat(context.log, (ms) => `image: ${name}: still running, ${seconds(ms)}`, body);
   context.log(`image: ${name} ${seconds(Date.now() - started)}`);
   return result;
 }

@@ -19,6 +19,7 @@ import { closeSharedConnection, sshOk, sshRun, type SshTarget } from './ssh.ts';
 import { labDirs, readState, writeState, type VmLabState, type VmState } from './state.ts';
 import { addScratchLun, deleteScratchLun, freeControlPort, ISCSI_PORT, recreateLun, startTgt, stopTgt, TARGET_IQN } from './tgt.ts';
 import { LIO_SETUP, STORAGE_VM_ID } from './lio.ts';
+import { withHeartbeat } from './progress.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
 /** The default lab tag (`npm run vmlab`); tests use their own. */
@@ -396,9 +397,10 @@ export class VmLab {
     await Promise.all(
       this.nodes.map(async (node) => {
         const since = starts[node.name] as number;
-        timings.ssh[node.name] = await node.waitSsh(since, bootTimeoutMs);
+        const afterStart = (): string => `${seconds(Date.now() - since)} after QEMU start`;
+        timings.ssh[node.name] = await withHeartbeat(log, () => `vmlab: ${node.name} booting: no ssh yet ${afterStart()}`, () => node.waitSsh(since, bootTimeoutMs));
         log(`vmlab: ${node.name} ssh ready ${seconds(timings.ssh[node.name] as number)} after QEMU start`);
-        timings.storage[node.name] = await node.waitStorage(since, 120_000);
+        timings.storage[node.name] = await withHeartbeat(log, () => `vmlab: ${node.name}: LUN or lease mount not ready yet ${afterStart()}`, () => node.waitStorage(since, 120_000));
         log(`vmlab: ${node.name} /dev/sdb1 and /mnt/lease ready ${seconds(timings.storage[node.name] as number)} after QEMU start`);
       }),
     );

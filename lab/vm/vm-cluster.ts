@@ -24,6 +24,7 @@ import { STORAGE_SERVER_IP, vmAddresses, VIP } from './net.ts';
 import { configureNode, fsckLun, GUEST_AGENT_LOG, GUEST_DEVICE, GUEST_MOUNTPOINT, GUEST_STATE_DIR, startAgent, startKeepalived, stopNode, type VmPairOptions } from './pair.ts';
 import { Sampler } from './sampler.ts';
 import { LogFollower } from './log-follower.ts';
+import { heartbeat } from './progress.ts';
 import { shellQuote } from './ssh.ts';
 import { ensureAgent, VM_CLUSTER_NAME } from './agent.ts';
 import { KeyWatch } from '../iscsi/key-watch.ts';
@@ -499,6 +500,7 @@ export class VmCluster implements Cluster {
     const log = options.log ?? (() => undefined);
     mkdirSync(options.dir, { recursive: true });
     const cluster = new VmCluster(lab, options.dir, log);
+    let stopHeartbeat = (): void => undefined;
     try {
       await cluster.restoreLab();
       const started = Date.now();
@@ -510,6 +512,7 @@ export class VmCluster implements Cluster {
         phases.push(`${name} ${((now - mark) / 1000).toFixed(1)}`);
         mark = now;
       };
+      stopHeartbeat = heartbeat(log, (ms) => `vmlab: pair not ready yet, ${(ms / 1000).toFixed(1)} s (done, s: ${phases.join(', ') || 'nothing yet'})`);
       await cluster.stopPair();
       phase('stop');
       const [node1] = cluster.nodes as [VmClusterNode];
@@ -558,9 +561,11 @@ export class VmCluster implements Cluster {
       phase('converge');
       await cluster.prepareDatabase(master);
       phase('database');
+      stopHeartbeat();
       log(`vmlab: pair ready in ${((Date.now() - started) / 1000).toFixed(1)} s (MASTER ${master.name}; s: ${phases.join(', ')})`);
       return cluster;
     } catch (error) {
+      stopHeartbeat();
       const nodeLogs = Object.fromEntries(await Promise.all(cluster.nodes.map(async (n) => [n.name, await n.fullLog()] as const)));
       await cluster.destroy().catch(() => undefined);
       throw Object.assign(error instanceof Error ? error : new Error(String(error)), { nodeLogs });
