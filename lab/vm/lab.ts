@@ -41,6 +41,11 @@ export interface VmLabOptions {
   agent?: boolean;
   /** per-VM deadline from QEMU start to ssh answering, ms (default 300 s: TCG on a loaded host) */
   bootTimeoutMs?: number;
+  /**
+   * a raw disk image attached read-only to every VM as /dev/vda (virtio): the install test's
+   * media (lab/vm/install-media.ts); none by default
+   */
+  media?: string;
   /** keep whatever was made when `up` fails (default: taken down) */
   keepOnFailure?: boolean;
   image?: ImageOptions;
@@ -300,6 +305,7 @@ export class VmLab {
         nfs: `${STORAGE_SERVER_IP}:${LEASE_EXPORT}`,
         hosts,
       });
+      if (options.media !== undefined) spec.media = options.media;
       vm.spec = spec;
       starts[name] = Date.now();
       vm.pid = await startVm(state.netns.lab, spec);
@@ -398,12 +404,14 @@ export class VmLab {
         const since = starts[node.name] as number;
         timings.ssh[node.name] = await node.waitSsh(since, bootTimeoutMs);
         log(`vmlab: ${node.name} ssh ready ${seconds(timings.ssh[node.name] as number)} after QEMU start`);
+        // the plain image logs in to nothing at boot: the install does (README "Install")
+        if (options.image?.variant === 'plain') return;
         timings.storage[node.name] = await node.waitStorage(since, 120_000);
         log(`vmlab: ${node.name} /dev/sdb1 and /mnt/lease ready ${seconds(timings.storage[node.name] as number)} after QEMU start`);
       }),
     );
 
-    if (options.agent !== false) {
+    if (options.agent !== false && options.image?.variant !== 'plain') {
       const t = Date.now();
       await Promise.all(this.nodes.map((node) => installAgent(node.ssh, REPO, node.name)));
       timings.agent = Date.now() - t;
