@@ -3,7 +3,7 @@
 # beyond scripts/setup.sh: QEMU (TCG or KVM), qemu-img, debootstrap (the guest image), tgt (the
 # iSCSI target serving the shared LUN), sg3-utils, socat (QEMU monitor), fdisk (sfdisk: the LUN's
 # partition table), nfs-ganesha with its VFS backend (the lease storage, in userspace) and
-# openssh-client (ssh into the guests). Debian packages only; no service is started (policy-rc.d),
+# openssh-client (ssh into the guests), dpkg-dev (dpkg-scanpackages: the install test's apt repository). Debian packages only; no service is started (policy-rc.d),
 # the lab starts tgtd and ganesha.nfsd itself inside its own network namespace. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ declare -A wanted=(
   [qemu-system-x86_64]=qemu-system-x86 [qemu-img]=qemu-utils [debootstrap]=debootstrap
   [tgtd]=tgt [sg_persist]=sg3-utils [socat]=socat [sfdisk]=fdisk
   [ganesha.nfsd]=nfs-ganesha [ssh]=openssh-client [ssh-keygen]=openssh-client
-  [mkfs.ext4]=e2fsprogs [ip]=iproute2
+  [mkfs.ext4]=e2fsprogs [ip]=iproute2 [dpkg-scanpackages]=dpkg-dev
 )
 missing=()
 for cmd in "${!wanted[@]}"; do

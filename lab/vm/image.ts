@@ -14,12 +14,14 @@ import { sh, shOk } from '../sh.ts';
 import { hostMirror } from './mirror.ts';
 import { withHeartbeat } from './progress.ts';
 import { VMLAB_RUN } from './state.ts';
-import { GUEST_PACKAGES, GUEST_RELEASE, LUN_FS_LABEL, LUN_LABEL_ID, LUN_SIZE_MB, recipe, recipeHash, ROOT_SIZE_MB, type Recipe } from './recipe.ts';
+import { GUEST_PACKAGES, GUEST_RELEASE, LUN_FS_LABEL, LUN_LABEL_ID, LUN_SIZE_MB, PLAIN_PACKAGES, plainRecipe, recipe, recipeHash, ROOT_SIZE_MB, type Recipe } from './recipe.ts';
 
 /** Root of the image cache: one directory per recipe hash, plus `debs/` (debootstrap's package cache). */
 export const VMLAB_CACHE = process.env.FENCE_AGENT_VMLAB_CACHE ?? '/var/cache/fence-agent-vmlab';
 /** The guest's customize script and the files copied over its root. */
 export const GUEST_DIR = path.join(import.meta.dirname, 'guest');
+/** The plain image's customize script (lab/vm/recipe.ts plainRecipe). */
+export const PLAIN_GUEST_DIR = path.join(import.meta.dirname, 'guest-plain');
 
 /** A built image, everything in `dir`. */
 export interface GuestImage {
@@ -30,7 +32,7 @@ export interface GuestImage {
   base: string;
   kernel: string;
   initrd: string;
-  /** the golden shared LUN (raw, sparse): copied per lab */
+  /** the golden shared LUN (raw, sparse): copied per lab; the plain image's has a partition and no filesystem */
   lun: string;
   /** the lab's private ssh key (root in every guest) */
   sshKey: string;
@@ -38,6 +40,12 @@ export interface GuestImage {
 }
 
 export interface ImageOptions {
+  /**
+   * `pair` (default): the pair's software installed, the agent's runtime copied in, a LUN with
+   * MariaDB's datadir; `plain`: a plain Debian server (kernel, systemd, ssh, network) for the
+   * install test, and a LUN with one empty partition
+   */
+  variant?: 'pair' | 'plain';
   /** default {@link VMLAB_CACHE} */
   cacheDir?: string;
   /** the node binary copied into the guest as /usr/local/bin/node; default /usr/bin/node (else this process's) */
@@ -101,7 +109,7 @@ export async function ensureImage(options: ImageOptions = {}): Promise<GuestImag
   const cacheDir = options.cacheDir ?? VMLAB_CACHE;
   const log = options.log ?? ((line: string) => console.error(line));
   const node = await nodeBinaryOf(options);
-  const value = recipe(GUEST_DIR, node.version);
+  const value = options.variant === 'plain' ? plainRecipe(GUEST_DIR, PLAIN_GUEST_DIR) : recipe(GUEST_DIR, node.version);
   const hash = recipeHash(value);
   const image = imageAt(path.join(cacheDir, hash), hash, value);
   if (existsSync(path.join(image.dir, 'recipe.json'))) {
@@ -119,7 +127,7 @@ export async function ensureImage(options: ImageOptions = {}): Promise<GuestImag
   const started = Date.now();
   log(`image: building ${hash} in ${work} (recipe changed or no cache)`);
   try {
-    await build(imageAt(work, hash, value), { cacheDir, hash, mirror: options.mirror ?? hostMirror(GUEST_RELEASE), node, buildLog, log });
+    await (value.image === 'plain' ? buildPlain : build)(imageAt(work, hash, value), { cacheDir, hash, mirror: options.mirror ?? hostMirror(GUEST_RELEASE), node, buildLog, log });
     writeFileSync(path.join(work, 'recipe.json'), `${JSON.stringify(value, null, 2)}\n`);
     rmSync(buildLog, { force: true });
     rmSync(path.join(cacheDir, `failed-${hash}.log`), { force: true });
@@ -140,8 +148,8 @@ export async function ensureImage(options: ImageOptions = {}): Promise<GuestImag
   return image;
 }
 
-/** How many built images the cache keeps (the most recently used or built; one in use by a lab is never removed). */
-export const KEEP_IMAGES = 2;
+/** How many built images the cache keeps (the most recently used or built; one in use by a lab is never removed): the pair's, the plain one, and one more. */
+export const KEEP_IMAGES = 3;
 
 /** Image directories (`<cache>/<16 hex digits>`) named by the state file of any lab that exists. */
 function imagesInUse(): Set<string> {
@@ -265,5 +273,42 @@ async function build(image: GuestImage, context: BuildContext): Promise<void> {
   });
   const size = (file: string): string => `${(statSync(file).size / 1048576).toFixed(0)} MiB`;
   context.log(`image: base.qcow2 ${size(image.base)}, vmlinuz ${size(image.kernel)}, initrd ${size(image.initrd)}; node ${context.node.version} from ${context.node.file}`);
+  if (!readFileSync(`${image.sshKey}.pub`, 'utf8').startsWith('ssh-ed25519 ')) throw new Error('image: the generated ssh key is not ed25519');
+}
+
+/**
+ * The plain image: debootstrap of {@link PLAIN_PACKAGES}, the lab's identity, network and ssh
+ * (lab/vm/guest/rootfs, then lab/vm/guest-plain/customize.sh), and a LUN with a dos partition
+ * table and one partition, no filesystem: what a storage admin hands over.
+ */
+async function buildPlain(image: GuestImage, context: BuildContext): Promise<void> {
+  const rootfs = path.join(image.dir, 'rootfs');
+  const privateMounts = ['unshare', '--mount', '--propagation', 'private'];
+  await phase(`debootstrap (${GUEST_RELEASE} minbase + ${PLAIN_PACKAGES.length} packages from ${context.mirror})`, context, async () => {
+    const debs = path.join(context.cacheDir, 'debs');
+    mkdirSync(debs, { recursive: true });
+    await step('debootstrap', [...privateMounts, 'debootstrap', '--variant=minbase', `--include=${PLAIN_PACKAGES.join(',')}`, `--cache-dir=${debs}`, GUEST_RELEASE, rootfs, context.mirror], context, 1_200_000);
+  });
+  await phase('customize (chroot)', context, async () => {
+    cpSync(path.join(GUEST_DIR, 'rootfs'), rootfs, { recursive: true });
+    await step('ssh-keygen', ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `vmlab-${image.hash}`, '-f', image.sshKey], context);
+    mkdirSync(path.join(rootfs, 'root/.ssh'), { recursive: true });
+    copyFileSync(`${image.sshKey}.pub`, path.join(rootfs, 'root/.ssh/authorized_keys'));
+    copyFileSync(path.join(PLAIN_GUEST_DIR, 'customize.sh'), path.join(rootfs, 'tmp/vmlab-customize.sh'));
+    await step('customize.sh (plain)', [...privateMounts, 'sh', '-c', `mount -t proc proc '${rootfs}/proc' && exec chroot '${rootfs}' /bin/sh /tmp/vmlab-customize.sh`], context);
+    copyFileSync(onlyFile(path.join(rootfs, 'boot'), 'vmlinuz-'), image.kernel);
+    copyFileSync(onlyFile(path.join(rootfs, 'boot'), 'initrd.img-'), image.initrd);
+  });
+  await phase('root image (mkfs.ext4 -d, qemu-img convert)', context, async () => {
+    const raw = path.join(image.dir, 'root.raw');
+    await step('mkfs.ext4 (root)', ['mkfs.ext4', '-q', '-F', '-L', 'root', '-d', rootfs, raw, `${ROOT_SIZE_MB}M`], context);
+    await step('qemu-img convert', ['qemu-img', 'convert', '-O', 'qcow2', raw, image.base], context);
+    rmSync(raw);
+    rmSync(rootfs, { recursive: true, force: true });
+  });
+  await phase(`blank LUN (${LUN_SIZE_MB} MiB, dos, partition 1, no filesystem)`, context, async () => {
+    await step('truncate (LUN)', ['truncate', '-s', `${LUN_SIZE_MB}M`, image.lun], context);
+    await shOk(['sfdisk', '-q', image.lun], { input: `label: dos\nlabel-id: ${LUN_LABEL_ID}\nstart=2048, type=83\n` });
+  });
   if (!readFileSync(`${image.sshKey}.pub`, 'utf8').startsWith('ssh-ed25519 ')) throw new Error('image: the generated ssh key is not ed25519');
 }

@@ -42,6 +42,11 @@ export interface VmLabOptions {
   agent?: boolean;
   /** per-VM deadline from QEMU start to ssh answering, ms (default 300 s: TCG on a loaded host) */
   bootTimeoutMs?: number;
+  /**
+   * a raw disk image attached read-only to every VM as /dev/vda (virtio): the install test's
+   * media (lab/vm/install-media.ts); none by default
+   */
+  media?: string;
   /** keep whatever was made when `up` fails (default: taken down) */
   keepOnFailure?: boolean;
   image?: ImageOptions;
@@ -301,6 +306,7 @@ export class VmLab {
         nfs: `${STORAGE_SERVER_IP}:${LEASE_EXPORT}`,
         hosts,
       });
+      if (options.media !== undefined) spec.media = options.media;
       vm.spec = spec;
       starts[name] = Date.now();
       vm.pid = await startVm(state.netns.lab, spec);
@@ -400,12 +406,14 @@ export class VmLab {
         const afterStart = (): string => `${seconds(Date.now() - since)} after QEMU start`;
         timings.ssh[node.name] = await withHeartbeat(log, () => `vmlab: ${node.name} booting: no ssh yet ${afterStart()}`, () => node.waitSsh(since, bootTimeoutMs));
         log(`vmlab: ${node.name} ssh ready ${seconds(timings.ssh[node.name] as number)} after QEMU start`);
+        // the plain image logs in to nothing at boot: the install does (README "Install")
+        if (options.image?.variant === 'plain') return;
         timings.storage[node.name] = await withHeartbeat(log, () => `vmlab: ${node.name}: LUN or lease mount not ready yet ${afterStart()}`, () => node.waitStorage(since, 120_000));
         log(`vmlab: ${node.name} /dev/sdb1 and /mnt/lease ready ${seconds(timings.storage[node.name] as number)} after QEMU start`);
       }),
     );
 
-    if (options.agent !== false) {
+    if (options.agent !== false && options.image?.variant !== 'plain') {
       const t = Date.now();
       await Promise.all(this.nodes.map((node) => installAgent(node.ssh, REPO, node.name)));
       timings.agent = Date.now() - t;

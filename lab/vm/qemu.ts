@@ -46,6 +46,8 @@ export interface VmSpec {
   guest: Record<string, string>;
   /** a raw image attached as a virtio disk (/dev/vda): the LUN the storage VM exports (lab/vm/lio.ts) */
   lun?: string;
+  /** a raw image attached read-only as a virtio disk (/dev/vda): the install test's media (lab/vm/install-media.ts) */
+  media?: string;
 }
 
 /**
@@ -107,6 +109,7 @@ export function qemuArgv(spec: VmSpec): string[] {
     // virtio-blk (/dev/vda), not a second scsi-hd: sd names follow the async scan's order, and the
     // storage VM once booted with the LUN as sda and its root (root=/dev/sda) as sdb
     ...(spec.lun === undefined ? [] : ['-drive', `file=${spec.lun},if=none,id=lun,format=raw`, '-device', 'virtio-blk-pci,drive=lun,addr=0x9']),
+    ...(spec.media === undefined ? [] : ['-drive', `file=${spec.media},if=none,id=media,format=raw,readonly=on`, '-device', 'virtio-blk-pci,drive=media,addr=0x9']),
     '-device',
     'virtio-rng-pci,addr=0x7',
     '-device',

@@ -36,6 +36,13 @@ export const GUEST_PACKAGES = [
   'netbase',
 ] as const;
 
+/**
+ * The plain image (issue 11: the README's install followed on a VM from a plain Debian): a
+ * server as an operator gets it — a kernel, systemd, ssh, the network — and nothing of the pair;
+ * the install test puts the rest on it from the README's steps (lab/vm/install-media.ts).
+ */
+export const PLAIN_PACKAGES = ['linux-image-amd64', 'systemd-sysv', 'udev', 'kmod', 'openssh-server', 'iproute2', 'netbase', 'fdisk'] as const;
+
 /** Bump when the build steps in lab/vm/image.ts change in a way the inputs below do not show. */
 export const IMAGE_BUILD_VERSION = 1;
 
@@ -61,6 +68,8 @@ export interface RecipeFile {
 }
 
 export interface Recipe {
+  /** `plain` for the plain image ({@link plainRecipe}); absent for the pair's (its hash unchanged) */
+  image?: 'plain';
   buildVersion: number;
   release: string;
   variant: 'minbase';
@@ -103,6 +112,27 @@ export function recipe(guestDir: string, nodeVersion: string): Recipe {
     lunSizeMb: LUN_SIZE_MB,
     lunLabelId: LUN_LABEL_ID,
     lunFsLabel: LUN_FS_LABEL,
+  };
+}
+
+/**
+ * The plain image's recipe: the guest files of `guestDir` (identity, network, ssh) and those of
+ * `plainDir` (its customize script) under `plain/`; no node binary, no MariaDB settings.
+ */
+export function plainRecipe(guestDir: string, plainDir: string): Recipe {
+  return {
+    image: 'plain',
+    buildVersion: IMAGE_BUILD_VERSION,
+    release: GUEST_RELEASE,
+    variant: 'minbase',
+    packages: [...PLAIN_PACKAGES],
+    files: [...recipeFiles(guestDir), ...recipeFiles(plainDir).map((file) => ({ ...file, path: `plain/${file.path}` }))],
+    mariadbCnf: '',
+    nodeVersion: '',
+    rootSizeMb: ROOT_SIZE_MB,
+    lunSizeMb: LUN_SIZE_MB,
+    lunLabelId: LUN_LABEL_ID,
+    lunFsLabel: '',
   };
 }
 
