@@ -91,6 +91,7 @@ export async function runHook(file: string, event: AgentEvent, timeoutMs: number
       stderr = (stderr + chunk).slice(-STDERR_TAIL);
     });
     signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted === true) onAbort();
     timers.push(
       setTimeout(() => {
         timedOut = true;
