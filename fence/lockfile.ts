@@ -39,7 +39,7 @@ import { HolderClock } from './lease/holder-clock.ts';
 import { LeaseObserver } from './lease/observer.ts';
 import { describeHolder, newNonce, parseLease, sameIdentity, serializeLease, type LeaseIdentity, type LeaseRecord, type LeaseView } from './lease/record.ts';
 import { readTenureFile, writeTenureFile, type TenureFile } from './lease/tenure-file.ts';
-import type { Fence, FenceLostListener, FenceStatus } from './types.ts';
+import type { Fence, FenceLostListener, FenceStatus, Takeover } from './types.ts';
 
 /** The few logger methods the fence uses (pino's signature). */
 export interface FenceLog {
@@ -87,6 +87,8 @@ export interface LockfileFence extends Fence {
   observedUnchangedMs(): number | null;
   /** adds lines to the fence's warnings (placement findings at start-up) and publishes them */
   addWarnings(lines: string[]): void;
+  /** see Fence.lastTakeover */
+  lastTakeover(): Takeover | null;
 }
 
 export function createLockfileFence(config: LockfileFenceConfig, options: LockfileFenceOptions): LockfileFence {
@@ -104,6 +106,8 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
   if (config.allowLocalLease) warnings.push('lease placement checks off (fence.allowLocalLease): for the netns lab only; on a real pair the peer cannot see a local lease');
 
   let tenure: Tenure | null = null;
+  /** see Fence.lastTakeover: set by each acquisition that completes */
+  let takeover: Takeover | null = null;
   /** the tenure file a previous daemon of this boot left, read once before this fence first publishes its own */
   let previousFile: TenureFile | null | undefined;
   const previousTenureFile = (): TenureFile | null => {
@@ -359,12 +363,14 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
       }
       const { text, view, atMs } = seen;
       let why: string | null = null;
+      let takenFrom: string | null = null;
       let continueByMs: number | null = null;
       if (view.kind === 'free') why = view.record === null ? 'free' : `released by ${view.record.node}`;
       else if (view.kind === 'held' && sameIdentity(view.record, identity) && (view.record.pid === pid || !alive(view.record.pid))) {
         why = view.record.pid === pid ? 'our own earlier tenure' : `left by this node's dead daemon (pid ${view.record.pid})`;
         if (view.record.pid !== pid) continueByMs = continuableBy(view);
       } else if (observer.mayTakeOver(atMs)) {
+        takenFrom = view.kind === 'held' ? view.record.node : 'unreadable';
         why = `taken over from ${view.kind === 'held' ? describeHolder(view.record) : 'an unreadable record'}: unchanged for ${seconds(observer.unchangedForMs(atMs) ?? 0)} on this node's clock`;
       }
       if (why === null) {
@@ -381,7 +387,10 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
       }
       if (outcome === 'raced') continue;
       const t = tenure;
-      if (outcome === 'continued' && t !== null) return heldStatus(t, clock());
+      if (outcome === 'continued' && t !== null) {
+        takeover = null;
+        return heldStatus(t, clock());
+      }
       // Confirm: after 2·T_io every competing write that was in flight has landed.
       await sleep(2 * T_io, signal).catch(() => undefined);
       if (signal.aborted) {
@@ -406,6 +415,7 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
       }
       if (back.view.kind === 'held' && back.view.record.nonce === t.nonce) {
         t.confirmed = true;
+        takeover = takenFrom === null ? null : { from: takenFrom, detail: `lease ${config.path} ${why}` };
         log?.info({ lease: config.path, counter: t.counter, mono: Math.round(clock()), t_g: t.clock.lastGoodStartMs }, `lease acquired (${why})`);
         publish();
         return heldStatus(t, clock());
@@ -449,6 +459,7 @@ export function createLockfileFence(config: LockfileFenceConfig, options: Lockfi
 
   const fence: LockfileFence = {
     describe: () => ({ method: 'lockfile', target: config.path, identity: identity.node, warnings: [...warnings] }),
+    lastTakeover: () => takeover,
 
     acquire(signal) {
       return serial(async () => {

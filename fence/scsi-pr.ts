@@ -35,7 +35,7 @@ import { formatKey } from './scsi-pr/key.ts';
 import type { HolderVerdict } from './scsi-pr/mmp.ts';
 import { PrCommandError, WERO, type PrDevice, type PrKeys, type PrReservation } from './scsi-pr/sg-persist.ts';
 import { takenOverBy } from './scsi-pr/state-file.ts';
-import type { Fence, FenceLostListener, FenceStatus } from './types.ts';
+import type { Fence, FenceLostListener, FenceStatus, Takeover } from './types.ts';
 import type { FenceLog } from './lockfile.ts';
 
 export interface ScsiPrOptions {
@@ -101,6 +101,8 @@ export interface ScsiPrFence extends Fence {
   /** see Fence.dropStrayRegistration */
   dropStrayRegistration(): Promise<string | null>;
   lastPreempt(): 'preempt-and-abort' | 'preempt' | null;
+  /** see Fence.lastTakeover */
+  lastTakeover(): Takeover | null;
 }
 
 /** the sense of a unit attention after a power-on or reset of the LU (SPC-4 ASC 29h): a target restart */
@@ -116,6 +118,8 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
   /** acquires running (see dropStrayRegistration) */
   let acquiring = 0;
   let preempted: 'preempt-and-abort' | 'preempt' | null = null;
+  /** see Fence.lastTakeover: set by each acquire that completes */
+  let takeover: Takeover | null = null;
   let watchTimer: NodeJS.Timeout | null = null;
   let stopped = true;
   let lost: PublishedView['lost'] = null;
@@ -238,6 +242,7 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
     const before = statusOf(keys, await device.readReservation());
     if (before.held === true) {
       held = true;
+      takeover = null;
       aloneAtMs = monoNow();
       publish(before, aloneAtMs);
       scheduleWatch();
@@ -319,6 +324,7 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
     aloneAtMs = monoNow(); // held ⇒ read back with our key the only one
     // how the fence now held was taken: a later acquire without a peer to preempt says so
     preempted = plain === null ? null : plain ? 'preempt' : 'preempt-and-abort';
+    takeover = preempted === null ? null : { from: others.map(formatKey).join(', '), detail: `${device.device}: key ${others.map(formatKey).join(', ')} preempted; ${takenOverBy(preempted)}` };
     publish(after, monoNow());
     if ((silentHolder || staleHeartbeat !== null) && options.clearHeartbeat !== undefined) {
       const whose = silentHolder ? "the preempted holder's" : `${staleHeartbeat}'s stale`;
@@ -407,6 +413,7 @@ export function createScsiPrFence(options: ScsiPrOptions): ScsiPrFence {
     // the watch's last read, if no older than two watch intervals and a command bound
     registeredAlone: () => held && aloneAtMs !== null && monoNow() - aloneAtMs <= 2 * options.watchIntervalMs + (options.commandTimeoutMs ?? 3000),
     lastPreempt: () => preempted,
+    lastTakeover: () => takeover,
   };
   return fence;
 }

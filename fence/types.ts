@@ -96,4 +96,20 @@ export interface Fence {
    * or unregister is logged and retried at the next call). Absent for methods without registration.
    */
   dropStrayRegistration?(): Promise<string | null>;
+  /**
+   * Whom the last acquire that completed in this process took the fence from, or null when it was
+   * free, released, already this node's, or never acquired: lockfile, a record left unchanged for
+   * `takeoverAfterMs` (`from`: the node it names, `unreadable` for a record that could not be read);
+   * scsi-pr, the other keys preempted (`from`: those keys). `detail` is one line for people. The
+   * daemon calls a promotion that took the fence this way a failover (src/events/classify.ts).
+   * Absent for methods that hold nothing.
+   */
+  lastTakeover?(): Takeover | null;
+}
+
+/** See {@link Fence.lastTakeover}. */
+export interface Takeover {
+  /** the previous holder: a node name (lockfile), `unreadable`, or the preempted reservation keys (scsi-pr) */
+  from: string;
+  detail: string;
 }

@@ -112,6 +112,24 @@ export async function runYargs(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'history',
+      "what happened on this node, when, why, how long, how it ended (fenced, self-fenced, fenced-in, promotion, demotion, failover, local-restart, maintenance): <stateDir>/history.jsonl, the newest last; no daemon needed",
+      (y) =>
+        y.options({
+          ...configOption,
+          json: { type: 'boolean', default: false, describe: 'machine-readable output' },
+          limit: { type: 'string', describe: 'the newest N events (1..100000, default 20)' },
+        }),
+      async (args) => {
+        try {
+          const { main } = await import('../commands/history.ts');
+          finish(main(configPathFrom(args.config), args.json, args.limit));
+        } catch (error) {
+          fail('history')(error);
+        }
+      },
+    )
+    .command(
       'rejoin',
       'after a look: make this node a candidate again (clears the start hold of keepalived.startMode clean and the self-fence latch) — only on a clean node',
       (y) => y.options(configOption),

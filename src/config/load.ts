@@ -15,7 +15,7 @@ export const configPathFrom = (flag: string | undefined, env: NodeJS.ProcessEnv 
 /**
  * Reads, parses and validates the configuration file (synchronously: it is a small local file).
  * Trust, as keepalived's `enable_script_security` (src/config/trust.ts): the file, the programs it
- * names (`mysqld.start[0]`, `mysqld.stop[0]`) and the agent's own directories (`runDir`,
+ * names (`mysqld.start[0]`, `mysqld.stop[0]`, `events.exec`) and the agent's own directories (`runDir`,
  * `stateDir`, when they exist) must be owned by root (or the user running the agent) and not
  * writable by group or other, nor may any directory above them be (sticky directories excepted).
  * A file that holds a password is refused when group or other may read it.
@@ -44,6 +44,7 @@ export function loadConfig(configPath: string, trust: TrustOptions = {}): Config
   const trusted: [string, string | undefined][] = [
     ['mysqld.start[0]', config.mysqld.start?.[0]],
     ['mysqld.stop[0]', config.mysqld.stop?.[0]],
+    ['events.exec', config.events.exec ?? undefined],
     ['runDir', config.runDir],
     ['stateDir', config.stateDir],
   ];

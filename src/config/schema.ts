@@ -4,7 +4,7 @@ import path from 'node:path';
 import { isIP } from 'node:net';
 import { configError } from '../errors.ts';
 import { assertRelations } from './relations.ts';
-import type { Config, Deadlines, FenceConfig, KeepalivedConfig, MetricsConfig, MysqldConfig, WatchdogConfig } from './types.ts';
+import type { Config, Deadlines, EventsConfig, FenceConfig, HistoryConfig, KeepalivedConfig, MetricsConfig, MysqldConfig, WatchdogConfig } from './types.ts';
 
 /** The step deadlines a promotion is made of; `deadlines.promoteMs` defaults to their sum. */
 const PROMOTION_STEPS = ['fenceAcquireMs', 'mountMs', 'mysqldStartMs', 'sqlReadyMs'] as const;
@@ -385,6 +385,22 @@ function readMetrics(r: Reader, mountpoint: string): MetricsConfig {
   return { textfile, listen, intervalMs: r.integer('intervalMs', DEFAULT_METRICS_INTERVAL_MS, 1000, 300_000, ' ms') };
 }
 
+/** Defaults of `events` and `history` (README "Events and history"). */
+export const DEFAULT_EVENTS = { timeoutMs: 5000 } as const;
+export const DEFAULT_HISTORY = { maxEntries: 1000 } as const;
+
+function readEvents(r: Reader, mountpoint: string): EventsConfig {
+  r.only(['exec', 'timeoutMs']);
+  const exec = r.nullableAbsolutePath('exec');
+  if (exec !== null && isUnder(exec, mountpoint)) r.invalid('exec', `a path outside disk.mountpoint ${mountpoint} (the hook runs on a BACKUP too)`, exec);
+  return { exec, timeoutMs: r.integer('timeoutMs', DEFAULT_EVENTS.timeoutMs, 100, 60_000, ' ms') };
+}
+
+function readHistory(r: Reader): HistoryConfig {
+  r.only(['maxEntries']);
+  return { maxEntries: r.integer('maxEntries', DEFAULT_HISTORY.maxEntries, 10, 100_000) };
+}
+
 /**
  * Validates parsed JSON and fills in defaults, then checks the timer relations (config/relations.ts).
  * @throws FenceAgentError code `ECONFIG` (exit 6), one line: the first bad key and what was
@@ -395,7 +411,7 @@ export function resolveConfig(raw: unknown, configPath: string): Config {
     throw configError(`config ${configPath}: expected a JSON object at the top level`);
   }
   const root = new Reader(configPath, raw as Json, '');
-  root.only(['node', 'cluster', 'vip', 'disk', 'mysqld', 'fence', 'deadlines', 'monitor', 'runDir', 'stateDir', 'log', 'keepalived', 'metrics']);
+  root.only(['node', 'cluster', 'vip', 'disk', 'mysqld', 'fence', 'deadlines', 'monitor', 'runDir', 'stateDir', 'log', 'keepalived', 'metrics', 'events', 'history']);
 
   const vipR = root.section('vip', true);
   vipR.only(['address', 'prefix', 'interface']);
@@ -460,6 +476,8 @@ export function resolveConfig(raw: unknown, configPath: string): Config {
     log: { destination, level: logR.oneOf('level', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const, 'info') },
     keepalived: readKeepalived(root.section('keepalived', false)),
     metrics: readMetrics(root.section('metrics', false), disk.mountpoint),
+    events: readEvents(root.section('events', false), disk.mountpoint),
+    history: readHistory(root.section('history', false)),
   };
   assertRelations(config);
   return config;

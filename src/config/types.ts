@@ -203,6 +203,33 @@ export interface Config {
   keepalived: KeepalivedConfig;
   /** Prometheus metrics of the daemon (src/metrics/): both outputs off by default */
   metrics: MetricsConfig;
+  /** the event hook (src/events/hook.ts): off by default */
+  events: EventsConfig;
+  /** the persistent event history, `<stateDir>/history.jsonl` (src/events/history.ts) */
+  history: HistoryConfig;
+}
+
+/**
+ * The event hook (README "Events and history"): an executable the daemon runs once per event —
+ * fenced, self-fenced, fenced-in, promotion, demotion, failover, local-restart, maintenance — with
+ * the event as one line of JSON on its stdin (src/events/types.ts). One at a time, in order, each
+ * bounded; never waited for by a transition.
+ */
+export interface EventsConfig {
+  /**
+   * absolute path of the executable, run without arguments and without a shell; owned by root and
+   * not writable by group or other, nor any directory above it (src/config/trust.ts); null = no
+   * hook (default)
+   */
+  exec: string | null;
+  /** the bound on one run, ms: past it the hook gets SIGTERM, then SIGKILL 1 s later (default 5000) */
+  timeoutMs: number;
+}
+
+/** The persistent event history (`fence-agent history`). */
+export interface HistoryConfig {
+  /** events kept in `<stateDir>/history.jsonl`; older ones are dropped (default 1000) */
+  maxEntries: number;
 }
 
 /**

@@ -51,6 +51,9 @@ import { activeHoldDown, activeStartHold, evaluate, type Verdict } from '../heal
 import { MetricsSink } from '../metrics/sink.ts';
 import { fenceView } from '../metrics/fence-view.ts';
 import type { MetricsSnapshot } from '../metrics/types.ts';
+// events (issue 12 §5): the history and the hook, fed where the metrics count; execa loads at the hook's first run
+import { EventSink } from '../events/sink.ts';
+import { fenceLostEvent, maintenanceEvent, transitionEvents } from '../events/classify.ts';
 
 /** The request source of a demotion the daemon starts because keepalived's VRRP process is gone. */
 const KEEPALIVED_GONE = 'keepalived-gone';
@@ -139,6 +142,10 @@ export class Daemon {
   readonly health: HealthFile;
   /** Prometheus metrics (src/metrics/): events counted here, gauges read from {@link metricsSnapshot} */
   private readonly metrics: MetricsSink;
+  /** the event history (`fence-agent history`) and the event hook (`events.exec`): src/events/ */
+  private readonly events: EventSink;
+  /** the local restart running, for its event: `1 of 3 within 300000 ms` */
+  private restartAttempt: string | null = null;
   /** the last health evaluation (verdict()), for the metrics */
 
   /**
@@ -185,6 +192,7 @@ export class Daemon {
       log,
     });
     this.metrics = new MetricsSink({ config: config.metrics, node: config.node, cluster: config.cluster, snapshot: () => this.metricsSnapshot(), log });
+    this.events = new EventSink({ node: config.node, cluster: config.cluster, stateDir: config.stateDir, events: config.events, history: config.history, log });
     this.ctx = {
       config,
       fence,
@@ -641,6 +649,7 @@ export class Daemon {
       if (current !== null) return { ok: true, op: 'maintenance', maintenance: current, changed: false };
       this.state.maintenance = { at: new Date().toISOString(), reason };
       this.persist();
+      this.events.emit(maintenanceEvent({ on: true, now: this.state.maintenance }, this.state.role));
       this.log.warn({ reason }, 'MAINTENANCE ON: no action is taken (keepalived requests recorded, not applied; no local restart) until maintenance off; the fence keeps working');
       void this.health.evaluateNow();
       return { ok: true, op: 'maintenance', maintenance: this.state.maintenance, changed: true };
@@ -648,6 +657,7 @@ export class Daemon {
     if (current === null) return { ok: true, op: 'maintenance', maintenance: null, changed: false };
     this.state.maintenance = null;
     this.persist();
+    this.events.emit(maintenanceEvent({ on: false, was: current }, this.state.role));
     this.log.warn({ was: current }, 'maintenance off: acting again');
     const desired = this.state.desired;
     if (desired !== null && roleOf(desired.vrrpState) !== this.state.role) {
@@ -834,6 +844,7 @@ export class Daemon {
     );
     this.transitionAbort?.abort(new FenceAgentError('EFENCELOST', `fence lost: ${reason}`));
     if (first) this.metrics.record({ type: 'self-fence' });
+    if (first) this.events.emit(fenceLostEvent(reason, this.state.role));
     if (first) this.persist();
     this.selfFencePending = true;
     this.kick();
@@ -948,6 +959,9 @@ export class Daemon {
       steps: [],
     };
     const log = this.log.child({ tid: id });
+    // for its events (src/events/classify.ts)
+    const roleBefore = this.state.role;
+    const selfFenceReason = this.state.selfFence?.reason ?? null;
     this.stopSqlMonitor();
     const abort = new AbortController();
     this.transitionAbort = abort;
@@ -990,6 +1004,9 @@ export class Daemon {
     this.state.lastTransition = record;
     this.persist();
     this.metrics.record({ type: 'transition', record }); // counts, durations of the transition and its steps
+    const restartAttempt = reason === 'mysqld-restart' ? this.restartAttempt : null;
+    const takeover = kind === 'promote' ? (this.fence.lastTakeover?.() ?? null) : null;
+    this.events.emit(...transitionEvents({ record, mode, roleBefore, roleAfter: this.state.role, node: this.config.node, takeover, selfFenceReason, restartAttempt }));
     const line = `${kind}: ${outcome} in ${record.durationMs} ms${record.error ? ` (${record.error})` : ''}`;
     if (outcome === 'ok') log.info({ kind, duration_ms: record.durationMs, outcome }, line);
     else log.error({ kind, duration_ms: record.durationMs, outcome }, line);
@@ -1161,6 +1178,7 @@ export class Daemon {
     }
     this.restarts.push(now);
     this.metrics.record({ type: 'local-restart' });
+    this.restartAttempt = `${this.restarts.length} of ${restartAttempts} within ${restartWindowMs} ms`;
     this.log.warn({ attempt: this.restarts.length, restartAttempts, windowMs: restartWindowMs }, `mysqld gone on the MASTER: local restart ${this.restarts.length} of ${restartAttempts}`);
     this.restartPending = true;
     this.kick();
@@ -1257,6 +1275,7 @@ export class Daemon {
     await this.releaseLock?.().catch(() => undefined);
     this.state.daemon = null;
     this.persist();
+    await this.events.stop(); // the hook gets one run's time for what is queued (the shutdown demotion's event)
     await this.metrics.stop(); // the textfile's last write: the end state
     this.log.info('daemon stopped');
   }

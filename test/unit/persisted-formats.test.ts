@@ -16,6 +16,8 @@ import { readTenureFile, tenureFilePath, writeTenureFile, type TenureFile } from
 import { fenceReadStreak } from '../../src/fence-read-streak.ts';
 import { prStateFilePath, readPrStateFile, writePrStateFile, type PrStateFile } from '../../fence/scsi-pr/state-file.ts';
 import { freshSqlHealth, sqlHealthPath, writeSqlHealth } from '../../src/sql-health.ts';
+import { HistoryWriter, historyFilePath, readHistory } from '../../src/events/history.ts';
+import { logStub } from '../helpers/log-stub.ts';
 
 const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures', 'formats');
 const BOOT = '6f1c2a9e-3b7d-4e0a-9c51-2d8e4f6a7b10';
@@ -164,5 +166,27 @@ describe("sql-health.json (<runDir>, the daemon's SQL ping for check, format 1)"
   test('a later format is not read (check pings on its own)', () => {
     writeJson(sqlHealthPath(dir), { ...json(fixture('sql-health.v1.json')), version: 2 });
     assert.equal(freshSqlHealth(dir, 5668, 5000, 131000), null);
+  });
+});
+
+describe("history.jsonl (<stateDir>, the daemon's events for fence-agent history, format 1 per line)", () => {
+  test('format 1 is read line by line, oldest first', () => {
+    copyFileSync(fixture('history.v1.jsonl'), historyFilePath(dir));
+    const { entries, skipped } = readHistory(dir);
+    assert.equal(skipped, 0);
+    assert.deepEqual(entries.map((e) => e.kind), ['fenced', 'self-fenced', 'failover', 'maintenance']);
+    assert.equal(entries[2]?.durationMs, 21500);
+    assert.equal(entries[3]?.outcome, 'on');
+  });
+
+  test('is appended to in format 1, and a line of a later format (a newer agent, then a downgrade) is skipped, not fatal', () => {
+    copyFileSync(fixture('history.v1.jsonl'), historyFilePath(dir));
+    writeFileSync(historyFilePath(dir), `${JSON.stringify({ version: 2, kind: 'promotion' })}\n`, { flag: 'a' });
+    new HistoryWriter({ stateDir: dir, maxEntries: 1000, log: logStub().log }).append({ version: 1, kind: 'demotion', at: '2026-12-05T12:00:00.000Z', node: 'db1', cluster: 'shop', role: 'BACKUP', detail: 'x', durationMs: 1, outcome: 'ok' });
+    const { entries, skipped } = readHistory(dir);
+    assert.equal(skipped, 1);
+    assert.deepEqual(entries.map((e) => e.kind), ['fenced', 'self-fenced', 'failover', 'maintenance', 'demotion']);
+    const last = readFileSync(historyFilePath(dir), 'utf8').trimEnd().split('\n').at(-1) ?? '';
+    assert.equal((JSON.parse(last) as { version: unknown }).version, 1, 'the appended line carries its format');
   });
 });

@@ -143,6 +143,25 @@ describe('loadConfig', () => {
   });
 });
 
+describe('loadConfig events.exec', () => {
+  it('loadConfig refuses an event hook that others may write, or that a non-root user owns, as keepalived refuses such a script', () => {
+    const bin = path.join(dir, 'hooks');
+    mkdirSync(bin);
+    const hook = path.join(bin, 'on-event');
+    writeFileSync(hook, '#!/bin/sh\n', { mode: 0o700 });
+    const file = writeConfig('hook.json', JSON.stringify({ ...minimal(), events: { exec: hook } }), 0o600);
+    assert.equal(loadConfig(file, { uid: 0 }).events.exec, hook);
+    chmodSync(hook, 0o722);
+    assertConfigError(() => loadConfig(file, { uid: 0 }), new RegExp(`: events\\.exec not trusted: ${hook} is writable by group or other \\(mode 0722\\); expected no group/other write: chmod go-w ${hook}$`));
+    chmodSync(hook, 0o700);
+    chownSync(hook, 1000, 1000);
+    assertConfigError(() => loadConfig(file, { uid: 0 }), new RegExp(`: events\\.exec not trusted: ${hook} is owned by uid 1000; expected root: chown root ${hook}$`));
+    chownSync(hook, 0, 0);
+    chmodSync(bin, 0o777);
+    assertConfigError(() => loadConfig(file, { uid: 0 }), new RegExp(`: events\\.exec not trusted: its directory ${bin} is writable by group or other`));
+  });
+});
+
 describe('maskSecrets', () => {
   it('maskSecrets replaces the SQL health password with *** and leaves the original untouched', () => {
     const file = writeConfig('mask.json', JSON.stringify(minimal({ password: 's3cret' })), 0o600);

@@ -83,6 +83,8 @@ describe('resolveConfig defaults', () => {
     assert.deepEqual(config.log, { destination: 'stderr', level: 'info' });
     assert.deepEqual(config.keepalived, { instance: null, notifyFifo: null, checkIntervalMs: 2000, checkTimeoutMs: 2000, checkFall: 2, checkRise: 2, vrrpPidFile: '/run/vrrp.pid', goneMs: 3000, startMode: 'always', startHoldMs: 0 });
     assert.deepEqual(config.metrics, { textfile: null, listen: null, intervalMs: 5000 });
+    assert.deepEqual(config.events, { exec: null, timeoutMs: 5000 });
+    assert.deepEqual(config.history, { maxEntries: 1000 });
   });
 
   it('resolveConfig defaults deadlines.checkMs to 1500, fenceAcquireMs to 25000 and promoteMs to the sum of the promotion steps', () => {
@@ -662,5 +664,31 @@ describe('resolveConfig metrics', () => {
     assertRejected(withPatch({ metrics: { intervalMs: 1.5e3 + 0.5 } }), /metrics\.intervalMs: expected an integer/);
     assertRejected(withPatch({ metrics: { port: 9720 } }), /unknown key metrics\.port \(expected one of: textfile, listen, intervalMs\)/);
     assertRejected(withPatch({ metrics: 'on' }), /metrics: expected an object, got "on"/);
+  });
+});
+
+describe('resolveConfig events and history', () => {
+  it('events: no hook by default, also with an explicit null; a hook and its bound are read', () => {
+    assert.deepEqual(resolveConfig(withPatch({ events: { exec: null } }), CONFIG_PATH).events, { exec: null, timeoutMs: 5000 });
+    assert.deepEqual(resolveConfig(withPatch({ events: { exec: '/usr/local/libexec/fence-agent-event', timeoutMs: 20000 } }), CONFIG_PATH).events, { exec: '/usr/local/libexec/fence-agent-event', timeoutMs: 20000 });
+  });
+
+  it('events.exec: refused unless an absolute, normalised path off the shared disk (no argv, no shell)', () => {
+    assertRejected(withPatch({ events: { exec: 'notify.sh' } }), /^config \S+: events\.exec: expected an absolute, normalised path without a trailing slash, got "notify\.sh"$/);
+    assertRejected(withPatch({ events: { exec: ['/usr/bin/logger', 'x'] } }), /events\.exec: expected an absolute path, got \["\/usr\/bin\/logger","x"\]/);
+    assertRejected(withPatch({ events: { exec: '/data/hook' } }), /events\.exec: expected a path outside disk\.mountpoint \/data/);
+  });
+
+  it('events.timeoutMs: an integer 100..60000 ms; unknown events keys are refused', () => {
+    assertRejected(withPatch({ events: { timeoutMs: 99 } }), /^config \S+: events\.timeoutMs: expected an integer 100\.\.60000 ms, got 99$/);
+    assertRejected(withPatch({ events: { timeoutMs: 60001 } }), /events\.timeoutMs: expected an integer 100\.\.60000 ms, got 60001/);
+    assertRejected(withPatch({ events: { command: '/bin/true' } }), /unknown key events\.command \(expected one of: exec, timeoutMs\)/);
+  });
+
+  it('history.maxEntries: 1000 by default, an integer 10..100000; unknown history keys are refused', () => {
+    assert.equal(resolveConfig(withPatch({ history: { maxEntries: 10 } }), CONFIG_PATH).history.maxEntries, 10);
+    assertRejected(withPatch({ history: { maxEntries: 9 } }), /^config \S+: history\.maxEntries: expected an integer 10\.\.100000, got 9$/);
+    assertRejected(withPatch({ history: { maxEntries: '1000' } }), /history\.maxEntries: expected an integer 10\.\.100000, got "1000"/);
+    assertRejected(withPatch({ history: { file: '/tmp/h' } }), /unknown key history\.file \(expected one of: maxEntries\)/);
   });
 });

@@ -86,6 +86,7 @@ describe('lockfile fence', () => {
     assert.equal(record?.node, 'db1');
     assert.equal(record?.bootId, 'boot-1');
     assert.equal(record?.machineId, 'machine-1');
+    assert.equal(fence.lastTakeover(), null, 'a free lease is taken from nobody');
   });
 
   it('the holder bumps the counter on every refresh and keeps its right to write', async () => {
@@ -138,6 +139,8 @@ describe('lockfile fence', () => {
     assert.ok(takenAt > lostAt + 2 * config.marginMs, 'the takeover came well after the holder lost its right');
     assert.equal(recordIn(store)?.node, 'db2');
     assert.equal(holder.fence.mayWrite(), false);
+    assert.equal(peer.fence.lastTakeover()?.from, 'db1', 'the peer says whom it took the lease from');
+    assert.match(peer.fence.lastTakeover()?.detail ?? '', /^lease \/shared\/lease taken over from db1 \(pid 1000, counter \d+\): unchanged for \d+\.\d s/);
   });
 
   it('a holder whose lease was taken hears of it at its next refresh', async () => {
@@ -165,6 +168,7 @@ describe('lockfile fence', () => {
     const started = monoNow();
     await peer.fence.acquire(AbortSignal.timeout(5000));
     assert.ok(monoNow() - started < config.takeoverAfterMs, 'no takeover wait for a released lease');
+    assert.equal(peer.fence.lastTakeover(), null, 'a released lease is not a takeover');
   });
 
   it('a lease left by this node\'s own dead daemon is reclaimed at once, one of a live daemon of another node is not', async () => {
@@ -262,6 +266,7 @@ describe('lockfile fence', () => {
     const started = monoNow();
     await fence.acquire(AbortSignal.timeout(10_000));
     assert.ok(monoNow() - started >= config.takeoverAfterMs);
+    assert.equal(fence.lastTakeover()?.from, 'unreadable');
   });
 
   it('an aborted acquisition keeps no lease', async () => {

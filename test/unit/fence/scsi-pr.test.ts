@@ -200,6 +200,9 @@ describe('scsi-pr fence', () => {
     const status = await two.fence.acquire(signal());
     assert.equal(status.held, true, status.detail);
     assert.equal(two.fence.lastPreempt(), 'preempt-and-abort');
+    assert.equal(two.fence.lastTakeover()?.from, '0x1111', 'the preempted key is whom the fence was taken from');
+    assert.match(two.fence.lastTakeover()?.detail ?? '', /key 0x1111 preempted; taken over by PREEMPT AND ABORT/);
+    assert.equal(one.fence.lastTakeover(), null, 'the first holder took a free LU');
     assert.deepEqual(keysOf(t), ['0x2222']);
     assert.deepEqual(t.read().reservation, { key: '0x2222', type: 5, initiator: 'iqn.test:node2' });
     assert.deepEqual(two.clears, [['0x2222']], "the silent holder's heartbeat reset once, after its key was gone");
@@ -223,6 +226,7 @@ describe('scsi-pr fence', () => {
     await two.fence.release(signal());
     assert.equal((await two.fence.acquire(signal())).held, true);
     assert.equal(two.fence.lastPreempt(), null, 'a later acquire with no peer to preempt does not repeat the old take-over');
+    assert.equal(two.fence.lastTakeover(), null, 'nor does lastTakeover');
   });
 
   it('a PREEMPT that timed out but executed is judged by the read-back: held', async () => {
