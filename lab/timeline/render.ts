@@ -23,11 +23,28 @@ const ROW_PX = 16;
 /** The y label of one row of a node's lane: `db1 · mount`. */
 export const rowLabel = (node: string, track: Track): string => `${node} · ${track}`;
 
+/** Characters per subtitle line: a scenario's title is a paragraph, and unwrapped it made the picture ~8000 px wide. */
+const SUBTITLE_CHARS = 150;
+
+/** `text` wrapped at spaces into lines of at most `width` characters (a longer word gets its own line). */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
+
 /** The lines under the title: the scenario, what the rows mean (how a role is derived), the gap. */
 function subtitle(model: TimelineModel): string[] {
   const fence = model.fence === 'scsi-pr' ? 'the SCSI-PR reservation holder, as a third initiator reads the keys' : 'the lease holder (lockfile)';
   return [
-    model.scenarioTitle,
+    ...wrap(model.scenarioTitle, SUBTITLE_CHARS),
     'role, per sample as observed (never asked of the agent): MASTER = VIP + mount + mysqld;',
     'BACKUP = none of them; otherwise transition / unhealthy; down = nothing observable',
     `fence: ${fence}`,

@@ -38,7 +38,7 @@ describe('fence-agent exit codes', () => {
   test('--help lists every command and exits 0', async () => {
     const ran = await cli(['--help']);
     assert.equal(ran.exitCode, 0, ran.stderr);
-    for (const command of ['check', 'notify', 'daemon', 'status', 'config']) assert.match(ran.stdout, new RegExp(`fence-agent ${command}`));
+    for (const command of ['check', 'notify', 'daemon', 'status', 'config', 'history']) assert.match(ran.stdout, new RegExp(`fence-agent ${command}`));
   });
 
   test('no command is a usage error: exit 2', async () => {
@@ -66,6 +66,15 @@ describe('fence-agent exit codes', () => {
     const alone = await cli(['doctor', '--peer-timeout-ms', '60000']);
     assert.equal(alone.exitCode, 2);
     assert.equal(alone.stderr, 'fence-agent doctor: --peer-timeout-ms goes with --peer');
+  });
+
+  test('history with a bad --limit exits 2 in one line before reading any configuration; with a missing configuration, 6', async () => {
+    const bad = await cli(['history', '--limit', 'abc', '--config', missingConfig]);
+    assert.equal(bad.exitCode, 2, bad.stderr);
+    assert.equal(bad.stderr.trim(), 'fence-agent history: --limit: expected an integer 1..100000, got "abc"');
+    const missing = await cli(['history', '--config', missingConfig]);
+    assert.equal(missing.exitCode, 6, missing.stderr);
+    assert.equal(missing.stderr.trim().split('\n').length, 1, missing.stderr);
   });
 
   test('check with a malformed --timeout-ms exits 2', async () => {

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gapLabel, timelineModel, TRACKS, type TimelineModel } from '../../../lab/timeline/model.ts';
 import { parseRecording, RECORDING_FORMAT, type TimelineRecording } from '../../../lab/timeline/recording.ts';
-import { renderTimelineSvg, rowLabel } from '../../../lab/timeline/render.ts';
+import { renderTimelineSvg, rowLabel, wrap } from '../../../lab/timeline/render.ts';
 
 // A made-up master-crash on the VM lab (test/fixtures/timeline/make-master-crash.ts): node1
 // powered off at 8.1 s, node2 the MASTER from 18 s, writes resume at 21.4 s.
@@ -19,6 +19,14 @@ function layer(svg: string, name: string): string {
 const count = (text: string, what: string): number => text.split(what).length - 1;
 /** The texts of the picture: each `<text>`, and each line (`<tspan>`) of a text of several lines. */
 const texts = (svg: string): string[] => [...svg.matchAll(/<(text|tspan)[^>]*>([^<]*)<\/\1>/g)].map((m) => m[2] as string);
+
+describe('wrap', () => {
+  it('wraps at spaces within the width, and gives a longer word its own line', () => {
+    assert.deepEqual(wrap('aa bb cc dd', 5), ['aa bb', 'cc dd']);
+    assert.deepEqual(wrap('a verylongword b', 4), ['a', 'verylongword', 'b']);
+    assert.deepEqual(wrap('', 10), []);
+  });
+});
 
 describe('renderTimelineSvg on the fixture', () => {
   let model: TimelineModel;
