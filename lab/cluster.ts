@@ -107,6 +107,8 @@ export interface ClusterNode {
   shell?(script: string, timeoutMs?: number): Promise<Ran>;
   /** The daemon's state file, or null. */
   state(): Promise<AgentState | null>;
+  /** The events the lab's `events.exec` hook received on this node (ScenarioOptions.events), oldest first; netns lab only. */
+  hookEvents?(): Promise<Record<string, unknown>[]>;
   /** The agent's log lines whose message matches `pattern` (all without one). */
   logLines(pattern?: RegExp): Promise<LogLine[]>;
   /** The last `lines` lines of the agent log and keepalived's, for failure messages. */

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parseLogLines, type ClusterObserver, type Cluster, type ClusterNode, type LogLine } from './cluster.ts';
 import { CLI, type LabNode } from './node.ts';
 import { NetnsObserver } from './netns-observer.ts';
-import { LEASE, NODES, PairLab, VIP, type PairOptions } from './pair.ts';
+import { hookEventsOf, LEASE, NODES, PairLab, VIP, type PairOptions } from './pair.ts';
 import type { Ran } from './sh.ts';
 import { shOk } from './sh.ts';
 import { readState, type AgentState } from '../src/state.ts';
@@ -49,6 +49,10 @@ export class NetnsClusterNode implements ClusterNode {
 
   state(): Promise<AgentState | null> {
     return Promise.resolve(readState(this.lab.stateDir));
+  }
+
+  hookEvents(): Promise<Record<string, unknown>[]> {
+    return Promise.resolve(hookEventsOf(this.lab.dir));
   }
 
   logLines(pattern?: RegExp): Promise<LogLine[]> {

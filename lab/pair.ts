@@ -64,6 +64,25 @@ export interface PairOptions {
    * stop); default true. false = `fence.allowNoWatchdog` (the freeze bench's comparison)
    */
   watchdog?: boolean;
+  /**
+   * each node's `events.exec`: a hook appending the event JSON it gets on stdin to
+   * `<node dir>/events.jsonl` ({@link hookEventsOf}); default off
+   */
+  events?: boolean;
+}
+
+/** The events a node's lab hook received (PairOptions.events), oldest first; [] when none. */
+export function hookEventsOf(nodeDir: string): Record<string, unknown>[] {
+  let text: string;
+  try {
+    text = readFileSync(path.join(nodeDir, 'events.jsonl'), 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 /** The pair's nodes; `serverId` is the node's MariaDB server_id (my.cnf), recorded by the ledger per ack. */
@@ -105,6 +124,7 @@ export class PairLab {
     agent: boolean,
     mysqldRestartAttempts = 0,
     watchdog = true,
+    private readonly events = false,
   ) {
     this.agent = agent;
     this.watchdog = agent && watchdog;
@@ -124,7 +144,7 @@ export class PairLab {
     mkdirSync(dir, { recursive: true });
     chmodSync(dir, 0o755);
     const tag = options.tag ?? `fl${process.pid % 100000}`;
-    const lab = new PairLab(dir, tag, options.agent ?? true, options.mysqldRestartAttempts, options.watchdog ?? true);
+    const lab = new PairLab(dir, tag, options.agent ?? true, options.mysqldRestartAttempts, options.watchdog ?? true, options.events ?? false);
     try {
       await lab.build();
     } catch (error) {
@@ -182,7 +202,11 @@ export class PairLab {
   }
 
   private writeAgentConfig(node: LabNode): void {
+    // the hook: root's, 0700, in the node's root-owned directory (config trust: as keepalived's scripts)
+    const hook = path.join(node.dir, 'events-hook');
+    if (this.events) writeFileSync(hook, `#!/bin/sh\n# the lab's event hook: the event JSON from stdin, one line each\ncat >> '${path.join(node.dir, 'events.jsonl')}'\necho >> '${path.join(node.dir, 'events.jsonl')}'\n`, { mode: 0o700 });
     node.writeConfig({
+      ...(this.events ? { events: { exec: hook } } : {}),
       node: node.name,
       cluster: 'lab',
       vip: { address: VIP, prefix: 24, interface: 'eth0' },

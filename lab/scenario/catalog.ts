@@ -522,6 +522,34 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    id: 'events-history',
+    group: 'pair',
+    title: "2c. the event hook and the history: a MASTER crash is a `failover` on the survivor, in `fence-agent history` and on the hook's stdin as the same event; the crashed node's history kept its own promotion across the crash",
+    labs: ['netns'],
+    options: { events: true },
+    async body(ctx) {
+      const { master, backup } = ctx;
+      type Entry = { kind: string; at: string; node: string; outcome?: string; durationMs?: number; detail: string };
+      const history = async (node: ClusterNode): Promise<Entry[]> => {
+        const ran = await node.agent(['history', '--json', '--limit', '100']);
+        assert.equal(ran.exitCode, 0, `history on ${node.name}: ${ran.stderr}`);
+        return (JSON.parse(ran.stdout) as { entries: Entry[] }).entries;
+      };
+      await crashAndTakeOver(ctx, 60_000);
+      // the event is written when the promotion's record is: it may follow healthy MASTER by a moment
+      const failover = await waitFor('a failover in the survivor\'s history', async () => (await history(backup)).find((e) => e.kind === 'failover') ?? null, 10_000, 200);
+      assert.equal(failover.node, backup.name);
+      assert.equal(failover.outcome, 'ok');
+      assert.ok((failover.durationMs ?? 0) > 0, `a duration: ${JSON.stringify(failover)}`);
+      assert.ok(backup.hookEvents !== undefined, 'a lab whose nodes keep what their hook received');
+      const hooked = await waitFor('the failover on the hook\'s stdin', async () => (await backup.hookEvents?.())?.find((e) => e.kind === 'failover') ?? null, 10_000, 200);
+      assert.deepEqual(hooked, failover, 'the hook got the event the history has');
+      const before = (await history(master)).filter((e) => e.kind === 'promotion' || e.kind === 'failover');
+      assert.equal(before.length, 1, `the crashed node's history kept its one promotion: ${JSON.stringify(before)}`);
+      return backup;
+    },
+  },
+  {
     id: 'mysqld-crash',
     group: 'pair',
     title: '3. mysqld crash on the MASTER: keepalived sees the check fail and fails over',

@@ -22,6 +22,8 @@ export interface ScenarioOptions {
   fence?: 'lockfile' | 'scsi-pr';
   /** `keepalived.startMode` (default always); clean means something only after a real reset: VM lab */
   startMode?: 'always' | 'clean';
+  /** each node's `events.exec` set to a lab hook that keeps what it receives (ClusterNode.hookEvents); netns lab */
+  events?: boolean;
 }
 
 export interface ScenarioContext {
