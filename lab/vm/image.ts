@@ -221,6 +221,17 @@ function onlyFile(dir: string, prefix: string): string {
   return path.join(dir, last);
 }
 
+/** The root filesystem tree `rootfs` as the image's qcow2 base (mkfs.ext4 -d, qemu-img convert); the tree is removed. */
+async function rootImage(image: GuestImage, rootfs: string, context: BuildContext): Promise<void> {
+  await phase('root image (mkfs.ext4 -d, qemu-img convert)', context, async () => {
+    const raw = path.join(image.dir, 'root.raw');
+    await step('mkfs.ext4 (root)', ['mkfs.ext4', '-q', '-F', '-L', 'root', '-d', rootfs, raw, `${ROOT_SIZE_MB}M`], context);
+    await step('qemu-img convert', ['qemu-img', 'convert', '-O', 'qcow2', raw, image.base], context);
+    rmSync(raw);
+    rmSync(rootfs, { recursive: true, force: true });
+  });
+}
+
 async function build(image: GuestImage, context: BuildContext): Promise<void> {
   const rootfs = path.join(image.dir, 'rootfs');
   const lunRoot = path.join(image.dir, 'lun-root');
@@ -254,13 +265,7 @@ async function build(image: GuestImage, context: BuildContext): Promise<void> {
     copyFileSync(onlyFile(path.join(rootfs, 'boot'), 'initrd.img-'), image.initrd);
   });
 
-  await phase('root image (mkfs.ext4 -d, qemu-img convert)', context, async () => {
-    const raw = path.join(image.dir, 'root.raw');
-    await step('mkfs.ext4 (root)', ['mkfs.ext4', '-q', '-F', '-L', 'root', '-d', rootfs, raw, `${ROOT_SIZE_MB}M`], context);
-    await step('qemu-img convert', ['qemu-img', 'convert', '-O', 'qcow2', raw, image.base], context);
-    rmSync(raw);
-    rmSync(rootfs, { recursive: true, force: true });
-  });
+  await rootImage(image, rootfs, context);
 
   await phase(`golden LUN (${LUN_SIZE_MB} MiB, dos, partition 1 ext4 "${LUN_FS_LABEL}" with /mysql)`, context, async () => {
     await step('truncate (LUN)', ['truncate', '-s', `${LUN_SIZE_MB}M`, image.lun], context);
@@ -299,13 +304,7 @@ async function buildPlain(image: GuestImage, context: BuildContext): Promise<voi
     copyFileSync(onlyFile(path.join(rootfs, 'boot'), 'vmlinuz-'), image.kernel);
     copyFileSync(onlyFile(path.join(rootfs, 'boot'), 'initrd.img-'), image.initrd);
   });
-  await phase('root image (mkfs.ext4 -d, qemu-img convert)', context, async () => {
-    const raw = path.join(image.dir, 'root.raw');
-    await step('mkfs.ext4 (root)', ['mkfs.ext4', '-q', '-F', '-L', 'root', '-d', rootfs, raw, `${ROOT_SIZE_MB}M`], context);
-    await step('qemu-img convert', ['qemu-img', 'convert', '-O', 'qcow2', raw, image.base], context);
-    rmSync(raw);
-    rmSync(rootfs, { recursive: true, force: true });
-  });
+  await rootImage(image, rootfs, context);
   await phase(`blank LUN (${LUN_SIZE_MB} MiB, dos, partition 1, no filesystem)`, context, async () => {
     await step('truncate (LUN)', ['truncate', '-s', `${LUN_SIZE_MB}M`, image.lun], context);
     await shOk(['sfdisk', '-q', image.lun], { input: `label: dos\nlabel-id: ${LUN_LABEL_ID}\nstart=2048, type=83\n` });

@@ -13,21 +13,11 @@ import { HistoryWriter, historyFilePath } from '../../../src/events/history.ts';
 import type { AgentEvent } from '../../../src/events/types.ts';
 import { logStub } from '../../helpers/log-stub.ts';
 import { scratchDir } from '../../helpers/scratch.ts';
+import { agentEvent } from '../../helpers/events.ts';
 
 const { fresh } = scratchDir('history-cmd');
 
-const event = (n: number, patch: Partial<AgentEvent> = {}): AgentEvent => ({
-  version: 1,
-  kind: 'promotion',
-  at: new Date(Date.UTC(2026, 11, 5, 10, 0, n)).toISOString(),
-  node: 'db1',
-  cluster: 'pair1',
-  role: 'MASTER',
-  detail: `event ${n}`,
-  durationMs: 4200,
-  outcome: 'ok',
-  ...patch,
-});
+const event = agentEvent;
 
 /** A configuration file whose stateDir holds `events` as the daemon appends them. */
 const setup = (events: AgentEvent[]): { config: string; stateDir: string } => {

@@ -8,21 +8,11 @@ import { HistoryWriter, historyFilePath, parseHistory, readHistory, trimSlack } 
 import type { AgentEvent } from '../../../src/events/types.ts';
 import { logStub } from '../../helpers/log-stub.ts';
 import { scratchDir } from '../../helpers/scratch.ts';
+import { agentEvent } from '../../helpers/events.ts';
 
 const { fresh } = scratchDir('history');
 
-const event = (n: number, patch: Partial<AgentEvent> = {}): AgentEvent => ({
-  version: 1,
-  kind: 'promotion',
-  at: new Date(Date.UTC(2026, 11, 5, 10, 0, n)).toISOString(),
-  node: 'db1',
-  cluster: 'pair1',
-  role: 'MASTER',
-  detail: `event ${n}`,
-  durationMs: 100 + n,
-  outcome: 'ok',
-  ...patch,
-});
+const event = (n: number, patch: Partial<AgentEvent> = {}): AgentEvent => agentEvent(n, { durationMs: 100 + n, ...patch });
 
 /** A fresh state directory and a writer over it. */
 const writer = (maxEntries = 1000) => {

@@ -8,6 +8,7 @@ import { EventHook, KILL_GRACE_MS, describeRun, runHook } from '../../../src/eve
 import type { AgentEvent } from '../../../src/events/types.ts';
 import { logStub } from '../../helpers/log-stub.ts';
 import { scratchDir } from '../../helpers/scratch.ts';
+import { agentEvent } from '../../helpers/events.ts';
 
 const { fresh } = scratchDir('hook');
 
@@ -18,18 +19,7 @@ const script = (name: string, body: string): string => {
   return file;
 };
 
-const event = (n: number, patch: Partial<AgentEvent> = {}): AgentEvent => ({
-  version: 1,
-  kind: 'failover',
-  at: `2026-12-05T10:00:0${n % 10}.000Z`,
-  node: 'db1',
-  cluster: 'pair1',
-  role: 'MASTER',
-  detail: `event ${n}`,
-  durationMs: 4200,
-  outcome: 'ok',
-  ...patch,
-});
+const event = (n: number, patch: Partial<AgentEvent> = {}): AgentEvent => agentEvent(n, { kind: 'failover', at: `2026-12-05T10:00:0${n % 10}.000Z`, ...patch });
 
 /** The process runs (a zombie — dead, not yet reaped by whoever adopted it — does not). */
 const alive = (pid: number): boolean => {
