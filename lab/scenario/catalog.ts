@@ -267,27 +267,44 @@ async function shellOk(node: ClusterNode, script: string): Promise<void> {
 
 const AGENT_CONFIG = '/etc/fence-agent/config.json';
 
-/** Keeps a copy of the node's agent config, then applies `change` (JavaScript on `c`, the parsed config) to it. */
+/**
+ * Applies `change` (JavaScript on `c`, the parsed config) to the node's agent config, keeping a
+ * copy of it as it was before the first change (a second change keeps that copy).
+ */
 const editAgentConfig = (node: ClusterNode, change: string): Promise<void> =>
-  shellOk(node, `cp -p ${AGENT_CONFIG} ${AGENT_CONFIG}.doctor && node -e "const f='${AGENT_CONFIG}';const c=JSON.parse(require('fs').readFileSync(f));${change};require('fs').writeFileSync(f,JSON.stringify(c))"`);
+  shellOk(node, `{ [ -e ${AGENT_CONFIG}.doctor ] || cp -p ${AGENT_CONFIG} ${AGENT_CONFIG}.doctor; } && node -e "const f='${AGENT_CONFIG}';const c=JSON.parse(require('fs').readFileSync(f));${change};require('fs').writeFileSync(f,JSON.stringify(c))"`);
 
-/** Puts back the copy editAgentConfig kept. */
-const restoreAgentConfig = (node: ClusterNode): Promise<void> => shellOk(node, `mv ${AGENT_CONFIG}.doctor ${AGENT_CONFIG}`);
+/** Puts back the copy editAgentConfig kept (nothing to do once put back). */
+const restoreAgentConfig = (node: ClusterNode): Promise<void> => shellOk(node, `if [ -e ${AGENT_CONFIG}.doctor ]; then mv ${AGENT_CONFIG}.doctor ${AGENT_CONFIG}; fi`);
+
+/** A mistake seeded on purpose, the doctor FAIL line it must cause, and how to undo it. */
+interface SeededMistake {
+  expected: RegExp;
+  mistake: () => Promise<void>;
+  undo: () => Promise<void>;
+}
 
 /**
- * A seeded mistake: after `mistake`, `fails()` (doctor's FAIL lines) has one matching `expected`;
- * `undo` runs whatever happened, and then no FAIL is left at all (with `recheck`; the --peer runs,
- * two doctors each, check once at their end instead).
+ * Seeded mistakes, all at once (doctor's checks are independent, and each doctor run costs
+ * 15–50 s under TCG): after every `mistake`, `fails()` (doctor's FAIL lines) has one line
+ * matching each `expected`; every `undo` runs whatever happened, in reverse order, and then no
+ * FAIL is left at all (with `recheck`; the --peer runs, two doctors each, check once at their end
+ * instead).
  */
-async function seededFail(node: ClusterNode, fails: () => Promise<string[]>, expected: RegExp, mistake: () => Promise<void>, undo: () => Promise<void>, recheck = true): Promise<void> {
-  await mistake();
+async function seededFails(node: ClusterNode, fails: () => Promise<string[]>, mistakes: SeededMistake[], recheck = true): Promise<void> {
+  const seeded: SeededMistake[] = [];
   try {
+    for (const m of mistakes) {
+      seeded.push(m);
+      await m.mistake();
+    }
     const found = await fails();
-    assert.ok(found.some((f) => expected.test(f)), `${node.name}: expected a FAIL matching ${String(expected)}, got ${JSON.stringify(found)}`);
+    const missing = mistakes.filter((m) => !found.some((f) => m.expected.test(f))).map((m) => String(m.expected));
+    assert.deepEqual(missing, [], `${node.name}: a FAIL for each seeded mistake; got ${JSON.stringify(found)}`);
   } finally {
-    await undo();
+    for (const m of seeded.reverse()) await m.undo();
   }
-  if (recheck) assert.deepEqual(await fails(), [], `${node.name}: no FAIL once undone (${String(expected)})`);
+  if (recheck) assert.deepEqual(await fails(), [], `${node.name}: no FAIL once undone (${mistakes.map((m) => String(m.expected)).join(', ')})`);
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -700,25 +717,38 @@ export const SCENARIOS: readonly Scenario[] = [
         assert.deepEqual(unexplained, [], `${node.name}: every line ok but the lab's known limits (${Object.keys(LAB_LIMITS).join(', ')})`);
       }
       const failsAfter = (node: ClusterNode) => async () => failsOf(await doctor(node));
-      await seededFail(backup, failsAfter(backup), /^fstab: .*mounts the shared disk at boot/, () => shellOk(backup, "cp /etc/fstab /etc/fstab.doctor && echo '/dev/sdb1 /data ext4 defaults 0 2' >> /etc/fstab"), () => shellOk(backup, 'mv /etc/fstab.doctor /etc/fstab'));
-      await seededFail(backup, failsAfter(backup), /^units: .*mariadb\.service is enabled/, () => shellOk(backup, 'systemctl enable mariadb.service'), () => shellOk(backup, 'systemctl disable mariadb.service'));
-      await seededFail(
+      await seededFails(
         backup,
         failsAfter(backup),
-        /^config: .*readable by group\/other \(mode 0644\)/,
-        async () => {
-          await editAgentConfig(backup, "c.mysqld.health={user:'root',password:'s3cret'}");
-          await shellOk(backup, `chmod 644 ${AGENT_CONFIG}`);
+        [
+          {
+            expected: /^fstab: .*mounts the shared disk at boot/,
+            mistake: () => shellOk(backup, "cp /etc/fstab /etc/fstab.doctor && echo '/dev/sdb1 /data ext4 defaults 0 2' >> /etc/fstab"),
+            undo: () => shellOk(backup, 'mv /etc/fstab.doctor /etc/fstab'),
+          },
+          { expected: /^units: .*mariadb\.service is enabled/, mistake: () => shellOk(backup, 'systemctl enable mariadb.service'), undo: () => shellOk(backup, 'systemctl disable mariadb.service') },
+        ],
+        false,
+      );
+      // alone: a configuration doctor cannot trust is a FAIL line, and the lines that need the
+      // configuration (fstab, units, ...) then have nothing to compare with
+      await seededFails(backup, failsAfter(backup), [
+        {
+          expected: /^config: .*readable by group\/other \(mode 0644\)/,
+          mistake: async () => {
+            await editAgentConfig(backup, "c.mysqld.health={user:'root',password:'s3cret'}");
+            await shellOk(backup, `chmod 644 ${AGENT_CONFIG}`);
+          },
+          undo: () => restoreAgentConfig(backup),
         },
-        () => restoreAgentConfig(backup),
-      );
-      await seededFail(
-        master,
-        failsAfter(master),
-        /^durability: .*innodb_flush_log_at_trx_commit=2/,
-        async () => assert.equal((await master.sql('SET GLOBAL innodb_flush_log_at_trx_commit=2')).exitCode, 0),
-        async () => assert.equal((await master.sql('SET GLOBAL innodb_flush_log_at_trx_commit=1')).exitCode, 0),
-      );
+      ]);
+      await seededFails(master, failsAfter(master), [
+        {
+          expected: /^durability: .*innodb_flush_log_at_trx_commit=2/,
+          mistake: async () => assert.equal((await master.sql('SET GLOBAL innodb_flush_log_at_trx_commit=2')).exitCode, 0),
+          undo: async () => assert.equal((await master.sql('SET GLOBAL innodb_flush_log_at_trx_commit=1')).exitCode, 0),
+        },
+      ]);
       // --peer: the BACKUP compares itself with the MASTER over ssh (each seeded mistake is in the
       // BACKUP's own configuration: the MASTER keeps running untouched)
       if (cluster.trustPeerSsh === undefined) return master;
@@ -739,21 +769,20 @@ export const SCENARIOS: readonly Scenario[] = [
           assert.deepEqual(lines.filter((f) => f.status !== 'ok').map((f) => f.detail), [], `every peer line ok ${when}`);
         };
         await assertPeerLinesOk('on a correct pair');
-        // the wrong LU: the BACKUP configured with another LU of the same target
-        if (cluster.addSecondLu !== undefined) {
-          const other = await cluster.addSecondLu(backup);
-          try {
-            await seededFail(backup, peerFails, /^peer: LU \(WWID\) differs: /, () => editAgentConfig(backup, `c.disk.device='${other}'`), () => restoreAgentConfig(backup), false);
-          } finally {
-            await cluster.removeSecondLu?.();
-          }
-        }
-        // a duplicated key: the BACKUP configured with the MASTER's node id (fence.nodeId, which
+        // both in one configuration of the BACKUP: the wrong LU (another LU of the same target,
+        // where the lab can add one) and a duplicated key (the MASTER's fence.nodeId, which
         // defaults to the node's name)
         const masterConfig = JSON.parse((await master.shell?.(`cat ${AGENT_CONFIG}`))?.stdout ?? '{}') as { node?: string; fence?: { nodeId?: string } };
         const masterId = masterConfig.fence?.nodeId ?? masterConfig.node;
         assert.ok(masterId !== undefined && /^[a-z0-9-]+$/.test(masterId), `the MASTER's fence.nodeId or node name: ${String(masterId)}`);
-        await seededFail(backup, peerFails, /^peer: fence identity the same on both nodes: /, () => editAgentConfig(backup, `c.fence.nodeId='${masterId}'`), () => restoreAgentConfig(backup), false);
+        const other = cluster.addSecondLu === undefined ? null : await cluster.addSecondLu(backup);
+        try {
+          const mistakes: SeededMistake[] = [{ expected: /^peer: fence identity the same on both nodes: /, mistake: () => editAgentConfig(backup, `c.fence.nodeId='${masterId}'`), undo: () => restoreAgentConfig(backup) }];
+          if (other !== null) mistakes.push({ expected: /^peer: LU \(WWID\) differs: /, mistake: () => editAgentConfig(backup, `c.disk.device='${other}'`), undo: () => restoreAgentConfig(backup) });
+          await seededFails(backup, peerFails, mistakes, false);
+        } finally {
+          if (other !== null) await cluster.removeSecondLu?.();
+        }
         await assertPeerLinesOk('once undone');
       } finally {
         await shellOk(backup, 'rm -f /root/.ssh/id_ed25519 /root/.ssh/config');
