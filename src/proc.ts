@@ -2,14 +2,26 @@
 // microseconds, and `check` scans every process — a threadpool round trip per file cost it
 // ~25 ms. None of them touches a mounted filesystem: /proc/PID/cwd and fd links are read with
 // readlink, which the kernel answers from its dentry cache (d_path), and comm/stat need no mm lock.
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 
-/** `/proc/PID/comm` without the newline, or null if the process is gone. */
+/** One buffer for every comm read: TASK_COMM_LEN is 16 bytes with its NUL, plus the newline. */
+const COMM_BUFFER = Buffer.alloc(64);
+
+/**
+ * `/proc/PID/comm` without the newline, or null if the process is gone. open + one read + close
+ * into a shared buffer: the mysqld probe reads it for every process, every health verdict, and
+ * readFileSync's fstat, read-to-EOF and buffer per call were most of that scan's cost.
+ */
 export function readComm(pid: number): string | null {
+  let fd: number | undefined;
   try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trimEnd();
+    fd = openSync(`/proc/${pid}/comm`, 'r');
+    const length = readSync(fd, COMM_BUFFER, 0, COMM_BUFFER.length, 0);
+    return COMM_BUFFER.toString('utf8', 0, length).trimEnd();
   } catch {
     return null;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

@@ -17,7 +17,7 @@ import { observe } from '../probes/observe.ts';
 import { probeMount } from '../probes/mountinfo.ts';
 import { filesystemPresence } from '../probes/superblock.ts';
 import { findMysqld, mysqldSelector } from '../probes/mysqld.ts';
-import { pingSql } from '../probes/sql.ts';
+import { SqlPinger } from '../probes/sql.ts';
 import { bootId } from '../proc.ts';
 import { compareIssued, latestIssued, orderNow, type Issued } from '../desire-order.ts';
 import { clearSqlHealth, writeSqlHealth } from '../sql-health.ts';
@@ -60,6 +60,13 @@ const KEEPALIVED_GONE = 'keepalived-gone';
 /** How often a running switchover is looked at, ms. */
 const SWITCHOVER_WATCH_MS = 500;
 
+/**
+ * The SQL monitor's pings share one connection for at most this long, ms (src/probes/sql.ts
+ * SqlPinger): a mysqld that stops accepting new connections is seen within it, as the default
+ * 10 s `check` (which takes the daemon's fresh ping) would have seen it.
+ */
+const SQL_FRESH_CONNECTION_MS = 10_000;
+
 /** Request sources that speak for keepalived (its notify, its notify_fifo) or an operator. */
 const KEEPALIVED_SOURCES: ReadonlySet<string> = new Set(['notify', 'fifo', 'manual']);
 
@@ -101,6 +108,8 @@ export class Daemon {
   private server: Server | null = null;
   private fifo: FifoReader | null = null;
   private sqlTimer: NodeJS.Timeout | null = null;
+  /** the SQL monitor's connection keeper, while the monitor runs */
+  private sqlPinger: SqlPinger | null = null;
   /** ends the hold-down (issue 9 §2) */
   private holdDownTimer: NodeJS.Timeout | null = null;
   /** watches a running switchover (watchSwitchover) */
@@ -1128,19 +1137,21 @@ export class Daemon {
    */
   private startSqlMonitor(): void {
     this.stopSqlMonitor();
+    const pinger = new SqlPinger(this.config.mysqld, SQL_FRESH_CONNECTION_MS);
+    this.sqlPinger = pinger;
     let pinging = false;
     const tick = (): void => {
       if (pinging || this.busy !== null || this.state.role !== 'MASTER') return;
       pinging = true;
       void (async () => {
         try {
-          const { pids } = await findMysqld(mysqldSelector(this.config));
+          const { pids } = await findMysqld(mysqldSelector(this.config), { firstOnly: true });
           const pid = pids[0];
           if (pid === undefined) {
             if (this.busy === null && this.state.role === 'MASTER') this.mysqldGone();
             return;
           }
-          const ping = await pingSql(this.config.mysqld, this.config.deadlines.sqlPingMs);
+          const ping = await pinger.ping(pid, this.config.deadlines.sqlPingMs);
           if (this.busy === null && this.state.role === 'MASTER') {
             writeSqlHealth(this.config.runDir, { pid, ok: ping.ok, latencyMs: ping.latencyMs, error: ping.error, atMono: monoNow() });
           }
@@ -1187,6 +1198,8 @@ export class Daemon {
   private stopSqlMonitor(): void {
     if (this.sqlTimer !== null) clearInterval(this.sqlTimer);
     this.sqlTimer = null;
+    void this.sqlPinger?.close();
+    this.sqlPinger = null;
     clearSqlHealth(this.config.runDir);
   }
 

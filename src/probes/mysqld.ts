@@ -80,19 +80,26 @@ const isMysqld = (pid: number, selector: MysqldSelector): boolean => {
  * Lists our live mysqld processes (see the module comment for what "ours" means): the pid-file
  * process first, then the unit's (unit mode), then the others found in /proc.
  * Reads the pid file, the unit's `cgroup.procs` and /proc only — no spawn; a few milliseconds for
- * a few hundred processes.
+ * a few hundred processes (one read of `/proc/PID/comm` per process: most of a MASTER daemon's
+ * CPU when it ran twice a second, `npm run bench -- health-cpu`).
+ * @param options.firstOnly stop at the first process of ours in that order, so that `pids` holds
+ *   at most it: with the pid-file process alive (a running MASTER) no /proc scan at all. For
+ *   whoever needs only `pids[0]` (the daemon's SQL monitor); the health verdict scans everything.
  */
-export async function findMysqld(selector: MysqldSelector): Promise<MysqldProcesses> {
+export async function findMysqld(selector: MysqldSelector, options: { firstOnly?: boolean } = {}): Promise<MysqldProcesses> {
   const ownNamespace = ownMountNamespaceSync();
   const pidFilePid = await readPidFile(selector.pidFile);
   const unit = selector.systemdUnit === null ? [] : unitPids(selector.systemdUnit, selector.cgroupRoot ?? DEFAULT_CGROUP_ROOT);
   const inOurNamespace = (pid: number): boolean => ownNamespace === null || mountNamespaceOf(pid) === ownNamespace;
   const pidFileAlive = pidFilePid !== null && isMysqld(pidFilePid, selector) && (unit.includes(pidFilePid) || inOurNamespace(pidFilePid));
   const pids = pidFileAlive && pidFilePid !== null ? [pidFilePid] : [];
+  const done = (): boolean => options.firstOnly === true && pids.length > 0;
   for (const pid of unit) {
+    if (done()) break;
     if (!pids.includes(pid) && isMysqld(pid, selector)) pids.push(pid);
   }
-  for (const pid of listPids()) {
+  for (const pid of done() ? [] : listPids()) {
+    if (done()) break;
     if (pid !== pidFilePid && !pids.includes(pid) && (await isOurs(pid, selector, ownNamespace))) pids.push(pid);
   }
   return { pidFilePid, pidFileAlive, pids };

@@ -56,6 +56,69 @@ export async function pingSql(mysqld: MysqldConfig, timeoutMs: number): Promise<
   }
 }
 
+/**
+ * The daemon's SQL monitor's pinger: `mysqld.health.query` over one connection kept between
+ * pings, instead of a connection per ping (a MASTER's daemon spent ~15 % of its CPU connecting
+ * once a second, `npm run bench -- health-cpu`). A new connection is still opened at least every
+ * `freshEveryMs` — so a server that answers on old connections but accepts no new ones (max
+ * connections reached, a hung accept) is seen within that time — and whenever the pid pinged is
+ * not the one the connection was opened to (a restarted mysqld). Any error destroys the kept
+ * connection: a failed ping is reported as such, and the next one connects afresh.
+ * Latency: the query alone on a kept connection, connect + query on a fresh one.
+ * Not for overlapping pings (the monitor runs one at a time). `ping` never throws.
+ */
+export class SqlPinger {
+  private connection: Connection | undefined;
+  private pid: number | null = null;
+  private openedAt = 0;
+  private inFlight = false;
+  private closed = false;
+
+  constructor(
+    private readonly mysqld: MysqldConfig,
+    private readonly freshEveryMs: number,
+  ) {}
+
+  /** Pings mysqld `pid`, bounded by `timeoutMs` (connect and query together). */
+  async ping(pid: number, timeoutMs: number): Promise<SqlPing> {
+    this.inFlight = true;
+    const started = performance.now();
+    const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
+    try {
+      if (this.connection !== undefined && (this.pid !== pid || performance.now() - this.openedAt >= this.freshEveryMs)) await this.drop();
+      if (this.connection === undefined) {
+        this.connection = await connect(this.mysqld, Math.max(1, timeoutMs - elapsed()));
+        this.pid = pid;
+        this.openedAt = performance.now();
+      }
+      await this.connection.query({ sql: this.mysqld.health.query, timeout: Math.max(1, timeoutMs - elapsed()) });
+      return { ok: true, latencyMs: elapsed(), error: null, source: 'own', ageMs: 0 };
+    } catch (error) {
+      this.connection?.destroy();
+      this.connection = undefined;
+      return { ok: false, latencyMs: elapsed(), error: sqlError(error), source: 'own', ageMs: 0 };
+    } finally {
+      this.inFlight = false;
+      if (this.closed) await this.drop();
+    }
+  }
+
+  /**
+   * Closes the kept connection (COM_QUIT, bounded) and keeps none from now on: at once when no
+   * ping runs, else as that ping ends (it is not cut short, so it reports what mysqld said).
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (!this.inFlight) await this.drop();
+  }
+
+  private async drop(): Promise<void> {
+    const connection = this.connection;
+    this.connection = undefined;
+    if (connection !== undefined) await close(connection);
+  }
+}
+
 /** How long a polite close may take before the socket is simply destroyed, ms. */
 const CLOSE_MS = 250;
 

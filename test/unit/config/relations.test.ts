@@ -207,7 +207,7 @@ describe('timer relation (e): checkMs < keepalived.checkTimeoutMs ≤ keepalived
   it('relation (e) holds with the check timeout equal to the interval and fails one step (1 s: keepalived counts whole seconds) above it', () => {
     assert.deepEqual(relationProblems(change(withWatchdog(), { keepalived: { checkTimeoutMs: 2000, checkIntervalMs: 2000 } })), []);
     assertOnly(
-      change(withWatchdog(), { keepalived: { checkTimeoutMs: 3000 } }),
+      change(withWatchdog(), { keepalived: { checkTimeoutMs: 3000, checkIntervalMs: 2000 } }),
       'timer relation (e): keepalived.checkTimeoutMs = 3000 ms must be ≤ keepalived.checkIntervalMs = 2000 ms (a check must end before the next one is due, so fall and rise count whole intervals)',
     );
   });
@@ -225,7 +225,7 @@ describe('timer relation (e): checkMs < keepalived.checkTimeoutMs ≤ keepalived
       'timer relation (e): deadlines.checkMs = 2000 ms must be < keepalived.checkTimeoutMs = 2000 ms (check must answer before keepalived kills it and counts a failure)',
     );
     assertResolveRefuses(
-      { ...raw({ method: 'none' }), keepalived: { checkTimeoutMs: 3000 } },
+      { ...raw({ method: 'none' }), keepalived: { checkTimeoutMs: 3000, checkIntervalMs: 2000 } },
       'timer relation (e): keepalived.checkTimeoutMs = 3000 ms must be ≤ keepalived.checkIntervalMs = 2000 ms (a check must end before the next one is due, so fall and rise count whole intervals)',
     );
   });

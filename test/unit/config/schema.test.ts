@@ -81,7 +81,7 @@ describe('resolveConfig defaults', () => {
     assert.equal(config.runDir, '/run/fence-agent');
     assert.equal(config.stateDir, '/var/lib/fence-agent');
     assert.deepEqual(config.log, { destination: 'stderr', level: 'info' });
-    assert.deepEqual(config.keepalived, { instance: null, notifyFifo: null, checkIntervalMs: 2000, checkTimeoutMs: 2000, checkFall: 2, checkRise: 2, vrrpPidFile: '/run/vrrp.pid', goneMs: 3000, startMode: 'always', startHoldMs: 0 });
+    assert.deepEqual(config.keepalived, { instance: null, notifyFifo: null, checkIntervalMs: 10000, checkTimeoutMs: 2000, checkFall: 2, checkRise: 2, vrrpPidFile: '/run/vrrp.pid', goneMs: 3000, startMode: 'always', startHoldMs: 0 });
     assert.deepEqual(config.metrics, { textfile: null, listen: null, intervalMs: 5000 });
     assert.deepEqual(config.events, { exec: null, timeoutMs: 5000 });
     assert.deepEqual(config.history, { maxEntries: 1000 });
@@ -104,9 +104,9 @@ describe('resolveConfig defaults', () => {
     assert.equal(resolveConfig(withPatch({ deadlines: { promoteMs: 90000 } }), CONFIG_PATH).deadlines.promoteMs, 90000);
   });
 
-  it('resolveConfig defaults the keepalived check timing to interval 2000 ms, timeout 2000 ms, fall 2, rise 2', () => {
+  it('resolveConfig defaults the keepalived check timing to interval 10000 ms, timeout 2000 ms, fall 2, rise 2', () => {
     const { keepalived } = resolveConfig(minimal(), CONFIG_PATH);
-    assert.deepEqual(DEFAULT_KEEPALIVED_CHECK, { checkIntervalMs: 2000, checkTimeoutMs: 2000, checkFall: 2, checkRise: 2 });
+    assert.deepEqual(DEFAULT_KEEPALIVED_CHECK, { checkIntervalMs: 10000, checkTimeoutMs: 2000, checkFall: 2, checkRise: 2 });
     assert.deepEqual(keepalived, { instance: null, notifyFifo: null, ...DEFAULT_KEEPALIVED_CHECK, vrrpPidFile: '/run/vrrp.pid', goneMs: 3000, startMode: 'always', startHoldMs: 0 });
   });
 

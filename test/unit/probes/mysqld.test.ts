@@ -172,6 +172,25 @@ describe('findMysqld', () => {
     assert.deepEqual(await findMysqld(sel), { pidFilePid: byPidFile, pidFileAlive: true, pids: [byPidFile, inDatadir] });
   });
 
+  it('findMysqld with firstOnly stops at the pid-file process and does not look for the others', async () => {
+    const inDatadir = await start(fake, ['30'], mountpoint);
+    const byPidFile = await start(fake, ['30'], elsewhere);
+    const sel = selector();
+    writeFileSync(sel.pidFile, `${byPidFile}\n`);
+    assert.deepEqual(await findMysqld(sel, { firstOnly: true }), { pidFilePid: byPidFile, pidFileAlive: true, pids: [byPidFile] });
+    assert.deepEqual((await findMysqld(sel)).pids, [byPidFile, inDatadir], 'without it, both');
+  });
+
+  it('findMysqld with firstOnly still scans /proc when the pid file names no live process, and stops at the first found', async () => {
+    const strays = [await start(fake, ['30'], mountpoint), await start(fake, ['30'], mountpoint)];
+    const sel = selector();
+    writeFileSync(sel.pidFile, `${deadPid()}\n`);
+    const found = await findMysqld(sel, { firstOnly: true });
+    assert.equal(found.pidFileAlive, false);
+    assert.equal(found.pids.length, 1, `one of ours, not both: ${JSON.stringify(found.pids)}`);
+    assert.ok(strays.includes(found.pids[0] ?? -1), `one of the two strays ${JSON.stringify(strays)}`);
+  });
+
   it('mysqldSelector takes the pid file, names and start command from mysqld and the mountpoint from disk', () => {
     assert.deepEqual(
       mysqldSelector({ mysqld: { pidFile: '/run/mysqld/mysqld.pid', processNames: ['mariadbd', 'mysqld'], start: null, systemdUnit: 'mariadb.service' }, disk: { mountpoint: '/data' } }),
