@@ -112,6 +112,28 @@ export class Ledger {
     return this.acks().filter((ack) => ack.server === server && ack.at >= afterMs);
   }
 
+  /**
+   * When (ms since the epoch) the first INSERT acknowledged at or after `since` and taken by
+   * `node` was acknowledged: the ack names the server that answered, and the row read back on
+   * `node` confirms it was kept (an INSERT the old MASTER took just before it died can be
+   * acknowledged a moment after the failure began).
+   * @throws Error when none comes within `timeoutMs`
+   */
+  firstAckTakenBy(node: Pick<ClusterNode, 'name' | 'sql'>, since: number, timeoutMs = 60_000): Promise<number> {
+    const serverId = serverIdOf(node);
+    return waitFor(
+      `the first INSERT taken by ${node.name}`,
+      async () => {
+        const candidates = this.acks().filter((ack) => ack.at >= since && ack.server === serverId);
+        if (candidates.length === 0) return null;
+        const rows = await this.rowsOn(node).catch(() => null);
+        return rows === null ? null : (candidates.find((ack) => rows.get(ack.id) === serverId)?.at ?? null);
+      },
+      timeoutMs,
+      100,
+    );
+  }
+
   /** Rows in the table (id → server_id that took it), read on `master` over its socket as root. */
   async rowsOn(master: Pick<ClusterNode, 'name' | 'sql'>): Promise<Map<number, number>> {
     const ran = await master.sql('SELECT id, server FROM lab.ledger');

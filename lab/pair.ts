@@ -69,6 +69,27 @@ export interface PairOptions {
    * `<node dir>/events.jsonl` ({@link hookEventsOf}); default off
    */
   events?: boolean;
+  /**
+   * how keepalived learns each node's health: `health-file` (default: the daemon's track_file,
+   * `fence-agent check` every 2 s beside it) or `check-1s` (the layout before the health file,
+   * for `npm run bench -- health-failover`: no track_file, `fence-agent check` every 1 s with a
+   * 1 s timeout and deadlines.checkMs 900)
+   */
+  healthLayout?: 'health-file' | 'check-1s';
+}
+
+/**
+ * The generated keepalived.conf without the health file: its `track_file` block and the
+ * instance's reference to it (PairOptions.healthLayout `check-1s`).
+ * @throws Error when either is not where the generator puts it (src/keepalived-conf.ts)
+ */
+export function withoutTrackFile(conf: string): string {
+  const block = /^track_file \S+ \{\n(?:.*\n)*?\}\n/m;
+  const reference = /^ {4}track_file \{\n {8}\S+\n {4}\}\n/m;
+  if (!block.test(conf) || !reference.test(conf)) throw new Error('keepalived.conf: no track_file block and reference to take out (has src/keepalived-conf.ts changed?)');
+  const out = conf.replace(block, '').replace(reference, '');
+  if (out.includes('track_file')) throw new Error('keepalived.conf: a track_file is left after taking it out');
+  return out;
 }
 
 /** The events a node's lab hook received (PairOptions.events), oldest first; [] when none. */
@@ -125,6 +146,7 @@ export class PairLab {
     mysqldRestartAttempts = 0,
     watchdog = true,
     private readonly events = false,
+    private readonly healthLayout: 'health-file' | 'check-1s' = 'health-file',
   ) {
     this.agent = agent;
     this.watchdog = agent && watchdog;
@@ -144,7 +166,7 @@ export class PairLab {
     mkdirSync(dir, { recursive: true });
     chmodSync(dir, 0o755);
     const tag = options.tag ?? `fl${process.pid % 100000}`;
-    const lab = new PairLab(dir, tag, options.agent ?? true, options.mysqldRestartAttempts, options.watchdog ?? true, options.events ?? false);
+    const lab = new PairLab(dir, tag, options.agent ?? true, options.mysqldRestartAttempts, options.watchdog ?? true, options.events ?? false, options.healthLayout);
     try {
       await lab.build();
     } catch (error) {
@@ -213,12 +235,12 @@ export class PairLab {
       disk: { device: node.device, mountpoint: this.mountpoint, fstype: DISK_FSTYPE, options: 'noatime' },
       mysqld: { ...node.agentMysqldConfig(), restartAttempts: this.mysqldRestartAttempts },
       fence: labFence(this.agentLeasePath, node.watchdogPath, this.watchdog),
-      deadlines: PAIR_DEADLINES,
+      deadlines: this.healthLayout === 'check-1s' ? { ...PAIR_DEADLINES, checkMs: 900 } : PAIR_DEADLINES,
       monitor: { fenceIntervalMs: 500, sqlIntervalMs: 500 },
       runDir: node.runDir,
       stateDir: node.stateDir,
       log: { destination: node.logFile, level: 'debug' },
-      keepalived: { instance: 'VI_1', notifyFifo: this.fifoPath(node), vrrpPidFile: path.join(node.dir, 'vrrp.pid'), ...LAB_KEEPALIVED_CHECK },
+      keepalived: { instance: 'VI_1', notifyFifo: this.fifoPath(node), vrrpPidFile: path.join(node.dir, 'vrrp.pid'), ...LAB_KEEPALIVED_CHECK, ...(this.healthLayout === 'check-1s' ? { checkIntervalMs: 1000, checkTimeoutMs: 1000 } : {}) },
     });
   }
 
@@ -243,7 +265,7 @@ export class PairLab {
         { interface: 'eth0', virtualRouterId: 51, priority: spec.priority, advertIntervalMs: 1000, unicastSrcIp: spec.ip, unicastPeers: [peer.ip], garpMasterRefreshS: 2 },
         { agentCommand: `${process.execPath} ${CLI}`, configPath: node.configPath },
       );
-      writeFileSync(this.keepalivedConf(node), text);
+      writeFileSync(this.keepalivedConf(node), this.healthLayout === 'check-1s' ? withoutTrackFile(text) : text);
       return;
     }
     const lines = [

@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
-import { Ledger, serverIdOf } from '../lab/ledger.ts';
+import { Ledger } from '../lab/ledger.ts';
 import type { LabNode } from '../lab/node.ts';
 import { LEASE, PairLab, VIP } from '../lab/pair.ts';
 import { fibHasLocal } from '../lab/monitor.ts';
@@ -131,27 +131,6 @@ async function mariadbStart(): Promise<number[]> {
   return times;
 }
 
-/**
- * When the first INSERT acknowledged at or after `since` and taken by `node` was acknowledged
- * (rows record the server_id of the mysqld that took them: an INSERT the old MASTER took just
- * before it died can be acknowledged a moment after the crash began).
- */
-async function firstAckTakenBy(lab: PairLab, ledger: Ledger, node: LabNode, since: number): Promise<number> {
-  const serverId = serverIdOf(node);
-  return waitFor(
-    `the first INSERT taken by ${node.name}`,
-    async () => {
-      const candidates = ledger.acks().filter((ack) => ack.at >= since);
-      if (candidates.length === 0) return null;
-      // the ack names the server that acknowledged it; the row (read back) confirms it was kept
-      const rows = await ledger.rowsOn(node).catch(() => null);
-      return rows === null ? null : (candidates.find((ack) => ack.server === serverId && rows.get(ack.id) === serverId)?.at ?? null);
-    },
-    60_000,
-    100,
-  );
-}
-
 /** The agent: MASTER crash → first acknowledged INSERT; and planned switchover. */
 async function agentRuns(): Promise<{ failover: number[]; afterVip: number[]; switchover: number[] }> {
   const lab = await PairLab.up();
@@ -170,7 +149,7 @@ async function agentRuns(): Promise<{ failover: number[]; afterVip: number[]; sw
       const crashedAt = Date.now();
       const vipUp = waitFor('the VIP on the new MASTER', () => (vipOn(backup) ? Date.now() : null), 60_000, 5);
       await lab.crash(master);
-      const at = await firstAckTakenBy(lab, ledger, backup, crashedAt);
+      const at = await ledger.firstAckTakenBy(backup, crashedAt);
       const vipAt = await vipUp;
       failover.push(at - crashedAt);
       afterVip.push(at - vipAt);
@@ -182,7 +161,7 @@ async function agentRuns(): Promise<{ failover: number[]; afterVip: number[]; sw
       await delay(SETTLE_MS);
       const stoppedAt = Date.now();
       await lab.stopKeepalived(master);
-      const at = await firstAckTakenBy(lab, ledger, backup, stoppedAt);
+      const at = await ledger.firstAckTakenBy(backup, stoppedAt);
       switchover.push(at - stoppedAt);
       log(`  switchover ${run + 1}/${SWITCHOVERS} (${master.name} → ${backup.name}): ${fmt(switchover.at(-1) as number)}`);
       lab.startKeepalived(master);

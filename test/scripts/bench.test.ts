@@ -15,7 +15,7 @@ const bench = (...args: string[]) =>
 test('an unknown benchmark is refused with the names there are', () => {
   const ran = bench('health');
   assert.equal(ran.status, 2);
-  assert.equal(ran.stderr.trim(), 'bench: unknown benchmark "health" (expected one of: startup, health-cpu)');
+  assert.equal(ran.stderr.trim(), 'bench: unknown benchmark "health" (expected one of: startup, health-cpu, health-failover)');
 });
 
 test('health-cpu refuses a window out of range and builds nothing', () => {
