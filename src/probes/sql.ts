@@ -62,8 +62,10 @@ export async function pingSql(mysqld: MysqldConfig, timeoutMs: number): Promise<
  * once a second, `npm run bench -- health-cpu`). A new connection is still opened at least every
  * `freshEveryMs` — so a server that answers on old connections but accepts no new ones (max
  * connections reached, a hung accept) is seen within that time — and whenever the pid pinged is
- * not the one the connection was opened to (a restarted mysqld). Any error destroys the kept
- * connection: a failed ping is reported as such, and the next one connects afresh.
+ * not the one the connection was opened to (a restarted mysqld). A kept connection that fails
+ * (the server closed it while idle: wait_timeout, KILL, a proxy) is dropped and the query tried
+ * once more on a fresh one within the same deadline, so only a fresh connection's failure is
+ * reported: a dead or hung server fails the ping, an idle connection's end does not.
  * Latency: the query alone on a kept connection, connect + query on a fresh one.
  * Not for overlapping pings (the monitor runs one at a time). `ping` never throws.
  */
@@ -79,23 +81,25 @@ export class SqlPinger {
     private readonly freshEveryMs: number,
   ) {}
 
-  /** Pings mysqld `pid`, bounded by `timeoutMs` (connect and query together). */
+  /** Pings mysqld `pid`, bounded by `timeoutMs` (connects and queries together). */
   async ping(pid: number, timeoutMs: number): Promise<SqlPing> {
     this.inFlight = true;
     const started = performance.now();
     const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
+    const left = (): number => Math.max(1, timeoutMs - elapsed());
     try {
       if (this.connection !== undefined && (this.pid !== pid || performance.now() - this.openedAt >= this.freshEveryMs)) await this.drop();
-      if (this.connection === undefined) {
-        this.connection = await connect(this.mysqld, Math.max(1, timeoutMs - elapsed()));
-        this.pid = pid;
-        this.openedAt = performance.now();
+      const kept = this.connection !== undefined;
+      try {
+        await this.query(pid, left);
+      } catch (error) {
+        this.discard();
+        if (!kept) throw error;
+        await this.query(pid, left);
       }
-      await this.connection.query({ sql: this.mysqld.health.query, timeout: Math.max(1, timeoutMs - elapsed()) });
       return { ok: true, latencyMs: elapsed(), error: null, source: 'own', ageMs: 0 };
     } catch (error) {
-      this.connection?.destroy();
-      this.connection = undefined;
+      this.discard();
       return { ok: false, latencyMs: elapsed(), error: sqlError(error), source: 'own', ageMs: 0 };
     } finally {
       this.inFlight = false;
@@ -110,6 +114,27 @@ export class SqlPinger {
   async close(): Promise<void> {
     this.closed = true;
     if (!this.inFlight) await this.drop();
+  }
+
+  /** The health query on the kept connection, connecting first when there is none. */
+  private async query(pid: number, left: () => number): Promise<void> {
+    if (this.connection === undefined) {
+      const connection = await connect(this.mysqld, left());
+      // an idle connection the server closes makes mysql2 emit 'error': drop it, never crash on it
+      connection.on('error', () => {
+        if (this.connection === connection) this.connection = undefined;
+        connection.destroy();
+      });
+      this.connection = connection;
+      this.pid = pid;
+      this.openedAt = performance.now();
+    }
+    await this.connection.query({ sql: this.mysqld.health.query, timeout: left() });
+  }
+
+  private discard(): void {
+    this.connection?.destroy();
+    this.connection = undefined;
   }
 
   private async drop(): Promise<void> {

@@ -8,6 +8,7 @@ import { createSingleNodeLab, type SingleNodeLab } from '../../lab/single-node.t
 import { loadConfig } from '../../src/config/load.ts';
 import type { MysqldConfig } from '../../src/config/types.ts';
 import { SqlPinger } from '../../src/probes/sql.ts';
+import { waitFor } from '../../lab/wait.ts';
 import { waitHealthy, waitIdle } from '../helpers/agent.ts';
 
 /** the mysqld pid the pings name: the pinger only compares it between pings */
@@ -68,16 +69,18 @@ describe('SqlPinger against a real MariaDB', () => {
     await pinger.close();
   });
 
-  test('a kept connection the server killed fails that ping, and the next one connects again', async () => {
+  test('a kept connection the server killed is replaced: the next ping connects afresh and succeeds', async () => {
     const pinger = new SqlPinger(mysqld, 60_000);
     assert.equal((await pinger.ping(pid, 2000)).ok, true);
     const ids = await sleeping();
     assert.equal(ids.length, 1, `the pinger's connection alone sleeps: ${JSON.stringify(ids)}`);
     await sql(`KILL ${ids[0]}`);
-    const failed = await pinger.ping(pid, 2000);
-    assert.equal(failed.ok, false);
-    assert.ok(failed.error !== null && failed.error !== '', 'says why');
-    assert.equal((await pinger.ping(pid, 2000)).ok, true);
+    const before = await connections();
+    assert.equal((await pinger.ping(pid, 2000)).ok, true, 'an idle connection\'s end is not a failed ping');
+    assert.equal((await connections()) - before, 2, 'one fresh connection, one for the count');
+    const now = await sleeping();
+    assert.equal(now.length, 1);
+    assert.notEqual(now[0], ids[0]);
     await pinger.close();
   });
 
@@ -95,5 +98,19 @@ describe('SqlPinger against a real MariaDB', () => {
     await pinger.close();
     assert.equal((await pinging).ok, true);
     assert.deepEqual(await sleeping(), [], 'no connection kept after close');
+  });
+
+  // last: it kills the lab's mysqld
+  test('a dead mysqld fails the ping on a kept connection too (the fresh one cannot connect)', async () => {
+    const pinger = new SqlPinger(mysqld, 60_000);
+    assert.equal((await pinger.ping(pid, 2000)).ok, true);
+    const pids = lab.node.pidsNamed('mariadbd');
+    assert.ok(pids.length > 0, 'mariadbd runs');
+    for (const p of pids) process.kill(p, 'SIGKILL');
+    await waitFor('mariadbd gone', () => lab.node.pidsNamed('mariadbd').length === 0, 10_000, 20);
+    const failed = await pinger.ping(pid, 2000);
+    assert.equal(failed.ok, false);
+    assert.match(failed.error ?? '', /ECONNREFUSED|ENOENT/, 'says why');
+    await pinger.close();
   });
 });
