@@ -5,7 +5,8 @@
 //   (b) `fence-agent check` as a vrrp_script, interval 1 (the layout before the health file)
 //   (c) the daemon (its own CPU, its children's and helpers', mysqld excluded) keeping the
 //       track_file current, plus `fence-agent check` as the slow second opinion at interval 10
-//       (the two-VM lab's) and at interval 2 (contrib's example)
+//       (keepalived.checkIntervalMs's default since 2026-12-05) and, beside it, at interval 2 (the
+//       default before)
 // Each check layout runs in a bash loop inside the node (a command, then `read -t INTERVAL` on a
 // pipe: no process for the wait) for the window; its CPU is the loop's reaped children's
 // (/proc/<loop>/stat cutime + cstime), per call, times the calls keepalived makes in an hour at
@@ -21,7 +22,7 @@
 // --lab vm: the two-VM lab (lab/vm: TCG guests, systemd, Debian's mariadb.service, tgtd), one
 //   fresh pair per fence method (lockfile on NFS with the guest's softdog, then scsi-pr), the
 //   MASTER and the BACKUP measured at once (one vCPU each). Absolute figures there are the
-//   emulation's (~10× the host's); the ratios are what compare.
+//   emulation's (7–9× the host's); the ratios are what compare.
 // Goal (issue 12): (c) ≤ 1.0× (a) on the BACKUP and on a lockfile MASTER. Printed, not asserted.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';

@@ -58,8 +58,8 @@ export const DEFAULT_KEEPALIVED_GONE_MS = 3000;
  * Defaults of the keepalived `vrrp_script` timing (keepalived.conf(5) `vrrp_script`). The check
  * is the slow second opinion beside the daemon's health file (`track_file`, every
  * monitor.healthIntervalMs): every 10 s, a Node start costs ~150 ms of CPU, which keeps the health
- * path near the seed's shell check at interval 1 (`npm run bench -- health-cpu`, README "CPU for
- * the health path"); at 2 s it cost 3.2–3.5× that.
+ * path at or below the seed's shell check at interval 1 (`npm run bench -- health-cpu`, README
+ * "Health CPU per hour (measured)"); at 2 s it cost 2.6–3.5× that.
  */
 export const DEFAULT_KEEPALIVED_CHECK = { checkIntervalMs: 10000, checkTimeoutMs: 2000, checkFall: 2, checkRise: 2 } as const;
 

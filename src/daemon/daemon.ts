@@ -62,8 +62,8 @@ const SWITCHOVER_WATCH_MS = 500;
 
 /**
  * The SQL monitor's pings share one connection for at most this long, ms (src/probes/sql.ts
- * SqlPinger): a mysqld that stops accepting new connections is seen within it, as the default
- * 10 s `check` (which takes the daemon's fresh ping) would have seen it.
+ * SqlPinger): a mysqld that stops accepting new connections is seen within it (`check`, every
+ * 10 s by default, takes the daemon's fresh ping instead of connecting itself).
  */
 const SQL_FRESH_CONNECTION_MS = 10_000;
 
