@@ -12,35 +12,20 @@
 //   takeover differs by a few hundred ms between the two labs (see README), so the agent's part
 //   is also shown directly: VIP up on the new MASTER → first INSERT, minus MariaDB's bare start.
 // - planned switchover: keepalived stopped on the MASTER → first INSERT taken by the other node.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { Ledger } from '../lab/ledger.ts';
 import type { LabNode } from '../lab/node.ts';
-import { LEASE, PairLab, VIP } from '../lab/pair.ts';
-import { fibHasLocal } from '../lab/monitor.ts';
+import { LEASE, PairLab } from '../lab/pair.ts';
 import { shOk } from '../lab/sh.ts';
 import { delay, waitFor } from '../lab/wait.ts';
+import { fmt, median, steadyPair, vipOn } from './bench-lib.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const SETTLE_MS = 5000;
 const SWITCHOVERS = Number(process.env.BENCH_SWITCHOVERS ?? 5);
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length === 0 ? Number.NaN : s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
-const fmt = (ms: number): string => `${Math.round(ms)} ms`;
 const log = (text: string): void => void process.stderr.write(`${text}\n`);
-
-const vipOn = (node: LabNode): boolean => {
-  try {
-    return node.anchorPid !== null && fibHasLocal(readFileSync(`/proc/${node.anchorPid}/net/fib_trie`, 'utf8'), VIP);
-  } catch {
-    return false;
-  }
-};
 
 /**
  * Waits until exactly one node holds the VIP and the other runs keepalived, unchanged for 5 s —
@@ -141,11 +126,7 @@ async function agentRuns(): Promise<{ failover: number[]; afterVip: number[]; sw
   try {
     ledger.start(5, 300);
     for (let run = 0; run < RUNS; run++) {
-      const { master, backup } = await lab.waitConverged();
-      await delay(SETTLE_MS);
-      if ((await lab.vipHolder()) !== master) throw new Error('the VIP moved while settling');
-      const acked = ledger.acks().length;
-      await waitFor('writes flowing', () => ledger.acks().length > acked + 5, 30_000, 10);
+      const { master, backup } = await steadyPair(lab, ledger, SETTLE_MS);
       const crashedAt = Date.now();
       const vipUp = waitFor('the VIP on the new MASTER', () => (vipOn(backup) ? Date.now() : null), 60_000, 5);
       await lab.crash(master);

@@ -11,12 +11,10 @@
 // acknowledged and kept by the peer (lab/ledger.ts firstAckTakenBy); then the old MASTER back
 // as a healthy BACKUP before the next run. BENCH_RUNS runs per layout (default 5). Printed, not
 // asserted; the ledger's acknowledged rows are checked for losses at the end of each pair.
-import { readFileSync } from 'node:fs';
 import { Ledger } from '../lab/ledger.ts';
-import type { LabNode } from '../lab/node.ts';
-import { PairLab, VIP } from '../lab/pair.ts';
-import { fibHasLocal } from '../lab/monitor.ts';
-import { delay, waitFor } from '../lab/wait.ts';
+import { PairLab } from '../lab/pair.ts';
+import { waitFor } from '../lab/wait.ts';
+import { fmt, median, steadyPair, vipOn } from './bench-lib.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const SETTLE_MS = 5000;
@@ -24,21 +22,6 @@ const LAYOUTS = ['check-1s', 'health-file'] as const;
 type Layout = (typeof LAYOUTS)[number];
 
 const log = (text: string): void => void process.stderr.write(`# ${text}\n`);
-const fmt = (ms: number): string => `${Math.round(ms)} ms`;
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length === 0 ? Number.NaN : s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
-
-const vipOn = (node: LabNode): boolean => {
-  try {
-    return node.anchorPid !== null && fibHasLocal(readFileSync(`/proc/${node.anchorPid}/net/fib_trie`, 'utf8'), VIP);
-  } catch {
-    return false;
-  }
-};
-
 interface Runs {
   vip: number[];
   ack: number[];
@@ -52,11 +35,7 @@ async function runLayout(layout: Layout): Promise<Runs> {
   try {
     ledger.start(5, 300);
     for (let run = 0; run < RUNS; run++) {
-      const { master, backup } = await lab.waitConverged();
-      await delay(SETTLE_MS);
-      if ((await lab.vipHolder()) !== master) throw new Error('the VIP moved while settling');
-      const acked = ledger.acks().length;
-      await waitFor('writes flowing', () => ledger.acks().length > acked + 5, 30_000, 10);
+      const { master, backup } = await steadyPair(lab, ledger, SETTLE_MS);
       const pids = master.pidsNamed('mariadbd');
       if (pids.length === 0) throw new Error(`no mariadbd on the MASTER ${master.name}`);
       const vipUp = waitFor('the VIP on the peer', () => (vipOn(backup) ? Date.now() : null), 90_000, 5);

@@ -14,6 +14,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createHelperLeaseIo, createInlineLeaseIo } from '../src/lease-io.ts';
+import { median } from './bench-lib.ts';
 
 /** The old way: one `cat` child per read, killed at the bound. */
 const readWithCat = (file: string, timeoutMs: number): Promise<string> =>
@@ -73,12 +74,6 @@ async function measure(read: () => unknown, otherCpu: () => number): Promise<Sam
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   return { wallMs, ownCpuMs: ownCpu() - own0, otherCpuMs: otherCpu() - other0 };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'fence-agent-bench-lease-io-'));

@@ -8,15 +8,10 @@ import { readFileSync } from 'node:fs';
 import { createSingleNodeLab } from '../lab/single-node.ts';
 import { waitFor } from '../lab/wait.ts';
 import { monoNow } from '../src/clock.ts';
+import { median } from './bench-lib.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const log = (text: string): void => void process.stderr.write(`${text}\n`);
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
-
 const daemonPid = (pids: number[]): number | undefined =>
   pids.find((pid) => {
     try {

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { CLI } from '../lab/node.ts';
 import { createSingleNodeLab, type SingleNodeLab } from '../lab/single-node.ts';
 import { waitHealthy, waitIdle } from '../test/helpers/agent.ts';
+import { median } from './bench-lib.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 40);
 const WARMUP = 5;
@@ -33,12 +34,6 @@ function measure(lab: SingleNodeLab, cases: Case[]): Map<string, number[]> {
   }
   return times;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
 
 function report(title: string, cases: Case[], times: Map<string, number[]>, floorName: string): string[] {
   const floor = median(times.get(floorName) ?? []);
