@@ -371,6 +371,35 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    id: 'pr-long-mmp-wait',
+    group: 'scsi-pr',
+    title: "PR-2b. scsi-pr with a slow MMP heartbeat (mmp_update_interval 30 s): the MASTER powered off; proving its holder silent takes longer than one promotion's deadlines.fenceAcquireMs, so a later attempt carries the watch on (HolderMemory) instead of starting it over, and the BACKUP takes over",
+    labs: ['vm'],
+    options: { fence: 'scsi-pr', mmpUpdateIntervalS: 30 },
+    async body({ cluster, master, backup, ledger, timing, count }) {
+      const survivorSince = await logMark(backup);
+      await cluster.crash(master);
+      const crashedAt = Date.now();
+      // the MMP wait alone is about twice the holder's check interval (≥ 61 s here), over attempts of 40 s
+      await waitMaster(cluster, backup, 240_000);
+      const first = await waitFor('writes resume through the VIP', () => ledger.firstAckAfter(crashedAt), 120_000);
+      timing('crash → first ack', first.at - crashedAt);
+      const waits = await survivorSince(/has the filesystem by its MMP block/);
+      const carried = await survivorSince(/a later attempt carries the watch on/);
+      count('MMP watches logged by the survivor', waits.length);
+      count('attempts whose MMP wait outlasted them', carried.length);
+      assert.ok(carried.length >= 1, `${backup.name}: an MMP wait longer than one attempt was logged as carried on (${waits.map((w) => w.msg).join(' | ') || 'no MMP watch logged'})`);
+      assert.ok(waits.length >= 2, `${backup.name}: the watch went on in a later attempt (${waits.map((w) => w.msg).join(' | ')})`);
+      const watched = waits.map((w) => Number(/, ([0-9.]+) s of them watched already/.exec(w.msg)?.[1] ?? Number.NaN));
+      assert.ok((watched.at(-1) ?? 0) > 0, `the last attempt started from what earlier ones had watched, not from 0 s: ${JSON.stringify(watched)}`);
+      assert.deepEqual(cluster.prState?.(), { registered: [backup.name], holder: backup.name, type: 5 }, 'the new MASTER alone registered');
+      await countTakeOver(backup, count);
+      await cluster.revive(master);
+      await waitHealthy(master, 'BACKUP', 120_000);
+      return backup;
+    },
+  },
+  {
     id: 'pr-master-paused',
     group: 'scsi-pr',
     title: "PR-3 (a). scsi-pr: the MASTER's VM paused (QEMU stop: clocks and watchdog stop too) until the BACKUP has taken over, then resumed: the zombie's writes are refused by the storage, it acknowledges nothing after the survivor's first ack, sees its key gone, self-fences and rejoins as a healthy BACKUP, unregistered; the survivor promoted once and never demoted",

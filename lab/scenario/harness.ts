@@ -20,6 +20,8 @@ export interface ScenarioOptions {
   watchdogMayFire?: boolean;
   /** the fencing method (default lockfile); scsi-pr runs only in the VM lab */
   fence?: 'lockfile' | 'scsi-pr';
+  /** scsi-pr, VM lab: the LUN's ext4 `mmp_update_interval`, s (default 5); the MMP wait of a take-over is about twice the holder's check interval */
+  mmpUpdateIntervalS?: number;
   /** `keepalived.startMode` (default always); clean means something only after a real reset: VM lab */
   startMode?: 'always' | 'clean';
   /** each node's `events.exec` set to a lab hook that keeps what it receives (ClusterNode.hookEvents); netns lab */

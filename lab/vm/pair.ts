@@ -24,6 +24,8 @@ export const GUEST_STATE_DIR = '/var/lib/fence-agent';
 export const GUEST_RUN_DIR = '/run/fence-agent';
 /** The shared disk in the guests, and its LU (persistent reservations belong to the LU). */
 export const GUEST_DEVICE = '/dev/sdb1';
+/** The LUN's ext4 `mmp_update_interval` in the scsi-pr scenarios, s, unless one asks for another. */
+export const MMP_UPDATE_INTERVAL_S = 5;
 export const GUEST_LU = '/dev/sdb';
 export const GUEST_MOUNTPOINT = '/data';
 
@@ -34,6 +36,8 @@ export interface VmPairOptions {
   watchdog?: boolean;
   /** the fencing method (default lockfile on the NFS lease storage); scsi-pr needs MMP on the LUN */
   fence?: 'lockfile' | 'scsi-pr';
+  /** scsi-pr: the LUN's ext4 `mmp_update_interval`, s (default {@link MMP_UPDATE_INTERVAL_S}) */
+  mmpUpdateIntervalS?: number;
   /** `keepalived.startMode` (default the agent's, always) */
   startMode?: 'always' | 'clean';
   /** scsi-pr: `fence.aptpl` (default the agent's, false) */

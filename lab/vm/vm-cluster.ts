@@ -21,7 +21,7 @@ import { delay, waitFor } from '../wait.ts';
 import { check, isHealthy } from '../scenario/probes.ts';
 import type { VmLab, VmNode } from './lab.ts';
 import { STORAGE_SERVER_IP, vmAddresses, VIP } from './net.ts';
-import { configureNode, fsckLun, GUEST_AGENT_LOG, GUEST_DEVICE, GUEST_MOUNTPOINT, GUEST_STATE_DIR, startAgent, startKeepalived, stopNode, type VmPairOptions } from './pair.ts';
+import { configureNode, fsckLun, GUEST_AGENT_LOG, GUEST_DEVICE, GUEST_MOUNTPOINT, GUEST_STATE_DIR, MMP_UPDATE_INTERVAL_S, startAgent, startKeepalived, stopNode, type VmPairOptions } from './pair.ts';
 import { Sampler } from './sampler.ts';
 import { LogFollower } from './log-follower.ts';
 import { heartbeat } from './progress.ts';
@@ -70,14 +70,16 @@ const KEY_WATCH_INTERVAL_MS = 300;
  * holder's heartbeat, 5 s, ext4's default) or taking it off (lockfile), only when it is not so
  * already; e2fsck first (a scenario may have left the journal to replay; tune2fs wants it clean).
  */
-const MMP_COMMAND = (on: boolean): string =>
+const MMP_COMMAND = (on: boolean, intervalS = MMP_UPDATE_INTERVAL_S): string =>
   `has=$(dumpe2fs -h ${GUEST_DEVICE} 2>/dev/null | grep -c '^MMP block number' || true); ` +
   // both nodes are stopped: an MMP sequence a failed scenario left (a node that lost its path
   // could not write "clean" at its unmount) is stale, and tune2fs and e2fsck refuse a device whose
   // MMP block says active — as every scenario after one such failure did in a CI rehearsal
   `if [ "$has" != 0 ]; then tune2fs -f -E clear_mmp ${GUEST_DEVICE} >/dev/null 2>&1 || true; fi; ` +
   (on
-    ? `if [ "$has" = 0 ]; then e2fsck -fy ${GUEST_DEVICE} >/dev/null 2>&1; tune2fs -O mmp -E mmp_update_interval=5 ${GUEST_DEVICE}; fi`
+    ? `if [ "$has" = 0 ]; then e2fsck -fy ${GUEST_DEVICE} >/dev/null 2>&1; tune2fs -O mmp -E mmp_update_interval=${intervalS} ${GUEST_DEVICE}; ` +
+      // a scenario that asked for another interval (pr-long-mmp-wait) left it: set it back
+      `elif [ "$(dumpe2fs -h ${GUEST_DEVICE} 2>/dev/null | sed -n 's/^MMP update interval: *//p')" != ${intervalS} ]; then tune2fs -E mmp_update_interval=${intervalS} ${GUEST_DEVICE}; fi`
     : `if [ "$has" != 0 ]; then e2fsck -fy ${GUEST_DEVICE} >/dev/null 2>&1; tune2fs -O ^mmp ${GUEST_DEVICE}; fi`);
 /** Between scenarios: how long a guest may go without answering ssh before the lab resets it, ms. */
 const UNANSWERED_RESET_MS = 150_000;
@@ -516,7 +518,7 @@ export class VmCluster implements Cluster {
       await cluster.stopPair();
       phase('stop');
       const [node1] = cluster.nodes as [VmClusterNode];
-      await node1.vm.ok(MMP_COMMAND(options.fence === 'scsi-pr'), { timeoutMs: 180_000 });
+      await node1.vm.ok(MMP_COMMAND(options.fence === 'scsi-pr', options.mmpUpdateIntervalS), { timeoutMs: 180_000 });
       if (options.fence === 'scsi-pr') {
         cluster.keyWatch = new KeyWatch({
           netns: lab.state.netns.lab,
