@@ -94,7 +94,8 @@ export class SqlPinger {
         await this.query(pid, left);
       } catch (error) {
         this.discard();
-        if (!kept) throw error;
+        // a fresh connection's failure, or no time left for another (a hung server): this is the answer
+        if (!kept || left() <= 1) throw error;
         await this.query(pid, left);
       }
       return { ok: true, latencyMs: elapsed(), error: null, source: 'own', ageMs: 0 };
