@@ -296,8 +296,8 @@ async function benchVm(say: (line: string) => void): Promise<RoleResult[]> {
         }));
         const roles = await Promise.all(
           cluster.nodes.map(async (n) => {
-            const status = JSON.parse((await n.agent(['status', '--json'])).stdout) as { role?: string; state?: { role?: string } };
-            return status.role ?? status.state?.role ?? '?';
+            const status = JSON.parse((await n.agent(['status', '--json'])).stdout) as { role?: string };
+            return status.role ?? '?';
           }),
         );
         results.push(...(await Promise.all(nodes.map((n, i) => measureRole(n, fence, roles[i] ?? '?', say)))));

@@ -67,19 +67,20 @@ const PREEMPTER_IQN = 'iqn.2025-01.lab.vmlab:preempter';
 const KEY_WATCH_INTERVAL_MS = 300;
 /**
  * A guest command putting ext4 multi-mount protection on the LUN's filesystem (scsi-pr: the
- * holder's heartbeat, 5 s, ext4's default) or taking it off (lockfile), only when it is not so
- * already; e2fsck first (a scenario may have left the journal to replay; tune2fs wants it clean).
+ * holder's heartbeat every `intervalS`, 5 s unless a scenario asks for another — set back when one
+ * was left) or taking it off (lockfile), only when it is not so already; e2fsck first (a scenario
+ * may have left the journal to replay; tune2fs wants it clean). The superblock is read once.
  */
 const MMP_COMMAND = (on: boolean, intervalS = MMP_UPDATE_INTERVAL_S): string =>
-  `has=$(dumpe2fs -h ${GUEST_DEVICE} 2>/dev/null | grep -c '^MMP block number' || true); ` +
+  `sb=$(dumpe2fs -h ${GUEST_DEVICE} 2>/dev/null || true); ` +
+  `has=$(printf '%s\n' "$sb" | grep -c '^MMP block number' || true); ` +
   // both nodes are stopped: an MMP sequence a failed scenario left (a node that lost its path
   // could not write "clean" at its unmount) is stale, and tune2fs and e2fsck refuse a device whose
   // MMP block says active — as every scenario after one such failure did in a CI rehearsal
   `if [ "$has" != 0 ]; then tune2fs -f -E clear_mmp ${GUEST_DEVICE} >/dev/null 2>&1 || true; fi; ` +
   (on
     ? `if [ "$has" = 0 ]; then e2fsck -fy ${GUEST_DEVICE} >/dev/null 2>&1; tune2fs -O mmp -E mmp_update_interval=${intervalS} ${GUEST_DEVICE}; ` +
-      // a scenario that asked for another interval (pr-long-mmp-wait) left it: set it back
-      `elif [ "$(dumpe2fs -h ${GUEST_DEVICE} 2>/dev/null | sed -n 's/^MMP update interval: *//p')" != ${intervalS} ]; then tune2fs -E mmp_update_interval=${intervalS} ${GUEST_DEVICE}; fi`
+      `elif [ "$(printf '%s\n' "$sb" | sed -n 's/^MMP update interval: *//p')" != ${intervalS} ]; then tune2fs -E mmp_update_interval=${intervalS} ${GUEST_DEVICE}; fi`
     : `if [ "$has" != 0 ]; then e2fsck -fy ${GUEST_DEVICE} >/dev/null 2>&1; tune2fs -O ^mmp ${GUEST_DEVICE}; fi`);
 /** Between scenarios: how long a guest may go without answering ssh before the lab resets it, ms. */
 const UNANSWERED_RESET_MS = 150_000;

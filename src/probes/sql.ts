@@ -35,25 +35,14 @@ const sqlError = (error: unknown): string => {
 
 /**
  * Connects with mysql2 over `mysqld.socket` (connectTimeout = `timeoutMs`), runs
- * `mysqld.health.query` with a client-side timeout, and closes. Never throws.
- * mysql2 is imported here, lazily, so that `check` on a BACKUP never loads it.
+ * `mysqld.health.query` with a client-side timeout, and closes: one {@link SqlPinger} ping that
+ * keeps nothing. Never throws.
+ * mysql2 is imported by connect(), lazily, so that `check` on a BACKUP never loads it.
  */
 export async function pingSql(mysqld: MysqldConfig, timeoutMs: number): Promise<SqlPing> {
-  const started = performance.now();
-  const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
-  let connection: Connection | undefined;
-  try {
-    connection = await connect(mysqld, timeoutMs);
-    await connection.query({ sql: mysqld.health.query, timeout: Math.max(1, timeoutMs - elapsed()) });
-    const latencyMs = elapsed();
-    await close(connection);
-    connection = undefined;
-    return { ok: true, latencyMs, error: null, source: 'own', ageMs: 0 };
-  } catch (error) {
-    return { ok: false, latencyMs: elapsed(), error: sqlError(error), source: 'own', ageMs: 0 };
-  } finally {
-    connection?.destroy();
-  }
+  const once = new SqlPinger(mysqld, 0);
+  await once.close(); // closed before it connects: the ping's connection ends with the ping
+  return once.ping(null, timeoutMs);
 }
 
 /**
@@ -71,6 +60,7 @@ export async function pingSql(mysqld: MysqldConfig, timeoutMs: number): Promise<
  */
 export class SqlPinger {
   private connection: Connection | undefined;
+  /** the mysqld pid the kept connection was opened to (null: not said) */
   private pid: number | null = null;
   private openedAt = 0;
   private inFlight = false;
@@ -81,8 +71,8 @@ export class SqlPinger {
     private readonly freshEveryMs: number,
   ) {}
 
-  /** Pings mysqld `pid`, bounded by `timeoutMs` (connects and queries together). */
-  async ping(pid: number, timeoutMs: number): Promise<SqlPing> {
+  /** Pings mysqld `pid` (null: whichever answers the socket), bounded by `timeoutMs` (connects and queries together). */
+  async ping(pid: number | null, timeoutMs: number): Promise<SqlPing> {
     this.inFlight = true;
     const started = performance.now();
     const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
@@ -118,7 +108,7 @@ export class SqlPinger {
   }
 
   /** The health query on the kept connection, connecting first when there is none. */
-  private async query(pid: number, left: () => number): Promise<void> {
+  private async query(pid: number | null, left: () => number): Promise<void> {
     if (this.connection === undefined) {
       const connection = await connect(this.mysqld, left());
       // an idle connection the server closes makes mysql2 emit 'error': drop it, never crash on it
