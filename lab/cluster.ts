@@ -142,8 +142,8 @@ export interface ClusterNode {
 export interface LedgerTarget {
   /** directory for the ledger's ack and log files */
   readonly dir: string;
-  /** the network namespace the client runs in (an application server's place on the network) */
-  readonly clientNetns: string;
+  /** the network namespace the client runs in (an application server's place on the network); null = this one */
+  readonly clientNetns: string | null;
   /** the VIP the client writes through */
   readonly vip: string;
 }

@@ -70,14 +70,13 @@ export class Ledger {
     this.logFile = path.join(target.dir, `${name}.log`);
   }
 
-  /** Starts the client in the lan namespace: a pause between INSERTs, a bound on connect and each INSERT. */
+  /** Starts the client (in the target's namespace): a pause between INSERTs, a bound on connect and each INSERT. */
   start(pauseMs = 20, timeoutMs = 1000): void {
     const fd = openSync(this.logFile, 'a');
     try {
-      this.child = spawn('ip', ['netns', 'exec', this.target.clientNetns, process.execPath, '--import', 'tsx', path.join(REPO, 'lab/ledger-client.ts'), this.target.vip, this.ackFile, String(pauseMs), String(timeoutMs)], {
-        cwd: REPO,
-        stdio: ['ignore', fd, fd],
-      });
+      const argv = [process.execPath, '--import', 'tsx', path.join(REPO, 'lab/ledger-client.ts'), this.target.vip, this.ackFile, String(pauseMs), String(timeoutMs)];
+      const netns = this.target.clientNetns;
+      this.child = spawn(netns === null ? (argv[0] as string) : 'ip', netns === null ? argv.slice(1) : ['netns', 'exec', netns, ...argv], { cwd: REPO, stdio: ['ignore', fd, fd] });
     } finally {
       closeSync(fd);
     }

@@ -52,19 +52,8 @@ export async function buildInstallMedia(options: { workDir: string; debsDir: str
   }
   await shOk(['sh', '-c', 'cd "$1" && dpkg-scanpackages --multiversion . > Packages 2> scan.log && rm scan.log', 'scan', path.join(root, 'debs')], { timeoutMs: 120_000 });
 
-  const packages = productionPackages(readFileSync(path.join(repo, 'package-lock.json'), 'utf8')).filter((entry) => existsSync(path.join(repo, entry)));
-  const agentTarball = path.join(root, 'agent', 'fence-agent.tar.gz');
-  await shOk(['tar', '-czf', agentTarball, '--owner=0', '--group=0', '-C', repo, 'dist', 'package.json', 'package-lock.json', 'contrib', ...packages]);
-
-  const version = (await shOk([nodeBinary, '--version'])).trim();
-  const nodeName = `node-${version}-linux-x64`;
-  const stage = path.join(workDir, 'node-stage');
-  rmSync(stage, { recursive: true, force: true });
-  mkdirSync(path.join(stage, nodeName, 'bin'), { recursive: true });
-  await shOk(['cp', nodeBinary, path.join(stage, nodeName, 'bin', 'node')]);
-  const nodeTarball = path.join(root, 'node', `${nodeName}.tar.gz`);
-  await shOk(['tar', '-czf', nodeTarball, '--owner=0', '--group=0', '-C', stage, nodeName]);
-  rmSync(stage, { recursive: true, force: true });
+  await packAgent(repo, path.join(root, 'agent', 'fence-agent.tar.gz'));
+  const nodeTarball = await packNode(nodeBinary, path.join(root, 'node'));
 
   const image = path.join(workDir, 'media.img');
   rmSync(image, { force: true });
@@ -72,4 +61,39 @@ export async function buildInstallMedia(options: { workDir: string; debsDir: str
   await shOk(['mkfs.ext4', '-q', '-F', '-L', 'install', '-d', root, image, `${usedMb}M`]);
   rmSync(root, { recursive: true, force: true });
   return { image, nodeTarball: `node/${path.basename(nodeTarball)}`, agentTarball: 'agent/fence-agent.tar.gz', debs: debs.length };
+}
+
+/**
+ * `file`: the agent as README "Install" step 4 packs it for a server without the npm registry —
+ * the built checkout's dist/, package.json, package-lock.json, contrib/ and its production
+ * node_modules, root-owned (also the Vagrant lab's, lab/vagrant/prepare.ts).
+ * @throws when dist/ is missing or tar fails
+ */
+export async function packAgent(repo: string, file: string): Promise<void> {
+  if (!existsSync(path.join(repo, 'dist', 'cli.cjs'))) throw new Error(`no ${path.join(repo, 'dist', 'cli.cjs')} (npm run build first)`);
+  const packages = productionPackages(readFileSync(path.join(repo, 'package-lock.json'), 'utf8')).filter((entry) => existsSync(path.join(repo, entry)));
+  mkdirSync(path.dirname(file), { recursive: true });
+  await shOk(['tar', '-czf', file, '--owner=0', '--group=0', '-C', repo, 'dist', 'package.json', 'package-lock.json', 'contrib', ...packages]);
+}
+
+/**
+ * `node-<version>-linux-x64.tar.gz` in `dir`, with the layout of nodejs.org's tarball
+ * (`node-<version>-linux-x64/bin/node`), made from the binary `nodeBinary` (nodejs.org cannot be
+ * reached from here). Resolves with the tarball's path.
+ * @throws when the binary does not run or tar fails
+ */
+export async function packNode(nodeBinary: string, dir: string): Promise<string> {
+  const version = (await shOk([nodeBinary, '--version'])).trim();
+  const nodeName = `node-${version}-linux-x64`;
+  const stage = path.join(dir, '.node-stage');
+  rmSync(stage, { recursive: true, force: true });
+  mkdirSync(path.join(stage, nodeName, 'bin'), { recursive: true });
+  try {
+    await shOk(['cp', nodeBinary, path.join(stage, nodeName, 'bin', 'node')]);
+    const tarball = path.join(dir, `${nodeName}.tar.gz`);
+    await shOk(['tar', '-czf', tarball, '--owner=0', '--group=0', '-C', stage, nodeName]);
+    return tarball;
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+  }
 }

@@ -52,3 +52,37 @@ export function fillIn(block: InstallBlock, values: Readonly<Record<string, stri
   if (missing.length > 0) throw new Error(`README install-test "${block.name}": no value for ${missing.map((name) => `<${name}>`).join(', ')}`);
   return block.script.replace(PLACEHOLDER, (_, name: string) => values[name] as string);
 }
+
+/**
+ * The "then edit it" of README "Install" step 4 as a shell step: node reads the JavaScript from a
+ * here-document and writes `/etc/fence-agent/config.json` — the example configuration with this
+ * node's values from the environment: `FA_NODE`, `FA_CLUSTER`, `FA_VIP` (`ADDR/PREFIX`),
+ * `FA_INTERFACE`, `FA_DEVICE` (the LU's `-part1` link), and `FA_APTPL` (optional, `fence.aptpl`:
+ * `auto`, `true`, `false`). scsi-pr, Debian's mariadb.service, and the deadlines and check timing
+ * the pair lab uses on one emulated vCPU (lab/vm/pair.ts pairConfig). Run by the install test and
+ * by the Vagrant lab's provisioning (lab/vagrant/provision.ts).
+ */
+export const CONFIG_EDIT_STEP = `node <<'JS'
+const fs = require('fs');
+const env = (name) => {
+  const value = process.env[name];
+  if (value === undefined || value === '') throw new Error('config edit: no ' + name + ' in the environment');
+  return value;
+};
+const f = '/etc/fence-agent/config.json';
+const c = JSON.parse(fs.readFileSync(f, 'utf8'));
+const [address, prefix] = env('FA_VIP').split('/');
+c.node = env('FA_NODE');
+c.cluster = env('FA_CLUSTER');
+c.vip = { address, prefix: Number(prefix), interface: env('FA_INTERFACE') };
+c.disk = { device: env('FA_DEVICE'), mountpoint: '/data', fstype: 'ext4', options: 'noatime' };
+c.mysqld = { systemdUnit: 'mariadb.service', user: 'mysql', pidFile: '/run/mysqld/mysqld.pid', socket: '/run/mysqld/mysqld.sock' };
+c.fence = { method: 'scsi-pr', commandTimeoutMs: 5000 };
+const aptpl = process.env.FA_APTPL;
+if (aptpl !== undefined && aptpl !== '') c.fence.aptpl = aptpl === 'auto' ? 'auto' : aptpl === 'true';
+c.deadlines = { checkMs: 3000, sqlPingMs: 2000, mysqldStartMs: 60000, fenceAcquireMs: 40000 };
+c.keepalived = { instance: 'VI_1', notifyFifo: '/run/fence-agent/keepalived.fifo', checkIntervalMs: 10000, checkTimeoutMs: 8000, checkFall: 3 };
+c.monitor = { healthIntervalMs: 2000 };
+delete c.metrics;
+fs.writeFileSync(f, JSON.stringify(c, null, 2) + '\\n');
+JS`;

@@ -34,6 +34,8 @@ export const GUEST_PACKAGES = [
   'procps',
   'fdisk',
   'netbase',
+  // the Vagrant lab's box is this image: `vagrant ssh node1 -c 'sudo fence-agent status'` as on any box
+  'sudo',
 ] as const;
 
 /**

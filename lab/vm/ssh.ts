@@ -6,8 +6,13 @@ import { writeFileSync } from 'node:fs';
 import { sh, type Ran } from '../sh.ts';
 
 export interface SshTarget {
-  netns: string;
+  /** the network namespace ssh runs in; absent = this one (the Vagrant lab on a host whose libvirt is its own) */
+  netns?: string;
   port: number;
+  /** default 127.0.0.1 (the QEMU lab's hostfwd) */
+  host?: string;
+  /** default root */
+  user?: string;
   /** the lab's private key (GuestImage.sshKey) */
   key: string;
   /**
@@ -29,9 +34,7 @@ export function shellQuote(word: string): string {
 export function sshArgv(target: SshTarget, command: string | readonly string[] = '', options: { tty?: boolean; connectTimeoutS?: number } = {}): string[] {
   const line = typeof command === 'string' ? command : command.map(shellQuote).join(' ');
   return [
-    'nsenter',
-    `--net=/run/netns/${target.netns}`,
-    '--',
+    ...(target.netns === undefined ? [] : ['nsenter', `--net=/run/netns/${target.netns}`, '--']),
     'ssh',
     '-i',
     target.key,
@@ -55,7 +58,7 @@ export function sshArgv(target: SshTarget, command: string | readonly string[] =
     '-o',
     'ServerAliveCountMax=3',
     options.tty === true ? '-t' : '-T',
-    'root@127.0.0.1',
+    `${target.user ?? 'root'}@${target.host ?? '127.0.0.1'}`,
     ...(line === '' ? [] : ['--', line]),
   ];
 }

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ensureImage, VMLAB_CACHE } from '../../lab/vm/image.ts';
 import { buildInstallMedia, MEDIA_MOUNT, type InstallMedia } from '../../lab/vm/install-media.ts';
-import { fillIn, installBlocks } from '../../lab/vm/install-steps.ts';
+import { CONFIG_EDIT_STEP, fillIn, installBlocks } from '../../lab/vm/install-steps.ts';
 import { VmLab, type VmNode } from '../../lab/vm/lab.ts';
 import { PREFIX, STORAGE_SERVER_IP, VIP, vmAddresses } from '../../lab/vm/net.ts';
 import { ISCSI_PORT, TARGET_IQN } from '../../lab/vm/tgt.ts';
@@ -34,26 +34,6 @@ const LAB_LIMITS: Record<string, string> = {
   clock: "the guest has no time source: the lab sets its clock from the host's at boot (no NTP)",
 };
 
-/**
- * The "then edit it" of README step 4: the example configuration with this node's values
- * (a one-node pair: the peer's address answers nobody). scsi-pr on the LU, Debian's
- * mariadb.service, TCG-sized deadlines as the pair lab's (lab/vm/pair.ts).
- */
-const EDIT_CONFIG = (lu: string): string => `
-const f = '/etc/fence-agent/config.json';
-const c = JSON.parse(require('fs').readFileSync(f, 'utf8'));
-c.node = 'node1';
-c.cluster = 'install';
-c.vip = { address: '${VIP}', prefix: ${PREFIX}, interface: 'eth1' };
-c.disk = { device: '${lu}-part1', mountpoint: '/data', fstype: 'ext4', options: 'noatime' };
-c.mysqld = { systemdUnit: 'mariadb.service', user: 'mysql', pidFile: '/run/mysqld/mysqld.pid', socket: '/run/mysqld/mysqld.sock' };
-c.fence = { method: 'scsi-pr', commandTimeoutMs: 5000 };
-c.deadlines = { checkMs: 3000, sqlPingMs: 2000, mysqldStartMs: 60000, fenceAcquireMs: 40000 };
-c.keepalived = { instance: 'VI_1', notifyFifo: '/run/fence-agent/keepalived.fifo', checkIntervalMs: 10000, checkTimeoutMs: 8000, checkFall: 3 };
-c.monitor = { healthIntervalMs: 2000 };
-delete c.metrics;
-require('fs').writeFileSync(f, JSON.stringify(c, null, 2) + '\\n');
-`;
 
 /** Runs a script in the guest with bash (-eu, pipefail), failing with its output's tail. */
 async function runScript(node: VmNode, name: string, script: string, timeoutMs: number): Promise<string> {
@@ -117,6 +97,7 @@ describe('the README install on a plain Debian VM', () => {
       portal: `${STORAGE_SERVER_IP}:${ISCSI_PORT}`,
       target: TARGET_IQN,
       interface: 'eth1',
+      priority: '150',
       'this node': vmAddresses(1).cluster,
       // a one-node pair: the peer's address is on the link, nobody answers it
       'the other node': vmAddresses(2).cluster,
@@ -130,7 +111,11 @@ describe('the README install on a plain Debian VM', () => {
         values.LU = lu;
         log(`install: the LU is ${lu}`);
       }
-      if (block.name === 'units') await runScript(node, 'edit the configuration (the test)', `node -e "${EDIT_CONFIG(values.LU ?? '?').replaceAll('"', '\\"')}"`, 60_000);
+      if (block.name === 'units') {
+        // a one-node pair: the peer's address answers nobody
+        const env = `FA_NODE=node1 FA_CLUSTER=install FA_VIP=${VIP}/${PREFIX} FA_INTERFACE=eth1 FA_DEVICE=${values.LU ?? '?'}-part1`;
+        await runScript(node, 'edit the configuration (the test)', `export ${env}\n${CONFIG_EDIT_STEP}`, 60_000);
+      }
       if (block.name === 'doctor') {
         assert.equal(block.script.trim(), 'fence-agent doctor', 'the test runs it with --json to read each line');
         const ran = await node.run('fence-agent doctor --json', { timeoutMs: 5 * 60_000 });

@@ -40,6 +40,6 @@ describe('install steps from the README', () => {
       blocks.map((block) => block.name),
       ['packages', 'database', 'iscsi', 'filesystem', 'agent', 'units', 'doctor', 'start'],
     );
-    assert.deepEqual([...new Set(blocks.flatMap((block) => placeholdersOf(block.script)))].sort(), ['LU', 'agent tarball', 'interface', 'node tarball', 'portal', 'target', 'the other node', 'this node']);
+    assert.deepEqual([...new Set(blocks.flatMap((block) => placeholdersOf(block.script)))].sort(), ['LU', 'agent tarball', 'interface', 'node tarball', 'portal', 'priority', 'target', 'the other node', 'this node']);
   });
 });

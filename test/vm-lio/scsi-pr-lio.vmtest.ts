@@ -3,10 +3,11 @@
 // off (pr-master-crash). The BACKUP must take over with PREEMPT AND ABORT — which tgtd refuses,
 // so the tgtd lab only ever shows the fallback (plain PREEMPT and a drain wait) — and say so in
 // its log and `status`. Also: the target reports persistence (PTPL_C) and what it implements.
-// In CI (scripts/test-vm.sh runs every *.vmtest.ts; this one sorts after scenarios.vmtest.ts, whose
-// lab is down by then: three VMs at once on two cores). `npm run test:lio` runs it alone (~5 min
-// with the guest image cached). It honours $VM_SCENARIOS_START_BY and keeps a failure's logs in
-// $VM_SCENARIO_LOGS like the scenario file (suite-bounds.ts).
+// Not in CI since 2026-12-05: the Vagrant lab's test (test/vm/vagrant.vmtest.ts) is CI's LIO run
+// now — its san is LIO, its take-over must be PREEMPT AND ABORT and its registration APTPL — and
+// CI's 60 minutes had no room for both. This file adds what that one does not: the failover under
+// the invariant monitor (pr-master-crash through the scenario harness) and the APTPL state in
+// LIO's PR database. `npm run test:lio` runs it (~5 min with the guest image cached).
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -17,7 +18,7 @@ import { runScenario } from '../../lab/scenario/harness.ts';
 import { fenceShow } from '../../lab/scenario/probes.ts';
 import { VmLab } from '../../lab/vm/lab.ts';
 import { VmCluster } from '../../lab/vm/vm-cluster.ts';
-import { assertTimeLeft, keepFailure } from './suite-bounds.ts';
+import { assertTimeLeft, keepFailure } from '../vm/suite-bounds.ts';
 
 const TAG = `lio${process.pid % 10000}`;
 const log = (line: string): void => console.log(`# ${line}`);
