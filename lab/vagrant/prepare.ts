@@ -1,11 +1,11 @@
 // `npm run vagrant -- prepare`: what vagrant/Vagrantfile needs from the checkout, in vagrant/.lab/
-// (git-ignored, made again each time):
+// (git-ignored; each file written again each time):
 //   lab.json                     the lab (lab/vagrant/spec.ts): machines, addresses, the default box
 //   san.sh, node.sh              the provisioning (lab/vagrant/provision.ts: LIO; README "Install")
 //   fence-agent.tar.gz           the agent as README "Install" step 4 packs it (dist/ built first)
 //   node-vX.Y.Z-linux-x64.tar.gz Node for the nodes: made from this host's binary (Linux x64), or
 //                                nodejs.org's tarball given with --node-tarball
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { packAgent, packNode } from '../vm/install-media.ts';
 import { nodeScript, sanScript } from './provision.ts';
@@ -30,7 +30,7 @@ export interface PrepareOptions {
 }
 
 /**
- * Writes vagrant/.lab/ (removed and made again). Needs a built dist/ (`npm run build`).
+ * Writes vagrant/.lab/'s files. Needs a built dist/ (`npm run build`).
  * @throws Error with `code` 'EVAGRANT_PREPARE' when dist/ is missing, the node tarball is not a
  *   nodejs.org Linux x64 tarball of Node ≥ 20.19, or this host cannot pack its own binary (not
  *   Linux x64) and none was given; the README's install blocks errors (lab/vagrant/provision.ts)
@@ -56,7 +56,7 @@ export async function prepare(options: PrepareOptions = {}): Promise<VagrantLabS
   const spec = vagrantLabSpec(nodeTarball);
   const nodeSh = nodeScript(readFileSync(path.join(REPO, 'README.md'), 'utf8'), spec);
 
-  rmSync(dir, { recursive: true, force: true });
+  // only its own files: the directory is not emptied (a lab that is up keeps what it uses)
   mkdirSync(dir, { recursive: true });
   if (options.nodeTarball !== undefined) copyFileSync(options.nodeTarball, path.join(dir, nodeTarball));
   else if (path.basename(await packNode(process.execPath, dir)) !== nodeTarball) fail(`packing ${process.execPath} did not make ${nodeTarball}`);
