@@ -56,6 +56,29 @@ async function check(machine: VagrantMachineTarget): Promise<{ ok: boolean; line
 }
 
 /**
+ * Polls the node's `check` until it exits 0 with a line starting `prefix`; resolves with that line.
+ * @throws Error after `timeoutMs`, with the last line seen (an ssh failure counts as a miss)
+ */
+async function checkUntil(machine: VagrantMachineTarget, prefix: string, timeoutMs: number, intervalMs: number): Promise<string> {
+  let last = '';
+  try {
+    await waitFor(
+      `${machine.name}: ${prefix}`,
+      async () => {
+        const c = await check(machine).catch(() => ({ ok: false, line: '(ssh failed)' }));
+        last = c.line;
+        return c.ok && c.line.startsWith(prefix);
+      },
+      timeoutMs,
+      intervalMs,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; last: ${last}`, { cause: error });
+  }
+  return last;
+}
+
+/**
  * Runs the demo against a lab that is up and settled (one healthy MASTER, one healthy BACKUP).
  * @param options.suspendMs how long the MASTER stays suspended (default 30 s: long past the take-over)
  * @throws Error when the pair is not settled at the start, or a step does not happen in its bound
@@ -93,19 +116,7 @@ export async function demo(options: { log: (line: string) => void; suspendMs?: n
     const t0 = Date.now();
     log(`demo: virsh suspend ${domain}: its kernel, clock and watchdog stopped`);
 
-    let last = '';
-    await waitFor(
-      `${peer.name} a healthy MASTER`,
-      async () => {
-        const c = await check(peer);
-        last = c.line;
-        return c.ok && c.line.startsWith('healthy MASTER: VIP');
-      },
-      180_000,
-      500,
-    ).catch((error: unknown) => {
-      throw new Error(`${(error as Error).message}; last: ${last}`, { cause: error });
-    });
+    const last = await checkUntil(peer, 'healthy MASTER: VIP', 180_000, 500);
     const takeoverMs = Date.now() - t0;
     log(`demo: ${peer.name} is the MASTER ${(takeoverMs / 1000).toFixed(1)} s after the suspend (${last})`);
     const firstAck = await ledger.firstAckTakenBy(ledgerNode(peer), t0, 120_000);
@@ -125,19 +136,7 @@ export async function demo(options: { log: (line: string) => void; suspendMs?: n
     const t1 = Date.now();
     const suspendedMs = t1 - t0;
     log(`demo: virsh resume ${domain} after ${(suspendedMs / 1000).toFixed(1)} s`);
-    let oldLine = '';
-    await waitFor(
-      `${master.name} a healthy BACKUP`,
-      async () => {
-        const c = await check(master).catch(() => ({ ok: false, line: '(ssh failed)' }));
-        oldLine = c.line;
-        return c.ok && c.line.startsWith('healthy BACKUP: no VIP');
-      },
-      300_000,
-      1000,
-    ).catch((error: unknown) => {
-      throw new Error(`${(error as Error).message}; last: ${oldLine}`, { cause: error });
-    });
+    const oldLine = await checkUntil(master, 'healthy BACKUP: no VIP', 300_000, 1000);
     const rejoinMs = Date.now() - t1;
     log(`demo: ${master.name} is a healthy BACKUP ${(rejoinMs / 1000).toFixed(1)} s after the resume (${oldLine})`);
 

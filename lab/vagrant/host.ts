@@ -52,6 +52,14 @@ const alive = (pid: number | null): boolean => {
     return false;
   }
 };
+/** Sends `sig` to `pid`; a process already gone is not an error. */
+const signal = (pid: number, sig: NodeJS.Signals): void => {
+  try {
+    process.kill(pid, sig);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+};
 const pidIn = (file: string): number | null => {
   try {
     const pid = Number(readFileSync(file, 'utf8').trim());
@@ -182,18 +190,18 @@ export async function hostDown(log: (line: string) => void): Promise<string[]> {
       log(`vagrant lab: removed network ${network}`);
     }
   }
-  for (const pid of [libvirtd, alive(state.virtlogd) ? state.virtlogd : null]) if (pid !== null) process.kill(pid, 'SIGTERM');
+  for (const pid of [libvirtd, alive(state.virtlogd) ? state.virtlogd : null]) if (pid !== null) signal(pid, 'SIGTERM');
   if (netnsExists()) {
     // dnsmasq and anything else libvirt left in the namespace
     const pids = (await sh(['ip', 'netns', 'pids', HOST_NETNS])).stdout.split('\n').map(Number).filter((pid) => pid > 0);
-    for (const pid of pids) process.kill(pid, 'SIGTERM');
+    for (const pid of pids) signal(pid, 'SIGTERM');
     await waitFor('the lab namespace empty', async () => (await sh(['ip', 'netns', 'pids', HOST_NETNS])).stdout.trim() === '', 20_000, 200).catch(async () => {
-      for (const pid of (await sh(['ip', 'netns', 'pids', HOST_NETNS])).stdout.split('\n').map(Number).filter((p) => p > 0)) process.kill(pid, 'SIGKILL');
+      for (const pid of (await sh(['ip', 'netns', 'pids', HOST_NETNS])).stdout.split('\n').map(Number).filter((p) => p > 0)) signal(pid, 'SIGKILL');
     });
     await sh(['ip', 'netns', 'del', HOST_NETNS]);
   }
   await waitFor('libvirtd and virtlogd gone', () => !alive(libvirtd) && !alive(state.virtlogd), 20_000, 200).catch(() => {
-    for (const pid of [libvirtd, state.virtlogd]) if (alive(pid)) process.kill(pid as number, 'SIGKILL');
+    for (const pid of [libvirtd, state.virtlogd]) if (pid !== null && alive(pid)) signal(pid, 'SIGKILL');
   });
   rmSync(WORK_DIR, { recursive: true, force: true });
   rmSync(DOTFILE_DIR, { recursive: true, force: true });
