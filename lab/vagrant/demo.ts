@@ -13,8 +13,8 @@ import { sh } from '../sh.ts';
 import { shellQuote } from '../vm/ssh.ts';
 import { delay, waitFor } from '../wait.ts';
 import { HOST_NETNS } from './host.ts';
-import { machineTargets, type VagrantMachineTarget } from './lab.ts';
-import { DOMAIN_PREFIX, vagrantLabSpec } from './spec.ts';
+import { fenceShow, machineTargets, type VagrantMachineTarget } from './lab.ts';
+import { DOMAIN_PREFIX, VAGRANT_VIP, vagrantServerId } from './spec.ts';
 
 export interface DemoResult {
   master: string;
@@ -41,11 +41,9 @@ export interface DemoResult {
   lateAcks: number;
 }
 
-const serverIdOf = (name: string): number => Number(/(\d+)$/.exec(name)?.[1]);
-
-/** A node for the ledger: its name, server_id (node1 → 1) and SQL over ssh as root (`mariadb -N -B`). */
+/** A node for the ledger: its name, server_id (the spec's id) and SQL over ssh as root (`mariadb -N -B`). */
 function ledgerNode(machine: VagrantMachineTarget): { name: string; serverId: number; sql: (query: string) => ReturnType<VagrantMachineTarget['run']> } {
-  return { name: machine.name, serverId: serverIdOf(machine.name), sql: (query) => machine.run(`mariadb -N -B -e ${shellQuote(query)}`, 60_000) };
+  return { name: machine.name, serverId: vagrantServerId(machine.name), sql: (query) => machine.run(`mariadb -N -B -e ${shellQuote(query)}`, 60_000) };
 }
 
 /** The node's `fence-agent check` line (stderr), and whether it exited 0. */
@@ -101,14 +99,13 @@ export async function demo(options: { log: (line: string) => void; suspendMs?: n
   log(`demo: ${master.name} is the MASTER (${lines[masterIndex]?.line})`);
   log(`demo: ${peer.name} is the BACKUP (${lines[backupIndex]?.line})`);
 
-  const spec = vagrantLabSpec('');
   const dir = options.dir ?? mkdtempSync(path.join(os.tmpdir(), 'fence-agent-vagrant-demo-'));
   await prepareLedgerDatabase(ledgerNode(master), 120_000);
-  const ledger = new Ledger({ dir, clientNetns: (await sh(['test', '-e', `/run/netns/${HOST_NETNS}`])).exitCode === 0 ? HOST_NETNS : null, vip: spec.vip });
+  const ledger = new Ledger({ dir, clientNetns: (await sh(['test', '-e', `/run/netns/${HOST_NETNS}`])).exitCode === 0 ? HOST_NETNS : null, vip: VAGRANT_VIP });
   ledger.start();
   try {
     await waitFor('the ledger writing through the VIP', () => ledger.acks().length >= 20, 60_000, 200);
-    log(`demo: the ledger writes through the VIP ${spec.vip} (${ledger.acks().length} rows acknowledged so far)`);
+    log(`demo: the ledger writes through the VIP ${VAGRANT_VIP} (${ledger.acks().length} rows acknowledged so far)`);
 
     const domain = `${DOMAIN_PREFIX}${master.name}`;
     const suspended = await sh(['virsh', '-c', 'qemu:///system', 'suspend', domain]);
@@ -125,8 +122,8 @@ export async function demo(options: { log: (line: string) => void; suspendMs?: n
 
     const status = JSON.parse((await peer.run('fence-agent status --json')).stdout) as { fence: { detail: string | null } };
     const takenOverBy = /taken over by ([^;)]*)/.exec(status.fence.detail ?? '')?.[1]?.trim() ?? `(status: ${status.fence.detail ?? 'no detail'})`;
-    const shown = JSON.parse((await peer.run('fence-agent fence show --json')).stdout) as { thisNodeKey: string; keys: { key: string }[] };
-    const keysAfter = shown.keys.map((k) => k.key);
+    const shown = await fenceShow(peer);
+    const keysAfter = shown.keys;
     log(`demo: the LU's keys: ${keysAfter.join(', ') || 'none'} (${peer.name}'s ${shown.thisNodeKey}); taken over by ${takenOverBy}`);
 
     const rest = suspendMs - (Date.now() - t0);
@@ -143,7 +140,7 @@ export async function demo(options: { log: (line: string) => void; suspendMs?: n
     await delay(3000);
     await ledger.stop();
     const { acked, missing } = await ledger.missingOn(ledgerNode(peer));
-    const late = ledger.acksFrom(serverIdOf(master.name), firstAck + 1);
+    const late = ledger.acksFrom(vagrantServerId(master.name), firstAck + 1);
     const result: DemoResult = {
       master: master.name,
       peer: peer.name,

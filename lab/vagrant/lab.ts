@@ -106,3 +106,24 @@ export async function machineTargets(): Promise<Record<string, VagrantMachineTar
   }
   return targets;
 }
+
+/** What `fence-agent fence show --json` says of the LU, as the demo and the test read it. */
+export interface FenceShown {
+  /** the node's own reservation key (0x…) */
+  thisNodeKey: string;
+  /** the registered keys */
+  keys: string[];
+  /** the reservation's holder and type (5: Write Exclusive – Registrants Only), null when none */
+  reservation: { key: string; type: number } | null;
+}
+
+/**
+ * Runs `fence-agent fence show --json` on the machine.
+ * @throws Error when it exits non-zero (its stderr in the message) or prints no JSON
+ */
+export async function fenceShow(machine: VagrantMachineTarget): Promise<FenceShown> {
+  const ran = await machine.run('fence-agent fence show --json', 120_000);
+  if (ran.exitCode !== 0) throw new Error(`fence show on ${machine.name} exited ${ran.exitCode}: ${ran.stderr.trim()}`);
+  const shown = JSON.parse(ran.stdout) as { thisNodeKey: string; keys: { key: string }[]; reservation: FenceShown['reservation'] };
+  return { thisNodeKey: shown.thisNodeKey, keys: shown.keys.map((k) => k.key), reservation: shown.reservation };
+}

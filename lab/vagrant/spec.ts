@@ -10,6 +10,8 @@ export const VAGRANT_CLUSTER = 'vagrant';
 export const VAGRANT_TARGET_IQN = 'iqn.2025-01.lab.fence-agent:vagrant';
 /** libvirt domain names are this prefix and the machine's name (`lv.default_prefix`). */
 export const DOMAIN_PREFIX = 'fence-agent-';
+/** The pair's VIP on the private network (the clients' address; `/24` on eth1). */
+export const VAGRANT_VIP = '192.168.56.100';
 
 export interface VagrantMachine {
   name: 'san' | 'node1' | 'node2';
@@ -49,8 +51,18 @@ export function vagrantLabSpec(nodeTarball: string): VagrantLabSpec {
       { name: 'node2', ip: '192.168.56.12', memoryMb: 768, id: 2, priority: 100 },
     ],
     portal: '192.168.56.10:3260',
-    vip: '192.168.56.100',
+    vip: VAGRANT_VIP,
     prefix: 24,
     nodeTarball,
   };
+}
+
+/**
+ * A node's MariaDB server_id (`id` in the lab's spec: node1 → 1, node2 → 2).
+ * @throws Error when `name` is not one of the lab's nodes
+ */
+export function vagrantServerId(name: string): number {
+  const id = vagrantLabSpec('').machines.find((m) => m.name === name)?.id;
+  if (id === undefined) throw new Error(`vagrant lab: ${name} is not one of the lab's nodes (node1, node2)`);
+  return id;
 }

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { demo, type DemoResult } from '../../lab/vagrant/demo.ts';
 import { hostDown, leftovers, WORK_DIR } from '../../lab/vagrant/host.ts';
-import { machineTargets, vagrantLabUp, type VagrantMachineTarget } from '../../lab/vagrant/lab.ts';
+import { fenceShow, machineTargets, vagrantLabUp, type VagrantMachineTarget } from '../../lab/vagrant/lab.ts';
 import { assertTimeLeft, SCENARIO_LOGS } from './suite-bounds.ts';
 
 const log = (line: string): void => console.log(`# ${line}`);
@@ -28,13 +28,6 @@ function keepVagrantLog(): void {
   if (!existsSync(file)) return;
   mkdirSync(SCENARIO_LOGS, { recursive: true });
   copyFileSync(file, path.join(SCENARIO_LOGS, 'vagrant.log'));
-}
-
-async function fenceShow(machine: VagrantMachineTarget): Promise<{ thisNodeKey: string; keys: string[]; reservation: { key: string; type: number } | null }> {
-  const ran = await machine.run('fence-agent fence show --json', 120_000);
-  assert.equal(ran.exitCode, 0, `fence show on ${machine.name}: ${ran.stderr}`);
-  const shown = JSON.parse(ran.stdout) as { thisNodeKey: string; keys: { key: string }[]; reservation: { key: string; type: number } | null };
-  return { thisNodeKey: shown.thisNodeKey, keys: shown.keys.map((k) => k.key), reservation: shown.reservation };
 }
 
 describe('the Vagrant lab: vagrant up, a failover demo, vagrant destroy', () => {
