@@ -11,6 +11,7 @@
 import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sh, shOk } from '../sh.ts';
+import { inBuildSandbox } from './build-sandbox.ts';
 import { hostMirror } from './mirror.ts';
 import { withHeartbeat } from './progress.ts';
 import { VMLAB_RUN } from './state.ts';
@@ -192,10 +193,14 @@ interface BuildContext {
   log: (line: string) => void;
 }
 
-/** Runs one build command, its output appended to the build log; throws with the output's tail. */
+/**
+ * Runs one build command in the build's sandbox (lab/vm/build-sandbox.ts: it and all it starts die
+ * with this process, its mounts stay private), its output appended to the build log; throws with
+ * the output's tail.
+ */
 async function step(what: string, argv: readonly string[], context: BuildContext, timeoutMs = 600_000): Promise<void> {
   appendFileSync(context.buildLog, `\n$ ${argv.join(' ')}\n`);
-  const ran = await sh(argv, { timeoutMs });
+  const ran = await sh(inBuildSandbox(argv), { timeoutMs });
   appendFileSync(context.buildLog, `${ran.stdout}${ran.stderr}`);
   if (ran.exitCode !== 0) {
     const tail = `${ran.stdout}${ran.stderr}`.trim().split('\n').slice(-12).join('\n');
@@ -235,16 +240,13 @@ async function rootImage(image: GuestImage, rootfs: string, context: BuildContex
 async function build(image: GuestImage, context: BuildContext): Promise<void> {
   const rootfs = path.join(image.dir, 'rootfs');
   const lunRoot = path.join(image.dir, 'lun-root');
-  // every step that mounts (debootstrap's /proc and /sys, the chroot's /proc) runs in a private
-  // mount namespace: a killed build leaves no mount behind
-  const privateMounts = ['unshare', '--mount', '--propagation', 'private'];
 
   await phase(`debootstrap (${GUEST_RELEASE} minbase + ${GUEST_PACKAGES.length} packages from ${context.mirror})`, context, async () => {
     const debs = path.join(context.cacheDir, 'debs');
     mkdirSync(debs, { recursive: true });
     await step(
       'debootstrap',
-      [...privateMounts, 'debootstrap', '--variant=minbase', `--include=${GUEST_PACKAGES.join(',')}`, `--cache-dir=${debs}`, GUEST_RELEASE, rootfs, context.mirror],
+      ['debootstrap', '--variant=minbase', `--include=${GUEST_PACKAGES.join(',')}`, `--cache-dir=${debs}`, GUEST_RELEASE, rootfs, context.mirror],
       context,
       1_200_000,
     );
@@ -259,7 +261,7 @@ async function build(image: GuestImage, context: BuildContext): Promise<void> {
     copyFileSync(`${image.sshKey}.pub`, path.join(rootfs, 'root/.ssh/authorized_keys'));
     copyFileSync(path.join(GUEST_DIR, 'customize.sh'), path.join(rootfs, 'tmp/vmlab-customize.sh'));
     writeFileSync(path.join(rootfs, 'tmp/vmlab-lun.cnf'), image.recipe.mariadbCnf.replace('datadir=/data/mysql\n', ''));
-    await step('customize.sh', [...privateMounts, 'sh', '-c', `mount -t proc proc '${rootfs}/proc' && exec chroot '${rootfs}' /bin/sh /tmp/vmlab-customize.sh`], context);
+    await step('customize.sh', ['sh', '-c', `mount -t proc proc '${rootfs}/proc' && exec chroot '${rootfs}' /bin/sh /tmp/vmlab-customize.sh`], context);
     renameSync(path.join(rootfs, 'var/tmp/vmlab-lun'), lunRoot);
     copyFileSync(onlyFile(path.join(rootfs, 'boot'), 'vmlinuz-'), image.kernel);
     copyFileSync(onlyFile(path.join(rootfs, 'boot'), 'initrd.img-'), image.initrd);
@@ -288,11 +290,10 @@ async function build(image: GuestImage, context: BuildContext): Promise<void> {
  */
 async function buildPlain(image: GuestImage, context: BuildContext): Promise<void> {
   const rootfs = path.join(image.dir, 'rootfs');
-  const privateMounts = ['unshare', '--mount', '--propagation', 'private'];
   await phase(`debootstrap (${GUEST_RELEASE} minbase + ${PLAIN_PACKAGES.length} packages from ${context.mirror})`, context, async () => {
     const debs = path.join(context.cacheDir, 'debs');
     mkdirSync(debs, { recursive: true });
-    await step('debootstrap', [...privateMounts, 'debootstrap', '--variant=minbase', `--include=${PLAIN_PACKAGES.join(',')}`, `--cache-dir=${debs}`, GUEST_RELEASE, rootfs, context.mirror], context, 1_200_000);
+    await step('debootstrap', ['debootstrap', '--variant=minbase', `--include=${PLAIN_PACKAGES.join(',')}`, `--cache-dir=${debs}`, GUEST_RELEASE, rootfs, context.mirror], context, 1_200_000);
   });
   await phase('customize (chroot)', context, async () => {
     cpSync(path.join(GUEST_DIR, 'rootfs'), rootfs, { recursive: true });
@@ -300,7 +301,7 @@ async function buildPlain(image: GuestImage, context: BuildContext): Promise<voi
     mkdirSync(path.join(rootfs, 'root/.ssh'), { recursive: true });
     copyFileSync(`${image.sshKey}.pub`, path.join(rootfs, 'root/.ssh/authorized_keys'));
     copyFileSync(path.join(PLAIN_GUEST_DIR, 'customize.sh'), path.join(rootfs, 'tmp/vmlab-customize.sh'));
-    await step('customize.sh (plain)', [...privateMounts, 'sh', '-c', `mount -t proc proc '${rootfs}/proc' && exec chroot '${rootfs}' /bin/sh /tmp/vmlab-customize.sh`], context);
+    await step('customize.sh (plain)', ['sh', '-c', `mount -t proc proc '${rootfs}/proc' && exec chroot '${rootfs}' /bin/sh /tmp/vmlab-customize.sh`], context);
     copyFileSync(onlyFile(path.join(rootfs, 'boot'), 'vmlinuz-'), image.kernel);
     copyFileSync(onlyFile(path.join(rootfs, 'boot'), 'initrd.img-'), image.initrd);
   });
