@@ -260,6 +260,7 @@ async function build(image: GuestImage, context: BuildContext): Promise<void> {
     mkdirSync(path.join(rootfs, 'root/.ssh'), { recursive: true });
     copyFileSync(`${image.sshKey}.pub`, path.join(rootfs, 'root/.ssh/authorized_keys'));
     copyFileSync(path.join(GUEST_DIR, 'customize.sh'), path.join(rootfs, 'tmp/vmlab-customize.sh'));
+    copyFileSync(path.join(GUEST_DIR, 'template.sh'), path.join(rootfs, 'tmp/vmlab-template.sh'));
     writeFileSync(path.join(rootfs, 'tmp/vmlab-lun.cnf'), image.recipe.mariadbCnf.replace('datadir=/data/mysql\n', ''));
     await step('customize.sh', ['sh', '-c', `mount -t proc proc '${rootfs}/proc' && exec chroot '${rootfs}' /bin/sh /tmp/vmlab-customize.sh`], context);
     renameSync(path.join(rootfs, 'var/tmp/vmlab-lun'), lunRoot);
@@ -301,6 +302,7 @@ async function buildPlain(image: GuestImage, context: BuildContext): Promise<voi
     mkdirSync(path.join(rootfs, 'root/.ssh'), { recursive: true });
     copyFileSync(`${image.sshKey}.pub`, path.join(rootfs, 'root/.ssh/authorized_keys'));
     copyFileSync(path.join(PLAIN_GUEST_DIR, 'customize.sh'), path.join(rootfs, 'tmp/vmlab-customize.sh'));
+    copyFileSync(path.join(GUEST_DIR, 'template.sh'), path.join(rootfs, 'tmp/vmlab-template.sh'));
     await step('customize.sh (plain)', ['sh', '-c', `mount -t proc proc '${rootfs}/proc' && exec chroot '${rootfs}' /bin/sh /tmp/vmlab-customize.sh`], context);
     copyFileSync(onlyFile(path.join(rootfs, 'boot'), 'vmlinuz-'), image.kernel);
     copyFileSync(onlyFile(path.join(rootfs, 'boot'), 'initrd.img-'), image.initrd);

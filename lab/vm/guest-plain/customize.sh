@@ -6,18 +6,12 @@
 # agent drop-in, no node, no MariaDB. The install test puts the rest on it from the README.
 set -eu
 
-# identity: each VM gets its own (vmlab-identity.service, systemd's first boot)
-: > /etc/machine-id
-rm -f /var/lib/dbus/machine-id
-echo vmlab > /etc/hostname
-printf '127.0.0.1 localhost\n127.0.1.1 vmlab\n' > /etc/hosts
-# no DNS: a lookup that cannot be answered must fail at once, not after a resolver timeout
-: > /etc/resolv.conf
+# identity (each VM gets its own), root's ssh key, the masks every template has
+. /tmp/vmlab-template.sh
+template_begin
 # vmlab-identity writes the initiator name and a MariaDB server-id there before the packages exist
 mkdir -p /etc/iscsi /etc/mysql/mariadb.conf.d
 
-chmod 700 /root/.ssh
-chmod 600 /root/.ssh/authorized_keys
 chmod 755 /usr/local/sbin/vmlab-identity
 # the pair image's boot-time iSCSI login, lease mount and agent drop-in: the install does its own
 rm -f /etc/systemd/system/vmlab-iscsi.service /etc/systemd/system/vmlab-lease.service \
@@ -31,13 +25,6 @@ enable systemd-networkd.service
 enable systemd-networkd-wait-online.service
 PRESET
 systemctl enable vmlab-identity.service systemd-networkd.service ssh.service
-systemctl mask getty@tty1.service getty-static.service systemd-binfmt.service proc-sys-fs-binfmt_misc.automount
-systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service \
-  fstrim.timer man-db.timer dpkg-db-backup.timer
 
-# the small initrd of /etc/initramfs-tools/conf.d/vmlab.conf (MODULES=list)
-update-initramfs -u -k all
-
-# the image carries no package lists or caches
-apt-get clean
-rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/*.log /var/log/apt/* /tmp/* /var/tmp/*.tmp
+# the initrd; no package lists or caches
+template_end

@@ -7,17 +7,11 @@
 # in /var/tmp/vmlab-lun/mysql, which the host moves out. Settings: /tmp/vmlab-lun.cnf.
 set -eu
 
-# identity: each VM gets its own (vmlab-identity.service, systemd's first boot)
-: > /etc/machine-id
-rm -f /var/lib/dbus/machine-id
-echo vmlab > /etc/hostname
-printf '127.0.0.1 localhost\n127.0.1.1 vmlab\n' > /etc/hosts
-# no DNS: a lookup that cannot be answered must fail at once, not after a resolver timeout
-: > /etc/resolv.conf
+# identity (each VM gets its own), root's ssh key, the masks every template has
+. /tmp/vmlab-template.sh
+template_begin
 echo 'InitiatorName=iqn.2025-01.lab.vmlab:unset' > /etc/iscsi/initiatorname.iscsi
 
-chmod 700 /root/.ssh
-chmod 600 /root/.ssh/authorized_keys
 chmod 755 /usr/local/bin/node /usr/local/sbin/vmlab-*
 mkdir -p /data /mnt/lease /opt/fence-agent /etc/fence-agent /var/log/mysql
 chmod 700 /etc/fence-agent
@@ -32,19 +26,10 @@ for unit in mariadb.socket mariadb-extra.socket; do
   if [ -e "/lib/systemd/system/$unit" ]; then systemctl mask "$unit"; fi
 done
 systemctl mask watchdog.service wd_keepalive.service
-# nothing at boot the lab does not use (every unit costs seconds under TCG): NFSv4 needs no
-# rpcbind, statd or gssd (the lease storage is NFSv4 over TCP, sec=sys); no display, so no VT
-# gettys (the serial console has its own); no binfmt
-systemctl mask rpcbind.service rpcbind.socket rpc-statd-notify.service rpc-gssd.service \
-  getty@tty1.service getty-static.service systemd-binfmt.service proc-sys-fs-binfmt_misc.automount
-# nothing periodic that writes or reaches out
-systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service \
-  fstrim.timer man-db.timer dpkg-db-backup.timer
+# NFSv4 needs no rpcbind, statd or gssd (the lease storage is NFSv4 over TCP, sec=sys)
+systemctl mask rpcbind.service rpcbind.socket rpc-statd-notify.service rpc-gssd.service
 # a stock open-iscsi logs in to every node record marked automatic: ours are manual, made at boot
 rm -rf /etc/iscsi/nodes/* /etc/iscsi/send_targets/*
-
-# the small initrd of /etc/initramfs-tools/conf.d/vmlab.conf (MODULES=list)
-update-initramfs -u -k all
 
 # the shared LUN's datadir, owned by this image's mysql user
 rm -rf /var/tmp/vmlab-lun
@@ -56,6 +41,5 @@ if ! mariadb-install-db --defaults-file=/tmp/vmlab-lun.cnf --datadir=/var/tmp/vm
 fi
 rm -f /tmp/vmlab-lun.cnf /tmp/vmlab-lun-install.log
 
-# the image carries no package lists or caches
-apt-get clean
-rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/*.log /var/log/apt/* /tmp/* /var/tmp/*.tmp
+# the initrd; no package lists or caches
+template_end
