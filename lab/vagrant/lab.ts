@@ -4,6 +4,8 @@
 // reach the machines: `vagrant ssh-config`, then plain ssh (a `vagrant ssh` costs ~4 s of Ruby).
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import type { ClusterNode } from '../cluster.ts';
+import { fenceShow as scenarioFenceShow } from '../scenario/probes.ts';
 import { ensureImage } from '../vm/image.ts';
 import { shellQuote, sshRun, type SshTarget } from '../vm/ssh.ts';
 import type { Ran } from '../sh.ts';
@@ -107,6 +109,11 @@ export async function machineTargets(): Promise<Record<string, VagrantMachineTar
   return targets;
 }
 
+/** The machine as the scenario layer reaches a node: `fence-agent ARGS` as root over ssh, 120 s bound. */
+export function asAgentNode(machine: VagrantMachineTarget): Pick<ClusterNode, 'agent' | 'name'> {
+  return { name: machine.name, agent: (args) => machine.run(['fence-agent', ...args].map(shellQuote).join(' '), 120_000) };
+}
+
 /** What `fence-agent fence show --json` says of the LU, as the demo and the test read it. */
 export interface FenceShown {
   /** the node's own reservation key (0x…) */
@@ -118,12 +125,11 @@ export interface FenceShown {
 }
 
 /**
- * Runs `fence-agent fence show --json` on the machine.
- * @throws Error when it exits non-zero (its stderr in the message) or prints no JSON
+ * The scenario layer's `fenceShow` (lab/scenario/probes.ts: retried on "no answer within") on a
+ * machine of the lab, the keys as strings.
+ * @throws Error when `fence show` fails or the method is not scsi-pr
  */
 export async function fenceShow(machine: VagrantMachineTarget): Promise<FenceShown> {
-  const ran = await machine.run('fence-agent fence show --json', 120_000);
-  if (ran.exitCode !== 0) throw new Error(`fence show on ${machine.name} exited ${ran.exitCode}: ${ran.stderr.trim()}`);
-  const shown = JSON.parse(ran.stdout) as { thisNodeKey: string; keys: { key: string }[]; reservation: FenceShown['reservation'] };
-  return { thisNodeKey: shown.thisNodeKey, keys: shown.keys.map((k) => k.key), reservation: shown.reservation };
+  const view = await scenarioFenceShow(asAgentNode(machine));
+  return { thisNodeKey: view.thisNodeKey, keys: view.keys.map((k) => k.key), reservation: view.reservation === null ? null : { key: view.reservation.key, type: view.reservation.type } };
 }

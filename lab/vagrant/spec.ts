@@ -36,6 +36,13 @@ export interface VagrantLabSpec {
   nodeTarball: string;
 }
 
+/** The lab's three machines (vagrantLabSpec hands out copies). */
+const VAGRANT_MACHINES: readonly VagrantMachine[] = [
+  { name: 'san', ip: '192.168.56.10', memoryMb: 512 },
+  { name: 'node1', ip: '192.168.56.11', memoryMb: 768, id: 1, priority: 150 },
+  { name: 'node2', ip: '192.168.56.12', memoryMb: 768, id: 2, priority: 100 },
+];
+
 /** The public box the Vagrantfile uses unless `FENCE_AGENT_BOX` names another. */
 export const PUBLIC_BOX = 'debian/bookworm64';
 /** The box `npm run vagrant -- up` builds from the QEMU lab's cached image (lab/vagrant/box.ts). */
@@ -45,11 +52,7 @@ export const PROJECT_BOX = 'fence-agent/lab';
 export function vagrantLabSpec(nodeTarball: string): VagrantLabSpec {
   return {
     defaultBox: PUBLIC_BOX,
-    machines: [
-      { name: 'san', ip: '192.168.56.10', memoryMb: 512 },
-      { name: 'node1', ip: '192.168.56.11', memoryMb: 768, id: 1, priority: 150 },
-      { name: 'node2', ip: '192.168.56.12', memoryMb: 768, id: 2, priority: 100 },
-    ],
+    machines: VAGRANT_MACHINES.map((m) => ({ ...m })),
     portal: '192.168.56.10:3260',
     vip: VAGRANT_VIP,
     prefix: 24,
@@ -62,7 +65,7 @@ export function vagrantLabSpec(nodeTarball: string): VagrantLabSpec {
  * @throws Error when `name` is not one of the lab's nodes
  */
 export function vagrantServerId(name: string): number {
-  const id = vagrantLabSpec('').machines.find((m) => m.name === name)?.id;
+  const id = VAGRANT_MACHINES.find((m) => m.name === name)?.id;
   if (id === undefined) throw new Error(`vagrant lab: ${name} is not one of the lab's nodes (node1, node2)`);
   return id;
 }
